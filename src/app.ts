@@ -1,0 +1,71 @@
+/**
+ * The Pool API as one Fastify application: body parsing, validation, errors, docs, auth and routes.
+ * `buildApp` is what the server listens with and what tests drive through `inject()`.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { ErrorResponse } from './schemas/common.ts'
+import { installErrorHandling } from './http/error-handler.ts'
+import { parseJsonBody } from './http/json-body.ts'
+import { validatorCompiler } from './http/validation.ts'
+import authPlugin from './plugins/auth.ts'
+import docsPlugin from './plugins/docs.ts'
+import metricsPlugin from './plugins/metrics.ts'
+import healthRoutes from './routes/health.ts'
+import disclaimerRoutes from './routes/disclaimer.ts'
+import minerRoutes, { registerRecipientUpdate } from './routes/api/v1/miners.ts'
+import type { PoolContext } from './services/context.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance { pool: PoolContext }
+}
+
+export interface AppOptions {
+  logger?: FastifyServerOptions['logger']
+}
+
+/** Shared by the Pool API and the standalone claim server: parsing, validation, errors. */
+export function createFastify (pool: PoolContext, options: AppOptions = {}): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: pool.config.maxBodyBytes,
+    trustProxy: true,
+    return503OnClosing: true,
+    ajv: { customOptions: { strict: false } },
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  app.decorate('pool', pool)
+  app.setValidatorCompiler(validatorCompiler)
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string))
+    } catch (err) {
+      done(err as Error, undefined)
+    }
+  })
+  // Clients post `{}`-like bodies without one; an absent body reads as an empty object.
+  app.addHook('preValidation', async (request) => {
+    if ((request.method === 'POST' || request.method === 'PUT') && (request.body === undefined || request.body === null)) {
+      request.body = {}
+    }
+  })
+  app.addSchema(ErrorResponse)
+  installErrorHandling(app)
+  return app as unknown as FastifyInstance
+}
+
+export async function buildApp (pool: PoolContext, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = createFastify(pool, options)
+  await app.register(docsPlugin)
+  await app.register(metricsPlugin, { metrics: pool.metrics })
+  await app.register(authPlugin, { pool })
+  await app.register(healthRoutes)
+  await app.register(disclaimerRoutes)
+  await app.register(minerRoutes, { prefix: '/api/v1/miners' })
+  await app.register(async (root) => {
+    registerRecipientUpdate(root, 'POST', '/coldkey_address/update', 'Set the payout recipient coldkey (root compatibility route)')
+  })
+  await app.ready()
+  return app
+}

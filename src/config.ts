@@ -1,0 +1,170 @@
+/**
+ * The one place that knows every configuration variable: its type, default, bounds and meaning.
+ * Values come from the environment (and an optional `.env`, loaded by the CLI before this runs) and are
+ * validated once; a bad value stops start-up with a message naming the variable.
+ * The README's configuration table is generated from `CONFIG_VARIABLES` (`npm run docs:config`).
+ */
+
+export type Environment = 'development' | 'production'
+export type EvolverBaseline = 'sota' | 'genealogy' | 'local_evolver'
+export type RepetitionScope = 'miner' | 'global' | 'both' | 'off'
+
+export class ConfigError extends Error {
+  constructor (readonly variable: string, reason: string) {
+    super(`invalid configuration: ${variable} ${reason}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+interface Variable<T> {
+  name: string
+  default: string
+  description: string
+  parse: (raw: string, env: Env) => T
+}
+
+const integer = (min: number, max: number) => (raw: string): number => {
+  if (!/^-?\d+$/.test(raw)) throw new Error(`must be an integer, got "${raw}"`)
+  const value = Number(raw)
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw new Error(`must be between ${min} and ${max}, got ${raw}`)
+  return value
+}
+
+const decimal = (min: number, max: number) => (raw: string): number => {
+  const value = Number(raw)
+  if (raw.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
+    throw new Error(`must be a number between ${min} and ${max}, got "${raw}"`)
+  }
+  return value
+}
+
+const units = (raw: string): bigint => {
+  if (!/^\d+$/.test(raw)) throw new Error(`must be a non-negative integer number of units, got "${raw}"`)
+  const value = BigInt(raw)
+  if (value >= 2n ** 64n) throw new Error('must fit in an unsigned 64-bit integer')
+  return value
+}
+
+const boolean = (raw: string): boolean => {
+  const v = raw.trim().toLowerCase()
+  if (['true', '1', 'yes', 'on'].includes(v)) return true
+  if (['false', '0', 'no', 'off'].includes(v)) return false
+  throw new Error(`must be true or false, got "${raw}"`)
+}
+
+const oneOf = <T extends string>(...values: T[]) => (raw: string): T => {
+  if (!(values as string[]).includes(raw)) throw new Error(`must be one of ${values.join(', ')}, got "${raw}"`)
+  return raw as T
+}
+
+const text = (raw: string): string => raw
+
+const list = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
+
+const taskTypes = (raw: string): string[] => {
+  const values = list(raw)
+  if (values.length === 0) throw new Error('must name at least one task type')
+  for (const v of values) if (!/^[a-z0-9_]{1,64}$/.test(v)) throw new Error(`has an invalid task type "${v}" (use a-z, 0-9, _)`)
+  return values
+}
+
+const pathPrefix = (raw: string): string => {
+  if (!/^\/[A-Za-z0-9_\-/]*$/.test(raw) || raw.endsWith('/') || raw.includes('//')) {
+    throw new Error(`must look like /claims (leading slash, no trailing slash), got "${raw}"`)
+  }
+  return raw
+}
+
+const databaseUrl = (raw: string): string => {
+  if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(raw)) {
+    throw new Error(`must start with sqlite: or postgres://, got "${raw}"`)
+  }
+  return raw
+}
+
+const chainEndpoint = (raw: string): string => {
+  if (raw !== '' && !/^wss?:\/\/\S+$/.test(raw)) throw new Error(`must be a ws:// or wss:// URL, got "${raw}"`)
+  return raw
+}
+
+const def = <T>(name: string, defaultValue: string, description: string, parse: (raw: string, env: Env) => T): Variable<T> =>
+  ({ name, default: defaultValue, description, parse })
+
+/** Every variable, in the order the README lists them. */
+export const CONFIG_VARIABLES = {
+  environment: def('ENVIRONMENT', 'development', '`development` or `production`. Production turns off `sim_window_number`, claim simulation and the open monitor summary.', oneOf<Environment>('development', 'production')),
+  apiHost: def('API_HOST', '127.0.0.1', 'Address the Pool API listens on.', text),
+  apiPort: def('API_PORT', '8434', 'Port of the Pool API.', integer(0, 65535)),
+  databaseUrl: def('DATABASE_URL', 'sqlite:./data/pool.db', '`sqlite:<file>` (created on first start) or `postgres://user@host:port/db`.', databaseUrl),
+  logLevel: def('LOG_LEVEL', 'info', 'pino log level: fatal, error, warn, info, debug, trace, silent.', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
+  maxBodyBytes: def('MAX_BODY_BYTES', '1048576', 'Largest request body accepted; larger bodies get 413.', integer(1024, 64 * 1024 * 1024)),
+  authMaxSkewS: def('AUTH_MAX_SKEW_S', '300', 'Largest allowed distance in seconds between `X-Timestamp` and the server clock.', integer(1, 86400)),
+  monitorToken: def('MONITOR_TOKEN', '', 'When set, `X-Monitor-Token` must equal it to read the monitor summary (required in production).', text),
+  rateLimitPerMinute: def('RATE_LIMIT_PER_MINUTE', '600', 'Requests per minute allowed per hotkey (signed routes) or per IP (public routes); 0 turns limiting off.', integer(0, 1_000_000)),
+  verifierHotkeys: def('VERIFIER_HOTKEYS', '', 'Comma-separated SS58 hotkeys allowed to verify results.', list),
+
+  chainEndpoint: def('SUBTENSOR_CHAIN_ENDPOINT', '', 'ws:// or wss:// endpoint of a Subtensor node; when set, block height follows the chain instead of the clock.', chainEndpoint),
+  blockTimeS: def('BLOCK_TIME_S', '12', 'Seconds per block for the clock block source and for `time_remaining_s`.', integer(1, 3600)),
+  windowBlocks: def('WINDOW_BLOCKS', '360', 'Blocks per window (the subnet tempo).', integer(1, 1_000_000)),
+  epochWindows: def('EPOCH_WINDOWS', '1', 'Windows per epoch.', integer(1, 10_000)),
+  epochCloseDelayBlocks: def('EPOCH_CLOSE_DELAY_BLOCKS', '0', 'Blocks to wait after an epoch\'s last window before closing it.', integer(0, 1_000_000)),
+  backgroundJobs: def('BACKGROUND_JOBS', 'true', 'Run the window/epoch closer and lease expiry in this process (safe with several processes: the database decides who closes).', boolean),
+  jobIntervalS: def('JOB_INTERVAL_S', '5', 'Seconds between background job runs.', integer(1, 3600)),
+
+  taskTypes: def('TASK_TYPES', 'cifar10_binary', 'Comma-separated task types; the first is the default.', taskTypes),
+  seedDir: def('SEED_DIR', '', 'Folder of built-in seed programs (`<task_type>/*.dsl`); empty uses the seeds shipped with the pool.', text),
+  dslMaxBytes: def('DSL_MAX_BYTES', '16384', 'Largest algorithm accepted, in UTF-8 bytes.', integer(64, 1024 * 1024)),
+  leaseTtlS: def('LEASE_TTL_S', '900', 'Seconds a lease or batch stays active.', integer(10, 86400)),
+  leaseEnforceWindow: def('LEASE_ENFORCE_WINDOW', 'false', 'At most one lease per miner per window.', boolean),
+  leaseEvolveBudget: def('LEASE_EVOLVE_BUDGET', '1', 'Evolutions a lease may submit.', integer(0, 64)),
+  leaseMinIterations: def('LEASE_MIN_ITERATIONS', '0', 'Smallest `iterations` a lease submission may report.', integer(0, 1_000_000_000)),
+
+  consensusSampleSize: def('CONSENSUS_SAMPLE_SIZE', '3', 'n: evaluations from distinct miners that decide an algorithm.', integer(1, 64)),
+  consensusThreshold: def('CONSENSUS_THRESHOLD', '2', 'k: votes the winning cluster needs (≤ n).', integer(1, 64)),
+  toleranceRatio: def('TOLERANCE_RATIO', '0.1', 'Largest cluster spread as a fraction of its median.', decimal(0, 10)),
+  evaluatorWeight: def('EVALUATOR_WEIGHT', '1.0', 'Points per net agreement.', decimal(0, 1e6)),
+  evolverWeight: def('EVOLVER_WEIGHT', '100', 'Points per unit of score improvement.', decimal(0, 1e9)),
+  evolverBaseline: def('EVOLVER_BASELINE', 'genealogy', 'Improvement baseline: `sota`, `genealogy` or `local_evolver`.', oneOf<EvolverBaseline>('sota', 'genealogy', 'local_evolver')),
+  repetitionScope: def('REPETITION_SCOPE', 'both', 'Who must not have submitted an evolution before: `miner`, `global`, `both` or `off`.', oneOf<RepetitionScope>('miner', 'global', 'both', 'off')),
+  repetitionPenalty: def('REPETITION_PENALTY', '1.0', 'Points a repeated evolution costs.', decimal(0, 1e6)),
+  minRewardActivity: def('MIN_REWARD_ACTIVITY', '1', 'Decided evaluations + evolutions a miner needs in a window to earn points.', integer(0, 1_000_000)),
+
+  epochBudgetUnits: def('EPOCH_BUDGET_UNITS', '1000000000', 'Units paid out per epoch (1 alpha = 10^9 units).', units),
+  poolFeeBps: def('POOL_FEE_BPS', '500', 'Pool fee in basis points of the budget.', integer(0, 10_000)),
+  minerCapBps: def('MINER_CAP_BPS', '500', 'Largest share of the budget one miner may get, in basis points; 0 = no cap.', integer(0, 10_000)),
+  minPayoutUnits: def('MIN_PAYOUT_UNITS', '0', 'Smallest cumulative credit that gets a leaf in the claim tree.', units),
+
+  merkleClaimEnabled: def('MERKLE_CLAIM_ENABLED', 'true', 'Mount the claim app in the Pool API.', boolean),
+  merkleClaimPathPrefix: def('MERKLE_CLAIM_PATH_PREFIX', '/claims', 'Where the claim app is mounted in the Pool API.', pathPrefix),
+  merkleClaimHost: def('MERKLE_CLAIM_HOST', '127.0.0.1', 'Address of the standalone claim server (`sotapool claims`).', text),
+  merkleClaimPort: def('MERKLE_CLAIM_PORT', '8844', 'Port of the standalone claim server.', integer(0, 65535)),
+  merkleClaimSimulationEnabled: def('MERKLE_CLAIM_SIMULATION_ENABLED', '', 'Serve the claim simulation and ledger routes. Empty: true in development, false in production.', (raw, env) =>
+    raw === '' ? (env.ENVIRONMENT ?? 'development') !== 'production' : boolean(raw)),
+  disclaimerFile: def('DISCLAIMER_FILE', '', 'Markdown file replacing the built-in disclaimer text.', text),
+} as const
+
+type Vars = typeof CONFIG_VARIABLES
+export type Config = { [K in keyof Vars]: ReturnType<Vars[K]['parse']> }
+
+export function loadConfig (env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const config: Record<string, unknown> = {}
+  for (const [key, variable] of Object.entries(CONFIG_VARIABLES) as Array<[keyof Vars, Variable<unknown>]>) {
+    const raw = (env[variable.name] ?? variable.default).trim()
+    try {
+      config[key] = variable.parse(raw, env)
+    } catch (err) {
+      throw new ConfigError(variable.name, (err as Error).message)
+    }
+  }
+  const result = { ...(config as Config), ...overrides }
+  if (result.consensusThreshold > result.consensusSampleSize) {
+    throw new ConfigError('CONSENSUS_THRESHOLD', `must not exceed CONSENSUS_SAMPLE_SIZE (${result.consensusSampleSize})`)
+  }
+  return result
+}
+
+export function defaultTaskType (config: Pick<Config, 'taskTypes'>): string {
+  return config.taskTypes[0] ?? 'cifar10_binary'
+}

@@ -1,0 +1,60 @@
+/**
+ * The one place that touches sr25519 and SS58 (polkadot-js). Verification runs in WebAssembly; it can
+ * throw on bytes that are not a curve point, which is reported as "does not verify", never as a crash.
+ */
+import { sr25519Verify, waitReady } from '@polkadot/wasm-crypto'
+import { checkAddress, decodeAddress, encodeAddress } from '@polkadot/util-crypto'
+
+export const SS58_PREFIX = 42
+
+let ready: Promise<void> | undefined
+
+/** Loads the WebAssembly once; every verification awaits this before its first use. */
+export async function cryptoReady (): Promise<void> {
+  ready ??= waitReady().then((ok) => {
+    if (!ok) throw new Error('sr25519 WebAssembly failed to load')
+  })
+  await ready
+}
+
+/** Decodes an SS58 address with prefix 42 to its 32-byte public key, or returns why it is not one. */
+export function decodeHotkey (address: string): { publicKey: Uint8Array } | { error: string } {
+  if (typeof address !== 'string' || address.length < 40 || address.length > 60 || !/^[1-9A-HJ-NP-Za-km-z]+$/.test(address)) {
+    return { error: 'not an SS58 address' }
+  }
+  const [valid, reason] = checkAddress(address, SS58_PREFIX)
+  if (!valid) return { error: reason ?? 'invalid SS58 address' }
+  const publicKey = decodeAddress(address)
+  if (publicKey.length !== 32) return { error: 'not a 32-byte account key' }
+  return { publicKey }
+}
+
+export const isHotkey = (address: string): boolean => 'publicKey' in decodeHotkey(address)
+
+export const encodeHotkey = (publicKey: Uint8Array): string => encodeAddress(publicKey, SS58_PREFIX)
+
+/** Parses 64 signature bytes from hex, with or without 0x. */
+export function parseSignature (hex: string): Uint8Array | undefined {
+  const body = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex
+  if (!/^[0-9a-fA-F]{128}$/.test(body)) return undefined
+  return Uint8Array.from(Buffer.from(body, 'hex'))
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * True when `signature` signs `message` under `publicKey`, either over the raw UTF-8 message or over
+ * `<Bytes>message</Bytes>`, the way browser wallet extensions wrap what they sign. Call after cryptoReady().
+ */
+export function verifyMessage (publicKey: Uint8Array, message: string, signature: Uint8Array): boolean {
+  return verifyBytes(publicKey, encoder.encode(message), signature) ||
+    verifyBytes(publicKey, encoder.encode(`<Bytes>${message}</Bytes>`), signature)
+}
+
+function verifyBytes (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return sr25519Verify(signature, message, publicKey)
+  } catch {
+    return false
+  }
+}

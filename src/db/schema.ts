@@ -1,0 +1,157 @@
+/**
+ * Row types of every table. Integer columns are BIGINT on both stores and arrive as `bigint`;
+ * times are unix milliseconds. `Generated` marks columns the database fills in.
+ */
+import type { Generated } from 'kysely'
+
+export interface PoolMetaTable { key: string; value: string }
+
+export interface MinersTable {
+  hotkey: string
+  public_key: string
+  created_at: bigint
+  last_seen: bigint
+  recipient_coldkey: string | null
+  recipient_updated_at: bigint | null
+  reputation: Generated<number>
+}
+
+export interface UsedSignaturesTable { signature: string; hotkey: string; expires_at: bigint }
+
+export type AlgorithmState = 'evaluating' | 'scored' | 'rejected'
+export type RepeatKind = 'none' | 'own' | 'other'
+
+export interface AlgorithmsTable {
+  id: Generated<bigint>
+  task_type: string
+  algorithm_dsl: string
+  algorithm_hash: string
+  input_dim: bigint
+  state: AlgorithmState
+  consensus_score: number | null
+  miner_hotkey: string | null
+  is_seed: bigint
+  repeat: RepeatKind
+  reject_reason: string | null
+  source_assignment_id: string | null
+  evaluation_count: Generated<bigint>
+  created_at: bigint
+  created_window: bigint
+  decided_at: bigint | null
+  decided_window: bigint | null
+  verified_at: bigint | null
+  verified_by: string | null
+}
+
+export interface AlgorithmParentsTable { algorithm_id: bigint; parent_id: bigint }
+
+export type AssignmentKind = 'lease' | 'evolve' | 'evaluate'
+export type AssignmentStatus = 'active' | 'submitted' | 'expired'
+
+export interface AssignmentsTable {
+  id: string
+  miner_hotkey: string
+  kind: AssignmentKind
+  task_type: string
+  window_number: bigint
+  status: AssignmentStatus
+  issued_at: bigint
+  timeout_at: bigint
+  submitted_at: bigint | null
+  evolve_budget: bigint
+}
+
+export type AssignmentRole = 'evaluate' | 'seed' | 'gossip'
+
+export interface AssignmentItemsTable { assignment_id: string; role: AssignmentRole; algorithm_id: bigint }
+
+export interface LeaseWindowsTable { miner_hotkey: string; window_number: bigint }
+
+export type EvaluationOutcome = 'agree' | 'disagree' | 'none'
+
+export interface EvaluationsTable {
+  id: Generated<bigint>
+  algorithm_id: bigint
+  miner_hotkey: string
+  assignment_id: string
+  score: number | null
+  window_number: bigint
+  created_at: bigint
+  outcome: EvaluationOutcome | null
+}
+
+export interface WindowClosesTable { window_number: bigint; closed_at: bigint }
+
+export interface WindowPointsTable {
+  window_number: bigint
+  miner_hotkey: string
+  agreements: bigint
+  disagreements: bigint
+  evaluations: bigint
+  evolutions: bigint
+  scored_evolutions: bigint
+  evaluator_points: number
+  evolver_points: number
+  penalty: number
+  points: number
+}
+
+export interface EpochsTable {
+  epoch_id: bigint
+  root: string
+  num_of_leaves: bigint
+  total_units: bigint
+  epoch_units: bigint
+  fee_units: bigint
+  undistributed_units: bigint
+  budget_units: bigint
+  window_start: bigint
+  window_end: bigint
+  block_start: bigint
+  block_end: bigint
+  closed_at: bigint
+  params: string
+}
+
+export interface EpochPayoutsTable { epoch_id: bigint; hotkey: string; points: number; micro_points: bigint; units: bigint }
+
+export interface EpochLeavesTable {
+  epoch_id: bigint
+  leaf_index: bigint
+  hotkey: string
+  recipient_coldkey: string
+  amount_units: bigint
+  leaf: string
+  proof: string
+}
+
+export interface ClaimsTable {
+  epoch_id: bigint
+  hotkey: string
+  leaf_index: bigint
+  recipient_coldkey: string
+  amount_units: bigint
+  transferred_units: bigint
+  claimed_at: bigint
+}
+
+export interface HotkeyClaimsTable { hotkey: string; claimed_units: bigint }
+
+export interface DB {
+  pool_meta: PoolMetaTable
+  miners: MinersTable
+  used_signatures: UsedSignaturesTable
+  algorithms: AlgorithmsTable
+  algorithm_parents: AlgorithmParentsTable
+  assignments: AssignmentsTable
+  assignment_items: AssignmentItemsTable
+  lease_windows: LeaseWindowsTable
+  evaluations: EvaluationsTable
+  window_closes: WindowClosesTable
+  window_points: WindowPointsTable
+  epochs: EpochsTable
+  epoch_payouts: EpochPayoutsTable
+  epoch_leaves: EpochLeavesTable
+  claims: ClaimsTable
+  hotkey_claims: HotkeyClaimsTable
+}

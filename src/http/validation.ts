@@ -1,0 +1,38 @@
+/**
+ * Schema validation: one Ajv for bodies (no type coercion, so `null` never becomes 0 and "0.5" is not a
+ * number) and one for query strings and path parameters (which are text and must be coerced).
+ * Failures become the FastAPI-style 422 list `{loc, msg, type}` that clients already parse.
+ */
+import { Ajv, type ErrorObject } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import type { FastifySchemaCompiler } from 'fastify'
+import type { ValidationItem } from '../errors.ts'
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
+
+const bodyAjv = addFormats(new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false }))
+const textAjv = addFormats(new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false }))
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  const ajv = httpPart === 'body' ? bodyAjv : textAjv
+  return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>
+}
+
+const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' }
+
+export function toValidationItems (errors: readonly Partial<ErrorObject>[], context: string): ValidationItem[] {
+  return errors.map((e) => {
+    const loc: Array<string | number> = [PART_NAMES[context] ?? context]
+    for (const part of (e.instancePath ?? '').split('/').slice(1)) {
+      const key = part.replace(/~1/g, '/').replace(/~0/g, '~')
+      loc.push(/^\d+$/.test(key) ? Number(key) : key)
+    }
+    const params = (e.params ?? {}) as Record<string, unknown>
+    if (e.keyword === 'required' && typeof params.missingProperty === 'string') {
+      loc.push(params.missingProperty)
+      return { loc, msg: 'Field required', type: 'missing' }
+    }
+    if (e.keyword === 'type') return { loc, msg: `Input should be of type ${String(params.type)}`, type: `type_error.${String(params.type)}` }
+    return { loc, msg: e.message ?? 'invalid value', type: `value_error.${e.keyword ?? 'invalid'}` }
+  })
+}

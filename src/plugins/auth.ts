@@ -1,0 +1,108 @@
+/**
+ * Signed-wallet authentication (SPEC §2). `requireWallet` checks `auth:{ts}`; `requireRecipientUpdate`
+ * checks `recipient_coldkey:update:{ts}:{recipient}` against the recipient the body names. Both refuse
+ * with a 401 that says what was wrong, make state-changing signatures single-use, and register the miner.
+ */
+import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import { cryptoReady, decodeHotkey, parseSignature, verifyMessage } from '../crypto/sr25519.ts'
+import { PoolError } from '../errors.ts'
+import type { PoolContext } from '../services/context.ts'
+import type { AuthFailureReason } from '../metrics.ts'
+
+export interface AuthenticatedMiner {
+  hotkey: string
+  publicKey: Uint8Array
+  /** True when this request registered the miner. */
+  created: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    requireWallet: preHandlerAsyncHookHandler
+    requireRecipientUpdate: preHandlerAsyncHookHandler
+  }
+  interface FastifyRequest {
+    miner: AuthenticatedMiner | undefined
+    consumedSignature: string | undefined
+  }
+}
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/** The recipient a recipient-update body names (trimmed), under its current or legacy field name. */
+export function recipientFromBody (body: unknown): string | undefined {
+  const b = (body ?? {}) as Record<string, unknown>
+  const value = b.recipient_coldkey ?? b.coldkey_address
+  return typeof value === 'string' ? value.trim() : undefined
+}
+
+function header (request: FastifyRequest, name: string): string {
+  const value = request.headers[name]
+  const text = Array.isArray(value) ? value[0] : value
+  if (text === undefined || text.trim() === '') {
+    throw failure('missing_header', 'POOL_ERR_AUTH_MISSING_HEADER', `missing ${name.replace(/(^|-)x/, 'X').replace(/-(\w)/g, (_, c: string) => `-${c.toUpperCase()}`)} header`)
+  }
+  return text.trim()
+}
+
+function failure (reason: AuthFailureReason, code: ConstructorParameters<typeof PoolError>[0], detail: string): PoolError {
+  const error = new PoolError(code, detail)
+  ;(error as PoolError & { authReason?: AuthFailureReason }).authReason = reason
+  return error
+}
+
+export default fp(async (app, opts: { pool: PoolContext }) => {
+  const { pool } = opts
+  await cryptoReady()
+  app.decorateRequest('miner', undefined)
+  app.decorateRequest('consumedSignature', undefined)
+
+  const authenticate = (messageFor: (ts: string, request: FastifyRequest) => string, what: string): preHandlerAsyncHookHandler =>
+    async function (request: FastifyRequest, _reply: FastifyReply) {
+      try {
+        const key = header(request, 'x-key')
+        const timestamp = header(request, 'x-timestamp')
+        const signatureHex = header(request, 'x-signature')
+        if (!/^\d{1,15}$/.test(timestamp)) throw failure('bad_timestamp', 'POOL_ERR_AUTH_BAD_TIMESTAMP', 'invalid timestamp: X-Timestamp must be unix seconds as a decimal integer')
+        const nowS = pool.clock.now() / 1000
+        const skew = Number(timestamp) - nowS
+        if (Math.abs(skew) > pool.config.authMaxSkewS) {
+          throw failure('stale_timestamp', 'POOL_ERR_AUTH_STALE_TIMESTAMP',
+            `timestamp outside the allowed skew: ${Math.round(Math.abs(skew))} s ${skew < 0 ? 'in the past' : 'in the future'} (limit ${pool.config.authMaxSkewS} s)`)
+        }
+        const decoded = decodeHotkey(key)
+        if ('error' in decoded) throw failure('bad_address', 'POOL_ERR_AUTH_BAD_ADDRESS', `invalid hotkey address: ${decoded.error}`)
+        const signature = parseSignature(signatureHex)
+        if (signature === undefined) throw failure('bad_signature', 'POOL_ERR_AUTH_BAD_SIGNATURE', 'invalid signature: X-Signature must be 64 bytes of hex')
+        if (!verifyMessage(decoded.publicKey, messageFor(timestamp, request), signature)) {
+          throw failure('bad_signature', 'POOL_ERR_AUTH_BAD_SIGNATURE', `invalid signature: it does not verify for this hotkey over ${what}`)
+        }
+        if (STATE_CHANGING.has(request.method)) {
+          const normalized = Buffer.from(signature).toString('hex')
+          const expiresAt = (Number(timestamp) + pool.config.authMaxSkewS + 60) * 1000
+          if (!(await pool.signatures.consume(normalized, key, expiresAt))) {
+            throw failure('replay', 'POOL_ERR_AUTH_REPLAY', 'signature already used')
+          }
+          request.consumedSignature = normalized
+        }
+        const { created } = await pool.miners.touch(key, Buffer.from(decoded.publicKey).toString('hex'), pool.clock.now())
+        request.miner = { hotkey: key, publicKey: decoded.publicKey, created }
+      } catch (err) {
+        const reason = (err as { authReason?: AuthFailureReason }).authReason
+        if (reason !== undefined) pool.metrics.authFailures.inc({ reason })
+        throw err
+      }
+    }
+
+  app.decorate('requireWallet', authenticate((ts) => `auth:${ts}`, 'auth:{X-Timestamp}'))
+  app.decorate('requireRecipientUpdate', authenticate((ts, request) =>
+    `recipient_coldkey:update:${ts}:${recipientFromBody(request.body) ?? ''}`, 'recipient_coldkey:update:{X-Timestamp}:{recipient_coldkey}'))
+
+  // A refused request must leave no trace, so its signature becomes usable again.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.consumedSignature !== undefined && reply.statusCode >= 400) {
+      await pool.signatures.release(request.consumedSignature).catch((err: unknown) => request.log.warn({ err }, 'could not release signature'))
+    }
+  })
+}, { name: 'pool-auth' })

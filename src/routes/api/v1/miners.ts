@@ -1,0 +1,177 @@
+/** `/api/v1/miners/*`: registration, stats, leaderboard and the payout recipient. */
+import { Type } from 'typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify'
+import { isHotkey } from '../../../crypto/sr25519.ts'
+import { validationError } from '../../../errors.ts'
+import { recipientFromBody } from '../../../plugins/auth.ts'
+import { errors, Hotkey, IsoTime, Units, walletSecurity } from '../../../schemas/common.ts'
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
+
+const RegisterResponse = Type.Object({
+  status: Type.Union([Type.Literal('registered'), Type.Literal('refreshed')]),
+  hotkey: Type.String(),
+  reputation: Type.Number(),
+  created_at: Nullable(IsoTime),
+  last_seen: Nullable(IsoTime),
+})
+
+const StatsResponse = Type.Object({
+  hotkey: Type.String(),
+  reputation: Type.Number({ description: 'Sum of the miner\'s window points, all time.' }),
+  epoch_points: Type.Number({ description: 'Points of the current epoch\'s closed windows.' }),
+  evaluations_submitted: Type.Integer(),
+  agreements: Type.Integer(),
+  disagreements: Type.Integer(),
+  evolutions: Type.Integer(),
+  scored_evolutions: Type.Integer(),
+  credited_units: Units,
+  claimed_units: Units,
+  claimable_units: Units,
+  recipient_coldkey: Nullable(Type.String()),
+  recipient_updated_at: Nullable(IsoTime),
+  created_at: Nullable(IsoTime),
+  last_seen: Nullable(IsoTime),
+  active_assignment: Nullable(Type.Object({ id: Type.String(), kind: Type.String(), timeout_at: Nullable(IsoTime) })),
+  pool: Type.Object({
+    miners_total: Type.Integer(),
+    miners_active_last_hour: Type.Integer(),
+    window_number: Type.Integer(),
+    epoch: Type.Integer(),
+    sota: Type.Record(Type.String(), Type.Number(), { description: 'Best consensus score per task type.' }),
+  }),
+})
+
+const LeaderboardResponse = Type.Object({
+  miners: Type.Array(Type.Object({
+    rank: Type.Integer(),
+    hotkey: Type.String(),
+    reputation: Type.Number(),
+    created_at: Nullable(IsoTime),
+    last_seen: Nullable(IsoTime),
+  })),
+  count: Type.Integer(),
+})
+
+export const RecipientUpdateBody = Type.Object({
+  recipient_coldkey: Type.Optional(Type.String({ maxLength: 64, description: 'SS58 address that receives this hotkey\'s payouts.' })),
+  coldkey_address: Type.Optional(Type.String({ maxLength: 64, description: 'Legacy alias of recipient_coldkey.' })),
+}, { additionalProperties: true })
+
+const RecipientUpdateResponse = Type.Object({
+  status: Type.Literal('success'),
+  miner_hotkey: Type.String(),
+  recipient_coldkey: Type.String(),
+  coldkey_address: Type.String(),
+  updated_at: Nullable(IsoTime),
+})
+
+const RecipientResponse = Type.Object({
+  miner_hotkey: Type.String(),
+  recipient_coldkey: Nullable(Type.String()),
+  updated_at: Nullable(IsoTime),
+})
+
+/** Before authentication: the body must name a valid recipient, since the signature binds it. */
+async function checkRecipientBody (request: FastifyRequest): Promise<void> {
+  const recipient = recipientFromBody(request.body)
+  const field = (request.body as Record<string, unknown> | undefined)?.recipient_coldkey !== undefined ? 'recipient_coldkey' : 'coldkey_address'
+  if (recipient === undefined || recipient === '') throw validationError(['body', 'recipient_coldkey'], 'Field required: recipient_coldkey (or legacy coldkey_address)')
+  if (!isHotkey(recipient)) throw validationError(['body', field], 'recipient must be a valid SS58 address (prefix 42)')
+}
+
+/** The recipient update, shared by the PUT route and its three compatibility aliases. */
+export function registerRecipientUpdate (app: FastifyInstance, method: 'PUT' | 'POST', url: string, summary: string): void {
+  const options: RouteShorthandOptions = {
+    schema: {
+      tags: ['miners'],
+      summary,
+      description: 'Signed over `recipient_coldkey:update:{X-Timestamp}:{recipient_coldkey}`. The recipient in force when an epoch closes is the one in its claim leaves.',
+      security: walletSecurity,
+      body: RecipientUpdateBody,
+      response: { 200: RecipientUpdateResponse, ...errors(401, 422) },
+    },
+    preValidation: checkRecipientBody,
+    preHandler: app.requireRecipientUpdate,
+  }
+  app.route({
+    method,
+    url,
+    ...options,
+    handler: async (request) => {
+      const hotkey = request.miner!.hotkey
+      const recipient = recipientFromBody(request.body)!
+      const saved = await app.pool.miners.setRecipient(hotkey, recipient, app.pool.clock.now())
+      return { status: 'success', miner_hotkey: hotkey, recipient_coldkey: saved.recipient_coldkey, coldkey_address: saved.recipient_coldkey, updated_at: saved.updated_at }
+    },
+  })
+}
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const pool = app.pool
+
+  app.post('/register', {
+    schema: {
+      tags: ['miners'],
+      summary: 'Register or refresh the signing miner',
+      security: walletSecurity,
+      body: Type.Optional(Type.Object({}, { additionalProperties: true })),
+      response: { 200: RegisterResponse, ...errors(401) },
+    },
+    preHandler: app.requireWallet,
+  }, async (request) => {
+    const miner = await pool.miners.get(request.miner!.hotkey)
+    return { status: request.miner!.created ? 'registered' as const : 'refreshed' as const, ...miner }
+  })
+
+  app.get('/stats', {
+    schema: { tags: ['miners'], summary: 'The signing miner\'s stats and a pool summary', security: walletSecurity, response: { 200: StatsResponse, ...errors(401) } },
+    preHandler: app.requireWallet,
+  }, async (request) => {
+    const now = pool.clock.now()
+    const window = pool.currentWindow()
+    const epoch = pool.currentEpoch()
+    const [stats, counts, sota] = await Promise.all([
+      pool.miners.stats(request.miner!.hotkey, { first: epoch * pool.tempo.epochWindows, last: (epoch + 1) * pool.tempo.epochWindows - 1 }, now),
+      pool.miners.counts(now),
+      pool.sotaByTaskType(),
+    ])
+    return {
+      ...stats,
+      pool: { miners_total: counts.total, miners_active_last_hour: counts.activeLastHour, window_number: window.windowNumber, epoch, sota },
+    }
+  })
+
+  app.get('/leaderboard', {
+    schema: {
+      tags: ['miners'],
+      summary: 'Miners by reputation, highest first',
+      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }),
+      response: { 200: LeaderboardResponse, ...errors(422) },
+    },
+  }, async (request) => {
+    const miners = await pool.miners.leaderboard(request.query.limit)
+    return { miners, count: miners.length }
+  })
+
+  registerRecipientUpdate(app, 'PUT', '/recipient-coldkey', 'Set the payout recipient coldkey')
+  registerRecipientUpdate(app, 'POST', '/recipient-coldkey', 'Set the payout recipient coldkey (compatibility)')
+  registerRecipientUpdate(app, 'POST', '/coldkey_address/update', 'Set the payout recipient coldkey (compatibility)')
+
+  app.get('/recipient-coldkey', {
+    schema: { tags: ['miners'], summary: 'The signing miner\'s recipient coldkey', security: walletSecurity, response: { 200: RecipientResponse, ...errors(401) } },
+    preHandler: app.requireWallet,
+  }, async (request) => await pool.miners.getRecipient(request.miner!.hotkey))
+
+  app.get('/recipient-coldkey/:miner_hotkey', {
+    schema: {
+      tags: ['miners'],
+      summary: 'Public lookup of a miner\'s recipient coldkey',
+      params: Type.Object({ miner_hotkey: Hotkey }),
+      response: { 200: RecipientResponse, ...errors(404, 422) },
+    },
+  }, async (request) => await pool.miners.getRecipient(request.params.miner_hotkey))
+}
+
+export default routes

@@ -1,0 +1,73 @@
+/**
+ * Wires the pool's services over one database, one clock and one block source. Built once per process
+ * (or per test) and handed to the HTTP app, the CLI and the background jobs alike.
+ */
+import { ClockBlockSource, type BlockSource } from '../chain/block-source.ts'
+import { systemClock, type Clock } from '../clock.ts'
+import type { Config } from '../config.ts'
+import { openDatabase, type Database } from '../db/database.ts'
+import { migrateToLatest } from '../db/migrate.ts'
+import { createMetrics, type PoolMetrics } from '../metrics.ts'
+import { epochOfWindow, windowInfo, type Tempo, type WindowInfo } from '../domain/tempo.ts'
+import { MinerService } from './miners.ts'
+import { initMeta } from './pool-meta.ts'
+import { SignatureLedger } from './signatures.ts'
+import { sotaByTaskType } from './sota.ts'
+
+export interface PoolContext {
+  config: Config
+  clock: Clock
+  database: Database
+  blocks: BlockSource
+  tempo: Tempo
+  miners: MinerService
+  signatures: SignatureLedger
+  metrics: PoolMetrics
+  /** Background processes of this server and whether each is running (shown by /health). */
+  processes: Map<string, boolean>
+  /** The window the pool is in now. */
+  currentWindow(): WindowInfo
+  currentEpoch(): number
+  sotaByTaskType(): Promise<Record<string, number>>
+  close(): Promise<void>
+}
+
+export interface ContextOptions {
+  clock?: Clock
+  database?: Database
+  /** Replaces the clock block source (the chain source, or a test double). */
+  blocks?: (genesisMs: number) => BlockSource
+}
+
+export async function createPoolContext (config: Config, options: ContextOptions = {}): Promise<PoolContext> {
+  const clock = options.clock ?? systemClock
+  const database = options.database ?? openDatabase(config.databaseUrl)
+  try {
+    await migrateToLatest(database)
+    const genesisMs = Number(await initMeta(database.db, 'genesis_ms', String(clock.now())))
+    const blocks = options.blocks?.(genesisMs) ?? new ClockBlockSource(clock, genesisMs, config.blockTimeS)
+    const tempo: Tempo = { windowBlocks: config.windowBlocks, epochWindows: config.epochWindows, blockTimeS: config.blockTimeS }
+    const context: PoolContext = {
+      config,
+      clock,
+      database,
+      blocks,
+      tempo,
+      miners: new MinerService(database),
+      signatures: new SignatureLedger(database),
+      metrics: createMetrics(),
+      processes: new Map(),
+      currentWindow: () => windowInfo(blocks.currentBlock(), tempo),
+      currentEpoch: () => epochOfWindow(context.currentWindow().windowNumber, tempo),
+      sotaByTaskType: async () => await sotaByTaskType(database.db, config.taskTypes),
+      async close () {
+        await blocks.close()
+        await database.close()
+      },
+    }
+    return context
+  } catch (err) {
+    await database.close()
+    throw err
+  }
+}

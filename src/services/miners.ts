@@ -1,0 +1,112 @@
+/** Miners: implicit registration, recipients, stats and the leaderboard. */
+import { sql } from 'kysely'
+import { isoTime } from '../clock.ts'
+import type { Database } from '../db/database.ts'
+import { toNumber } from '../db/database.ts'
+import { PoolError } from '../errors.ts'
+import { unitsToJson } from '../domain/units.ts'
+
+export interface MinerRecord {
+  hotkey: string
+  reputation: number
+  created_at: string | null
+  last_seen: string | null
+}
+
+export class MinerService {
+  constructor (private readonly database: Database) {}
+
+  /** Registers the hotkey if unknown, else refreshes last_seen; tells which happened. */
+  async touch (hotkey: string, publicKeyHex: string, nowMs: number): Promise<{ created: boolean }> {
+    const now = BigInt(nowMs)
+    const inserted = await this.database.db.insertInto('miners')
+      .values({ hotkey, public_key: publicKeyHex, created_at: now, last_seen: now })
+      .onConflict((oc) => oc.column('hotkey').doNothing())
+      .executeTakeFirst()
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return { created: true }
+    await this.database.db.updateTable('miners').set({ last_seen: now }).where('hotkey', '=', hotkey).execute()
+    return { created: false }
+  }
+
+  async get (hotkey: string): Promise<MinerRecord> {
+    const row = await this.database.db.selectFrom('miners').select(['hotkey', 'reputation', 'created_at', 'last_seen'])
+      .where('hotkey', '=', hotkey).executeTakeFirst()
+    if (row === undefined) throw new PoolError('POOL_ERR_MINER_NOT_FOUND', `miner ${hotkey} not found`)
+    return { hotkey: row.hotkey, reputation: row.reputation, created_at: isoTime(row.created_at), last_seen: isoTime(row.last_seen) }
+  }
+
+  async setRecipient (hotkey: string, recipient: string, nowMs: number): Promise<{ recipient_coldkey: string; updated_at: string | null }> {
+    await this.database.db.updateTable('miners')
+      .set({ recipient_coldkey: recipient, recipient_updated_at: BigInt(nowMs) })
+      .where('hotkey', '=', hotkey).execute()
+    return { recipient_coldkey: recipient, updated_at: isoTime(nowMs) }
+  }
+
+  async getRecipient (hotkey: string): Promise<{ miner_hotkey: string; recipient_coldkey: string | null; updated_at: string | null }> {
+    const row = await this.database.db.selectFrom('miners').select(['hotkey', 'recipient_coldkey', 'recipient_updated_at'])
+      .where('hotkey', '=', hotkey).executeTakeFirst()
+    if (row === undefined) throw new PoolError('POOL_ERR_MINER_NOT_FOUND', `miner ${hotkey} not found`)
+    return { miner_hotkey: row.hotkey, recipient_coldkey: row.recipient_coldkey, updated_at: isoTime(row.recipient_updated_at) }
+  }
+
+  /** The miner's own numbers; windows of the current epoch count toward epoch points once closed. */
+  async stats (hotkey: string, epochWindowRange: { first: number; last: number }, nowMs: number) {
+    const db = this.database.db
+    const miner = await db.selectFrom('miners').selectAll().where('hotkey', '=', hotkey).executeTakeFirst()
+    if (miner === undefined) throw new PoolError('POOL_ERR_MINER_NOT_FOUND', `miner ${hotkey} not found`)
+    const [evaluations, outcomes, evolutions, epochPoints, credited, claimed, active] = await Promise.all([
+      db.selectFrom('evaluations').select((eb) => eb.fn.countAll<bigint>().as('n')).where('miner_hotkey', '=', hotkey).executeTakeFirstOrThrow(),
+      db.selectFrom('window_points')
+        .select((eb) => [eb.fn.sum<bigint>('agreements').as('agreements'), eb.fn.sum<bigint>('disagreements').as('disagreements')])
+        .where('miner_hotkey', '=', hotkey).executeTakeFirstOrThrow(),
+      db.selectFrom('algorithms')
+        .select((eb) => [eb.fn.countAll<bigint>().as('total'), eb.fn.sum<bigint>(sql`case when state = 'scored' then 1 else 0 end`).as('scored')])
+        .where('miner_hotkey', '=', hotkey).where('is_seed', '=', 0n).executeTakeFirstOrThrow(),
+      db.selectFrom('window_points').select((eb) => eb.fn.sum<number>('points').as('points'))
+        .where('miner_hotkey', '=', hotkey)
+        .where('window_number', '>=', BigInt(epochWindowRange.first)).where('window_number', '<=', BigInt(epochWindowRange.last))
+        .executeTakeFirstOrThrow(),
+      db.selectFrom('epoch_payouts').select((eb) => eb.fn.sum<bigint>('units').as('units')).where('hotkey', '=', hotkey).executeTakeFirstOrThrow(),
+      db.selectFrom('hotkey_claims').select('claimed_units').where('hotkey', '=', hotkey).executeTakeFirst(),
+      db.selectFrom('assignments').select(['id', 'kind', 'timeout_at'])
+        .where('miner_hotkey', '=', hotkey).where('status', '=', 'active').where('timeout_at', '>', BigInt(nowMs))
+        .executeTakeFirst(),
+    ])
+    const creditedUnits = BigInt(credited.units ?? 0n)
+    const claimedUnits = claimed?.claimed_units ?? 0n
+    return {
+      hotkey,
+      reputation: miner.reputation,
+      epoch_points: Number(epochPoints.points ?? 0),
+      evaluations_submitted: toNumber(evaluations.n),
+      agreements: toNumber(outcomes.agreements),
+      disagreements: toNumber(outcomes.disagreements),
+      evolutions: toNumber(evolutions.total),
+      scored_evolutions: toNumber(evolutions.scored),
+      credited_units: unitsToJson(creditedUnits),
+      claimed_units: unitsToJson(claimedUnits),
+      claimable_units: unitsToJson(creditedUnits > claimedUnits ? creditedUnits - claimedUnits : 0n),
+      recipient_coldkey: miner.recipient_coldkey,
+      recipient_updated_at: isoTime(miner.recipient_updated_at),
+      created_at: isoTime(miner.created_at),
+      last_seen: isoTime(miner.last_seen),
+      active_assignment: active === undefined ? null : { id: active.id, kind: active.kind, timeout_at: isoTime(active.timeout_at) },
+    }
+  }
+
+  async counts (nowMs: number): Promise<{ total: number; activeLastHour: number }> {
+    const row = await this.database.db.selectFrom('miners')
+      .select((eb) => [
+        eb.fn.countAll<bigint>().as('total'),
+        eb.fn.sum<bigint>(sql`case when last_seen >= ${BigInt(nowMs - 3_600_000)} then 1 else 0 end`).as('active'),
+      ]).executeTakeFirstOrThrow()
+    return { total: toNumber(row.total), activeLastHour: toNumber(row.active) }
+  }
+
+  async leaderboard (limit: number) {
+    const rows = await this.database.db.selectFrom('miners')
+      .select(['hotkey', 'reputation', 'last_seen', 'created_at'])
+      .orderBy('reputation', 'desc').orderBy('hotkey', 'asc').limit(limit).execute()
+    return rows.map((r, i) => ({ rank: i + 1, hotkey: r.hotkey, reputation: r.reputation, created_at: isoTime(r.created_at), last_seen: isoTime(r.last_seen) }))
+  }
+}

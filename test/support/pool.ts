@@ -1,0 +1,37 @@
+/**
+ * A whole pool for a test: fresh database, pinned clock, the real app driven through inject().
+ * The clock starts at 1700000000 s so the shared auth vectors verify.
+ */
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.ts'
+import { ManualClock } from '../../src/clock.ts'
+import { loadConfig, type Config } from '../../src/config.ts'
+import { createPoolContext, type PoolContext } from '../../src/services/context.ts'
+import { createTestDatabase } from './database.ts'
+
+export const VECTOR_TIME_MS = 1_700_000_000_000
+
+export interface TestPool {
+  app: FastifyInstance
+  pool: PoolContext
+  clock: ManualClock
+  close(): Promise<void>
+}
+
+export async function startTestPool (env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestPool> {
+  const clock = new ManualClock(VECTOR_TIME_MS)
+  const store = await createTestDatabase()
+  const config = loadConfig({ BACKGROUND_JOBS: 'false', RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'silent', ...env }, overrides)
+  const pool = await createPoolContext(config, { clock, database: store.database })
+  const app = await buildApp(pool)
+  return {
+    app,
+    pool,
+    clock,
+    async close () {
+      await app.close()
+      await pool.blocks.close()
+      await store.drop()
+    },
+  }
+}
