@@ -5,6 +5,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { ErrorResponse } from './schemas/common.ts'
+import { AlgorithmRecord } from './schemas/work.ts'
 import { installErrorHandling } from './http/error-handler.ts'
 import { parseJsonBody } from './http/json-body.ts'
 import { validatorCompiler } from './http/validation.ts'
@@ -14,6 +15,8 @@ import metricsPlugin from './plugins/metrics.ts'
 import healthRoutes from './routes/health.ts'
 import disclaimerRoutes from './routes/disclaimer.ts'
 import minerRoutes, { registerRecipientUpdate } from './routes/api/v1/miners.ts'
+import resultRoutes from './routes/api/v1/results.ts'
+import taskRoutes from './routes/api/v1/tasks.ts'
 import type { PoolContext } from './services/context.ts'
 
 declare module 'fastify' {
@@ -51,6 +54,7 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
     }
   })
   app.addSchema(ErrorResponse)
+  app.addSchema(AlgorithmRecord)
   installErrorHandling(app)
   return app as unknown as FastifyInstance
 }
@@ -63,6 +67,8 @@ export async function buildApp (pool: PoolContext, options: AppOptions = {}): Pr
   await app.register(healthRoutes)
   await app.register(disclaimerRoutes)
   await app.register(minerRoutes, { prefix: '/api/v1/miners' })
+  await app.register(taskRoutes, { prefix: '/api/v1/tasks' })
+  await app.register(resultRoutes, { prefix: '/api/v1/results' })
   await app.register(async (root) => {
     registerRecipientUpdate(root, 'POST', '/coldkey_address/update', 'Set the payout recipient coldkey (root compatibility route)')
   })

@@ -9,7 +9,11 @@ import { openDatabase, type Database } from '../db/database.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import { createMetrics, type PoolMetrics } from '../metrics.ts'
 import { epochOfWindow, windowInfo, type Tempo, type WindowInfo } from '../domain/tempo.ts'
+import { loadSeeds } from './algorithms.ts'
 import { MinerService } from './miners.ts'
+import { ResultService } from './results.ts'
+import { WindowService } from './windows.ts'
+import { WorkService } from './work.ts'
 import { initMeta } from './pool-meta.ts'
 import { SignatureLedger } from './signatures.ts'
 import { sotaByTaskType } from './sota.ts'
@@ -23,6 +27,9 @@ export interface PoolContext {
   miners: MinerService
   signatures: SignatureLedger
   metrics: PoolMetrics
+  work: WorkService
+  windows: WindowService
+  results: ResultService
   /** Background processes of this server and whether each is running (shown by /health). */
   processes: Map<string, boolean>
   /** The window the pool is in now. */
@@ -47,6 +54,11 @@ export async function createPoolContext (config: Config, options: ContextOptions
     const genesisMs = Number(await initMeta(database.db, 'genesis_ms', String(clock.now())))
     const blocks = options.blocks?.(genesisMs) ?? new ClockBlockSource(clock, genesisMs, config.blockTimeS)
     const tempo: Tempo = { windowBlocks: config.windowBlocks, epochWindows: config.epochWindows, blockTimeS: config.blockTimeS }
+    const now = (): number => clock.now()
+    const windowNow = (): number => windowInfo(blocks.currentBlock(), tempo).windowNumber
+    const metrics = createMetrics()
+    await initMeta(database.db, 'first_window', String(windowNow()))
+    await loadSeeds(database, config.taskTypes, config.seedDir, now(), windowNow())
     const context: PoolContext = {
       config,
       clock,
@@ -55,7 +67,10 @@ export async function createPoolContext (config: Config, options: ContextOptions
       tempo,
       miners: new MinerService(database),
       signatures: new SignatureLedger(database),
-      metrics: createMetrics(),
+      metrics,
+      work: new WorkService(database, config, metrics, now, windowNow),
+      windows: new WindowService(database, config, metrics, now, windowNow),
+      results: new ResultService(database, config.verifierHotkeys, now),
       processes: new Map(),
       currentWindow: () => windowInfo(blocks.currentBlock(), tempo),
       currentEpoch: () => epochOfWindow(context.currentWindow().windowNumber, tempo),

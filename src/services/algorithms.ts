@@ -1,0 +1,180 @@
+/**
+ * Algorithms: the records miners receive, the built-in seed set, and the queries that pick work.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { sql } from 'kysely'
+import type { Database, Queryable } from '../db/database.ts'
+import { isUniqueViolation } from '../db/database.ts'
+import type { AlgorithmsTable, RepeatKind } from '../db/schema.ts'
+import { validateAlgorithm } from '../domain/dsl/index.ts'
+import type { Selectable } from 'kysely'
+
+export type AlgorithmRow = Selectable<AlgorithmsTable>
+
+/** An algorithm as sent to miners (client fields first; extra fields are allowed by clients). */
+export interface AlgorithmRecord {
+  id: number
+  algorithm_dsl: string
+  input_dim: number
+  task_type: string
+  status: string
+  score: number | null
+  parent_ids: number[]
+  miner_hotkey: string | null
+  algorithm_hash: string
+}
+
+export const BUILT_IN_SEED_DIR = fileURLToPath(new URL('../../seeds/', import.meta.url))
+
+export async function toRecords (db: Queryable, rows: readonly AlgorithmRow[]): Promise<AlgorithmRecord[]> {
+  if (rows.length === 0) return []
+  const parents = await db.selectFrom('algorithm_parents').select(['algorithm_id', 'parent_id'])
+    .where('algorithm_id', 'in', rows.map((r) => r.id)).orderBy('parent_id').execute()
+  const byChild = new Map<bigint, number[]>()
+  for (const p of parents) {
+    const list = byChild.get(p.algorithm_id) ?? []
+    list.push(Number(p.parent_id))
+    byChild.set(p.algorithm_id, list)
+  }
+  return rows.map((r) => ({
+    id: Number(r.id),
+    algorithm_dsl: r.algorithm_dsl,
+    input_dim: Number(r.input_dim),
+    task_type: r.task_type,
+    status: r.state,
+    score: r.consensus_score,
+    parent_ids: byChild.get(r.id) ?? [],
+    miner_hotkey: r.miner_hotkey,
+    algorithm_hash: r.algorithm_hash,
+  }))
+}
+
+/**
+ * Loads the built-in seed programs of every task type once per database. The `seeded:<type>` marker is
+ * inserted in the same transaction, so several processes starting together seed once.
+ */
+export async function loadSeeds (database: Database, taskTypes: readonly string[], seedDir: string, nowMs: number, windowNumber: number): Promise<number> {
+  const dir = seedDir === '' ? BUILT_IN_SEED_DIR : seedDir
+  let loaded = 0
+  for (const taskType of taskTypes) {
+    const files = readSeedFiles(join(dir, taskType))
+    loaded += await database.transaction(async (trx) => {
+      try {
+        await trx.insertInto('pool_meta').values({ key: `seeded:${taskType}`, value: String(files.length) }).execute()
+      } catch (err) {
+        if (isUniqueViolation(err)) return 0
+        throw err
+      }
+      for (const file of files) {
+        const validated = validateAlgorithm(file.text)
+        await trx.insertInto('algorithms').values({
+          task_type: taskType,
+          algorithm_dsl: file.text,
+          algorithm_hash: validated.hash,
+          input_dim: BigInt(validated.inputDim),
+          state: 'evaluating',
+          miner_hotkey: null,
+          is_seed: 1n,
+          repeat: 'none',
+          created_at: BigInt(nowMs),
+          created_window: BigInt(windowNumber),
+        }).execute()
+      }
+      return files.length
+    })
+  }
+  return loaded
+}
+
+function readSeedFiles (dir: string): Array<{ name: string; text: string }> {
+  let names: string[]
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.dsl')).sort()
+  } catch {
+    return []
+  }
+  return names.map((name) => {
+    const text = readFileSync(join(dir, name), 'utf8')
+    try {
+      validateAlgorithm(text)
+    } catch (err) {
+      throw new Error(`seed ${join(dir, name)} is not a valid algorithm: ${(err as Error).message}`)
+    }
+    return { name, text }
+  })
+}
+
+/**
+ * Algorithms this miner may evaluate: evaluating, not its own, not evaluated by it, with a free slot
+ * (evaluations so far plus open hand-outs below n); fewest evaluations first, then oldest.
+ */
+export async function evaluationCandidates (db: Queryable, args: { taskType: string; miner: string; sampleSize: number; nowMs: number; limit: number }): Promise<AlgorithmRow[]> {
+  if (args.limit <= 0) return []
+  return await db.selectFrom('algorithms as a').selectAll('a')
+    .where('a.task_type', '=', args.taskType)
+    .where('a.state', '=', 'evaluating')
+    .where((eb) => eb.or([eb('a.miner_hotkey', 'is', null), eb('a.miner_hotkey', '!=', args.miner)]))
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('evaluations as e').select('e.id')
+      .whereRef('e.algorithm_id', '=', 'a.id').where('e.miner_hotkey', '=', args.miner))))
+    .where((eb) => eb(
+      eb('a.evaluation_count', '+', eb.selectFrom('assignment_items as i')
+        .innerJoin('assignments as s', 's.id', 'i.assignment_id')
+        .select((x) => x.fn.countAll<bigint>().as('n'))
+        .whereRef('i.algorithm_id', '=', 'a.id')
+        .where('i.role', '=', 'evaluate').where('s.status', '=', 'active').where('s.timeout_at', '>', BigInt(args.nowMs))),
+      '<', BigInt(args.sampleSize)))
+    .orderBy('a.evaluation_count', 'asc').orderBy('a.id', 'asc')
+    .limit(args.limit)
+    .execute()
+}
+
+/** Evaluating algorithms this miner could be handed now (for pending_evaluations). */
+export async function countEvaluationCandidates (db: Queryable, args: { taskTypes: readonly string[]; miner: string; sampleSize: number; nowMs: number }): Promise<number> {
+  let total = 0
+  for (const taskType of args.taskTypes) {
+    total += (await evaluationCandidates(db, { ...args, taskType, limit: 1000 })).length
+  }
+  return total
+}
+
+/**
+ * The seed set: the best scored algorithms of the task type (score descending, ties by id); while fewer
+ * than `limit` are scored, built-in seeds fill it.
+ */
+export async function seedSet (db: Queryable, taskType: string, limit: number): Promise<AlgorithmRow[]> {
+  if (limit <= 0) return []
+  const best = await db.selectFrom('algorithms').selectAll()
+    .where('task_type', '=', taskType).where('state', '=', 'scored')
+    .orderBy('consensus_score', 'desc').orderBy('id', 'asc').limit(limit).execute()
+  if (best.length >= limit) return best
+  const fill = await db.selectFrom('algorithms').selectAll()
+    .where('task_type', '=', taskType).where('is_seed', '=', 1n).where('state', '!=', 'rejected')
+    .where('id', 'not in', best.length > 0 ? best.map((b) => b.id) : [-1n])
+    .orderBy('id', 'asc').limit(limit - best.length).execute()
+  return [...best, ...fill]
+}
+
+/** Ids of the best of the most recently scored algorithms of the task type. */
+export async function gossipIds (db: Queryable, taskType: string, limit: number): Promise<number[]> {
+  if (limit <= 0) return []
+  const recent = db.selectFrom('algorithms').select(['id', 'consensus_score'])
+    .where('task_type', '=', taskType).where('state', '=', 'scored')
+    .orderBy('decided_at', 'desc').orderBy('id', 'desc').limit(100).as('recent')
+  const rows = await db.selectFrom(recent).select('recent.id')
+    .orderBy('recent.consensus_score', 'desc').orderBy('recent.id', 'asc').limit(limit).execute()
+  return rows.map((r) => Number(r.id))
+}
+
+/** Who submitted this canonical program before: this miner, only others, or nobody. */
+export async function repeatKind (db: Queryable, hash: string, miner: string): Promise<RepeatKind> {
+  const rows = await db.selectFrom('algorithms')
+    .select((eb) => [
+      eb.fn.countAll<bigint>().as('any'),
+      eb.fn.sum<bigint>(sql`case when miner_hotkey = ${miner} then 1 else 0 end`).as('own'),
+    ])
+    .where('algorithm_hash', '=', hash).executeTakeFirstOrThrow()
+  if (Number(rows.own ?? 0) > 0) return 'own'
+  return Number(rows.any) > 0 ? 'other' : 'none'
+}

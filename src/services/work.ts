@@ -1,0 +1,396 @@
+/**
+ * Work: leases and batches, and their submissions (SPEC §5). Every rule that must hold across API
+ * processes is the database's: the partial unique index allows one active assignment per miner, the
+ * lease-window key one lease per window, and a submission first flips its assignment from active to
+ * submitted in the same transaction that stores it, so it counts once and all of it or none is kept.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Transaction } from 'kysely'
+import { isoTime } from '../clock.ts'
+import type { Config } from '../config.ts'
+import type { Database, Queryable } from '../db/database.ts'
+import { isUniqueViolation } from '../db/database.ts'
+import type { AssignmentKind, AssignmentRole, DB } from '../db/schema.ts'
+import { decideConsensus } from '../domain/consensus.ts'
+import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
+import { PoolError, validationError } from '../errors.ts'
+import type { PoolMetrics } from '../metrics.ts'
+import {
+  countEvaluationCandidates, evaluationCandidates, gossipIds, repeatKind, seedSet, toRecords, type AlgorithmRecord, type AlgorithmRow,
+} from './algorithms.ts'
+
+export interface EvaluationInput { algorithm_id: number; score: number | null }
+export interface EvolutionInput { parent_algorithm_ids: number[]; algorithm_dsl: string }
+
+export interface LeaseRequest {
+  miner: string
+  taskType: string
+  evalBatchSize: number
+  seedBatchSize: number
+  gossipLimit: number
+  windowNumber: number
+}
+
+export interface LeaseResponse {
+  lease_id: string
+  window_number: number
+  timeout_at: string
+  evolve_budget: number
+  task_type: string
+  evaluate_algorithms: AlgorithmRecord[]
+  seed_algorithms: AlgorithmRecord[]
+  gossip: { task_type: string; algorithm_ids: number[] }
+}
+
+export interface BatchResponse {
+  batch_id: string
+  task_type: 'evolve' | 'evaluate'
+  algorithms: AlgorithmRecord[]
+  timeout_at: string
+  window_number: number
+}
+
+interface ActiveAssignment {
+  id: string
+  kind: AssignmentKind
+  task_type: string
+  evolve_budget: number
+  items: Map<AssignmentRole, Set<number>>
+}
+
+/** Bootstrap: a lease with fewer evaluation candidates than this is topped up from the seed set. */
+const MIN_EVALUATE_SET = 2
+const BATCH_EVALUATE_SIZE = 5
+const BATCH_EVOLVE_SEEDS = 2
+
+export class WorkService {
+  constructor (
+    private readonly database: Database,
+    private readonly config: Config,
+    private readonly metrics: PoolMetrics,
+    private readonly now: () => number,
+    private readonly currentWindow: () => number,
+  ) {}
+
+  async lease (request: LeaseRequest): Promise<LeaseResponse> {
+    const nowMs = this.now()
+    const timeoutAt = nowMs + this.config.leaseTtlS * 1000
+    const response = await this.database.transaction(async (trx) => {
+      await this.claimAssignmentSlot(trx, request.miner, nowMs)
+      if (this.config.leaseEnforceWindow) await this.claimLeaseWindow(trx, request.miner, request.windowNumber)
+
+      const candidates = await evaluationCandidates(trx, {
+        taskType: request.taskType, miner: request.miner, sampleSize: this.config.consensusSampleSize, nowMs, limit: request.evalBatchSize,
+      })
+      const seeds = await seedSet(trx, request.taskType, request.seedBatchSize)
+      const evaluate = candidates.length >= MIN_EVALUATE_SET
+        ? candidates
+        : [...candidates, ...(await this.bootstrapFill(trx, request.miner, seeds, candidates, request.evalBatchSize))]
+      if (evaluate.length === 0 && seeds.length === 0) throw new PoolError('POOL_ERR_NO_WORK', `No work available right now for task type ${request.taskType}`)
+      const gossip = await gossipIds(trx, request.taskType, request.gossipLimit)
+
+      const id = randomUUID()
+      await this.insertAssignment(trx, {
+        id, miner: request.miner, kind: 'lease', taskType: request.taskType, windowNumber: request.windowNumber,
+        nowMs, timeoutAt, evolveBudget: this.config.leaseEvolveBudget,
+        items: [
+          ...evaluate.map((a) => ({ role: 'evaluate' as const, id: a.id })),
+          ...seeds.map((a) => ({ role: 'seed' as const, id: a.id })),
+          ...gossip.map((g) => ({ role: 'gossip' as const, id: BigInt(g) })),
+        ],
+      })
+      return {
+        lease_id: id,
+        window_number: request.windowNumber,
+        timeout_at: isoTime(timeoutAt) as string,
+        evolve_budget: this.config.leaseEvolveBudget,
+        task_type: request.taskType,
+        evaluate_algorithms: await toRecords(trx, evaluate),
+        seed_algorithms: await toRecords(trx, seeds),
+        gossip: { task_type: request.taskType, algorithm_ids: gossip },
+      }
+    })
+    this.metrics.leases.inc({ kind: 'lease' })
+    return response
+  }
+
+  /** The older batch style: an evaluate batch (up to 5 candidates) or an evolve batch (2 seeds). */
+  async requestBatch (miner: string, preference: 'evolve' | 'evaluate' | undefined, taskType: string): Promise<BatchResponse> {
+    const nowMs = this.now()
+    const timeoutAt = nowMs + this.config.leaseTtlS * 1000
+    const windowNumber = this.currentWindow()
+    const response = await this.database.transaction(async (trx) => {
+      await this.claimAssignmentSlot(trx, miner, nowMs)
+      let kind: 'evolve' | 'evaluate' = preference ?? 'evaluate'
+      let algorithms: AlgorithmRow[] = kind === 'evaluate'
+        ? await evaluationCandidates(trx, { taskType, miner, sampleSize: this.config.consensusSampleSize, nowMs, limit: BATCH_EVALUATE_SIZE })
+        : await seedSet(trx, taskType, BATCH_EVOLVE_SEEDS)
+      if (algorithms.length === 0 && preference === undefined) {
+        kind = 'evolve'
+        algorithms = await seedSet(trx, taskType, BATCH_EVOLVE_SEEDS)
+      }
+      if (algorithms.length === 0) throw new PoolError('POOL_ERR_NO_WORK', `No ${kind} work available right now`)
+      const id = randomUUID()
+      await this.insertAssignment(trx, {
+        id, miner, kind, taskType, windowNumber, nowMs, timeoutAt, evolveBudget: kind === 'evolve' ? 1 : 0,
+        items: algorithms.map((a) => ({ role: kind === 'evolve' ? 'seed' as const : 'evaluate' as const, id: a.id })),
+      })
+      return { batch_id: id, task_type: kind, algorithms: await toRecords(trx, algorithms), timeout_at: isoTime(timeoutAt) as string, window_number: windowNumber }
+    })
+    this.metrics.leases.inc({ kind: response.task_type })
+    return response
+  }
+
+  async submitLease (miner: string, leaseId: string, body: { evaluations: EvaluationInput[]; evolutions: EvolutionInput[]; iterations?: number }) {
+    if (body.iterations !== undefined && body.iterations < this.config.leaseMinIterations) {
+      throw validationError(['body', 'iterations'], `iterations must be at least ${this.config.leaseMinIterations}`, 'POOL_ERR_INVALID_SUBMISSION')
+    }
+    const validated = this.validateEvolutions(body.evolutions, ['body', 'evolutions'])
+    const windowNumber = this.currentWindow()
+    const result = await this.database.transaction(async (trx) => {
+      const assignment = await this.takeAssignment(trx, miner, leaseId, ['lease'])
+      if (body.evolutions.length > assignment.evolve_budget) {
+        throw validationError(['body', 'evolutions'], `at most ${assignment.evolve_budget} evolution(s) allowed by this lease, got ${body.evolutions.length}`, 'POOL_ERR_INVALID_SUBMISSION')
+      }
+      const evaluated = await this.storeEvaluations(trx, miner, assignment, body.evaluations, windowNumber, ['body', 'evaluations'])
+      const created = await this.storeEvolutions(trx, miner, assignment, body.evolutions, validated, windowNumber, ['body', 'evolutions'])
+      return { evaluated, created }
+    })
+    this.recordSubmission('lease', result.evaluated)
+    return {
+      status: 'accepted' as const,
+      lease_id: leaseId,
+      evaluations_accepted: result.evaluated.accepted,
+      evolutions_accepted: result.created.length,
+      new_algorithm_ids: result.created,
+      window_number: windowNumber,
+    }
+  }
+
+  async submitEvolution (miner: string, batchId: string, evolution: EvolutionInput) {
+    const validated = this.validateEvolutions([evolution], ['body'])
+    const windowNumber = this.currentWindow()
+    const created = await this.database.transaction(async (trx) => {
+      const assignment = await this.takeAssignment(trx, miner, batchId, ['evolve'])
+      return await this.storeEvolutions(trx, miner, assignment, [evolution], validated, windowNumber, ['body'])
+    })
+    this.recordSubmission('evolve', { accepted: 0, decided: [] })
+    return { status: 'accepted' as const, batch_id: batchId, algorithm_id: created[0] as number, new_algorithm_ids: created, window_number: windowNumber }
+  }
+
+  async submitEvaluation (miner: string, batchId: string, evaluations: EvaluationInput[]) {
+    const windowNumber = this.currentWindow()
+    const evaluated = await this.database.transaction(async (trx) => {
+      const assignment = await this.takeAssignment(trx, miner, batchId, ['evaluate'])
+      return await this.storeEvaluations(trx, miner, assignment, evaluations, windowNumber, ['body', 'evaluations'])
+    })
+    this.recordSubmission('evaluate', evaluated)
+    return { status: 'accepted' as const, batch_id: batchId, evaluations_accepted: evaluated.accepted, window_number: windowNumber }
+  }
+
+  async pending (miner: string) {
+    const nowMs = this.now()
+    const db = this.database.db
+    const [count, active] = await Promise.all([
+      countEvaluationCandidates(db, { taskTypes: this.config.taskTypes, miner, sampleSize: this.config.consensusSampleSize, nowMs }),
+      db.selectFrom('assignments').select(['id', 'kind', 'timeout_at'])
+        .where('miner_hotkey', '=', miner).where('status', '=', 'active').where('timeout_at', '>', BigInt(nowMs)).executeTakeFirst(),
+    ])
+    return {
+      has_pending_evaluations: count > 0,
+      pending_count: count,
+      active_assignment: active === undefined ? null : { id: active.id, kind: active.kind, timeout_at: isoTime(active.timeout_at) as string },
+    }
+  }
+
+  /** Marks every assignment past its timeout expired; their unsubmitted slots are free again. */
+  async expireOverdue (): Promise<number> {
+    const result = await this.database.db.updateTable('assignments').set({ status: 'expired' })
+      .where('status', '=', 'active').where('timeout_at', '<=', BigInt(this.now())).executeTakeFirst()
+    return Number(result.numUpdatedRows)
+  }
+
+  // --- inside transactions -------------------------------------------------------------------
+
+  /** Frees the miner from an expired assignment, then refuses if an active one remains. */
+  private async claimAssignmentSlot (trx: Transaction<DB>, miner: string, nowMs: number): Promise<void> {
+    await trx.updateTable('assignments').set({ status: 'expired' })
+      .where('miner_hotkey', '=', miner).where('status', '=', 'active').where('timeout_at', '<=', BigInt(nowMs)).execute()
+    const active = await trx.selectFrom('assignments').select('id')
+      .where('miner_hotkey', '=', miner).where('status', '=', 'active').executeTakeFirst()
+    if (active !== undefined) throw new PoolError('POOL_ERR_ACTIVE_ASSIGNMENT')
+  }
+
+  private async claimLeaseWindow (trx: Transaction<DB>, miner: string, windowNumber: number): Promise<void> {
+    try {
+      await trx.insertInto('lease_windows').values({ miner_hotkey: miner, window_number: BigInt(windowNumber) }).execute()
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new PoolError('POOL_ERR_WINDOW_LEASE_USED')
+      throw err
+    }
+  }
+
+  /** Tops a short evaluate set up from the seed set so a fresh pool always has something to hand out. */
+  private async bootstrapFill (trx: Queryable, miner: string, seeds: AlgorithmRow[], chosen: AlgorithmRow[], limit: number): Promise<AlgorithmRow[]> {
+    const taken = new Set(chosen.map((a) => a.id))
+    const open = seeds.filter((s) => !taken.has(s.id) && s.miner_hotkey !== miner)
+    if (open.length === 0) return []
+    const done = new Set((await trx.selectFrom('evaluations').select('algorithm_id')
+      .where('miner_hotkey', '=', miner).where('algorithm_id', 'in', open.map((s) => s.id)).execute()).map((r) => r.algorithm_id))
+    return open.filter((s) => !done.has(s.id)).slice(0, Math.max(0, Math.min(limit, MIN_EVALUATE_SET) - chosen.length))
+  }
+
+  private async insertAssignment (trx: Transaction<DB>, a: {
+    id: string; miner: string; kind: AssignmentKind; taskType: string; windowNumber: number; nowMs: number; timeoutAt: number; evolveBudget: number
+    items: Array<{ role: AssignmentRole; id: bigint }>
+  }): Promise<void> {
+    try {
+      await trx.insertInto('assignments').values({
+        id: a.id, miner_hotkey: a.miner, kind: a.kind, task_type: a.taskType, window_number: BigInt(a.windowNumber), status: 'active',
+        issued_at: BigInt(a.nowMs), timeout_at: BigInt(a.timeoutAt), submitted_at: null, evolve_budget: BigInt(a.evolveBudget),
+      }).execute()
+    } catch (err) {
+      // Another process gave this miner an assignment between our check and this insert.
+      if (isUniqueViolation(err)) throw new PoolError('POOL_ERR_ACTIVE_ASSIGNMENT')
+      throw err
+    }
+    const unique = new Map(a.items.map((i) => [`${i.role}:${i.id}`, i]))
+    if (unique.size > 0) {
+      await trx.insertInto('assignment_items')
+        .values([...unique.values()].map((i) => ({ assignment_id: a.id, role: i.role, algorithm_id: i.id }))).execute()
+    }
+  }
+
+  /** Flips the miner's active, unexpired assignment to submitted; anything else is "not found". */
+  private async takeAssignment (trx: Transaction<DB>, miner: string, id: string, kinds: AssignmentKind[]): Promise<ActiveAssignment> {
+    const nowMs = this.now()
+    const updated = await trx.updateTable('assignments').set({ status: 'submitted', submitted_at: BigInt(nowMs) })
+      .where('id', '=', id).where('miner_hotkey', '=', miner).where('status', '=', 'active')
+      .where('timeout_at', '>', BigInt(nowMs)).where('kind', 'in', kinds)
+      .returning(['id', 'kind', 'task_type', 'evolve_budget'])
+      .executeTakeFirst()
+    if (updated === undefined) throw new PoolError('POOL_ERR_ASSIGNMENT_NOT_FOUND')
+    const items = new Map<AssignmentRole, Set<number>>([['evaluate', new Set()], ['seed', new Set()], ['gossip', new Set()]])
+    for (const item of await trx.selectFrom('assignment_items').select(['role', 'algorithm_id']).where('assignment_id', '=', id).execute()) {
+      items.get(item.role)?.add(Number(item.algorithm_id))
+    }
+    return { id: updated.id, kind: updated.kind, task_type: updated.task_type, evolve_budget: Number(updated.evolve_budget), items }
+  }
+
+  /**
+   * Stores the evaluations, then decides every algorithm that now has n evaluations. Algorithm rows are
+   * updated in id order, so concurrent submissions lock them in one order and never deadlock.
+   */
+  private async storeEvaluations (trx: Transaction<DB>, miner: string, assignment: ActiveAssignment, evaluations: EvaluationInput[], windowNumber: number, loc: Array<string | number>) {
+    const allowed = assignment.items.get('evaluate') ?? new Set()
+    const seen = new Set<number>()
+    evaluations.forEach((e, i) => {
+      if (!allowed.has(e.algorithm_id)) throw validationError([...loc, i, 'algorithm_id'], `algorithm ${e.algorithm_id} is not in this assignment's evaluate set`, 'POOL_ERR_INVALID_SUBMISSION')
+      if (seen.has(e.algorithm_id)) throw validationError([...loc, i, 'algorithm_id'], `algorithm ${e.algorithm_id} is evaluated twice`, 'POOL_ERR_INVALID_SUBMISSION')
+      seen.add(e.algorithm_id)
+    })
+    const nowMs = this.now()
+    const decided: Array<'scored' | 'rejected'> = []
+    for (const e of [...evaluations].sort((a, b) => a.algorithm_id - b.algorithm_id)) {
+      try {
+        await trx.insertInto('evaluations').values({
+          algorithm_id: BigInt(e.algorithm_id), miner_hotkey: miner, assignment_id: assignment.id, score: e.score,
+          window_number: BigInt(windowNumber), created_at: BigInt(nowMs), outcome: null,
+        }).execute()
+      } catch (err) {
+        if (isUniqueViolation(err)) throw validationError([...loc, evaluations.indexOf(e), 'algorithm_id'], `algorithm ${e.algorithm_id} was already evaluated by this miner`, 'POOL_ERR_INVALID_SUBMISSION')
+        throw err
+      }
+      // Only algorithms still collecting evaluations count this one; others keep it as a record.
+      const counted = await trx.updateTable('algorithms').set((eb) => ({ evaluation_count: eb('evaluation_count', '+', 1n) }))
+        .where('id', '=', BigInt(e.algorithm_id)).where('state', '=', 'evaluating')
+        .returning('evaluation_count').executeTakeFirst()
+      if (counted !== undefined && Number(counted.evaluation_count) === this.config.consensusSampleSize) {
+        decided.push(await this.decide(trx, BigInt(e.algorithm_id), windowNumber, nowMs))
+      }
+    }
+    return { accepted: evaluations.length, decided }
+  }
+
+  private async decide (trx: Transaction<DB>, algorithmId: bigint, windowNumber: number, nowMs: number): Promise<'scored' | 'rejected'> {
+    const votes = await trx.selectFrom('evaluations').select(['id', 'miner_hotkey', 'score'])
+      .where('algorithm_id', '=', algorithmId).orderBy('id').limit(this.config.consensusSampleSize).execute()
+    const decision = decideConsensus(votes.map((v) => ({ miner: v.miner_hotkey, score: v.score })), {
+      threshold: this.config.consensusThreshold, toleranceRatio: this.config.toleranceRatio,
+    })
+    await trx.updateTable('algorithms').set({
+      state: decision.state,
+      consensus_score: decision.score,
+      reject_reason: decision.state === 'rejected' ? (decision.cluster === 'invalid' ? 'consensus_invalid' : 'no_consensus') : null,
+      decided_window: BigInt(windowNumber),
+      decided_at: BigInt(nowMs),
+    }).where('id', '=', algorithmId).execute()
+    const agreeing = new Set(decision.agreeing)
+    const disagreeing = new Set(decision.disagreeing)
+    for (const v of votes) {
+      const outcome = agreeing.has(v.miner_hotkey) ? 'agree' : disagreeing.has(v.miner_hotkey) ? 'disagree' : 'none'
+      await trx.updateTable('evaluations').set({ outcome }).where('id', '=', v.id).execute()
+    }
+    return decision.state
+  }
+
+  private validateEvolutions (evolutions: EvolutionInput[], loc: Array<string | number>) {
+    return evolutions.map((e, i) => {
+      try {
+        return validateAlgorithm(e.algorithm_dsl, { maxBytes: this.config.dslMaxBytes })
+      } catch (err) {
+        if (err instanceof DslError) {
+          const where = loc.length > 1 ? [...loc, i, 'algorithm_dsl'] : [...loc, 'evolved_function']
+          throw new PoolError('POOL_ERR_INVALID_DSL', [{ loc: where, msg: `invalid algorithm: ${err.message}`, type: 'value_error.dsl' }])
+        }
+        throw err
+      }
+    })
+  }
+
+  /**
+   * Stores evolutions as new evaluating algorithms. One whose canonical program was submitted before is
+   * kept as rejected (decided now, never evaluated again) so the repetition penalty can see it.
+   */
+  private async storeEvolutions (trx: Transaction<DB>, miner: string, assignment: ActiveAssignment, evolutions: EvolutionInput[],
+    validated: ReturnType<WorkService['validateEvolutions']>, windowNumber: number, loc: Array<string | number>): Promise<number[]> {
+    const shown = new Set([...(assignment.items.get('evaluate') ?? []), ...(assignment.items.get('seed') ?? []), ...(assignment.items.get('gossip') ?? [])])
+    const nowMs = this.now()
+    const created: number[] = []
+    for (const [i, evolution] of evolutions.entries()) {
+      const where = loc.length > 1 ? [...loc, i, 'parent_algorithm_ids'] : [...loc, 'parent_functions']
+      const parents = [...new Set(evolution.parent_algorithm_ids)]
+      if (parents.length === 0) throw validationError(where, 'an evolution must name at least one parent algorithm', 'POOL_ERR_INVALID_SUBMISSION')
+      for (const p of parents) {
+        if (!shown.has(p)) throw validationError(where, `parent ${p} was not shown in this assignment`, 'POOL_ERR_INVALID_SUBMISSION')
+      }
+      const program = validated[i]!
+      const repeat = await repeatKind(trx, program.hash, miner)
+      const inserted = await trx.insertInto('algorithms').values({
+        task_type: assignment.task_type,
+        algorithm_dsl: evolution.algorithm_dsl,
+        algorithm_hash: program.hash,
+        input_dim: BigInt(program.inputDim),
+        state: repeat === 'none' ? 'evaluating' : 'rejected',
+        reject_reason: repeat === 'none' ? null : 'duplicate',
+        decided_window: repeat === 'none' ? null : BigInt(windowNumber),
+        decided_at: repeat === 'none' ? null : BigInt(nowMs),
+        miner_hotkey: miner,
+        is_seed: 0n,
+        repeat,
+        source_assignment_id: assignment.id,
+        created_at: BigInt(nowMs),
+        created_window: BigInt(windowNumber),
+      }).returning('id').executeTakeFirstOrThrow()
+      await trx.insertInto('algorithm_parents').values(parents.map((p) => ({ algorithm_id: inserted.id, parent_id: BigInt(p) }))).execute()
+      created.push(Number(inserted.id))
+    }
+    return created
+  }
+
+  private recordSubmission (kind: AssignmentKind, evaluated: { accepted: number; decided: Array<'scored' | 'rejected'> }): void {
+    this.metrics.submissions.inc({ kind })
+    this.metrics.evaluations.inc(evaluated.accepted)
+    for (const state of evaluated.decided) this.metrics.consensusDecisions.inc({ state })
+  }
+}
