@@ -12,6 +12,7 @@ import { validatorCompiler } from './http/validation.ts'
 import authPlugin from './plugins/auth.ts'
 import docsPlugin from './plugins/docs.ts'
 import metricsPlugin from './plugins/metrics.ts'
+import claimRoutes from './routes/claims.ts'
 import healthRoutes from './routes/health.ts'
 import disclaimerRoutes from './routes/disclaimer.ts'
 import minerRoutes, { registerRecipientUpdate } from './routes/api/v1/miners.ts'
@@ -72,6 +73,18 @@ export async function buildApp (pool: PoolContext, options: AppOptions = {}): Pr
   await app.register(async (root) => {
     registerRecipientUpdate(root, 'POST', '/coldkey_address/update', 'Set the payout recipient coldkey (root compatibility route)')
   })
+  if (pool.config.merkleClaimEnabled) {
+    await app.register(claimRoutes, { prefix: pool.config.merkleClaimPathPrefix, simulation: pool.config.merkleClaimSimulationEnabled })
+  }
+  await app.ready()
+  return app
+}
+
+/** The standalone claim server: the same claim plugin with no prefix, plus its API docs. */
+export async function buildClaimApp (pool: PoolContext, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = createFastify(pool, options)
+  await app.register(docsPlugin)
+  await app.register(claimRoutes, { simulation: pool.config.merkleClaimSimulationEnabled })
   await app.ready()
   return app
 }

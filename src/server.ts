@@ -1,16 +1,33 @@
-/** Starts the Pool API: context, app, listen, graceful close on SIGINT/SIGTERM. */
+/** Starts the Pool API or the standalone claim server: context, app, listen, graceful close. */
 import closeWithGrace from 'close-with-grace'
-import { buildApp } from './app.ts'
+import type { FastifyInstance } from 'fastify'
+import { buildApp, buildClaimApp } from './app.ts'
 import type { Config } from './config.ts'
-import { createPoolContext } from './services/context.ts'
+import { EpochCloser } from './jobs/epoch-closer.ts'
+import { createPoolContext, type PoolContext } from './services/context.ts'
 
-export async function serve (config: Config): Promise<void> {
+export async function serve (config: Config): Promise<FastifyInstance> {
   const pool = await createPoolContext(config)
   const app = await buildApp(pool, { logger: { level: config.logLevel } })
+  const closer = config.backgroundJobs ? new EpochCloser(pool, app.log) : undefined
+  await listen(app, pool, config.apiHost, config.apiPort, async () => { await closer?.stop() })
+  closer?.start()
+  return app
+}
+
+export async function serveClaims (config: Config): Promise<FastifyInstance> {
+  const pool = await createPoolContext(config)
+  const app = await buildClaimApp(pool, { logger: { level: config.logLevel } })
+  await listen(app, pool, config.merkleClaimHost, config.merkleClaimPort, async () => {})
+  return app
+}
+
+async function listen (app: FastifyInstance, pool: PoolContext, host: string, port: number, beforeClose: () => Promise<void>): Promise<void> {
   closeWithGrace({ delay: 10_000 }, async ({ err }) => {
     if (err !== undefined) app.log.error({ err }, 'closing after error')
+    await beforeClose()
     await app.close()
     await pool.close()
   })
-  await app.listen({ host: config.apiHost, port: config.apiPort })
+  await app.listen({ host, port })
 }

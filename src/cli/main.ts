@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import dotenv from 'dotenv'
 import { ConfigError, loadConfig, type Config } from '../config.ts'
 import { VERSION } from '../version.ts'
+import { registerEpochCommands } from './epochs.ts'
 import { registerKeyCommands } from './keys.ts'
 import { registerServerCommands } from './servers.ts'
 
@@ -37,6 +38,7 @@ const program = new Command()
 
 registerServerCommands(program)
 registerKeyCommands(program)
+registerEpochCommands(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`sotapool: ${err instanceof Error ? err.message : String(err)}\n`)

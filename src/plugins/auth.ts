@@ -99,10 +99,14 @@ export default fp(async (app, opts: { pool: PoolContext }) => {
   app.decorate('requireRecipientUpdate', authenticate((ts, request) =>
     `recipient_coldkey:update:${ts}:${recipientFromBody(request.body) ?? ''}`, 'recipient_coldkey:update:{X-Timestamp}:{recipient_coldkey}'))
 
-  // A refused request must leave no trace, so its signature becomes usable again.
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.consumedSignature !== undefined && reply.statusCode >= 400) {
-      await pool.signatures.release(request.consumedSignature).catch((err: unknown) => request.log.warn({ err }, 'could not release signature'))
+  // A refused request must leave no trace, so its signature becomes usable again. This runs before the
+  // response leaves (onSend, not onResponse): a client retrying as soon as it reads the refusal must find
+  // the signature released, on PostgreSQL too.
+  app.addHook('onSend', async (request, reply) => {
+    const signature = request.consumedSignature
+    if (signature !== undefined && reply.statusCode >= 400) {
+      request.consumedSignature = undefined
+      await pool.signatures.release(signature).catch((err: unknown) => request.log.warn({ err }, 'could not release signature'))
     }
   })
 }, { name: 'pool-auth' })

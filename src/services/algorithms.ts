@@ -6,7 +6,6 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { sql } from 'kysely'
 import type { Database, Queryable } from '../db/database.ts'
-import { isUniqueViolation } from '../db/database.ts'
 import type { AlgorithmsTable, RepeatKind } from '../db/schema.ts'
 import { validateAlgorithm } from '../domain/dsl/index.ts'
 import type { Selectable } from 'kysely'
@@ -61,12 +60,11 @@ export async function loadSeeds (database: Database, taskTypes: readonly string[
   for (const taskType of taskTypes) {
     const files = readSeedFiles(join(dir, taskType))
     loaded += await database.transaction(async (trx) => {
-      try {
-        await trx.insertInto('pool_meta').values({ key: `seeded:${taskType}`, value: String(files.length) }).execute()
-      } catch (err) {
-        if (isUniqueViolation(err)) return 0
-        throw err
-      }
+      // ON CONFLICT DO NOTHING, not a caught unique violation: on PostgreSQL a failed statement aborts the
+      // whole transaction, and committing it then throws, so the second process to start would crash.
+      const marked = await trx.insertInto('pool_meta').values({ key: `seeded:${taskType}`, value: String(files.length) })
+        .onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst()
+      if (Number(marked.numInsertedOrUpdatedRows ?? 0n) === 0) return 0
       for (const file of files) {
         const validated = validateAlgorithm(file.text)
         await trx.insertInto('algorithms').values({

@@ -10,6 +10,8 @@ import { migrateToLatest } from '../db/migrate.ts'
 import { createMetrics, type PoolMetrics } from '../metrics.ts'
 import { epochOfWindow, windowInfo, type Tempo, type WindowInfo } from '../domain/tempo.ts'
 import { loadSeeds } from './algorithms.ts'
+import { ClaimService } from './claims.ts'
+import { EpochService } from './epochs.ts'
 import { MinerService } from './miners.ts'
 import { ResultService } from './results.ts'
 import { WindowService } from './windows.ts'
@@ -30,6 +32,8 @@ export interface PoolContext {
   work: WorkService
   windows: WindowService
   results: ResultService
+  epochs: EpochService
+  claims: ClaimService
   /** Background processes of this server and whether each is running (shown by /health). */
   processes: Map<string, boolean>
   /** The window the pool is in now. */
@@ -59,6 +63,7 @@ export async function createPoolContext (config: Config, options: ContextOptions
     const metrics = createMetrics()
     await initMeta(database.db, 'first_window', String(windowNow()))
     await loadSeeds(database, config.taskTypes, config.seedDir, now(), windowNow())
+    const windows = new WindowService(database, config, metrics, now, windowNow)
     const context: PoolContext = {
       config,
       clock,
@@ -69,8 +74,10 @@ export async function createPoolContext (config: Config, options: ContextOptions
       signatures: new SignatureLedger(database),
       metrics,
       work: new WorkService(database, config, metrics, now, windowNow),
-      windows: new WindowService(database, config, metrics, now, windowNow),
+      windows,
       results: new ResultService(database, config.verifierHotkeys, now),
+      epochs: new EpochService(database, config, tempo, windows, metrics, now, () => blocks.currentBlock()),
+      claims: new ClaimService(database, now),
       processes: new Map(),
       currentWindow: () => windowInfo(blocks.currentBlock(), tempo),
       currentEpoch: () => epochOfWindow(context.currentWindow().windowNumber, tempo),

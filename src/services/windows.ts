@@ -6,7 +6,6 @@
 import type { Transaction } from 'kysely'
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
-import { isUniqueViolation } from '../db/database.ts'
 import type { DB } from '../db/schema.ts'
 import { computeWindowPoints, type EvaluationFact, type EvolutionFact, type MinerWindowPoints, type PointsParams } from '../domain/points.ts'
 import type { PoolMetrics } from '../metrics.ts'
@@ -30,11 +29,16 @@ export class WindowService {
     private readonly currentWindow: () => number,
   ) {}
 
+  /** The window the pool started in (stored at first start); earlier windows hold nothing to close. */
+  async firstWindow (): Promise<number> {
+    return Number(await getMeta(this.database.db, 'first_window') ?? '0')
+  }
+
   /** The last closed window, or one before the pool's first window when none is closed. */
   async lastClosed (): Promise<number> {
     const row = await this.database.db.selectFrom('window_closes').select((eb) => eb.fn.max('window_number').as('w')).executeTakeFirst()
     if (row?.w !== null && row?.w !== undefined) return Number(row.w)
-    return Number(await getMeta(this.database.db, 'first_window') ?? '0') - 1
+    return (await this.firstWindow()) - 1
   }
 
   /** Closes every ended window not closed yet, oldest first; returns the windows this call closed. */
@@ -51,12 +55,11 @@ export class WindowService {
   async close (windowNumber: number): Promise<boolean> {
     if (windowNumber >= this.currentWindow()) throw new Error(`window ${windowNumber} has not ended yet`)
     const closedNow = await this.database.transaction(async (trx) => {
-      try {
-        await trx.insertInto('window_closes').values({ window_number: BigInt(windowNumber), closed_at: BigInt(this.now()) }).execute()
-      } catch (err) {
-        if (isUniqueViolation(err)) return false
-        throw err
-      }
+      // ON CONFLICT DO NOTHING, not a caught unique violation: on PostgreSQL a failed statement aborts the
+      // transaction and its commit throws, so the process that lost the race would report an error.
+      const inserted = await trx.insertInto('window_closes').values({ window_number: BigInt(windowNumber), closed_at: BigInt(this.now()) })
+        .onConflict((oc) => oc.column('window_number').doNothing()).executeTakeFirst()
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return false
       const rows = await this.computePoints(trx, windowNumber)
       for (const r of rows) {
         await trx.insertInto('window_points').values({

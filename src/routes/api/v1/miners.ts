@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import { isHotkey } from '../../../crypto/sr25519.ts'
-import { validationError } from '../../../errors.ts'
+import { PoolError, validationError } from '../../../errors.ts'
 import { recipientFromBody } from '../../../plugins/auth.ts'
 import { errors, Hotkey, IsoTime, Units, walletSecurity } from '../../../schemas/common.ts'
 
@@ -75,10 +75,21 @@ const RecipientResponse = Type.Object({
 
 /** Before authentication: the body must name a valid recipient, since the signature binds it. */
 async function checkRecipientBody (request: FastifyRequest): Promise<void> {
-  const recipient = recipientFromBody(request.body)
-  const field = (request.body as Record<string, unknown> | undefined)?.recipient_coldkey !== undefined ? 'recipient_coldkey' : 'coldkey_address'
-  if (recipient === undefined || recipient === '') throw validationError(['body', 'recipient_coldkey'], 'Field required: recipient_coldkey (or legacy coldkey_address)')
-  if (!isHotkey(recipient)) throw validationError(['body', field], 'recipient must be a valid SS58 address (prefix 42)')
+  const body = request.body
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new PoolError('POOL_ERR_VALIDATION', [{ loc: ['body'], msg: 'Input should be of type object', type: 'type_error.object' }])
+  }
+  // Same precedence as recipientFromBody, which builds the signed message.
+  const fields = body as Record<string, unknown>
+  const field = fields.recipient_coldkey !== undefined && fields.recipient_coldkey !== null ? 'recipient_coldkey' : 'coldkey_address'
+  const value = fields[field]
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    throw new PoolError('POOL_ERR_VALIDATION', [{ loc: ['body', 'recipient_coldkey'], msg: 'Field required: recipient_coldkey (or legacy coldkey_address)', type: 'missing' }])
+  }
+  if (typeof value !== 'string') {
+    throw new PoolError('POOL_ERR_VALIDATION', [{ loc: ['body', field], msg: 'Input should be of type string', type: 'type_error.string' }])
+  }
+  if (!isHotkey(value.trim())) throw validationError(['body', field], 'recipient must be a valid SS58 address (prefix 42)')
 }
 
 /** The recipient update, shared by the PUT route and its three compatibility aliases. */

@@ -1,0 +1,135 @@
+/**
+ * The claim app (SPEC §9) as one plugin: mounted in the Pool API under MERKLE_CLAIM_PATH_PREFIX and
+ * served alone by `sotapool claims` with no prefix. The simulation and ledger routes exist only when
+ * claim simulation is enabled; proofs are always served.
+ */
+import { Type } from 'typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errors, Hotkey, Units } from '../schemas/common.ts'
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
+const Hex32 = Type.String({ description: '0x + 64 lowercase hex' })
+
+const EpochMeta = Type.Object({
+  epoch: Type.Integer(),
+  root: Hex32,
+  num_of_leaves: Type.Integer(),
+  total_units: Units,
+  epoch_units: Units,
+  fee_units: Units,
+  undistributed_units: Units,
+  window_start: Type.Integer(),
+  window_end: Type.Integer(),
+  block_start: Type.Integer(),
+  block_end: Type.Integer(),
+  closed_at: Type.String(),
+  format: Type.String(),
+  status: Type.Union([Type.Literal('claimable'), Type.Literal('empty')]),
+})
+
+const ProofPackage = Type.Object({
+  epoch: Type.Integer(),
+  index: Type.Integer(),
+  hotkey: Type.String(),
+  recipient_coldkey: Type.String(),
+  amount_units: Units,
+  amount: Units,
+  proof: Type.Array(Hex32),
+  root: Hex32,
+  leaf: Hex32,
+  format: Type.String(),
+})
+
+const ClaimBody = Type.Object({
+  index: Type.Integer({ minimum: 0, maximum: 0xffff_ffff }),
+  hotkey: Type.String({ maxLength: 64 }),
+  recipient_coldkey: Type.String({ maxLength: 64 }),
+  amount_units: Units,
+  proof: Type.Array(Type.String({ maxLength: 80 }), { maxItems: 64 }),
+}, { additionalProperties: true })
+
+const ClaimResponse = Type.Object({
+  status: Type.Literal('claimed'),
+  epoch: Type.Integer(),
+  index: Type.Integer(),
+  hotkey: Type.String(),
+  recipient_coldkey: Type.String(),
+  amount_units: Units,
+  transferred_units: Units,
+  claimed_cumulative_units: Units,
+})
+
+const LedgerResponse = Type.Object({
+  epoch: Type.Integer(),
+  claims: Type.Array(Type.Object({
+    index: Type.Integer(),
+    hotkey: Type.String(),
+    recipient_coldkey: Type.String(),
+    amount_units: Units,
+    transferred_units: Units,
+    claimed_at: Type.String(),
+  })),
+  claimed_units: Units,
+})
+
+const EpochParam = Type.Object({ epoch_id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) })
+const HotkeyParam = Type.Object({ hotkey: Hotkey })
+const EpochHotkeyParams = Type.Object({ epoch_id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), hotkey: Hotkey })
+
+const routes: FastifyPluginAsyncTypebox<{ simulation: boolean }> = async (app, opts) => {
+  const claims = app.pool.claims
+  const tags = ['claims']
+
+  app.get('/health', {
+    schema: {
+      tags,
+      summary: 'Claim app health',
+      response: { 200: Type.Object({ status: Type.Literal('ok'), epochs: Type.Integer(), default_epoch: Nullable(Type.Integer()), simulation: Type.Boolean() }) },
+    },
+  }, async () => {
+    const { epochs, default_epoch: defaultEpoch } = await claims.epochs()
+    return { status: 'ok' as const, epochs: epochs.length, default_epoch: defaultEpoch, simulation: opts.simulation }
+  })
+
+  app.get('/epochs', {
+    schema: {
+      tags,
+      summary: 'Closed epochs, newest first, and the default (newest claimable) epoch',
+      response: { 200: Type.Object({ epochs: Type.Array(Type.Integer()), default_epoch: Nullable(Type.Integer()) }) },
+    },
+  }, async () => await claims.epochs())
+
+  app.get('/epoch', { schema: { tags, summary: 'Default epoch metadata', response: { 200: EpochMeta, ...errors(404) } } },
+    async () => await claims.epochMeta(undefined))
+  app.get('/epoch/:epoch_id', { schema: { tags, summary: 'Epoch metadata', params: EpochParam, response: { 200: EpochMeta, ...errors(404, 422) } } },
+    async (request) => await claims.epochMeta(request.params.epoch_id))
+
+  for (const verb of ['proof', 'claim']) {
+    const alias = verb === 'claim' ? ' (alias of proof)' : ''
+    app.get(`/epoch/${verb}/:hotkey`, {
+      schema: { tags, summary: `Proof package of a hotkey in the default epoch${alias}`, params: HotkeyParam, response: { 200: ProofPackage, ...errors(404, 422) } },
+    }, async (request) => await claims.proof(undefined, request.params.hotkey))
+    app.get(`/epoch/:epoch_id/${verb}/:hotkey`, {
+      schema: { tags, summary: `Proof package of a hotkey in an epoch${alias}`, params: EpochHotkeyParams, response: { 200: ProofPackage, ...errors(404, 422) } },
+    }, async (request) => await claims.proof(request.params.epoch_id, request.params.hotkey))
+  }
+
+  if (!opts.simulation) return
+
+  const claimSchema = {
+    tags,
+    description: 'Recomputes the leaf, folds the proof and compares with the epoch root (400 invalid proof). Transfers the cumulative amount not yet claimed by the hotkey; nothing left → 409 already claimed.',
+    body: ClaimBody,
+    response: { 200: ClaimResponse, ...errors(400, 404, 409, 422) },
+  }
+  app.post('/epoch/claim', { schema: { ...claimSchema, summary: 'Simulate a claim against the default epoch' } },
+    async (request) => await claims.claim(undefined, request.body))
+  app.post('/epoch/:epoch_id/claim', { schema: { ...claimSchema, summary: 'Simulate a claim against an epoch', params: EpochParam } },
+    async (request) => await claims.claim(request.params.epoch_id, request.body))
+  app.get('/ledger', { schema: { tags, summary: 'Simulated claims of the default epoch', response: { 200: LedgerResponse, ...errors(404) } } },
+    async () => await claims.ledger(undefined))
+  app.get('/ledger/:epoch_id', { schema: { tags, summary: 'Simulated claims of an epoch', params: EpochParam, response: { 200: LedgerResponse, ...errors(404, 422) } } },
+    async (request) => await claims.ledger(request.params.epoch_id))
+}
+
+export default routes
