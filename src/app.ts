@@ -16,6 +16,7 @@ import claimRoutes from './routes/claims.ts'
 import healthRoutes from './routes/health.ts'
 import disclaimerRoutes from './routes/disclaimer.ts'
 import minerRoutes, { registerRecipientUpdate } from './routes/api/v1/miners.ts'
+import monitorRoutes from './routes/api/v1/monitor.ts'
 import resultRoutes from './routes/api/v1/results.ts'
 import taskRoutes from './routes/api/v1/tasks.ts'
 import type { PoolContext } from './services/context.ts'
@@ -70,6 +71,7 @@ export async function buildApp (pool: PoolContext, options: AppOptions = {}): Pr
   await app.register(minerRoutes, { prefix: '/api/v1/miners' })
   await app.register(taskRoutes, { prefix: '/api/v1/tasks' })
   await app.register(resultRoutes, { prefix: '/api/v1/results' })
+  await app.register(monitorRoutes, { prefix: '/api/v1/monitor' })
   await app.register(async (root) => {
     registerRecipientUpdate(root, 'POST', '/coldkey_address/update', 'Set the payout recipient coldkey (root compatibility route)')
   })
