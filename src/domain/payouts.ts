@@ -139,12 +139,14 @@ export function computePayouts(entries: readonly PointsEntry[], params: PayoutPa
     }
   }
 
+  // Without a cap no one is capped, so 0 stands in for it below.
+  const cap = capUnits ?? 0n
   const units = new Map<PointsEntry, bigint>()
   const capped = new Set(byPoints.slice(0, cappedCount))
-  for (const e of capped) units.set(e, capUnits ?? 0n)
-  const remaining = distributableUnits - BigInt(cappedCount) * (capUnits ?? 0n)
+  for (const e of capped) units.set(e, cap)
+  const remaining = distributableUnits - BigInt(cappedCount) * cap
   const uncapped = byPoints.slice(cappedCount)
-  let distributedUnits = BigInt(cappedCount) * (capUnits ?? 0n)
+  let distributedUnits = BigInt(cappedCount) * cap
   if (uncapped.length > 0) {
     const shares = uncapped.map((e) => {
       const exact = remaining * e.microPoints
