@@ -7,6 +7,7 @@ import { VERSION } from '../version.ts'
 import { registerEpochCommands } from './epochs.ts'
 import { registerKeyCommands } from './keys.ts'
 import { registerServerCommands } from './servers.ts'
+import { registerSimulateCommand } from './simulate.ts'
 
 if (existsSync('.env')) dotenv.config({ path: '.env', quiet: true })
 
@@ -39,6 +40,7 @@ const program = new Command()
 registerServerCommands(program)
 registerKeyCommands(program)
 registerEpochCommands(program)
+registerSimulateCommand(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`sotapool: ${err instanceof Error ? err.message : String(err)}\n`)

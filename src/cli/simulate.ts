@@ -1,0 +1,99 @@
+/** `sotapool simulate`: N signed miners against a pool URL for a bounded time, with a summary. */
+import { SingleBar, Presets } from 'cli-progress'
+import { InvalidArgumentError, type Command } from 'commander'
+import { keyFromSecret } from '../crypto/keys.ts'
+import { percentile, SimulatedMiner, type CallRecord } from '../simulation/miner.ts'
+import { parseInteger } from './main.ts'
+
+const parseFraction = (value: string): number => {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('--dishonest must be a fraction between 0 and 1')
+  return n
+}
+
+const parseUrl = (value: string): string => {
+  if (!/^https?:\/\/[^\s/]+/.test(value)) throw new InvalidArgumentError('--url must be an http(s) URL such as http://127.0.0.1:8434')
+  return value.replace(/\/+$/, '')
+}
+
+export function registerSimulateCommand (program: Command): void {
+  program.command('simulate')
+    .description('Run N simulated miners (real keys and signatures) against a pool for a while and summarise')
+    .option('--url <url>', 'Pool API base URL', parseUrl, 'http://127.0.0.1:8434')
+    .option('--miners <n>', 'number of simulated miners', parseInteger('--miners', 1), 10)
+    .option('--duration <seconds>', 'how long to run', parseInteger('--duration', 1), 30)
+    .option('--dishonest <fraction>', 'share of miners that report random scores', parseFraction, 0.25)
+    .option('--seed-phrase <prefix>', 'keys are derived as //<prefix><i>, so runs can reuse miners', 'sim')
+    .option('--recipient <ss58>', 'set this recipient coldkey for every miner first')
+    .option('--json', 'print the summary as JSON')
+    .action(async (opts: { url: string; miners: number; duration: number; dishonest: number; seedPhrase: string; recipient?: string; json?: boolean }) => {
+      const calls: CallRecord[] = []
+      const record = (c: CallRecord): void => { calls.push(c) }
+      const dishonestCount = Math.round(opts.miners * opts.dishonest)
+      const miners = await Promise.all(Array.from({ length: opts.miners }, async (_, i) =>
+        new SimulatedMiner(await keyFromSecret(`//${opts.seedPhrase}${i}`), opts.url, i >= dishonestCount, record)))
+      if (opts.recipient !== undefined) await Promise.all(miners.map(async (m) => await m.setRecipient(opts.recipient!)))
+
+      const bar = opts.json === true ? undefined : new SingleBar({ format: 'simulating |{bar}| {value}/{total} s | leases {leases} | submits {submits} | errors {errors}' }, Presets.shades_classic)
+      bar?.start(opts.duration, 0, { leases: 0, submits: 0, errors: 0 })
+      const started = Date.now()
+      const deadline = started + opts.duration * 1000
+      const ticker = setInterval(() => {
+        bar?.update(Math.min(opts.duration, Math.floor((Date.now() - started) / 1000)), {
+          leases: calls.filter((c) => c.route === 'lease' && c.status === 200).length,
+          submits: calls.filter((c) => c.route === 'submit' && c.status === 200).length,
+          errors: calls.filter((c) => c.status !== 200 && c.status !== 404).length,
+        })
+      }, 500)
+      await Promise.all(miners.map(async (m) => {
+        while (Date.now() < deadline) {
+          // No work (404) or a busy miner: back off briefly, as real clients do.
+          if (!(await m.cycle())) await new Promise((r) => setTimeout(r, 500))
+        }
+      }))
+      clearInterval(ticker)
+      bar?.update(opts.duration)
+      bar?.stop()
+
+      const summary = summarise(calls, (Date.now() - started) / 1000, opts.miners, dishonestCount)
+      if (opts.json === true) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
+      else printSummary(summary)
+    })
+}
+
+function summarise (calls: CallRecord[], seconds: number, miners: number, dishonest: number) {
+  const latency = (route: CallRecord['route']) => {
+    const ms = calls.filter((c) => c.route === route).map((c) => c.ms).sort((a, b) => a - b)
+    return { count: ms.length, p50_ms: round(percentile(ms, 50)), p90_ms: round(percentile(ms, 90)), p99_ms: round(percentile(ms, 99)), max_ms: round(ms.at(-1) ?? 0) }
+  }
+  const errors: Record<string, number> = {}
+  for (const c of calls) if (c.code !== null) errors[c.code] = (errors[c.code] ?? 0) + 1
+  const leases = calls.filter((c) => c.route === 'lease' && c.status === 200).length
+  const submissions = calls.filter((c) => c.route === 'submit' && c.status === 200).length
+  return {
+    seconds: round(seconds),
+    miners,
+    dishonest_miners: dishonest,
+    leases,
+    submissions,
+    cycles_per_second: round(submissions / seconds),
+    errors_by_code: errors,
+    latency: { lease: latency('lease'), submit: latency('submit') },
+  }
+}
+
+function printSummary (s: ReturnType<typeof summarise>): void {
+  const lines = [
+    `miners ${s.miners} (${s.dishonest_miners} dishonest), ${s.seconds} s`,
+    `leases ${s.leases}, submissions ${s.submissions}, ${s.cycles_per_second} cycles/s`,
+    `errors by code: ${Object.keys(s.errors_by_code).length === 0 ? 'none' : Object.entries(s.errors_by_code).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    'latency        count    p50 ms   p90 ms   p99 ms   max ms',
+    ...(['lease', 'submit'] as const).map((r) => {
+      const l = s.latency[r]
+      return `${r.padEnd(12)}${String(l.count).padStart(8)}${String(l.p50_ms).padStart(10)}${String(l.p90_ms).padStart(9)}${String(l.p99_ms).padStart(9)}${String(l.max_ms).padStart(9)}`
+    }),
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+const round = (n: number): number => Math.round(n * 100) / 100
