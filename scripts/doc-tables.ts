@@ -22,7 +22,7 @@ export function errorTable (): string {
 /** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->`. */
 export function withTables (readme: string): string {
   const put = (text: string, name: string, table: string): string =>
-    text.replace(new RegExp(`(<!-- ${name}:start -->\\n)[\\s\\S]*?(\\n<!-- ${name}:end -->)`), `$1${table}$2`)
+    text.replace(new RegExp(`(<!-- ${name}:start -->\\n)[\\s\\S]*?(<!-- ${name}:end -->)`), `$1${table}\n$2`)
   return put(put(readme, 'config-table', configTable()), 'error-table', errorTable())
 }
 
