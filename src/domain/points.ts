@@ -41,10 +41,12 @@ export interface PointsParams {
   minRewardActivity: number;
 }
 
-/** One per evaluation of an algorithm decided in the window ('none' = no winner). */
+/** Evaluations of algorithms decided in the window ('none' = no winner). */
 export interface EvaluationFact {
   miner: string;
   outcome: 'agree' | 'disagree' | 'none';
+  /** How many evaluations this fact stands for (default 1), so callers can pass grouped counts. */
+  count?: number;
 }
 
 export interface EvolutionFact {
@@ -96,10 +98,12 @@ export function computeWindowPoints(
   };
 
   for (const fact of evaluations) {
+    const count = fact.count ?? 1;
+    if (!Number.isSafeInteger(count) || count < 0) throw new Error(`evaluation count must be a non-negative integer, got ${count}`);
     const tally = tallyOf(fact.miner);
-    tally.evaluations += 1;
-    if (fact.outcome === 'agree') tally.agreements += 1;
-    else if (fact.outcome === 'disagree') tally.disagreements += 1;
+    tally.evaluations += count;
+    if (fact.outcome === 'agree') tally.agreements += count;
+    else if (fact.outcome === 'disagree') tally.disagreements += count;
   }
   const algorithmIds = new Set<number>();
   for (const fact of evolutions) {

@@ -61,17 +61,22 @@ export class WindowService {
         .onConflict((oc) => oc.column('window_number').doNothing()).executeTakeFirst()
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return false
       const rows = await this.computePoints(trx, windowNumber)
-      for (const r of rows) {
-        await trx.insertInto('window_points').values({
-          window_number: BigInt(windowNumber), miner_hotkey: r.miner,
-          agreements: BigInt(r.agreements), disagreements: BigInt(r.disagreements), evaluations: BigInt(r.evaluations),
-          evolutions: BigInt(r.evolutions), scored_evolutions: BigInt(r.scoredEvolutions),
-          evaluator_points: r.evaluatorPoints, evolver_points: r.evolverPoints, penalty: r.penalty, points: r.points,
-        }).execute()
-        if (r.points > 0) {
-          await trx.updateTable('miners').set((eb) => ({ reputation: eb('reputation', '+', r.points) })).where('hotkey', '=', r.miner).execute()
-        }
-      }
+      const values = rows.map((r) => ({
+        window_number: BigInt(windowNumber), miner_hotkey: r.miner,
+        agreements: BigInt(r.agreements), disagreements: BigInt(r.disagreements), evaluations: BigInt(r.evaluations),
+        evolutions: BigInt(r.evolutions), scored_evolutions: BigInt(r.scoredEvolutions),
+        evaluator_points: r.evaluatorPoints, evolver_points: r.evolverPoints, penalty: r.penalty, points: r.points,
+      }))
+      for (let i = 0; i < values.length; i += 500) await trx.insertInto('window_points').values(values.slice(i, i + 500)).execute()
+      // Reputation is the running sum of window points: one statement adds this window's to every earner.
+      await trx.updateTable('miners')
+        .set((eb) => ({
+          reputation: eb('reputation', '+', eb.selectFrom('window_points as p').select('p.points')
+            .whereRef('p.miner_hotkey', '=', 'miners.hotkey').where('p.window_number', '=', BigInt(windowNumber))),
+        }))
+        .where('hotkey', 'in', (eb) => eb.selectFrom('window_points').select('miner_hotkey')
+          .where('window_number', '=', BigInt(windowNumber)).where('points', '>', 0))
+        .execute()
       return true
     })
     if (closedNow) this.metrics.windowCloses.inc()
@@ -83,47 +88,52 @@ export class WindowService {
     const w = BigInt(windowNumber)
     const evaluations: EvaluationFact[] = (await trx.selectFrom('evaluations as e')
       .innerJoin('algorithms as a', 'a.id', 'e.algorithm_id')
-      .select(['e.miner_hotkey', 'e.outcome'])
+      .select((eb) => ['e.miner_hotkey', 'e.outcome', eb.fn.countAll<bigint>().as('n')])
       .where('a.decided_window', '=', w).where('e.outcome', 'is not', null)
-      .execute()).map((e) => ({ miner: e.miner_hotkey, outcome: e.outcome! }))
+      .groupBy(['e.miner_hotkey', 'e.outcome'])
+      .execute()).map((e) => ({ miner: e.miner_hotkey, outcome: e.outcome!, count: Number(e.n) }))
 
-    const evolved = await trx.selectFrom('algorithms')
-      .select(['id', 'miner_hotkey', 'task_type', 'state', 'consensus_score', 'repeat', 'source_assignment_id'])
-      .where('decided_window', '=', w).where('is_seed', '=', 0n).where('miner_hotkey', 'is not', null)
-      .orderBy('id').execute()
-    const evolutions: EvolutionFact[] = []
-    const sotaAtStart = new Map<string, number>()
-    for (const a of evolved) {
-      if (!sotaAtStart.has(a.task_type)) {
-        const best = await trx.selectFrom('algorithms').select((eb) => eb.fn.max('consensus_score').as('best'))
-          .where('task_type', '=', a.task_type).where('state', '=', 'scored').where('decided_window', '<', w).executeTakeFirst()
-        sotaAtStart.set(a.task_type, Number(best?.best ?? 0))
-      }
-      const parentIds = (await trx.selectFrom('algorithm_parents').select('parent_id').where('algorithm_id', '=', a.id).execute()).map((p) => p.parent_id)
-      const shownIds = a.source_assignment_id === null
-        ? []
-        : (await trx.selectFrom('assignment_items').select('algorithm_id')
-            .where('assignment_id', '=', a.source_assignment_id).where('role', 'in', ['evaluate', 'seed']).execute()).map((i) => i.algorithm_id)
-      evolutions.push({
-        miner: a.miner_hotkey!,
-        algorithmId: Number(a.id),
-        score: a.state === 'scored' ? a.consensus_score : null,
-        repeat: a.repeat,
-        baselines: {
-          sota: sotaAtStart.get(a.task_type) ?? 0,
-          genealogy: await bestScore(trx, parentIds),
-          local_evolver: await bestScore(trx, [...parentIds, ...shownIds]),
-        },
-      })
+    const decidedEvolutions = (qb: Transaction<DB> | Database['db']) => qb.selectFrom('algorithms as a')
+      .where('a.decided_window', '=', w).where('a.is_seed', '=', 0n).where('a.miner_hotkey', 'is not', null)
+    const evolved = await decidedEvolutions(trx)
+      .select(['a.id', 'a.miner_hotkey', 'a.task_type', 'a.state', 'a.consensus_score', 'a.repeat'])
+      .orderBy('a.id').execute()
+    if (evolved.length === 0) return computeWindowPoints(evaluations, [], pointsParams(this.config))
+
+    // Baseline inputs in three set queries (not per algorithm): SOTA before the window, the parents'
+    // scores, and the scores of what each evolution's assignment showed.
+    const sotaAtStart = new Map((await trx.selectFrom('algorithms').select((eb) => ['task_type', eb.fn.max('consensus_score').as('best')])
+      .where('state', '=', 'scored').where('decided_window', '<', w).groupBy('task_type').execute())
+      .map((r) => [r.task_type, Number(r.best ?? 0)]))
+    const parentScores = await decidedEvolutions(trx)
+      .innerJoin('algorithm_parents as p', 'p.algorithm_id', 'a.id')
+      .innerJoin('algorithms as parent', 'parent.id', 'p.parent_id')
+      .select(['a.id as child', 'parent.consensus_score as score'])
+      .where('parent.state', '=', 'scored').execute()
+    const shownScores = await decidedEvolutions(trx)
+      .innerJoin('assignment_items as i', 'i.assignment_id', 'a.source_assignment_id')
+      .innerJoin('algorithms as shown', 'shown.id', 'i.algorithm_id')
+      .select(['a.id as child', 'shown.consensus_score as score'])
+      .where('i.role', 'in', ['evaluate', 'seed']).where('shown.state', '=', 'scored').execute()
+    const best = (rows: Array<{ child: bigint; score: number | null }>): Map<bigint, number> => {
+      const out = new Map<bigint, number>()
+      for (const r of rows) out.set(r.child, Math.max(out.get(r.child) ?? 0, r.score ?? 0))
+      return out
     }
+    const genealogy = best(parentScores)
+    const shown = best(shownScores)
+
+    const evolutions: EvolutionFact[] = evolved.map((a) => ({
+      miner: a.miner_hotkey!,
+      algorithmId: Number(a.id),
+      score: a.state === 'scored' ? a.consensus_score : null,
+      repeat: a.repeat,
+      baselines: {
+        sota: sotaAtStart.get(a.task_type) ?? 0,
+        genealogy: genealogy.get(a.id) ?? 0,
+        local_evolver: Math.max(genealogy.get(a.id) ?? 0, shown.get(a.id) ?? 0),
+      },
+    }))
     return computeWindowPoints(evaluations, evolutions, pointsParams(this.config))
   }
-}
-
-/** Best consensus score among the given algorithms (0 when none is scored). */
-async function bestScore (db: Transaction<DB> | Database['db'], ids: bigint[]): Promise<number> {
-  if (ids.length === 0) return 0
-  const row = await db.selectFrom('algorithms').select((eb) => eb.fn.max('consensus_score').as('best'))
-    .where('id', 'in', ids).where('state', '=', 'scored').executeTakeFirst()
-  return Number(row?.best ?? 0)
 }

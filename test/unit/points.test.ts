@@ -311,3 +311,19 @@ describe('computeWindowPoints: properties', () => {
     );
   });
 });
+
+it('grouped evaluation counts give the same points as one fact per evaluation', () => {
+  const params = { evaluatorWeight: 1, evolverWeight: 100, baseline: 'genealogy' as const, repetitionScope: 'both' as const, repetitionPenalty: 1, minRewardActivity: 1 }
+  const single = computeWindowPoints([
+    ...Array.from({ length: 5 }, () => ({ miner: 'a', outcome: 'agree' as const })),
+    ...Array.from({ length: 2 }, () => ({ miner: 'a', outcome: 'disagree' as const })),
+    { miner: 'b', outcome: 'none' as const },
+  ], [], params)
+  const grouped = computeWindowPoints([
+    { miner: 'a', outcome: 'agree', count: 5 },
+    { miner: 'a', outcome: 'disagree', count: 2 },
+    { miner: 'b', outcome: 'none', count: 1 },
+  ], [], params)
+  assert.deepEqual(grouped, single)
+  assert.equal(grouped.find((r) => r.miner === 'a')?.points, 3)
+})

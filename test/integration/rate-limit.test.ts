@@ -1,0 +1,47 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { signedHeaders } from '../../src/crypto/keys.ts'
+import { TestMiner } from '../support/miner.ts'
+import { startTestPool, type TestPool } from '../support/pool.ts'
+
+describe('per-hotkey limit', () => {
+  let t: TestPool
+  before(async () => { t = await startTestPool({ RATE_LIMIT_PER_MINUTE: '3' }) })
+  after(async () => { await t.close() })
+
+  test('a hotkey over its limit gets 429 with Retry-After; other hotkeys are unaffected', async () => {
+    const [a, b] = await TestMiner.many(t.app, 2, 'limited')
+    for (let i = 0; i < 3; i++) assert.equal((await a!.send('GET', '/api/v1/miners/stats')).statusCode, 200)
+    const limited = await a!.send('GET', '/api/v1/miners/stats')
+    assert.equal(limited.statusCode, 429)
+    assert.equal(limited.json().code, 'POOL_ERR_RATE_LIMITED')
+    assert.match(limited.json().detail, /hotkey/)
+    assert.ok(Number(limited.headers['retry-after']) >= 1)
+    assert.equal((await b!.send('GET', '/api/v1/miners/stats')).statusCode, 200)
+  })
+
+  test('forged requests in another hotkey\'s name do not spend its budget', async () => {
+    const [victim, attacker] = await TestMiner.many(t.app, 2, 'victim')
+    const forged = { ...signedHeaders(attacker!.key, 1_700_000_000), 'X-Key': victim!.hotkey }
+    for (let i = 0; i < 10; i++) assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/miners/stats', headers: forged })).statusCode, 401)
+    assert.equal((await victim!.send('GET', '/api/v1/miners/stats')).statusCode, 200)
+  })
+})
+
+describe('per-IP limit', () => {
+  let t: TestPool
+  before(async () => { t = await startTestPool({ RATE_LIMIT_IP_PER_MINUTE: '5' }) })
+  after(async () => { await t.close() })
+
+  test('an address over its limit gets 429 with Retry-After; health stays reachable', async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await t.app.inject('/api/v1/miners/leaderboard')).statusCode, 200)
+    const limited = await t.app.inject('/api/v1/miners/leaderboard')
+    assert.equal(limited.statusCode, 429)
+    assert.equal(limited.json().code, 'POOL_ERR_RATE_LIMITED')
+    assert.ok(Number(limited.headers['retry-after']) >= 1)
+    assert.equal((await t.app.inject('/health')).statusCode, 200)
+    assert.equal((await t.app.inject({ url: '/api/v1/miners/leaderboard', remoteAddress: '10.1.2.3' })).statusCode, 200, 'another address has its own budget')
+    t.clock.advance(60_000)
+    assert.equal((await t.app.inject('/api/v1/miners/leaderboard')).statusCode, 200, 'the next minute is allowed again')
+  })
+})
