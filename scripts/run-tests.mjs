@@ -21,7 +21,7 @@ const findTests = (dir) => {
 const only = process.argv.slice(2) // optional: "unit", "sqlite", "postgres"
 const runs = [
   { name: 'unit', files: findTests('test/unit'), env: {} },
-  { name: 'sqlite', files: [...findTests('test/integration'), ...findTests('test/e2e')], env: { TEST_DATABASE: 'sqlite' } },
+  { name: 'sqlite', files: [...findTests('test/integration'), ...findTests('test/e2e'), ...findTests('test/browser')], env: { TEST_DATABASE: 'sqlite' } },
   { name: 'postgres', files: [...findTests('test/integration'), ...findTests('test/e2e')], env: { TEST_DATABASE: 'postgres' } },
 ].filter((r) => only.length === 0 || only.includes(r.name))
 

@@ -2,14 +2,17 @@
  * The Pool API as one Fastify application: body parsing, validation, errors, docs, auth and routes.
  * `buildApp` is what the server listens with and what tests drive through `inject()`.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { PoolError } from './errors.ts'
 import { ErrorResponse } from './schemas/common.ts'
 import { AlgorithmRecord } from './schemas/work.ts'
-import { installErrorHandling } from './http/error-handler.ts'
+import { frameworkErrorHandler, installErrorHandling } from './http/error-handler.ts'
 import { parseJsonBody } from './http/json-body.ts'
+import { RateLimiter } from './http/rate-limit.ts'
 import { validatorCompiler } from './http/validation.ts'
 import authPlugin from './plugins/auth.ts'
+import dashboardPlugin from './plugins/dashboard.ts'
 import docsPlugin from './plugins/docs.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import claimRoutes from './routes/claims.ts'
@@ -26,18 +29,22 @@ declare module 'fastify' {
 }
 
 export interface AppOptions {
-  logger?: FastifyServerOptions['logger']
+  /** The process logger; without one the app logs nothing (tests). */
+  logger?: FastifyBaseLogger
 }
+
+const UNLIMITED_PATHS = /^\/(health|status|metrics|docs|redoc|openapi\.json)(\/|\?|$)/
 
 /** Shared by the Pool API and the standalone claim server: parsing, validation, errors. */
 export function createFastify (pool: PoolContext, options: AppOptions = {}): FastifyInstance {
   const app = Fastify({
-    logger: options.logger ?? false,
+    ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
     bodyLimit: pool.config.maxBodyBytes,
-    trustProxy: true,
+    trustProxy: pool.config.trustProxy,
     return503OnClosing: true,
     ajv: { customOptions: { strict: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.decorate('pool', pool)
   app.setValidatorCompiler(validatorCompiler)
@@ -55,6 +62,15 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
       request.body = {}
     }
   })
+  // Per-IP limit before any parsing or signature work, so a flood costs little; probes are exempt.
+  const perIp = new RateLimiter(pool.config.rateLimitIpPerMinute, () => pool.clock.now())
+  if (perIp.enabled) {
+    app.addHook('onRequest', async (request) => {
+      if (UNLIMITED_PATHS.test(request.url)) return
+      const wait = perIp.take(request.ip)
+      if (wait !== undefined) throw new PoolError('POOL_ERR_RATE_LIMITED', `Too many requests from this address; retry after ${wait} s`, { 'retry-after': String(wait) })
+    })
+  }
   app.addSchema(ErrorResponse)
   app.addSchema(AlgorithmRecord)
   installErrorHandling(app)
@@ -72,6 +88,7 @@ export async function buildApp (pool: PoolContext, options: AppOptions = {}): Pr
   await app.register(taskRoutes, { prefix: '/api/v1/tasks' })
   await app.register(resultRoutes, { prefix: '/api/v1/results' })
   await app.register(monitorRoutes, { prefix: '/api/v1/monitor' })
+  await app.register(dashboardPlugin)
   await app.register(async (root) => {
     registerRecipientUpdate(root, 'POST', '/coldkey_address/update', 'Set the payout recipient coldkey (root compatibility route)')
   })

@@ -2,8 +2,9 @@
  * The one place that knows every configuration variable: its type, default, bounds and meaning.
  * Values come from the environment (and an optional `.env`, loaded by the CLI before this runs) and are
  * validated once; a bad value stops start-up with a message naming the variable.
- * The README's configuration table is generated from `CONFIG_VARIABLES` (`npm run docs:config`).
+ * The README's configuration table is generated from `CONFIG_VARIABLES` (`npm run docs:tables`).
  */
+import { accessSync, constants, statSync } from 'node:fs'
 
 export type Environment = 'development' | 'production'
 export type EvolverBaseline = 'sota' | 'genealogy' | 'local_evolver'
@@ -89,6 +90,17 @@ const chainEndpoint = (raw: string): string => {
   return raw
 }
 
+const readableFile = (raw: string): string => {
+  if (raw === '') return raw
+  try {
+    if (!statSync(raw).isFile()) throw new Error('not a file')
+    accessSync(raw, constants.R_OK)
+  } catch (err) {
+    throw new Error(`must name a readable file, got "${raw}" (${(err as Error).message})`)
+  }
+  return raw
+}
+
 const def = <T>(name: string, defaultValue: string, description: string, parse: (raw: string, env: Env) => T): Variable<T> =>
   ({ name, default: defaultValue, description, parse })
 
@@ -102,7 +114,9 @@ export const CONFIG_VARIABLES = {
   maxBodyBytes: def('MAX_BODY_BYTES', '1048576', 'Largest request body accepted; larger bodies get 413.', integer(1024, 64 * 1024 * 1024)),
   authMaxSkewS: def('AUTH_MAX_SKEW_S', '300', 'Largest allowed distance in seconds between `X-Timestamp` and the server clock.', integer(1, 86400)),
   monitorToken: def('MONITOR_TOKEN', '', 'When set, `X-Monitor-Token` must equal it to read the monitor summary (required in production).', text),
-  rateLimitPerMinute: def('RATE_LIMIT_PER_MINUTE', '600', 'Requests per minute allowed per hotkey (signed routes) or per IP (public routes); 0 turns limiting off.', integer(0, 1_000_000)),
+  rateLimitPerMinute: def('RATE_LIMIT_PER_MINUTE', '600', 'Signed requests per minute allowed per hotkey (counted after the signature verifies); 0 turns it off.', integer(0, 1_000_000)),
+  rateLimitIpPerMinute: def('RATE_LIMIT_IP_PER_MINUTE', '6000', 'Requests per minute allowed per client IP (health, metrics and docs excepted); 0 turns it off.', integer(0, 10_000_000)),
+  trustProxy: def('TRUST_PROXY', 'false', 'Take the client IP from X-Forwarded-For (only behind a proxy you run).', boolean),
   verifierHotkeys: def('VERIFIER_HOTKEYS', '', 'Comma-separated SS58 hotkeys allowed to verify results.', list),
 
   chainEndpoint: def('SUBTENSOR_CHAIN_ENDPOINT', '', 'ws:// or wss:// endpoint of a Subtensor node; when set, block height follows the chain instead of the clock.', chainEndpoint),
@@ -141,8 +155,8 @@ export const CONFIG_VARIABLES = {
   merkleClaimHost: def('MERKLE_CLAIM_HOST', '127.0.0.1', 'Address of the standalone claim server (`sotapool claims`).', text),
   merkleClaimPort: def('MERKLE_CLAIM_PORT', '8844', 'Port of the standalone claim server.', integer(0, 65535)),
   merkleClaimSimulationEnabled: def('MERKLE_CLAIM_SIMULATION_ENABLED', '', 'Serve the claim simulation and ledger routes. Empty: true in development, false in production.', (raw, env) =>
-    raw === '' ? (env.ENVIRONMENT ?? 'development') !== 'production' : boolean(raw)),
-  disclaimerFile: def('DISCLAIMER_FILE', '', 'Markdown file replacing the built-in disclaimer text.', text),
+    raw === '' ? (env.ENVIRONMENT ?? 'development').trim() !== 'production' : boolean(raw)),
+  disclaimerFile: def('DISCLAIMER_FILE', '', 'Markdown file replacing the built-in disclaimer text.', readableFile),
 } as const
 
 type Vars = typeof CONFIG_VARIABLES

@@ -17,15 +17,24 @@ export async function cryptoReady (): Promise<void> {
   await ready
 }
 
+// Every signed request decodes its X-Key, and base58 plus the checksum cost about as much as a fifth of
+// an sr25519 verify; miners repeat their hotkey, so valid decodings are kept (bounded, cleared when full).
+const DECODED_CACHE_LIMIT = 10_000
+const decoded = new Map<string, Uint8Array>()
+
 /** Decodes an SS58 address with prefix 42 to its 32-byte public key, or returns why it is not one. */
 export function decodeHotkey (address: string): { publicKey: Uint8Array } | { error: string } {
   if (typeof address !== 'string' || address.length < 40 || address.length > 60 || !/^[1-9A-HJ-NP-Za-km-z]+$/.test(address)) {
     return { error: 'not an SS58 address' }
   }
+  const known = decoded.get(address)
+  if (known !== undefined) return { publicKey: known.slice() }
   const [valid, reason] = checkAddress(address, SS58_PREFIX)
   if (!valid) return { error: reason ?? 'invalid SS58 address' }
   const publicKey = decodeAddress(address)
   if (publicKey.length !== 32) return { error: 'not a 32-byte account key' }
+  if (decoded.size >= DECODED_CACHE_LIMIT) decoded.clear()
+  decoded.set(address, publicKey.slice())
   return { publicKey }
 }
 

@@ -46,5 +46,19 @@ export function installErrorHandling (app: FastifyInstance): void {
     sendError(reply, new PoolError('POOL_ERR_NOT_FOUND', `Not Found: ${request.method} ${request.url.split('?')[0] ?? ''}`)))
 }
 
+/**
+ * The router answers two failures itself, before any hook or handler, in Fastify's own body shape:
+ * a path that is not valid percent-encoding (FST_ERR_BAD_URL) and a path parameter over maxParamLength
+ * (FST_ERR_MAX_PARAM_LENGTH). Passed to Fastify as `frameworkErrors` so they leave as `{detail, code}` too.
+ */
+export function frameworkErrorHandler (err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const error = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    ? new PoolError('POOL_ERR_VALIDATION', [{ loc: ['path'], msg: 'a path parameter is longer than 200 characters', type: 'value_error.max_length' }])
+    : err.code === 'FST_ERR_BAD_URL'
+      ? new PoolError('POOL_ERR_BAD_REQUEST', 'Bad request: the URL path is not valid percent-encoded UTF-8')
+      : toPoolError(err)
+  void sendError(reply, error)
+}
+
 export const errorCodeTable = (): Array<{ code: string; status: number; message: string; description: string }> =>
   Object.entries(ERROR_TABLE).map(([code, d]) => ({ code, ...d }))

@@ -7,6 +7,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { cryptoReady, decodeHotkey, parseSignature, verifyMessage } from '../crypto/sr25519.ts'
 import { PoolError } from '../errors.ts'
+import { RateLimiter } from '../http/rate-limit.ts'
 import type { PoolContext } from '../services/context.ts'
 import type { AuthFailureReason } from '../metrics.ts'
 
@@ -55,6 +56,7 @@ function failure (reason: AuthFailureReason, code: ConstructorParameters<typeof 
 export default fp(async (app, opts: { pool: PoolContext }) => {
   const { pool } = opts
   await cryptoReady()
+  const perHotkey = new RateLimiter(pool.config.rateLimitPerMinute, () => pool.clock.now())
   app.decorateRequest('miner', undefined)
   app.decorateRequest('consumedSignature', undefined)
 
@@ -78,6 +80,9 @@ export default fp(async (app, opts: { pool: PoolContext }) => {
         if (!verifyMessage(decoded.publicKey, messageFor(timestamp, request), signature)) {
           throw failure('bad_signature', 'POOL_ERR_AUTH_BAD_SIGNATURE', `invalid signature: it does not verify for this hotkey over ${what}`)
         }
+        // Counted only once the signature verifies, so nobody can spend another hotkey's budget.
+        const wait = perHotkey.take(key)
+        if (wait !== undefined) throw new PoolError('POOL_ERR_RATE_LIMITED', `Too many requests for this hotkey; retry after ${wait} s`, { 'retry-after': String(wait) })
         if (STATE_CHANGING.has(request.method)) {
           const normalized = Buffer.from(signature).toString('hex')
           const expiresAt = (Number(timestamp) + pool.config.authMaxSkewS + 60) * 1000

@@ -3,6 +3,7 @@
  * (or per test) and handed to the HTTP app, the CLI and the background jobs alike.
  */
 import { ClockBlockSource, type BlockSource } from '../chain/block-source.ts'
+import { ChainBlockSource } from '../chain/chain-source.ts'
 import { systemClock, type Clock } from '../clock.ts'
 import type { Config } from '../config.ts'
 import { openDatabase, type Database } from '../db/database.ts'
@@ -16,7 +17,7 @@ import { MinerService } from './miners.ts'
 import { ResultService } from './results.ts'
 import { WindowService } from './windows.ts'
 import { WorkService } from './work.ts'
-import { initMeta } from './pool-meta.ts'
+import { getMeta, initMeta, setMeta } from './pool-meta.ts'
 import { SignatureLedger } from './signatures.ts'
 import { sotaByTaskType } from './sota.ts'
 
@@ -48,6 +49,29 @@ export interface ContextOptions {
   database?: Database
   /** Replaces the clock block source (the chain source, or a test double). */
   blocks?: (genesisMs: number) => BlockSource
+  log?: ChainLog
+}
+
+type ChainLog = { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }
+
+/** The chain when SUBTENSOR_CHAIN_ENDPOINT is set, else the clock counting from the stored genesis. */
+async function defaultBlockSource (config: Config, clock: Clock, database: Database, genesisMs: number, log?: ChainLog): Promise<BlockSource> {
+  if (config.chainEndpoint === '') return new ClockBlockSource(clock, genesisMs, config.blockTimeS)
+  const block = await getMeta(database.db, 'chain_block')
+  const at = await getMeta(database.db, 'chain_block_at')
+  const source = new ChainBlockSource({
+    endpoint: config.chainEndpoint,
+    clock,
+    blockTimeS: config.blockTimeS,
+    ...(block !== undefined && at !== undefined ? { lastKnown: { block: Number(block), atMs: Number(at) } } : {}),
+    remember: async (b, atMs) => {
+      await setMeta(database.db, 'chain_block', String(b))
+      await setMeta(database.db, 'chain_block_at', String(atMs))
+    },
+    ...(log === undefined ? {} : { log }),
+  })
+  await source.start()
+  return source
 }
 
 export async function createPoolContext (config: Config, options: ContextOptions = {}): Promise<PoolContext> {
@@ -56,7 +80,7 @@ export async function createPoolContext (config: Config, options: ContextOptions
   try {
     await migrateToLatest(database)
     const genesisMs = Number(await initMeta(database.db, 'genesis_ms', String(clock.now())))
-    const blocks = options.blocks?.(genesisMs) ?? new ClockBlockSource(clock, genesisMs, config.blockTimeS)
+    const blocks = options.blocks?.(genesisMs) ?? await defaultBlockSource(config, clock, database, genesisMs, options.log)
     const tempo: Tempo = { windowBlocks: config.windowBlocks, epochWindows: config.epochWindows, blockTimeS: config.blockTimeS }
     const now = (): number => clock.now()
     const windowNow = (): number => windowInfo(blocks.currentBlock(), tempo).windowNumber

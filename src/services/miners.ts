@@ -16,16 +16,20 @@ export interface MinerRecord {
 export class MinerService {
   constructor (private readonly database: Database) {}
 
-  /** Registers the hotkey if unknown, else refreshes last_seen; tells which happened. */
+  /**
+   * Registers the hotkey if unknown, else refreshes last_seen; tells which happened. Runs on every signed
+   * request, so the common case (a known miner) is one UPDATE; the INSERT only runs for a new hotkey.
+   */
   async touch (hotkey: string, publicKeyHex: string, nowMs: number): Promise<{ created: boolean }> {
     const now = BigInt(nowMs)
+    const updated = await this.database.db.updateTable('miners').set({ last_seen: now }).where('hotkey', '=', hotkey).executeTakeFirst()
+    if (Number(updated.numUpdatedRows) > 0) return { created: false }
     const inserted = await this.database.db.insertInto('miners')
       .values({ hotkey, public_key: publicKeyHex, created_at: now, last_seen: now })
       .onConflict((oc) => oc.column('hotkey').doNothing())
       .executeTakeFirst()
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return { created: true }
-    await this.database.db.updateTable('miners').set({ last_seen: now }).where('hotkey', '=', hotkey).execute()
-    return { created: false }
+    // Zero rows: a concurrent request registered the hotkey between the two statements.
+    return { created: Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0 }
   }
 
   async get (hotkey: string): Promise<MinerRecord> {

@@ -11,3 +11,7 @@ export async function initMeta (db: Queryable, key: string, value: string): Prom
   await db.insertInto('pool_meta').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute()
   return (await getMeta(db, key)) ?? value
 }
+
+export async function setMeta (db: Queryable, key: string, value: string): Promise<void> {
+  await db.insertInto('pool_meta').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute()
+}

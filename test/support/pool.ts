@@ -21,7 +21,7 @@ export interface TestPool {
 export async function startTestPool (env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestPool> {
   const clock = new ManualClock(VECTOR_TIME_MS)
   const store = await createTestDatabase()
-  const config = loadConfig({ BACKGROUND_JOBS: 'false', RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'silent', ...env }, overrides)
+  const config = loadConfig({ BACKGROUND_JOBS: 'false', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0', LOG_LEVEL: 'silent', ...env }, overrides)
   const pool = await createPoolContext(config, { clock, database: store.database })
   const app = await buildApp(pool)
   return {
