@@ -3,6 +3,9 @@
  * close) when TEST_DATABASE=postgres. The suite runs once per store (see scripts/run-tests.mjs).
  */
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import pg from 'pg'
 import { openDatabase, type Database } from '../../src/db/database.ts'
 
@@ -34,13 +37,37 @@ export async function createTestDatabase (): Promise<TestDatabase> {
     database,
     async drop () {
       await database.close()
-      const client = new pg.Client({ connectionString: adminUrl() })
-      await client.connect()
-      try {
-        await client.query(`drop database if exists ${name} with (force)`)
-      } finally {
-        await client.end()
-      }
+      await dropPostgresDatabase(name)
     },
+  }
+}
+
+async function dropPostgresDatabase (name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl() })
+  await client.connect()
+  try {
+    await client.query(`drop database if exists ${name} with (force)`)
+  } finally {
+    await client.end()
+  }
+}
+
+export interface SharedTestStore { url: string; drop(): Promise<void> }
+
+/**
+ * An empty store that several pool contexts (standing in for several API processes) open by URL: a
+ * temp-file SQLite database, or a fresh PostgreSQL database. Each opener closes its own handle; `drop`
+ * removes the store afterwards.
+ */
+export async function createSharedTestStore (): Promise<SharedTestStore> {
+  if (testDialect() === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'sotapool-test-'))
+    return { url: `sqlite:${join(dir, 'pool.db')}`, drop: async () => { rmSync(dir, { recursive: true, force: true }) } }
+  }
+  const store = await createTestDatabase()
+  await store.database.close()
+  return {
+    url: store.url,
+    drop: async () => { await dropPostgresDatabase(new URL(store.url).pathname.slice(1)) },
   }
 }
