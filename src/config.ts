@@ -112,6 +112,7 @@ export const CONFIG_VARIABLES = {
   databaseUrl: def('DATABASE_URL', 'sqlite:./data/pool.db', '`sqlite:<file>` (created on first start) or `postgres://user@host:port/db`.', databaseUrl),
   logLevel: def('LOG_LEVEL', 'info', 'pino log level: fatal, error, warn, info, debug, trace, silent.', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
   maxBodyBytes: def('MAX_BODY_BYTES', '1048576', 'Largest request body accepted; larger bodies get 413.', integer(1024, 64 * 1024 * 1024)),
+  authVerifyThreads: def('AUTH_VERIFY_THREADS', '1', 'Worker threads that verify sr25519 signatures off the event loop; 0 verifies inline.', integer(0, 64)),
   authMaxSkewS: def('AUTH_MAX_SKEW_S', '300', 'Largest allowed distance in seconds between `X-Timestamp` and the server clock.', integer(1, 86400)),
   monitorToken: def('MONITOR_TOKEN', '', 'When set, `X-Monitor-Token` must equal it to read the monitor summary (required in production).', text),
   rateLimitPerMinute: def('RATE_LIMIT_PER_MINUTE', '600', 'Signed requests per minute allowed per hotkey (counted after the signature verifies); 0 turns it off.', integer(0, 1_000_000)),

@@ -5,7 +5,7 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
-import { cryptoReady, decodeHotkey, parseSignature, verifyMessage } from '../crypto/sr25519.ts'
+import { decodeHotkey, parseSignature } from '../crypto/sr25519.ts'
 import { PoolError } from '../errors.ts'
 import { RateLimiter } from '../http/rate-limit.ts'
 import type { PoolContext } from '../services/context.ts'
@@ -55,7 +55,6 @@ function failure (reason: AuthFailureReason, code: ConstructorParameters<typeof 
 
 export default fp(async (app, opts: { pool: PoolContext }) => {
   const { pool } = opts
-  await cryptoReady()
   const perHotkey = new RateLimiter(pool.config.rateLimitPerMinute, () => pool.clock.now())
   app.decorateRequest('miner', undefined)
   app.decorateRequest('consumedSignature', undefined)
@@ -77,7 +76,7 @@ export default fp(async (app, opts: { pool: PoolContext }) => {
         if ('error' in decoded) throw failure('bad_address', 'POOL_ERR_AUTH_BAD_ADDRESS', `invalid hotkey address: ${decoded.error}`)
         const signature = parseSignature(signatureHex)
         if (signature === undefined) throw failure('bad_signature', 'POOL_ERR_AUTH_BAD_SIGNATURE', 'invalid signature: X-Signature must be 64 bytes of hex')
-        if (!verifyMessage(decoded.publicKey, messageFor(timestamp, request), signature)) {
+        if (!(await pool.verifier.verify(decoded.publicKey, messageFor(timestamp, request), signature))) {
           throw failure('bad_signature', 'POOL_ERR_AUTH_BAD_SIGNATURE', `invalid signature: it does not verify for this hotkey over ${what}`)
         }
         // Counted only once the signature verifies, so nobody can spend another hotkey's budget.

@@ -8,6 +8,7 @@ import { systemClock, type Clock } from '../clock.ts'
 import type { Config } from '../config.ts'
 import { openDatabase, type Database } from '../db/database.ts'
 import { migrateToLatest } from '../db/migrate.ts'
+import { createVerifier, type SignatureVerifier } from '../crypto/verifier.ts'
 import { createMetrics, type PoolMetrics } from '../metrics.ts'
 import { epochOfWindow, windowInfo, type Tempo, type WindowInfo } from '../domain/tempo.ts'
 import { loadSeeds } from './algorithms.ts'
@@ -29,6 +30,7 @@ export interface PoolContext {
   tempo: Tempo
   miners: MinerService
   signatures: SignatureLedger
+  verifier: SignatureVerifier
   metrics: PoolMetrics
   work: WorkService
   windows: WindowService
@@ -88,6 +90,7 @@ export async function createPoolContext (config: Config, options: ContextOptions
     await initMeta(database.db, 'first_window', String(windowNow()))
     await loadSeeds(database, config.taskTypes, config.seedDir, now(), windowNow())
     const windows = new WindowService(database, config, metrics, now, windowNow)
+    const verifier = await createVerifier(config.authVerifyThreads)
     const context: PoolContext = {
       config,
       clock,
@@ -96,6 +99,7 @@ export async function createPoolContext (config: Config, options: ContextOptions
       tempo,
       miners: new MinerService(database),
       signatures: new SignatureLedger(database),
+      verifier,
       metrics,
       work: new WorkService(database, config, metrics, now, windowNow),
       windows,
@@ -107,6 +111,7 @@ export async function createPoolContext (config: Config, options: ContextOptions
       currentEpoch: () => epochOfWindow(context.currentWindow().windowNumber, tempo),
       sotaByTaskType: async () => await sotaByTaskType(database.db, config.taskTypes),
       async close () {
+        await verifier.close()
         await blocks.close()
         await database.close()
       },

@@ -30,6 +30,7 @@ export async function startTestPool (env: Record<string, string> = {}, overrides
     clock,
     async close () {
       await app.close()
+      await pool.verifier.close()
       await pool.blocks.close()
       await store.drop()
     },
