@@ -42,6 +42,8 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
     bodyLimit: pool.config.maxBodyBytes,
     trustProxy: pool.config.trustProxy,
     return503OnClosing: true,
+    // Generous: on a starved CPU, loading the docs and the WebAssembly can exceed Fastify's 10 s default.
+    pluginTimeout: 60_000,
     ajv: { customOptions: { strict: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     frameworkErrors: frameworkErrorHandler,

@@ -44,7 +44,8 @@ const decimal = (min: number, max: number) => (raw: string): number => {
 const units = (raw: string): bigint => {
   if (!/^\d+$/.test(raw)) throw new Error(`must be a non-negative integer number of units, got "${raw}"`)
   const value = BigInt(raw)
-  if (value >= 2n ** 64n) throw new Error('must fit in an unsigned 64-bit integer')
+  // Stored as BIGINT (signed 64-bit) like every amount, so it must stay below 2^63.
+  if (value >= 2n ** 63n) throw new Error('must be below 2^63 (amounts are stored as BIGINT)')
   return value
 }
 

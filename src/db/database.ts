@@ -18,6 +18,12 @@ export interface Database {
   readonly dialect: Dialect
   /** Runs `fn` in one transaction: all of it commits or none. SQLite takes the write lock up front. */
   transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T>
+  /**
+   * Inside a transaction: orders submissions (shared) against window closes (exclusive), so a window
+   * never closes while a submission that decides in it is still uncommitted. PostgreSQL takes a
+   * transaction-scoped advisory lock; SQLite's write transactions are exclusive already.
+   */
+  lockWindows(trx: Transaction<DB>, mode: 'shared' | 'exclusive'): Promise<void>
   ping(): Promise<boolean>
   close(): Promise<void>
 }
@@ -59,10 +65,14 @@ function openSqlite (file: string): Database {
         }
       })
     },
+    lockWindows: async () => {},
     ping: async () => await sql`select 1`.execute(db).then(() => true, () => false),
     close: async () => { await db.destroy() },
   }
 }
+
+/** Advisory lock key of window closing (an arbitrary constant: "sota" in ASCII). */
+const WINDOW_LOCK_KEY = 0x736f7461
 
 function openPostgres (url: string): Database {
   const pool = new pg.Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000 })
@@ -73,6 +83,10 @@ function openPostgres (url: string): Database {
     db,
     dialect: 'postgres',
     transaction: async (fn) => await db.transaction().execute(fn),
+    async lockWindows (trx, mode) {
+      if (mode === 'shared') await sql`select pg_advisory_xact_lock_shared(${WINDOW_LOCK_KEY})`.execute(trx)
+      else await sql`select pg_advisory_xact_lock(${WINDOW_LOCK_KEY})`.execute(trx)
+    },
     ping: async () => await sql`select 1`.execute(db).then(() => true, () => false),
     close: async () => { await db.destroy() },
   }

@@ -1,12 +1,15 @@
 /**
- * Versioned migrations, applied in order and recorded by Kysely's migrator (which also takes a lock,
- * so several processes starting together migrate once).
+ * Versioned migrations, applied in order and recorded by Kysely's migrator. On PostgreSQL the migrator
+ * takes an advisory lock, so several processes starting together migrate once. Its SQLite adapter takes
+ * no lock: there a process that loses the race (its migration fails because the other one's committed
+ * meanwhile) runs the migrator again, which then finds everything applied.
  */
 import { Migrator, type Migration, type MigrationProvider } from 'kysely'
 import type { Database } from './database.ts'
 import * as initial from './migrations/001-initial.ts'
 
 const MIGRATIONS = { '001-initial': initial } as const
+const SQLITE_ATTEMPTS = 10
 
 export async function migrateToLatest (database: Database): Promise<string[]> {
   const provider: MigrationProvider = {
@@ -18,7 +21,11 @@ export async function migrateToLatest (database: Database): Promise<string[]> {
       return out
     },
   }
-  const { error, results } = await new Migrator({ db: database.db, provider }).migrateToLatest()
-  if (error !== undefined) throw error instanceof Error ? error : new Error(String(error))
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+  const migrator = new Migrator({ db: database.db, provider })
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest()
+    if (error === undefined) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+    if (database.dialect !== 'sqlite' || attempt >= SQLITE_ATTEMPTS) throw error instanceof Error ? error : new Error(String(error))
+    await new Promise((resolve) => setTimeout(resolve, 100 * attempt))
+  }
 }

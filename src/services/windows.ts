@@ -55,6 +55,8 @@ export class WindowService {
   async close (windowNumber: number): Promise<boolean> {
     if (windowNumber >= this.currentWindow()) throw new Error(`window ${windowNumber} has not ended yet`)
     const closedNow = await this.database.transaction(async (trx) => {
+      // Waits for submissions still deciding in this window; later ones see it closed and use the next.
+      await this.database.lockWindows(trx, 'exclusive')
       // ON CONFLICT DO NOTHING, not a caught unique violation: on PostgreSQL a failed statement aborts the
       // transaction and its commit throws, so the process that lost the race would report an error.
       const inserted = await trx.insertInto('window_closes').values({ window_number: BigInt(windowNumber), closed_at: BigInt(this.now()) })

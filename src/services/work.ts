@@ -146,15 +146,15 @@ export class WorkService {
       throw validationError(['body', 'iterations'], `iterations must be at least ${this.config.leaseMinIterations}`, 'POOL_ERR_INVALID_SUBMISSION')
     }
     const validated = this.validateEvolutions(body.evolutions, ['body', 'evolutions'])
-    const windowNumber = this.currentWindow()
     const result = await this.database.transaction(async (trx) => {
+      const windowNumber = await this.decisionWindow(trx)
       const assignment = await this.takeAssignment(trx, miner, leaseId, ['lease'])
       if (body.evolutions.length > assignment.evolve_budget) {
         throw validationError(['body', 'evolutions'], `at most ${assignment.evolve_budget} evolution(s) allowed by this lease, got ${body.evolutions.length}`, 'POOL_ERR_INVALID_SUBMISSION')
       }
       const evaluated = await this.storeEvaluations(trx, miner, assignment, body.evaluations, windowNumber, ['body', 'evaluations'])
       const created = await this.storeEvolutions(trx, miner, assignment, body.evolutions, validated, windowNumber, ['body', 'evolutions'])
-      return { evaluated, created }
+      return { evaluated, created, windowNumber }
     })
     this.recordSubmission('lease', result.evaluated)
     return {
@@ -163,26 +163,26 @@ export class WorkService {
       evaluations_accepted: result.evaluated.accepted,
       evolutions_accepted: result.created.length,
       new_algorithm_ids: result.created,
-      window_number: windowNumber,
+      window_number: result.windowNumber,
     }
   }
 
   async submitEvolution (miner: string, batchId: string, evolution: EvolutionInput) {
     const validated = this.validateEvolutions([evolution], ['body'])
-    const windowNumber = this.currentWindow()
-    const created = await this.database.transaction(async (trx) => {
+    const { created, windowNumber } = await this.database.transaction(async (trx) => {
+      const windowNumber = await this.decisionWindow(trx)
       const assignment = await this.takeAssignment(trx, miner, batchId, ['evolve'])
-      return await this.storeEvolutions(trx, miner, assignment, [evolution], validated, windowNumber, ['body'])
+      return { created: await this.storeEvolutions(trx, miner, assignment, [evolution], validated, windowNumber, ['body']), windowNumber }
     })
     this.recordSubmission('evolve', { accepted: 0, decided: [] })
     return { status: 'accepted' as const, batch_id: batchId, algorithm_id: created[0] as number, new_algorithm_ids: created, window_number: windowNumber }
   }
 
   async submitEvaluation (miner: string, batchId: string, evaluations: EvaluationInput[]) {
-    const windowNumber = this.currentWindow()
-    const evaluated = await this.database.transaction(async (trx) => {
+    const { evaluated, windowNumber } = await this.database.transaction(async (trx) => {
+      const windowNumber = await this.decisionWindow(trx)
       const assignment = await this.takeAssignment(trx, miner, batchId, ['evaluate'])
-      return await this.storeEvaluations(trx, miner, assignment, evaluations, windowNumber, ['body', 'evaluations'])
+      return { evaluated: await this.storeEvaluations(trx, miner, assignment, evaluations, windowNumber, ['body', 'evaluations']), windowNumber }
     })
     this.recordSubmission('evaluate', evaluated)
     return { status: 'accepted' as const, batch_id: batchId, evaluations_accepted: evaluated.accepted, window_number: windowNumber }
@@ -211,6 +211,18 @@ export class WorkService {
   }
 
   // --- inside transactions -------------------------------------------------------------------
+
+  /**
+   * The window this submission's decisions belong to: the current one, or the first window not closed
+   * yet when another process (whose clock ran ahead) has closed the current one. Holds the shared
+   * window lock until commit, so the window cannot close before these decisions are in.
+   */
+  private async decisionWindow (trx: Transaction<DB>): Promise<number> {
+    await this.database.lockWindows(trx, 'shared')
+    const row = await trx.selectFrom('window_closes').select((eb) => eb.fn.max('window_number').as('w')).executeTakeFirst()
+    const lastClosed = row?.w === null || row?.w === undefined ? -1 : Number(row.w)
+    return Math.max(this.currentWindow(), lastClosed + 1)
+  }
 
   /** Frees the miner from an expired assignment, then refuses if an active one remains. */
   private async claimAssignmentSlot (trx: Transaction<DB>, miner: string, nowMs: number): Promise<void> {
@@ -263,6 +275,8 @@ export class WorkService {
 
   /** Flips the miner's active, unexpired assignment to submitted; anything else is "not found". */
   private async takeAssignment (trx: Transaction<DB>, miner: string, id: string, kinds: AssignmentKind[]): Promise<ActiveAssignment> {
+    // Assignment ids are UUIDs: one with a NUL byte cannot exist (and PostgreSQL would refuse the text).
+    if (id.includes('\u0000')) throw new PoolError('POOL_ERR_ASSIGNMENT_NOT_FOUND')
     const nowMs = this.now()
     const updated = await trx.updateTable('assignments').set({ status: 'submitted', submitted_at: BigInt(nowMs) })
       .where('id', '=', id).where('miner_hotkey', '=', miner).where('status', '=', 'active')

@@ -15,6 +15,8 @@ export interface TestPool {
   app: FastifyInstance
   pool: PoolContext
   clock: ManualClock
+  /** The store's URL (a PostgreSQL test database, or `sqlite::memory:`). */
+  url: string
   close(): Promise<void>
 }
 
@@ -28,6 +30,7 @@ export async function startTestPool (env: Record<string, string> = {}, overrides
     app,
     pool,
     clock,
+    url: store.url,
     async close () {
       await app.close()
       await pool.verifier.close()

@@ -55,12 +55,12 @@ describe('defaults', () => {
   test('values are read and trimmed', () => {
     const config = loadConfig({
       API_PORT: ' 9000 ', TASK_TYPES: 'cifar10_binary, mnist_binary ,', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/pool',
-      EPOCH_BUDGET_UNITS: '18446744073709551615', VERIFIER_HOTKEYS: 'a, b', BACKGROUND_JOBS: 'off', TOLERANCE_RATIO: '0.25',
+      EPOCH_BUDGET_UNITS: '9223372036854775807', VERIFIER_HOTKEYS: 'a, b', BACKGROUND_JOBS: 'off', TOLERANCE_RATIO: '0.25',
     })
     assert.equal(config.apiPort, 9000)
     assert.deepEqual(config.taskTypes, ['cifar10_binary', 'mnist_binary'])
     assert.equal(config.databaseUrl, 'postgres://postgres@127.0.0.1:5432/pool')
-    assert.equal(config.epochBudgetUnits, 2n ** 64n - 1n)
+    assert.equal(config.epochBudgetUnits, 2n ** 63n - 1n)
     assert.deepEqual(config.verifierHotkeys, ['a', 'b'])
     assert.equal(config.backgroundJobs, false)
     assert.equal(config.toleranceRatio, 0.25)
@@ -82,7 +82,7 @@ describe('a bad value names its variable', () => {
     [{ ENVIRONMENT: 'staging' }, 'ENVIRONMENT', /development, production/],
     [{ MAX_BODY_BYTES: '10' }, 'MAX_BODY_BYTES'],
     [{ AUTH_MAX_SKEW_S: '0' }, 'AUTH_MAX_SKEW_S'],
-    [{ EPOCH_BUDGET_UNITS: '18446744073709551616' }, 'EPOCH_BUDGET_UNITS', /64-bit/],
+    [{ EPOCH_BUDGET_UNITS: '18446744073709551616' }, 'EPOCH_BUDGET_UNITS', /2\^63/],
     [{ EPOCH_BUDGET_UNITS: '1e9' }, 'EPOCH_BUDGET_UNITS'],
     [{ TOLERANCE_RATIO: 'NaN' }, 'TOLERANCE_RATIO'],
     [{ BACKGROUND_JOBS: 'maybe' }, 'BACKGROUND_JOBS', /true or false/],
@@ -133,4 +133,8 @@ describe('MERKLE_CLAIM_SIMULATION_ENABLED', () => {
       assert.equal(loadConfig({ ENVIRONMENT: environment, MERKLE_CLAIM_SIMULATION_ENABLED: 'YES' }).merkleClaimSimulationEnabled, true)
     }
   })
+})
+
+test('a budget that BIGINT storage cannot hold stops start-up', () => {
+  assert.throws(() => loadConfig({ EPOCH_BUDGET_UNITS: '9223372036854775808' }), /EPOCH_BUDGET_UNITS must be below 2\^63/)
 })
