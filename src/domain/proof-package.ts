@@ -43,6 +43,10 @@ export function checkProofPackage (pkg: unknown, expectedRoot?: string): ProofPa
   const folded = toHex32(foldProof(leaf, proof))
   const leafHex = toHex32(leaf)
   if (typeof p.leaf === 'string' && p.leaf.toLowerCase() !== leafHex) problems.push(`leaf in the package (${p.leaf}) differs from the recomputed leaf ${leafHex}`)
+  // `amount` repeats `amount_units` for clients that read it; a package where they differ is not trustworthy.
+  if (p.amount !== undefined && unitsFromJson(p.amount) !== amount) {
+    problems.push(`amount (${JSON.stringify(p.amount)}) differs from amount_units (${amount})`)
+  }
   if (folded !== toHex32(root)) problems.push(`the proof folds to ${folded}, not to the root ${toHex32(root)}`)
   if (expectedRoot !== undefined && typeof p.root === 'string' && p.root.toLowerCase() !== toHex32(root)) {
     problems.push(`the package names root ${p.root}, not the expected ${toHex32(root)}`)

@@ -8,7 +8,6 @@ import type { Transaction } from 'kysely'
 import { isoTime } from '../clock.ts'
 import type { Config } from '../config.ts'
 import type { Database, Queryable } from '../db/database.ts'
-import { isUniqueViolation } from '../db/database.ts'
 import type { DB } from '../db/schema.ts'
 import { buildClaimTree, CLAIM_TREE_FORMAT, EMPTY_ROOT, initClaimTree, toHex32, type ClaimEntry } from '../domain/claim-tree.ts'
 import { computePayouts, toMicroPoints, type PayoutResult } from '../domain/payouts.ts'
@@ -84,16 +83,16 @@ export class EpochService {
     if (!this.isReady(epoch)) throw new Error(`epoch ${epoch} cannot close yet: its last window has not ended (plus EPOCH_CLOSE_DELAY_BLOCKS)`)
     await initClaimTree()
     await this.windows.closeEnded()
+    const first = await this.firstEpoch()
     const done = await this.database.transaction(async (trx) => {
       if (await trx.selectFrom('epochs').select('epoch_id').where('epoch_id', '=', BigInt(epoch)).executeTakeFirst() !== undefined) return false
-      const result = await this.compute(trx, epoch, this.currentParams(), await currentRecipients(trx))
-      try {
-        await this.store(trx, result)
-      } catch (err) {
-        if (isUniqueViolation(err)) return false
-        throw err
+      // Leaves carry cumulative credit, so every earlier epoch's payouts must be stored first.
+      if (epoch > first && await trx.selectFrom('epochs').select('epoch_id').where('epoch_id', '=', BigInt(epoch - 1)).executeTakeFirst() === undefined) {
+        throw new Error(`epoch ${epoch} cannot close before epoch ${epoch - 1}: close the earlier epochs first (or close all ready epochs)`)
       }
-      return true
+      const result = await this.compute(trx, epoch, this.currentParams(), await currentRecipients(trx))
+      // false when another process closed the epoch meanwhile (its row appeared after the check above).
+      return await this.store(trx, result)
     })
     if (done) this.metrics.epochCloses.inc()
     return done
@@ -176,10 +175,15 @@ export class EpochService {
     }
   }
 
-  private async store (trx: Transaction<DB>, c: EpochComputation): Promise<void> {
+  /**
+   * Stores the close; false (and nothing written) when the epoch row exists already. ON CONFLICT DO
+   * NOTHING, not a caught unique violation: on PostgreSQL a failed statement aborts the transaction, so
+   * the process that lost the race would fail at commit instead of reporting "already closed".
+   */
+  private async store (trx: Transaction<DB>, c: EpochComputation): Promise<boolean> {
     const epochUnits = c.payouts.payouts.reduce((s, p) => s + p.units, 0n)
     const paid = epochUnits > 0n
-    await trx.insertInto('epochs').values({
+    const inserted = await trx.insertInto('epochs').values({
       epoch_id: BigInt(c.epoch),
       root: c.root,
       num_of_leaves: BigInt(c.leaves.length),
@@ -195,7 +199,8 @@ export class EpochService {
       block_end: BigInt(c.blockEnd),
       closed_at: BigInt(this.now()),
       params: JSON.stringify(c.params),
-    }).execute()
+    }).onConflict((oc) => oc.column('epoch_id').doNothing()).executeTakeFirst()
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return false
     const payoutRows = c.payouts.payouts.map((p) => ({
       epoch_id: BigInt(c.epoch), hotkey: p.hotkey, points: c.points.get(p.hotkey) ?? 0, micro_points: p.microPoints, units: p.units,
     }))
@@ -205,6 +210,7 @@ export class EpochService {
       amount_units: l.amountUnits, leaf: l.leaf, proof: JSON.stringify(l.proof),
     }))
     for (let i = 0; i < leafRows.length; i += 500) await trx.insertInto('epoch_leaves').values(leafRows.slice(i, i + 500)).execute()
+    return true
   }
 
   /**
@@ -224,6 +230,11 @@ export class EpochService {
     expect('root', stored.root, c.root)
     expect('num_of_leaves', stored.num_of_leaves, c.leaves.length)
     expect('total_units', stored.total_units, c.leaves.reduce((s, l) => s + l.amountUnits, 0n))
+    // The published totals (what /claims/epoch shows) are recomputed too, as store() derives them.
+    const epochUnits = c.payouts.payouts.reduce((s, p) => s + p.units, 0n)
+    expect('epoch_units', stored.epoch_units, epochUnits)
+    expect('fee_units', stored.fee_units, epochUnits > 0n ? c.payouts.feeUnits : 0n)
+    expect('undistributed_units', stored.undistributed_units, epochUnits > 0n ? c.payouts.undistributedUnits : 0n)
     const recomputedPayouts = new Map(c.payouts.payouts.map((p) => [p.hotkey, p.units]))
     expect('payout count', payouts.length, recomputedPayouts.size)
     for (const p of payouts) expect(`payout of ${p.hotkey}`, p.units, recomputedPayouts.get(p.hotkey))
