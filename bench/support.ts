@@ -1,0 +1,57 @@
+/** Shared pieces of the benchmark scripts: flags, result files, tables. */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+
+export function flag (name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`)
+  if (i < 0) return fallback
+  const value = Number(process.argv[i + 1])
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} expects a positive number`)
+  return value
+}
+
+export const hasFlag = (name: string): boolean => process.argv.includes(`--${name}`)
+
+/** The stores to run on: `--store sqlite|postgres|both` (default both). */
+export function stores (): Array<'sqlite' | 'postgres'> {
+  const i = process.argv.indexOf('--store')
+  const value = i < 0 ? 'both' : process.argv[i + 1]
+  if (value === 'both') return ['sqlite', 'postgres']
+  if (value === 'sqlite' || value === 'postgres') return [value]
+  throw new Error('--store expects sqlite, postgres or both')
+}
+
+export const machine = () => ({ cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version })
+
+export function writeResult (name: string, data: unknown): void {
+  mkdirSync(new URL('../bench-results/', import.meta.url), { recursive: true })
+  writeFileSync(new URL(`../bench-results/${name}.json`, import.meta.url), `${JSON.stringify({ machine: machine(), at: new Date().toISOString(), ...data as object }, null, 2)}\n`)
+}
+
+export function printTable (title: string, rows: ReadonlyArray<object>): void {
+  if (rows.length === 0) return
+  const headers = Object.keys(rows[0]!)
+  const cell = (r: object, h: string): string => String((r as Record<string, unknown>)[h])
+  const widths = headers.map((h) => Math.max(h.length, ...rows.map((r) => cell(r, h).length)))
+  const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ')
+  process.stdout.write(`\n${title}\n${line(headers)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`)
+  for (const r of rows) process.stdout.write(`${line(headers.map((h) => cell(r, h)))}\n`)
+}
+
+export const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits
+
+/** Starts a node script (with tsx) that listens on `port`, and waits until GET /health answers. */
+export async function startScript (script: string, args: string[], port: number): Promise<{ url: string; stop(): Promise<void> }> {
+  const { spawn } = await import('node:child_process')
+  const child = spawn(process.execPath, ['--import', 'tsx', script, String(port), ...args], { stdio: ['ignore', 'ignore', 'inherit'] })
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`)
+    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) {
+      return { url, stop: async () => { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)) } }
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  child.kill('SIGKILL')
+  throw new Error(`${script} did not start`)
+}
