@@ -1,12 +1,11 @@
 /** `sotapool window close`, `sotapool epoch close|verify|export` and `sotapool verify-proof`. */
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { initClaimTree } from '../domain/claim-tree.ts'
-import { checkProofPackage } from '../domain/proof-package.ts'
-import { createPoolContext, type PoolContext } from '../services/context.ts'
+import type { PoolContext } from '../services/context.ts'
 import { configOrExit, parseInteger } from './main.ts'
 
 async function withPool<T> (fn: (pool: PoolContext) => Promise<T>): Promise<T> {
+  const { createPoolContext } = await import('../services/context.ts')
   const pool = await createPoolContext(configOrExit())
   try {
     return await fn(pool)
@@ -83,6 +82,8 @@ export function registerEpochCommands (program: Command): void {
       } catch {
         throw new Error(`${source} is not JSON`)
       }
+      const { initClaimTree } = await import('../domain/claim-tree.ts')
+      const { checkProofPackage } = await import('../domain/proof-package.ts')
       await initClaimTree()
       const result = checkProofPackage(pkg, opts.root)
       print({ valid: result.ok, leaf: result.leaf, folded_root: result.root, problems: result.problems })

@@ -1,7 +1,5 @@
 /** `sotapool keygen` and `sotapool sign`: make a hotkey and the headers a signed request needs. */
 import type { Command } from 'commander'
-import { generateMnemonic, keyFromSecret, signedHeaders } from '../crypto/keys.ts'
-import { isHotkey } from '../crypto/sr25519.ts'
 import { parseInteger } from './main.ts'
 
 export function registerKeyCommands (program: Command): void {
@@ -9,6 +7,7 @@ export function registerKeyCommands (program: Command): void {
     .description('Generate a new sr25519 hotkey: prints its mnemonic and SS58 address (prefix 42)')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
+      const { generateMnemonic, keyFromSecret } = await import('../crypto/keys.ts')
       const mnemonic = await generateMnemonic()
       const key = await keyFromSecret(mnemonic)
       const publicKey = `0x${Buffer.from(key.publicKey).toString('hex')}`
@@ -29,6 +28,8 @@ export function registerKeyCommands (program: Command): void {
     .action(async (opts: { mnemonic?: string; recipient?: string; timestamp?: number; json?: boolean }) => {
       const secret = opts.mnemonic ?? process.env.SOTAPOOL_MNEMONIC
       if (secret === undefined || secret.trim() === '') throw new Error('give --mnemonic or set SOTAPOOL_MNEMONIC')
+      const { keyFromSecret, signedHeaders } = await import('../crypto/keys.ts')
+      const { isHotkey } = await import('../crypto/sr25519.ts')
       if (opts.recipient !== undefined && !isHotkey(opts.recipient.trim())) throw new Error('--recipient must be an SS58 address (prefix 42)')
       const key = await keyFromSecret(secret)
       const headers = signedHeaders(key, opts.timestamp ?? Math.floor(Date.now() / 1000), opts.recipient)

@@ -1,8 +1,7 @@
 /** `sotapool simulate`: N signed miners against a pool URL for a bounded time, with a summary. */
 import { SingleBar, Presets } from 'cli-progress'
 import { InvalidArgumentError, type Command } from 'commander'
-import { keyFromSecret } from '../crypto/keys.ts'
-import { percentile, SimulatedMiner, type CallRecord } from '../simulation/miner.ts'
+import type { CallRecord } from '../simulation/miner.ts'
 import { parseInteger } from './main.ts'
 
 const parseFraction = (value: string): number => {
@@ -27,6 +26,8 @@ export function registerSimulateCommand (program: Command): void {
     .option('--recipient <ss58>', 'set this recipient coldkey for every miner first')
     .option('--json', 'print the summary as JSON')
     .action(async (opts: { url: string; miners: number; duration: number; dishonest: number; seedPhrase: string; recipient?: string; json?: boolean }) => {
+      const { keyFromSecret } = await import('../crypto/keys.ts')
+      const { SimulatedMiner } = await import('../simulation/miner.ts')
       const calls: CallRecord[] = []
       const record = (c: CallRecord): void => { calls.push(c) }
       const dishonestCount = Math.round(opts.miners * opts.dishonest)
@@ -55,13 +56,14 @@ export function registerSimulateCommand (program: Command): void {
       bar?.update(opts.duration)
       bar?.stop()
 
-      const summary = summarise(calls, (Date.now() - started) / 1000, opts.miners, dishonestCount)
+      const summary = await summarise(calls, (Date.now() - started) / 1000, opts.miners, dishonestCount)
       if (opts.json === true) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
       else printSummary(summary)
     })
 }
 
-function summarise (calls: CallRecord[], seconds: number, miners: number, dishonest: number) {
+async function summarise (calls: CallRecord[], seconds: number, miners: number, dishonest: number) {
+  const { percentile } = await import('../simulation/miner.ts')
   const latency = (route: CallRecord['route']) => {
     const ms = calls.filter((c) => c.route === route).map((c) => c.ms).sort((a, b) => a - b)
     return { count: ms.length, p50_ms: round(percentile(ms, 50)), p90_ms: round(percentile(ms, 90)), p99_ms: round(percentile(ms, 99)), max_ms: round(ms.at(-1) ?? 0) }
@@ -82,7 +84,7 @@ function summarise (calls: CallRecord[], seconds: number, miners: number, dishon
   }
 }
 
-function printSummary (s: ReturnType<typeof summarise>): void {
+function printSummary (s: Awaited<ReturnType<typeof summarise>>): void {
   const lines = [
     `miners ${s.miners} (${s.dishonest_miners} dishonest), ${s.seconds} s`,
     `leases ${s.leases}, submissions ${s.submissions}, ${s.cycles_per_second} cycles/s`,
