@@ -36,4 +36,130 @@ export class TestMiner {
   async setRecipient (recipient: string): Promise<LightMyRequestResponse> {
     return await this.send('PUT', '/api/v1/miners/recipient-coldkey', { recipient_coldkey: recipient }, recipient)
   }
+
+  async requestBatch (body: Record<string, unknown> = {}): Promise<LightMyRequestResponse> {
+    return await this.send('POST', '/api/v1/tasks/request', body)
+  }
+
+  async submitEvolution (batchId: string, body: unknown): Promise<LightMyRequestResponse> {
+    return await this.send('POST', `/api/v1/tasks/${batchId}/submit_evolution`, body)
+  }
+
+  async submitEvaluation (batchId: string, body: unknown): Promise<LightMyRequestResponse> {
+    return await this.send('POST', `/api/v1/tasks/${batchId}/submit_evaluation`, body)
+  }
+
+  async pending (): Promise<LightMyRequestResponse> {
+    return await this.send('GET', '/api/v1/tasks/pending_evaluations')
+  }
+
+  async stats (): Promise<LightMyRequestResponse> {
+    return await this.send('GET', '/api/v1/miners/stats')
+  }
+
+  /** Leases and returns the lease body; throws with the response when the pool does not answer 200. */
+  async leaseOk (body: Record<string, unknown> = {}): Promise<LeaseBody> {
+    const response = await this.lease(body)
+    if (response.statusCode !== 200) throw new Error(`lease by ${this.hotkey} failed: ${response.statusCode} ${response.body}`)
+    return response.json() as LeaseBody
+  }
+
+  /** Submits a lease and returns the body; throws with the response when the pool does not answer 200. */
+  async submitLeaseOk (leaseId: string, body: unknown): Promise<SubmitBody> {
+    const response = await this.submitLease(leaseId, body)
+    if (response.statusCode !== 200) throw new Error(`submit by ${this.hotkey} failed: ${response.statusCode} ${response.body}`)
+    return response.json() as SubmitBody
+  }
+
+  /**
+   * One lease (evaluate set as large as allowed) on which the miner scores exactly the given algorithms and
+   * optionally submits evolutions; every scored id must be in the lease's evaluate set.
+   */
+  async evaluate (scores: Record<number, number | null>, extra: { evolutions?: unknown[]; lease?: Record<string, unknown> } = {}): Promise<{ lease: LeaseBody; submit: SubmitBody }> {
+    const lease = await this.leaseOk({ eval_batch_size: 64, ...extra.lease })
+    const offered = new Set(lease.evaluate_algorithms.map((a) => a.id))
+    for (const id of Object.keys(scores).map(Number)) {
+      if (!offered.has(id)) throw new Error(`algorithm ${id} is not in the evaluate set of ${this.hotkey}: [${[...offered].join(', ')}]`)
+    }
+    const evaluations = Object.entries(scores).map(([id, score]) => ({ algorithm_id: Number(id), score }))
+    const submit = await this.submitLeaseOk(lease.lease_id, { evaluations, evolutions: extra.evolutions ?? [] })
+    return { lease, submit }
+  }
+}
+
+export interface AlgorithmBody {
+  id: number
+  algorithm_dsl: string
+  input_dim: number
+  task_type: string
+  status: string
+  score: number | null
+  parent_ids: number[]
+  miner_hotkey: string | null
+  algorithm_hash: string
+}
+
+export interface LeaseBody {
+  lease_id: string
+  window_number: number
+  timeout_at: string
+  evolve_budget: number
+  task_type: string
+  evaluate_algorithms: AlgorithmBody[]
+  seed_algorithms: AlgorithmBody[]
+  gossip: { task_type: string; algorithm_ids: number[] }
+}
+
+export interface SubmitBody {
+  status: 'accepted'
+  lease_id: string
+  evaluations_accepted: number
+  evolutions_accepted: number
+  new_algorithm_ids: number[]
+  window_number: number
+}
+
+/**
+ * A valid evolved program (a variant of the `linear_sgd` seed) that differs from every other `k` in its
+ * canonical form: the learning rate and bias are derived from k.
+ */
+export function evolvedProgram (k: number): string {
+  const rate = (k + 1) / 100_000
+  return [
+    '# meta: scalar_count=8 vector_count=4 matrix_count=1 vector_dim=16',
+    '# setup:',
+    `s2 = ${rate}`,
+    'v1 = 0',
+    '# predict:',
+    's3 = dot(v1, v0)',
+    's0 = s3 + s4',
+    '# learn:',
+    's5 = s1 - s0',
+    's6 = s5 * s2',
+    'v2 = v0 * s6',
+    'v1 = v1 + v2',
+    's4 = s4 + s6',
+    '',
+  ].join('\n')
+}
+
+/** The same program as `evolvedProgram(k)` written differently (arrow form, comments, other spacing and numbers). */
+export function reformattedProgram (k: number): string {
+  const rate = ((k + 1) / 100_000).toExponential()
+  return [
+    '# meta: vector_dim=16 matrix_count=1 vector_count=4 scalar_count=8',
+    '# an evolved linear model',
+    'setup:',
+    `  CONST ${rate} -> s2   # learning rate`,
+    '  v1 = 0.000',
+    'predict:',
+    '  DOT v1 v0 -> s3',
+    '  ADD s3 s4 -> s0',
+    'learn:',
+    '  SUB s1 s0 -> s5',
+    '  s6   =   s5 * s2',
+    '  MUL v0 s6 -> v2',
+    '  ADD v1 v2 -> v1',
+    '  s4 = s4 + s6',
+  ].join('\n')
 }
