@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { PoolError } from './errors.ts'
 import { ErrorResponse } from './schemas/common.ts'
 import { AlgorithmRecord } from './schemas/work.ts'
-import { frameworkErrorHandler, installErrorHandling } from './http/error-handler.ts'
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/error-handler.ts'
 import { parseJsonBody } from './http/json-body.ts'
 import { RateLimiter } from './http/rate-limit.ts'
 import { validatorCompiler } from './http/validation.ts'
@@ -47,6 +47,7 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
     ajv: { customOptions: { strict: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.decorate('pool', pool)
   app.setValidatorCompiler(validatorCompiler)
@@ -63,6 +64,11 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
     if ((request.method === 'POST' || request.method === 'PUT') && (request.body === undefined || request.body === null)) {
       request.body = {}
     }
+  })
+  // Text with a NUL character cannot be stored in PostgreSQL and names nothing here: refuse it up front,
+  // in the URL and in JSON strings (`\u0000`), instead of letting it reach a query.
+  app.addHook('onRequest', async (request) => {
+    if (/%00/i.test(request.url)) throw new PoolError('POOL_ERR_BAD_REQUEST', 'Bad request: NUL characters are not allowed in URLs')
   })
   // Per-IP limit before any parsing or signature work, so a flood costs little; probes are exempt.
   const perIp = new RateLimiter(pool.config.rateLimitIpPerMinute, () => pool.clock.now())

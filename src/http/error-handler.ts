@@ -2,6 +2,8 @@
  * The one error handler: every failure leaves as `{"detail", "code"}` with its status. Client errors say
  * what was wrong; anything unexpected is logged and answered with a 500 that reveals nothing.
  */
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ERROR_TABLE, PoolError, type ErrorCode } from '../errors.ts'
 import { toValidationItems } from './validation.ts'
@@ -58,6 +60,22 @@ export function frameworkErrorHandler (err: FastifyError, _request: FastifyReque
       ? new PoolError('POOL_ERR_BAD_REQUEST', 'Bad request: the URL path is not valid percent-encoded UTF-8')
       : toPoolError(err)
   void sendError(reply, error)
+}
+
+/**
+ * Requests Node's HTTP parser refuses (broken framing, oversized headers, a timeout) never reach Fastify's
+ * routing; they are answered here on the socket, in the same `{detail, code}` shape as everything else.
+ */
+export function clientErrorHandler (err: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) return
+  const error = err.code === 'HPE_HEADER_OVERFLOW'
+    ? new PoolError('POOL_ERR_HEADERS_TOO_LARGE')
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new PoolError('POOL_ERR_REQUEST_TIMEOUT')
+      : new PoolError('POOL_ERR_BAD_REQUEST', 'Bad request: the HTTP request could not be parsed')
+  const body = JSON.stringify({ detail: error.detail, code: error.code })
+  socket.end(`HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
 }
 
 export const errorCodeTable = (): Array<{ code: string; status: number; message: string; description: string }> =>

@@ -13,11 +13,24 @@ const NEEDS_REWRITE = /NaN|Infinity|\d{16}/
 export function parseJsonBody (text: string): unknown {
   if (text.trim() === '') return undefined
   const source = NEEDS_REWRITE.test(text) ? rewrite(text) : text
+  let parsed: unknown
   try {
-    return secureJson.parse(source, undefined, { protoAction: 'remove', constructorAction: 'remove' })
+    parsed = secureJson.parse(source, undefined, { protoAction: 'remove', constructorAction: 'remove' })
   } catch (err) {
     throw new PoolError('POOL_ERR_MALFORMED_JSON', `Malformed JSON body: ${(err as Error).message}`)
   }
+  // A NUL character cannot be stored in PostgreSQL text and means nothing here; it can only arrive escaped.
+  if (/\\u0000/i.test(text) && containsNul(parsed)) {
+    throw new PoolError('POOL_ERR_MALFORMED_JSON', 'Malformed JSON body: NUL characters (\\u0000) are not allowed in strings')
+  }
+  return parsed
+}
+
+function containsNul (value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000')
+  if (Array.isArray(value)) return value.some(containsNul)
+  if (value !== null && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\u0000') || containsNul(v))
+  return false
 }
 
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9'

@@ -34,7 +34,7 @@ export const LeaseBody = Type.Object({
   eval_batch_size: Type.Integer({ minimum: 2, maximum: 64, default: 8 }),
   seed_batch_size: Type.Integer({ minimum: 2, maximum: 64, default: 8 }),
   gossip_limit: Type.Integer({ default: 0, description: 'Clamped to 0..50' }),
-  sim_window_number: Type.Optional(Type.Integer({ minimum: 0, description: 'Development only: act in this window' })),
+  sim_window_number: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Development only: act in this window' })),
 }, { additionalProperties: true })
 
 export const LeaseResponse = Type.Object({

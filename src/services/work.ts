@@ -275,8 +275,6 @@ export class WorkService {
 
   /** Flips the miner's active, unexpired assignment to submitted; anything else is "not found". */
   private async takeAssignment (trx: Transaction<DB>, miner: string, id: string, kinds: AssignmentKind[]): Promise<ActiveAssignment> {
-    // Assignment ids are UUIDs: one with a NUL byte cannot exist (and PostgreSQL would refuse the text).
-    if (id.includes('\u0000')) throw new PoolError('POOL_ERR_ASSIGNMENT_NOT_FOUND')
     const nowMs = this.now()
     const updated = await trx.updateTable('assignments').set({ status: 'submitted', submitted_at: BigInt(nowMs) })
       .where('id', '=', id).where('miner_hotkey', '=', miner).where('status', '=', 'active')

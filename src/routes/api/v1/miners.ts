@@ -182,13 +182,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: Type.Object({ miner_hotkey: Hotkey }),
       response: { 200: RecipientResponse, ...errors(404, 422) },
     },
-  }, async (request) => {
-    const hotkey = request.params.miner_hotkey
-    // Miners are keyed by valid SS58 hotkeys, so anything else is unknown; never sent to the store
-    // (PostgreSQL refuses text with a NUL byte, which would surface as a 500).
-    if (!isHotkey(hotkey)) throw new PoolError('POOL_ERR_MINER_NOT_FOUND', `miner ${hotkey} not found`)
-    return await pool.miners.getRecipient(hotkey)
-  })
+  }, async (request) => await pool.miners.getRecipient(request.params.miner_hotkey))
 }
 
 export default routes
