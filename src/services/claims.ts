@@ -11,6 +11,7 @@ import { CLAIM_TREE_FORMAT, EMPTY_ROOT, fromHex32, initClaimTree, toHex32, verif
 import { unitsFromJson, unitsToJson } from '../domain/units.ts'
 import { decodeHotkey } from '../crypto/sr25519.ts'
 import { PoolError, validationError } from '../errors.ts'
+import { epochSummary } from './epochs.ts'
 import type { Selectable } from 'kysely'
 
 type EpochRow = Selectable<EpochsTable>
@@ -55,18 +56,7 @@ export class ClaimService {
   async epochMeta (epochId: number | undefined) {
     const e = await this.resolveEpoch(epochId)
     return {
-      epoch: Number(e.epoch_id),
-      root: e.root,
-      num_of_leaves: Number(e.num_of_leaves),
-      total_units: unitsToJson(e.total_units),
-      epoch_units: unitsToJson(e.epoch_units),
-      fee_units: unitsToJson(e.fee_units),
-      undistributed_units: unitsToJson(e.undistributed_units),
-      window_start: Number(e.window_start),
-      window_end: Number(e.window_end),
-      block_start: Number(e.block_start),
-      block_end: Number(e.block_end),
-      closed_at: isoTime(e.closed_at) as string,
+      ...epochSummary(e),
       format: CLAIM_TREE_FORMAT,
       status: e.num_of_leaves > 0n ? 'claimable' as const : 'empty' as const,
     }

@@ -8,7 +8,8 @@ import type { Transaction } from 'kysely'
 import { isoTime } from '../clock.ts'
 import type { Config } from '../config.ts'
 import type { Database, Queryable } from '../db/database.ts'
-import type { DB } from '../db/schema.ts'
+import type { DB, EpochsTable } from '../db/schema.ts'
+import type { Selectable } from 'kysely'
 import { buildClaimTree, CLAIM_TREE_FORMAT, EMPTY_ROOT, initClaimTree, toHex32, type ClaimEntry } from '../domain/claim-tree.ts'
 import { computePayouts, toMicroPoints, type PayoutResult } from '../domain/payouts.ts'
 import { epochWindows, windowBlocks, type Tempo } from '../domain/tempo.ts'
@@ -256,19 +257,8 @@ export class EpochService {
     const leaves = await db.selectFrom('epoch_leaves').selectAll().where('epoch_id', '=', BigInt(epoch)).orderBy('leaf_index').execute()
     return {
       format: CLAIM_TREE_FORMAT,
-      epoch,
-      root: e.root,
-      num_of_leaves: Number(e.num_of_leaves),
-      total_units: unitsToJson(e.total_units),
-      epoch_units: unitsToJson(e.epoch_units),
-      fee_units: unitsToJson(e.fee_units),
-      undistributed_units: unitsToJson(e.undistributed_units),
+      ...epochSummary(e),
       budget_units: unitsToJson(e.budget_units),
-      window_start: Number(e.window_start),
-      window_end: Number(e.window_end),
-      block_start: Number(e.block_start),
-      block_end: Number(e.block_end),
-      closed_at: isoTime(e.closed_at),
       params: JSON.parse(e.params) as EpochParams,
       leaves: leaves.map((l) => ({
         index: Number(l.leaf_index),
@@ -279,6 +269,24 @@ export class EpochService {
         proof: JSON.parse(l.proof) as string[],
       })),
     }
+  }
+}
+
+/** The published facts of a closed epoch, as the claim API and the artifact show them. */
+export function epochSummary (e: Selectable<EpochsTable>) {
+  return {
+    epoch: Number(e.epoch_id),
+    root: e.root,
+    num_of_leaves: Number(e.num_of_leaves),
+    total_units: unitsToJson(e.total_units),
+    epoch_units: unitsToJson(e.epoch_units),
+    fee_units: unitsToJson(e.fee_units),
+    undistributed_units: unitsToJson(e.undistributed_units),
+    window_start: Number(e.window_start),
+    window_end: Number(e.window_end),
+    block_start: Number(e.block_start),
+    block_end: Number(e.block_end),
+    closed_at: isoTime(e.closed_at) as string,
   }
 }
 

@@ -6,7 +6,7 @@ import { decodeAddress } from '@polkadot/util-crypto'
 import { buildClaimTree, CLAIM_TREE_FORMAT, fromHex32, initClaimTree, verifyClaim } from '../../src/domain/claim-tree.ts'
 import type { FastifyBaseLogger } from 'fastify'
 import { EpochCloser } from '../../src/jobs/epoch-closer.ts'
-import { startTestPool, type TestPool } from '../support/pool.ts'
+import { type TestPool, withTestPool as withPool } from '../support/pool.ts'
 import { TestMiner } from '../support/miner.ts'
 import { testDialect } from '../support/database.ts'
 import {
@@ -19,15 +19,6 @@ const ZERO_ROOT = `0x${'00'.repeat(32)}`
 // Tests on PostgreSQL mostly wait on the server, so two run side by side; on SQLite they are CPU-bound.
 const CONCURRENCY = testDialect() === 'postgres' ? 2 : 1
 const silentLog = { info () {}, error () {}, warn () {}, debug () {} } as unknown as FastifyBaseLogger
-
-async function withPool (env: Record<string, string>, fn: (t: TestPool) => Promise<void>): Promise<void> {
-  const t = await startTestPool(env)
-  try {
-    await fn(t)
-  } finally {
-    await t.close()
-  }
-}
 
 const get = async (t: TestPool, url: string): Promise<{ status: number; body: any }> => {
   const r = await t.app.inject({ method: 'GET', url })

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keyFromSecret } from '../../src/crypto/keys.ts'
 import { BUILT_IN_SEED_DIR } from '../../src/services/algorithms.ts'
-import { startTestPool, type TestPool } from '../support/pool.ts'
+import { type TestPool, withTestPool as withPool } from '../support/pool.ts'
 import { TestMiner, evolvedProgram } from '../support/miner.ts'
 
 const TASK = 'cifar10_binary'
@@ -17,15 +17,6 @@ const OTHER_TASK = 'mnist_binary'
 const WINDOW_MS = 360 * 12 * 1000
 const VERIFIER_SECRET = '//verifier'
 const RESULT_KEYS = ['algorithm_dsl', 'algorithm_hash', 'consensus_score', 'id', 'miner_hotkey', 'task_type', 'verified_at', 'verified_by']
-
-async function withPool (env: Record<string, string>, fn: (t: TestPool) => Promise<void>): Promise<void> {
-  const t = await startTestPool(env)
-  try {
-    await fn(t)
-  } finally {
-    await t.close()
-  }
-}
 
 /** A pool with two task types (both seeded with copies of the built-in seeds) and one allowed verifier. */
 async function withResultsPool (fn: (t: TestPool, verifier: TestMiner, miners: TestMiner[]) => Promise<void>): Promise<void> {

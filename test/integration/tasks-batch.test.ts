@@ -5,21 +5,12 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { validateAlgorithm } from '../../src/domain/dsl/index.ts'
-import { startTestPool, VECTOR_TIME_MS, type TestPool } from '../support/pool.ts'
+import { VECTOR_TIME_MS, type TestPool, withTestPool as withPool } from '../support/pool.ts'
 import { TestMiner, evolvedProgram } from '../support/miner.ts'
 
 const TASK = 'cifar10_binary'
 const NOT_FOUND = 'Active lease assignment not found'
 const BATCH_KEYS = ['algorithms', 'batch_id', 'task_type', 'timeout_at', 'window_number']
-
-async function withPool (env: Record<string, string>, fn: (t: TestPool) => Promise<void>): Promise<void> {
-  const t = await startTestPool(env)
-  try {
-    await fn(t)
-  } finally {
-    await t.close()
-  }
-}
 
 const ids = (records: Array<{ id: number }>): number[] => records.map((r) => r.id)
 

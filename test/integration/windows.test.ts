@@ -4,19 +4,10 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestPool, type TestPool } from '../support/pool.ts'
+import { type TestPool, withTestPool as withPool } from '../support/pool.ts'
 import { TestMiner, evolvedProgram, reformattedProgram } from '../support/miner.ts'
 
 const WINDOW_MS = 360 * 12 * 1000
-
-async function withPool (env: Record<string, string>, fn: (t: TestPool) => Promise<void>): Promise<void> {
-  const t = await startTestPool(env)
-  try {
-    await fn(t)
-  } finally {
-    await t.close()
-  }
-}
 
 async function seedIds (t: TestPool): Promise<number[]> {
   const rows = await t.pool.database.db.selectFrom('algorithms').select('id').where('is_seed', '=', 1n).orderBy('id').execute()

@@ -1,6 +1,7 @@
 /** A simulated miner with a real sr25519 key that signs every request it sends through inject(). */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { keyFromSecret, signedHeaders, type MinerKey } from '../../src/crypto/keys.ts'
+import type { AlgorithmRecord } from '../../src/services/algorithms.ts'
 
 export class TestMiner {
   private constructor (readonly key: MinerKey, private readonly app: FastifyInstance, private readonly nowS: () => number) {}
@@ -87,17 +88,8 @@ export class TestMiner {
   }
 }
 
-export interface AlgorithmBody {
-  id: number
-  algorithm_dsl: string
-  input_dim: number
-  task_type: string
-  status: string
-  score: number | null
-  parent_ids: number[]
-  miner_hotkey: string | null
-  algorithm_hash: string
-}
+/** An algorithm record as the API sends it. */
+export type AlgorithmBody = AlgorithmRecord
 
 export interface LeaseBody {
   lease_id: string

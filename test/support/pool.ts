@@ -39,3 +39,13 @@ export async function startTestPool (env: Record<string, string> = {}, overrides
     },
   }
 }
+
+/** Runs `fn` against a fresh pool and always closes it. */
+export async function withTestPool (env: Record<string, string>, fn: (t: TestPool) => Promise<void>): Promise<void> {
+  const t = await startTestPool(env)
+  try {
+    await fn(t)
+  } finally {
+    await t.close()
+  }
+}
