@@ -7,9 +7,9 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keyFromSecret } from '../src/crypto/keys.ts'
-import { percentile, SimulatedMiner } from '../src/simulation/miner.ts'
+import { SimulatedMiner } from '../src/simulation/miner.ts'
 import { createPostgresStore, createSqliteStore, freePort, spawnServer, waitForHealth } from '../test/load/support.ts'
-import { flag, printTable, round, startScript, stores, writeResult } from './support.ts'
+import { flag, printTable, round, runCycles, startScript, stores, writeResult } from './support.ts'
 
 const seconds = flag('seconds', 10)
 const CONCURRENCY = [50, 200]
@@ -20,19 +20,7 @@ async function drive (target: string, url: string, count: number): Promise<Run> 
   let errors = 0
   const miners = await Promise.all(Array.from({ length: count }, async (_, i) =>
     new SimulatedMiner(await keyFromSecret(`//bench-${target}-${count}-${i}`), url, i % 5 !== 0, (c) => { if (c.status !== 200) errors++ })))
-  const cycleMs: number[] = []
-  const deadline = Date.now() + seconds * 1000
-  const started = performance.now()
-  await Promise.all(miners.map(async (m) => {
-    while (Date.now() < deadline) {
-      const t0 = performance.now()
-      if (await m.cycle()) cycleMs.push(performance.now() - t0)
-      else await new Promise((r) => setTimeout(r, 100))
-    }
-  }))
-  const elapsed = (performance.now() - started) / 1000
-  cycleMs.sort((a, b) => a - b)
-  return { target, miners: count, cycles: cycleMs.length, cycles_per_s: round(cycleMs.length / elapsed), p50_ms: round(percentile(cycleMs, 50)), p99_ms: round(percentile(cycleMs, 99)), errors }
+  return { target, miners: count, ...(await runCycles(miners, seconds)), errors }
 }
 
 export async function benchCycles (): Promise<Array<Run & { ratio_to_ceiling: number }>> {

@@ -8,26 +8,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { keyFromSecret, signedHeaders } from '../src/crypto/keys.ts'
-import { percentile, SimulatedMiner } from '../src/simulation/miner.ts'
+import { SimulatedMiner } from '../src/simulation/miner.ts'
 import { createSqliteStore, freePort, spawnServer, waitForHealth } from '../test/load/support.ts'
-import { flag, printTable, round, writeResult } from './support.ts'
+import { flag, printTable, round, runCycles, writeResult } from './support.ts'
 
 const seconds = flag('seconds', 10)
 const minerCount = flag('miners', 20)
-
-async function honestRun (url: string, miners: SimulatedMiner[]): Promise<{ cycles_per_s: number; p50_ms: number; p99_ms: number }> {
-  const cycleMs: number[] = []
-  const deadline = Date.now() + seconds * 1000
-  const started = performance.now()
-  await Promise.all(miners.map(async (m) => {
-    while (Date.now() < deadline) {
-      const t0 = performance.now()
-      if (await m.cycle()) cycleMs.push(performance.now() - t0)
-    }
-  }))
-  cycleMs.sort((a, b) => a - b)
-  return { cycles_per_s: round(cycleMs.length / ((performance.now() - started) / 1000)), p50_ms: round(percentile(cycleMs, 50)), p99_ms: round(percentile(cycleMs, 99)) }
-}
 
 export async function benchFlood () {
   const store = createSqliteStore('sotapool-bench-')
@@ -35,13 +21,13 @@ export async function benchFlood () {
   try {
     await waitForHealth(server)
     const miners = await Promise.all(Array.from({ length: minerCount }, async (_, i) => new SimulatedMiner(await keyFromSecret(`//flood-honest-${i}`), server.url, true, () => {})))
-    const baseline = await honestRun(server.url, miners)
+    const baseline = await runCycles(miners, seconds)
     const forger = await keyFromSecret('//flood-forger')
     const victim = await keyFromSecret('//flood-victim')
     // A real signature by another key: well-formed, so the server pays a full verification to refuse it.
     const forged = { ...signedHeaders(forger, Math.floor(Date.now() / 1000)), 'X-Key': victim.address, 'content-type': 'application/json' }
     const flood = autocannon({ url: `${server.url}/api/v1/tasks/lease`, connections: 50, duration: seconds, requests: [{ method: 'POST' }], headers: forged, body: '{}' })
-    const during = await honestRun(server.url, miners)
+    const during = await runCycles(miners, seconds)
     const floodResult = await flood
     return [
       { phase: 'honest miners alone', miners: minerCount, ...baseline, forged_requests_per_s: 0, slowdown: 1 },

@@ -1,6 +1,7 @@
 /** Shared pieces of the benchmark scripts: flags, result files, tables. */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
+import { percentile, type SimulatedMiner } from '../src/simulation/miner.ts'
 
 export function flag (name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)
@@ -54,4 +55,21 @@ export async function startScript (script: string, args: string[], port: number)
   }
   child.kill('SIGKILL')
   throw new Error(`${script} did not start`)
+}
+
+/** Runs lease → submit cycles with every miner until `seconds` pass; cycles/s and cycle latency. */
+export async function runCycles (miners: SimulatedMiner[], seconds: number): Promise<{ cycles: number; cycles_per_s: number; p50_ms: number; p99_ms: number }> {
+  const cycleMs: number[] = []
+  const deadline = Date.now() + seconds * 1000
+  const started = performance.now()
+  await Promise.all(miners.map(async (m) => {
+    while (Date.now() < deadline) {
+      const t0 = performance.now()
+      if (await m.cycle()) cycleMs.push(performance.now() - t0)
+      else await new Promise((r) => setTimeout(r, 100)) // no work: back off as clients do
+    }
+  }))
+  cycleMs.sort((a, b) => a - b)
+  const elapsed = (performance.now() - started) / 1000
+  return { cycles: cycleMs.length, cycles_per_s: round(cycleMs.length / elapsed), p50_ms: round(percentile(cycleMs, 50)), p99_ms: round(percentile(cycleMs, 99)) }
 }
