@@ -12,7 +12,7 @@ import { encodeHotkey } from '../../src/crypto/sr25519.ts'
 import { cryptoWaitReady } from '@polkadot/util-crypto'
 import { createPoolContext, type PoolContext } from '../../src/services/context.ts'
 import { createSharedTestStore } from './database.ts'
-import { VECTOR_TIME_MS, type TestPool } from './pool.ts'
+import { TEST_ENV, VECTOR_TIME_MS, type TestPool } from './pool.ts'
 import type { TestMiner } from './miner.ts'
 
 /** One window at the defaults: 360 blocks × 12 s. */
@@ -116,7 +116,7 @@ export interface SharedPools {
 export async function startSharedPools (count: number, env: Record<string, string> = {}): Promise<SharedPools> {
   const store = await createSharedTestStore()
   const clock = new ManualClock(VECTOR_TIME_MS)
-  const config = loadConfig({ BACKGROUND_JOBS: 'false', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0', LOG_LEVEL: 'silent', ...env, DATABASE_URL: store.url })
+  const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: store.url })
   const pools: PoolContext[] = []
   const apps: FastifyInstance[] = []
   // One after the other: the first start applies the migrations.

@@ -11,52 +11,23 @@
 import fc from 'fast-check'
 import { pino } from 'pino'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { buildApp } from '../../src/app.ts'
-import { ManualClock } from '../../src/clock.ts'
-import { loadConfig } from '../../src/config.ts'
 import { signedHeaders } from '../../src/crypto/keys.ts'
 import { ERROR_TABLE } from '../../src/errors.ts'
-import { createPoolContext, type PoolContext } from '../../src/services/context.ts'
-import { createTestDatabase } from './database.ts'
 import { evolvedProgram, reformattedProgram, type TestMiner } from './miner.ts'
-import { VECTOR_TIME_MS } from './pool.ts'
+import { startTestPool, type TestPool } from './pool.ts'
 
 // --- a pool whose error log is kept -------------------------------------------------------------------
 
-export interface FuzzPool {
-  app: FastifyInstance
-  pool: PoolContext
-  clock: ManualClock
+export interface FuzzPool extends TestPool {
   /** Every log line at level error or above (pino JSON), e.g. the stack behind a 500. */
   errorLogs: string[]
-  close(): Promise<void>
 }
 
-/**
- * Same as startTestPool (fresh store, pinned clock at the auth-vector time, background jobs and rate limits
- * off; keep the two in step), except that the app logs errors into `errorLogs`, so a 500 found by the
- * fuzzer comes with its stack.
- */
+/** A test pool whose app logs errors into `errorLogs`, so a 500 found by the fuzzer comes with its stack. */
 export async function startFuzzPool (env: Record<string, string> = {}): Promise<FuzzPool> {
-  const clock = new ManualClock(VECTOR_TIME_MS)
-  const store = await createTestDatabase()
-  const config = loadConfig({ BACKGROUND_JOBS: 'false', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0', LOG_LEVEL: 'silent', ...env })
-  const pool = await createPoolContext(config, { clock, database: store.database })
   const errorLogs: string[] = []
   const logger = pino({ level: 'error' }, { write: (line: string) => { errorLogs.push(line) } })
-  const app = await buildApp(pool, { logger })
-  return {
-    app,
-    pool,
-    clock,
-    errorLogs,
-    async close () {
-      await app.close()
-      await pool.verifier.close()
-      await pool.blocks.close()
-      await store.drop()
-    },
-  }
+  return { ...(await startTestPool(env, {}, { logger })), errorLogs }
 }
 
 // --- the OpenAPI document -------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
  * A whole pool for a test: fresh database, pinned clock, the real app driven through inject().
  * The clock starts at 1700000000 s so the shared auth vectors verify.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.ts'
 import { ManualClock } from '../../src/clock.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
@@ -20,12 +20,15 @@ export interface TestPool {
   close(): Promise<void>
 }
 
-export async function startTestPool (env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestPool> {
+/** What every test pool runs with unless a test says otherwise: no background jobs, no rate limits, no logs. */
+export const TEST_ENV: Readonly<Record<string, string>> = { BACKGROUND_JOBS: 'false', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0', LOG_LEVEL: 'silent' }
+
+export async function startTestPool (env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: { logger?: FastifyBaseLogger } = {}): Promise<TestPool> {
   const clock = new ManualClock(VECTOR_TIME_MS)
   const store = await createTestDatabase()
-  const config = loadConfig({ BACKGROUND_JOBS: 'false', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0', LOG_LEVEL: 'silent', ...env }, overrides)
+  const config = loadConfig({ ...TEST_ENV, ...env }, overrides)
   const pool = await createPoolContext(config, { clock, database: store.database })
-  const app = await buildApp(pool)
+  const app = await buildApp(pool, options)
   return {
     app,
     pool,

@@ -12,9 +12,6 @@
  *
  * This file is also the worker's entry point (see the bottom).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import type { Kysely } from 'kysely'
@@ -23,7 +20,8 @@ import { ManualClock } from '../../src/clock.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
 import type { DB } from '../../src/db/schema.ts'
 import { createPoolContext, type PoolContext } from '../../src/services/context.ts'
-import { createTestDatabase, testDialect } from './database.ts'
+import { createSharedTestStore } from './database.ts'
+import { TEST_ENV } from './pool.ts'
 
 const START_MS = 1_700_000_000_000 // = VECTOR_TIME_MS of ./pool.ts
 
@@ -53,18 +51,8 @@ interface Call { id: number; nowMs: number; call: Op }
 interface Reply { id: number; ok: boolean; value?: unknown; error?: string }
 
 /** A store that several handles can open by URL; `drop` removes it once every handle is closed. */
-async function createStore (): Promise<{ url: string; drop(): Promise<void> }> {
-  if (testDialect() === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'sotapool-shared-'))
-    return { url: `sqlite:${join(dir, 'pool.db')}`, drop: async () => { rmSync(dir, { recursive: true, force: true }) } }
-  }
-  const store = await createTestDatabase()
-  // drop() closes this (unused) handle and drops the database, forcing off any connection left behind.
-  return { url: store.url, drop: async () => { await store.drop() } }
-}
-
 const envFor = (env: Record<string, string>, url: string): Record<string, string> =>
-  ({ BACKGROUND_JOBS: 'false', RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'silent', ...env, DATABASE_URL: url })
+  ({ ...TEST_ENV, ...env, DATABASE_URL: url })
 
 /** A node in a worker thread, reached by messages. */
 class WorkerNode implements PoolNode {
@@ -143,7 +131,7 @@ class WorkerNode implements PoolNode {
  * clock runs ahead); node 0 always runs on the shared clock.
  */
 export async function startSharedPools (count: number, env: Record<string, string> = {}, options: { startTogether?: boolean; clockOffsetsMs?: number[] } = {}): Promise<SharedPools> {
-  const store = await createStore()
+  const store = await createSharedTestStore()
   const clock = new ManualClock(START_MS)
   const fullEnv = envFor(env, store.url)
   const config = loadConfig(fullEnv)
