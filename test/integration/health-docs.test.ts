@@ -5,7 +5,6 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, HTTPMethods } from 'fastify'
 import { buildApp } from '../../src/app.ts'
 import { ManualClock } from '../../src/clock.ts'
@@ -14,6 +13,7 @@ import { ERROR_TABLE } from '../../src/errors.ts'
 import { createPoolContext, type PoolContext } from '../../src/services/context.ts'
 import { createSharedTestStore, testDialect } from '../support/database.ts'
 import { startTestPool, VECTOR_TIME_MS, type TestPool } from '../support/pool.ts'
+import { fixturePath } from '../support/shared-data.ts'
 
 const BLOCK_MS = 12_000
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z')
@@ -256,10 +256,7 @@ interface InventoryRoute { method: HTTPMethods; path: string; auth: string }
 
 /** The method/path/auth rows of the route inventory (the standalone claim server's bare paths excluded). */
 function routeInventory (): InventoryRoute[] {
-  const dir = process.env.SOTAPOOL_SHARED_DIR
-  const file = dir !== undefined && dir !== ''
-    ? join(dir, 'seed', 'pool-backend-routes.txt')
-    : fileURLToPath(new URL('../../../shared/seed/pool-backend-routes.txt', import.meta.url))
+  const file = fixturePath('pool-backend-routes.txt')
   const rows: InventoryRoute[] = []
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = /^(GET|POST|PUT|PATCH|DELETE) (\/\S*) (Public when simulation enabled|Public|Pool wallet signed|Recipient update signed)\b/.exec(line.trim())
