@@ -12,9 +12,14 @@ describe('chain block source', () => {
     await chain.start()
     t = await startTestPool({ SUBTENSOR_CHAIN_ENDPOINT: chain.url })
   })
+  // The fake chain's listening socket would keep the test process alive forever, so it is stopped even
+  // when the pool never started (e.g. its database was unreachable).
   after(async () => {
-    await t.close()
-    await chain.stop()
+    try {
+      if (t !== undefined) await t.close()
+    } finally {
+      await chain.stop()
+    }
   })
 
   test('follows new heads: /health reports the chain block, window and connection', async () => {

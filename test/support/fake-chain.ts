@@ -17,7 +17,11 @@ export class FakeChain {
 
   async start (port = 0): Promise<void> {
     this.server = new WebSocketServer({ host: '127.0.0.1', port })
-    await new Promise<void>((resolve) => this.server!.once('listening', () => resolve()))
+    // A port that cannot be bound rejects instead of waiting for 'listening' forever.
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('listening', resolve)
+      this.server!.once('error', reject)
+    })
     this.port = (this.server.address() as AddressInfo).port
     this.server.on('connection', (socket) => {
       socket.on('message', (data) => {
