@@ -1,27 +1,25 @@
 // Concurrent claims (SPEC §9, §11): a leaf transfers once however many requests race for it, also across
-// two API processes sharing one PostgreSQL database. (SQLite is one writer per file, so one app there.)
+// two API processes sharing one database.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
 import { initClaimTree } from '../../src/domain/claim-tree.ts'
-import { testDialect } from '../support/database.ts'
-import { addPoints, closeThrough, craftMiner, randomAddress, startSharedPools, type CraftedMiner, type SharedPools } from '../support/epochs.ts'
+import { addPoints, closeThrough, craftMiner, randomAddress, type CraftedMiner } from '../support/epochs.ts'
+import { startSharedPools, type SharedPools } from '../support/shared-pool.ts'
 
 await initClaimTree()
-
-const PROCESSES = testDialect() === 'postgres' ? 2 : 1
 
 interface Setup { shared: SharedPools; miners: CraftedMiner[]; app: (i: number) => FastifyInstance }
 
 /** `count` miners with recipients and equal points in each of `epochs` windows (one window per epoch), all closed. */
 async function setup (count: number, epochs: number): Promise<Setup> {
-  const shared = await startSharedPools(PROCESSES, { EPOCH_BUDGET_UNITS: '1000000', POOL_FEE_BPS: '0', MINER_CAP_BPS: '0' })
-  const pool = shared.pools[0]!
+  const shared = await startSharedPools(2, { EPOCH_BUDGET_UNITS: '1000000', POOL_FEE_BPS: '0', MINER_CAP_BPS: '0' })
+  const pool = shared.main
   const miners: CraftedMiner[] = []
   for (let i = 0; i < count; i++) miners.push(await craftMiner(pool, { recipient: await randomAddress() }))
   for (let w = 0; w < epochs; w++) for (const [i, m] of miners.entries()) await addPoints(pool, w, m.hotkey, i + 1)
   await closeThrough({ pool, clock: shared.clock }, epochs - 1)
-  return { shared, miners, app: (i) => shared.apps[i % shared.apps.length]! }
+  return { shared, miners, app: (i) => shared.nodes[i % shared.nodes.length]!.app }
 }
 
 async function proofOf (app: FastifyInstance, epoch: number, hotkey: string): Promise<any> {
@@ -37,7 +35,7 @@ const claim = async (app: FastifyInstance, epoch: number, pkg: any) => await app
   payload: JSON.stringify({ index: pkg.index, hotkey: pkg.hotkey, recipient_coldkey: pkg.recipient_coldkey, amount_units: pkg.amount_units, proof: pkg.proof }),
 })
 
-describe(`concurrent claims (${PROCESSES} process${PROCESSES > 1 ? 'es' : ''})`, () => {
+describe('concurrent claims (2 processes)', () => {
   it('20 identical claims at once: exactly one 200, nineteen 409, one transfer', async () => {
     const { shared, miners, app } = await setup(3, 1)
     try {
@@ -51,11 +49,11 @@ describe(`concurrent claims (${PROCESSES} process${PROCESSES > 1 ? 'es' : ''})`,
       const won = replies.find((r) => r.statusCode === 200)!.json()
       assert.equal(won.transferred_units, pkg.amount_units)
 
-      const db = shared.pools[0]!.database.db
+      const db = shared.db
       const hotkeyClaims = await db.selectFrom('hotkey_claims').selectAll().execute()
       assert.deepEqual(hotkeyClaims.map((r) => [r.hotkey, BigInt(r.claimed_units)]), [[m.hotkey, BigInt(pkg.amount_units)]])
       assert.equal((await db.selectFrom('claims').selectAll().execute()).length, 1)
-      for (const a of shared.apps) {
+      for (const { app: a } of shared.nodes) {
         const ledger = (await a.inject({ method: 'GET', url: '/claims/ledger/0' })).json()
         assert.equal(ledger.claims.length, 1)
         assert.equal(ledger.claimed_units, pkg.amount_units)
@@ -76,7 +74,7 @@ describe(`concurrent claims (${PROCESSES} process${PROCESSES > 1 ? 'es' : ''})`,
       assert.ok(replies.every((r) => r.statusCode === 200 || r.statusCode === 409), replies.map((r) => r.statusCode).join(','))
       const transferred = replies.filter((r) => r.statusCode === 200).reduce((s, r) => s + BigInt(r.json().transferred_units), 0n)
       assert.equal(transferred, BigInt(newer.amount_units))
-      const row = await shared.pools[0]!.database.db.selectFrom('hotkey_claims').selectAll().where('hotkey', '=', m.hotkey).executeTakeFirstOrThrow()
+      const row = await shared.db.selectFrom('hotkey_claims').selectAll().where('hotkey', '=', m.hotkey).executeTakeFirstOrThrow()
       assert.equal(BigInt(row.claimed_units), BigInt(newer.amount_units))
     } finally {
       await shared.close()

@@ -4,21 +4,19 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { decodeAddress } from '@polkadot/util-crypto'
 import { buildClaimTree, CLAIM_TREE_FORMAT, fromHex32, initClaimTree, verifyClaim } from '../../src/domain/claim-tree.ts'
-import type { FastifyBaseLogger } from 'fastify'
-import { EpochCloser } from '../../src/jobs/epoch-closer.ts'
 import { type TestPool, withTestPool as withPool } from '../support/pool.ts'
 import { TestMiner } from '../support/miner.ts'
 import { testDialect } from '../support/database.ts'
 import {
-  addPoints, closeThrough, craftMiner, earnByEvaluating, keyStartingWith, randomAddress, setRecipientRow, startSharedPools, WINDOW_MS,
+  addPoints, closeThrough, craftMiner, earnByEvaluating, keyStartingWith, randomAddress, setRecipientRow, WINDOW_MS,
 } from '../support/epochs.ts'
+import { startSharedPools, type PoolNode } from '../support/shared-pool.ts'
 
 await initClaimTree()
 
 const ZERO_ROOT = `0x${'00'.repeat(32)}`
 // Tests on PostgreSQL mostly wait on the server, so two run side by side; on SQLite they are CPU-bound.
 const CONCURRENCY = testDialect() === 'postgres' ? 2 : 1
-const silentLog = { info () {}, error () {}, warn () {}, debug () {} } as unknown as FastifyBaseLogger
 
 const get = async (t: TestPool, url: string): Promise<{ status: number; body: any }> => {
   const r = await t.app.inject({ method: 'GET', url })
@@ -110,30 +108,30 @@ describe('when an epoch closes', { concurrency: CONCURRENCY }, () => {
   it('exactly once across two processes sharing the database; payouts are not doubled', async () => {
     const shared = await startSharedPools(2)
     try {
-      const [p1, p2] = shared.pools as [typeof shared.pools[0], typeof shared.pools[0]]
-      const a = await craftMiner(p1, { recipient: await randomAddress() })
-      const b = await craftMiner(p1, { recipient: await randomAddress() })
+      const [n1, n2] = shared.nodes as [PoolNode, PoolNode]
+      const a = await craftMiner(shared.main, { recipient: await randomAddress() })
+      const b = await craftMiner(shared.main, { recipient: await randomAddress() })
       const rounds = 4
       for (let e = 0; e < rounds; e++) {
-        await addPoints(p1, e, a.hotkey, 3)
-        await addPoints(p1, e, b.hotkey, 1)
+        await addPoints(shared.main, e, a.hotkey, 3)
+        await addPoints(shared.main, e, b.hotkey, 1)
       }
       shared.clock.advance(rounds * WINDOW_MS)
-      // PostgreSQL: both processes race, by direct calls and through their background closers. SQLite (one
-      // file, one writer whose lock blocks the event loop) takes them one after the other.
-      const closers = [new EpochCloser(p1, silentLog), new EpochCloser(p2, silentLog)]
-      const results = testDialect() === 'postgres'
-        ? await Promise.all([p1.epochs.closeReady(), p2.epochs.closeReady(), closers[0]!.runOnce().then(() => []), closers[1]!.runOnce().then(() => [])])
-        : [await p1.epochs.closeReady(), await closers[1]!.runOnce().then(() => []), await p2.epochs.closeReady()]
+      // Both processes race, by direct calls and through their background closers.
+      const results = await Promise.all([n1.closeEpochs(), n2.closeEpochs(), n1.runCloser().then(() => []), n2.runCloser().then(() => [])])
       const reported = results.flat().sort()
       assert.ok(reported.length <= rounds && new Set(reported).size === reported.length, `no epoch reported closed twice: ${reported.join(',')}`)
-      const db = p1.database.db
+      const db = shared.db
       assert.equal((await db.selectFrom('epochs').select('epoch_id').execute()).length, rounds)
       assert.equal((await db.selectFrom('epoch_payouts').select('hotkey').execute()).length, 2 * rounds)
       // Default budget: both capped at 5% (50 000 000) each epoch; cumulative = rounds × that, not more.
-      const last = await p2.epochs.export(rounds - 1)
+      const last = await shared.main.epochs.export(rounds - 1)
       assert.deepEqual(last.leaves.map((l) => l.amount_units), [rounds * 50_000_000, rounds * 50_000_000])
-      for (let e = 0; e < rounds; e++) assert.equal((await p2.epochs.verify(e)).ok, true)
+      for (let e = 0; e < rounds; e++) assert.equal((await shared.main.epochs.verify(e)).ok, true)
+      // The other process serves the same proofs.
+      const proof = await n2.app.inject({ method: 'GET', url: `/claims/epoch/${rounds - 1}/proof/${a.hotkey}` })
+      assert.equal(proof.statusCode, 200)
+      assert.equal(proof.json().amount_units, rounds * 50_000_000)
     } finally {
       await shared.close()
     }

@@ -1,18 +1,13 @@
 /**
  * Helpers for epoch, payout and claim tests: miners with exact points written straight into the store,
- * real miners that earn points through leases, closing epochs by moving the pinned clock, and several
- * pool contexts (standing in for several API processes) sharing one database.
+ * real miners that earn points through leases, and closing epochs by moving the pinned clock. Several
+ * pools on one database: ./shared-pool.ts.
  */
 import { randomBytes } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.ts'
-import { ManualClock } from '../../src/clock.ts'
-import { loadConfig } from '../../src/config.ts'
 import { encodeHotkey } from '../../src/crypto/sr25519.ts'
 import { cryptoWaitReady } from '@polkadot/util-crypto'
 import { createPoolContext, type PoolContext } from '../../src/services/context.ts'
-import { createSharedTestStore } from './database.ts'
-import { TEST_ENV, VECTOR_TIME_MS, type TestPool } from './pool.ts'
+import type { TestPool } from './pool.ts'
 import type { TestMiner } from './miner.ts'
 
 /** One window at the defaults: 360 blocks × 12 s. */
@@ -98,42 +93,5 @@ export async function earnByEvaluating (miners: TestMiner[], score = 0.5): Promi
   for (const { miner, body } of leases) {
     const r = await miner.submitLease(body.lease_id, { evaluations: body.evaluate_algorithms.map((a) => ({ algorithm_id: a.id, score })) })
     if (r.statusCode !== 200) throw new Error(`submit failed: ${r.statusCode} ${r.body}`)
-  }
-}
-
-export interface SharedPools {
-  clock: ManualClock
-  pools: PoolContext[]
-  apps: FastifyInstance[]
-  url: string
-  close(): Promise<void>
-}
-
-/**
- * `count` pool contexts with their apps over one store (temp-file SQLite or a fresh PostgreSQL
- * database), sharing one pinned clock, as several API processes would share a database.
- */
-export async function startSharedPools (count: number, env: Record<string, string> = {}): Promise<SharedPools> {
-  const store = await createSharedTestStore()
-  const clock = new ManualClock(VECTOR_TIME_MS)
-  const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: store.url })
-  const pools: PoolContext[] = []
-  const apps: FastifyInstance[] = []
-  // One after the other: the first start applies the migrations.
-  for (let i = 0; i < count; i++) {
-    const pool = await createPoolContext(config, { clock })
-    pools.push(pool)
-    apps.push(await buildApp(pool))
-  }
-  return {
-    clock,
-    pools,
-    apps,
-    url: store.url,
-    async close () {
-      for (const app of apps) await app.close()
-      for (const pool of pools) await pool.close()
-      await store.drop()
-    },
   }
 }

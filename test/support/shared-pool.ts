@@ -1,7 +1,8 @@
 /**
- * Several pools on ONE database, standing in for several API processes behind a load balancer. Each node
- * has its own pool context (its own database handle and connections) and its own Fastify app; all share
- * one store and one pinned clock. On PostgreSQL the store is a fresh test database; on SQLite a temp file.
+ * Several pools on ONE database, standing in for several API processes behind a load balancer: the one
+ * way tests run more than one pool. Each node has its own pool context (its own database handle and
+ * connections) and its own Fastify app; all share one store and one pinned clock. On PostgreSQL the store
+ * is a fresh test database; on SQLite a temp file.
  *
  * Node 0 runs in the test's thread (its database handle is there for assertions); every other node runs
  * in a worker thread, i.e. with an event loop of its own like a real second process. That matters on
@@ -19,18 +20,21 @@ import { buildApp } from '../../src/app.ts'
 import { ManualClock } from '../../src/clock.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
 import type { DB } from '../../src/db/schema.ts'
+import { EpochCloser } from '../../src/jobs/epoch-closer.ts'
 import { createPoolContext, type PoolContext } from '../../src/services/context.ts'
 import { createSharedTestStore } from './database.ts'
-import { TEST_ENV } from './pool.ts'
+import { TEST_ENV, VECTOR_TIME_MS } from './pool.ts'
 
-const START_MS = 1_700_000_000_000 // = VECTOR_TIME_MS of ./pool.ts
-
-/** One API "process": an app miners can drive, and the window closer it would run. */
+/** One API "process": an app miners can drive, and the closers it would run. */
 export interface PoolNode {
   /** The real app (node 0) or a stand-in whose `inject` and `pool.clock` are all TestMiner needs. */
   app: FastifyInstance
   closeWindow(windowNumber: number): Promise<boolean>
   closeEnded(): Promise<number[]>
+  /** Closes every epoch that is ready; the numbers this node closed. */
+  closeEpochs(): Promise<number[]>
+  /** One pass of the background closer (expiry, windows, epochs), as the server's timer runs it. */
+  runCloser(): Promise<void>
 }
 
 export interface SharedPools {
@@ -46,7 +50,8 @@ export interface SharedPools {
 }
 
 interface WorkerInit { env: Record<string, string>; nowMs: number; holdStart: boolean }
-type Op = { op: 'inject'; options: InjectOptions } | { op: 'closeWindow'; windowNumber: number } | { op: 'closeEnded' } | { op: 'shutdown' }
+type Op = { op: 'inject'; options: InjectOptions } | { op: 'closeWindow'; windowNumber: number } | { op: 'closeEnded' }
+  | { op: 'closeEpochs' } | { op: 'runCloser' } | { op: 'shutdown' }
 interface Call { id: number; nowMs: number; call: Op }
 interface Reply { id: number; ok: boolean; value?: unknown; error?: string }
 
@@ -117,6 +122,8 @@ class WorkerNode implements PoolNode {
 
   async closeWindow (windowNumber: number): Promise<boolean> { return await this.call({ op: 'closeWindow', windowNumber }) as boolean }
   async closeEnded (): Promise<number[]> { return await this.call({ op: 'closeEnded' }) as number[] }
+  async closeEpochs (): Promise<number[]> { return await this.call({ op: 'closeEpochs' }) as number[] }
+  async runCloser (): Promise<void> { await this.call({ op: 'runCloser' }) }
 
   async stop (): Promise<void> {
     await this.call({ op: 'shutdown' }).catch(() => {})
@@ -132,7 +139,7 @@ class WorkerNode implements PoolNode {
  */
 export async function startSharedPools (count: number, env: Record<string, string> = {}, options: { startTogether?: boolean; clockOffsetsMs?: number[] } = {}): Promise<SharedPools> {
   const store = await createSharedTestStore()
-  const clock = new ManualClock(START_MS)
+  const clock = new ManualClock(VECTOR_TIME_MS)
   const fullEnv = envFor(env, store.url)
   const config = loadConfig(fullEnv)
   let main: PoolContext | undefined
@@ -168,6 +175,8 @@ export async function startSharedPools (count: number, env: Record<string, strin
     app,
     closeWindow: async (w) => await mainContext.windows.close(w),
     closeEnded: async () => await mainContext.windows.closeEnded(),
+    closeEpochs: async () => await mainContext.epochs.closeReady(),
+    runCloser: async () => { await new EpochCloser(mainContext, app.log).runOnce() },
   }
   return {
     url: store.url,
@@ -213,6 +222,8 @@ async function serveWorker (init: WorkerInit): Promise<void> {
         }
         case 'closeWindow': return await pool.windows.close(call.windowNumber)
         case 'closeEnded': return await pool.windows.closeEnded()
+        case 'closeEpochs': return await pool.epochs.closeReady()
+        case 'runCloser': return await new EpochCloser(pool, app.log).runOnce()
         case 'shutdown':
           await app.close()
           await pool.close()
