@@ -6,7 +6,8 @@
 import { Ajv, type ErrorObject } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import type { FastifySchemaCompiler } from 'fastify'
-import type { ValidationItem } from '../errors.ts'
+import { decodeHotkey } from '../crypto/sr25519.ts'
+import { validationError, type ValidationItem } from '../errors.ts'
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 
@@ -35,4 +36,13 @@ export function toValidationItems (errors: readonly Partial<ErrorObject>[], cont
     if (e.keyword === 'type') return { loc, msg: `Input should be of type ${String(params.type)}`, type: `type_error.${String(params.type)}` }
     return { loc, msg: e.message ?? 'invalid value', type: `value_error.${e.keyword ?? 'invalid'}` }
   })
+}
+
+/**
+ * A hotkey named in a URL. Another spelling of a valid key is refused with the canonical address to use
+ * (one key is one miner); anything that is no key at all is looked up as given and simply not found.
+ */
+export function refuseOtherSpelling (value: string, loc: Array<string | number>): void {
+  const decoded = decodeHotkey(value)
+  if ('error' in decoded && decoded.canonical !== undefined) throw validationError(loc, decoded.error)
 }
