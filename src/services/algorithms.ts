@@ -4,9 +4,9 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { sql } from 'kysely'
+import { sql, type OnConflictBuilder, type OnConflictDoNothingBuilder } from 'kysely'
 import type { Database, Queryable } from '../db/database.ts'
-import type { AlgorithmsTable, RepeatKind } from '../db/schema.ts'
+import type { AlgorithmsTable, DB, RepeatKind } from '../db/schema.ts'
 import { validateAlgorithm } from '../domain/dsl/index.ts'
 import type { Selectable } from 'kysely'
 
@@ -24,6 +24,14 @@ export interface AlgorithmRecord {
   miner_hotkey: string | null
   algorithm_hash: string
 }
+
+/**
+ * The conflict target of the partial unique index `algorithms_one_original`: one original
+ * (`repeat = 'none'`) per canonical program and task type. The predicate is literal SQL so SQLite can
+ * match it to the index.
+ */
+export const oneOriginal = (oc: OnConflictBuilder<DB, 'algorithms'>): OnConflictDoNothingBuilder<DB, 'algorithms'> =>
+  oc.columns(['task_type', 'algorithm_hash']).where(sql<boolean>`repeat = 'none'`).doNothing()
 
 export const BUILT_IN_SEED_DIR = fileURLToPath(new URL('../../seeds/', import.meta.url))
 
@@ -78,7 +86,7 @@ export async function loadSeeds (database: Database, taskTypes: readonly string[
           repeat: 'none',
           created_at: BigInt(nowMs),
           created_window: BigInt(windowNumber),
-        }).execute()
+        }).onConflict(oneOriginal).execute()
       }
       return files.length
     })

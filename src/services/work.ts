@@ -10,13 +10,13 @@ import { isoTime } from '../clock.ts'
 import type { Config } from '../config.ts'
 import type { Database, Queryable } from '../db/database.ts'
 import { isUniqueViolation } from '../db/database.ts'
-import type { AssignmentKind, AssignmentRole, DB } from '../db/schema.ts'
+import type { AssignmentKind, AssignmentRole, DB, RepeatKind } from '../db/schema.ts'
 import { decideConsensus } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
 import { PoolError, validationError } from '../errors.ts'
 import type { PoolMetrics } from '../metrics.ts'
 import {
-  countEvaluationCandidates, evaluationCandidates, gossipIds, repeatKind, seedSet, toRecords, type AlgorithmRecord, type AlgorithmRow,
+  countEvaluationCandidates, evaluationCandidates, gossipIds, oneOriginal, repeatKind, seedSet, toRecords, type AlgorithmRecord, type AlgorithmRow,
 } from './algorithms.ts'
 
 export interface EvaluationInput { algorithm_id: number; score: number | null }
@@ -377,13 +377,12 @@ export class WorkService {
         if (!shown.has(p)) throw validationError(where, `parent ${p} was not shown in this assignment`, 'POOL_ERR_INVALID_SUBMISSION')
       }
       const program = validated[i]!
-      const repeat = await repeatKind(trx, program.hash, miner)
-      const inserted = await trx.insertInto('algorithms').values({
+      const row = (repeat: RepeatKind) => ({
         task_type: assignment.task_type,
         algorithm_dsl: evolution.algorithm_dsl,
         algorithm_hash: program.hash,
         input_dim: BigInt(program.inputDim),
-        state: repeat === 'none' ? 'evaluating' : 'rejected',
+        state: repeat === 'none' ? 'evaluating' as const : 'rejected' as const,
         reject_reason: repeat === 'none' ? null : 'duplicate',
         decided_window: repeat === 'none' ? null : BigInt(windowNumber),
         decided_at: repeat === 'none' ? null : BigInt(nowMs),
@@ -393,7 +392,19 @@ export class WorkService {
         source_assignment_id: assignment.id,
         created_at: BigInt(nowMs),
         created_window: BigInt(windowNumber),
-      }).returning('id').executeTakeFirstOrThrow()
+      })
+      let repeat = await repeatKind(trx, program.hash, miner)
+      let inserted: { id: bigint } | undefined
+      if (repeat === 'none') {
+        // The database keeps one original per program and task type: when another submission stored the
+        // same program between the check above and this insert, this one is a repeat of it.
+        inserted = await trx.insertInto('algorithms').values(row('none')).onConflict(oneOriginal).returning('id').executeTakeFirst()
+        if (inserted === undefined) {
+          const now = await repeatKind(trx, program.hash, miner)
+          repeat = now === 'none' ? 'other' : now
+        }
+      }
+      inserted ??= await trx.insertInto('algorithms').values(row(repeat)).returning('id').executeTakeFirstOrThrow()
       await trx.insertInto('algorithm_parents').values(parents.map((p) => ({ algorithm_id: inserted.id, parent_id: BigInt(p) }))).execute()
       created.push(Number(inserted.id))
     }
