@@ -40,6 +40,14 @@ describe('request bodies', () => {
     }
   })
 
+  test('10,000 nested arrays around "\\u0000" → 400 saying the body nests too deep, before auth (not a 500)', async () => {
+    const payload = `${'['.repeat(10_000)}"\\u0000"${']'.repeat(10_000)}`
+    for (const url of ['/api/v1/miners/register', '/api/v1/tasks/lease', '/claims/epoch/claim']) {
+      const res = await tp.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload })
+      assert.match(String(errorBody(res, 400, 'POOL_ERR_MALFORMED_JSON').detail), /nested deeper than 64 levels/, url)
+    }
+  })
+
   test('NaN outside a score → 400 naming the token', async () => {
     const res = await tp.app.inject({
       method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(miner, NOW_S), 'content-type': 'application/json' }, payload: '{"x": NaN}',
