@@ -139,6 +139,35 @@ describe('unknown routes and the error shape', () => {
   })
 })
 
+describe('integer parameters are plain decimal integers', () => {
+  let tp: TestPool
+  before(async () => { tp = await startTestPool() })
+  after(async () => { await tp.close() })
+
+  const loose = ['%20', '+1', '00001', '0x10', '1e0', '1.0', '%201', '-0']
+  for (const text of loose) {
+    test(`"${text}" in a path or a query → 422 at its location`, async () => {
+      for (const [url, loc] of [
+        [`/claims/epoch/${text}`, ['path', 'epoch_id']],
+        [`/api/v1/results/verify/${text}`, ['path', 'result_id']],
+        [`/api/v1/miners/leaderboard?limit=${text}`, ['query', 'limit']],
+        [`/api/v1/results/sota/history?limit=${text}`, ['query', 'limit']],
+      ] as Array<[string, string[]]>) {
+        const res = await tp.app.inject({ method: url.includes('/verify/') ? 'POST' : 'GET', url })
+        const body = errorBody(res, 422, 'POOL_ERR_VALIDATION') as { detail: Array<{ loc: string[]; msg: string }> }
+        assert.deepEqual(body.detail[0]!.loc, loc, url)
+        assert.match(body.detail[0]!.msg, /plain decimal integer/, url)
+      }
+    })
+  }
+
+  test('plain integers still work', async () => {
+    assert.equal((await tp.app.inject({ url: '/claims/epoch/1' })).json().code, 'POOL_ERR_EPOCH_NOT_FOUND')
+    assert.equal((await tp.app.inject({ url: '/api/v1/miners/leaderboard?limit=16' })).statusCode, 200)
+    assert.equal((await tp.app.inject({ url: '/api/v1/results/sota/history?limit=10' })).statusCode, 200)
+  })
+})
+
 describe('500s reveal nothing', () => {
   test('a route that throws an unexpected error → {detail: "Internal server error", code: "POOL_ERR_INTERNAL"}', async () => {
     const tp = await startTestPool()
