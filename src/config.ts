@@ -125,6 +125,7 @@ export const CONFIG_VARIABLES = {
   maxBodyBytes: def('MAX_BODY_BYTES', '1048576', 'Largest request body accepted; larger bodies get 413.', integer(1024, 64 * 1024 * 1024)),
   authVerifyThreads: def('AUTH_VERIFY_THREADS', '1', 'Worker threads that verify sr25519 signatures off the event loop; 0 verifies inline.', integer(0, 64)),
   authMaxSkewS: def('AUTH_MAX_SKEW_S', '300', 'Largest allowed distance in seconds between `X-Timestamp` and the server clock.', integer(1, 86400)),
+  metricsToken: def('METRICS_TOKEN', '', 'When set, `/metrics` requires `Authorization: Bearer <token>` (required in production).', text),
   monitorToken: def('MONITOR_TOKEN', '', 'When set, `X-Monitor-Token` must equal it to read the monitor summary (required in production).', text),
   rateLimitPerMinute: def('RATE_LIMIT_PER_MINUTE', '600', 'Signed requests per minute allowed per hotkey (counted after the signature verifies); 0 turns it off.', integer(0, 1_000_000)),
   rateLimitIpPerMinute: def('RATE_LIMIT_IP_PER_MINUTE', '6000', 'Requests per minute allowed per client IP (health, metrics and docs excepted); 0 turns it off.', integer(0, 10_000_000)),
