@@ -115,10 +115,15 @@ function readSeedFiles (dir: string): Array<{ name: string; text: string }> {
 /**
  * Algorithms this miner may evaluate: evaluating, not its own, not evaluated by it, with a free slot
  * (evaluations so far plus open hand-outs below n); fewest evaluations first, then oldest.
+ * `lock` (PostgreSQL) locks the rows picked and skips rows another transaction holds; `ids` restricts
+ * the pick to those algorithms.
  */
-export async function evaluationCandidates (db: Queryable, args: { taskType: string; miner: string; sampleSize: number; nowMs: number; limit: number }): Promise<AlgorithmRow[]> {
-  if (args.limit <= 0) return []
+export async function evaluationCandidates (db: Queryable, args: {
+  taskType: string; miner: string; sampleSize: number; nowMs: number; limit: number; lock?: boolean; ids?: bigint[]
+}): Promise<AlgorithmRow[]> {
+  if (args.limit <= 0 || args.ids?.length === 0) return []
   return await db.selectFrom('algorithms as a').selectAll('a')
+    .$if(args.ids !== undefined, (q) => q.where('a.id', 'in', args.ids!))
     .where('a.task_type', '=', args.taskType)
     .where('a.state', '=', 'evaluating')
     .where((eb) => eb.or([eb('a.miner_hotkey', 'is', null), eb('a.miner_hotkey', '!=', args.miner)]))
@@ -133,6 +138,7 @@ export async function evaluationCandidates (db: Queryable, args: { taskType: str
       '<', BigInt(args.sampleSize)))
     .orderBy('a.evaluation_count', 'asc').orderBy('a.id', 'asc')
     .limit(args.limit)
+    .$if(args.lock === true, (q) => q.forUpdate('a').skipLocked())
     .execute()
 }
 

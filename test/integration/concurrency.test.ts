@@ -233,4 +233,19 @@ describe('two API processes on one database', () => {
       for (const r of rows.filter((x) => x.repeat !== 'none')) assert.deepEqual([r.repeat, r.state, r.reject_reason], ['other', 'rejected', 'duplicate'])
     })
   })
+
+  it('thirty miners leasing at once on two processes never hand an algorithm to more than n evaluators', async () => {
+    await withShared({}, async (s) => {
+      const [viaA, viaB] = await minersOnBothApps(s)
+      const leases = await Promise.all(Array.from({ length: MINERS }, async (_, i) => await (i % 2 === 0 ? viaA! : viaB!)[i]!.leaseOk({ eval_batch_size: 64 })))
+      const handed = new Map<number, number>()
+      for (const lease of leases) for (const a of lease.evaluate_algorithms) handed.set(a.id, (handed.get(a.id) ?? 0) + 1)
+      assert.ok(handed.size > 0)
+      const over = [...handed].filter(([, count]) => count > s.config.consensusSampleSize)
+      assert.deepEqual(over, [], 'algorithm id → evaluators it was handed to')
+      const slots = await s.db.selectFrom('assignment_items').select(['algorithm_id', (eb) => eb.fn.countAll<bigint>().as('c')])
+        .where('role', '=', 'evaluate').groupBy('algorithm_id').execute()
+      for (const row of slots) assert.ok(Number(row.c) <= s.config.consensusSampleSize, `algorithm ${row.algorithm_id} holds ${row.c} slots`)
+    })
+  })
 })
