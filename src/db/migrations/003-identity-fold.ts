@@ -13,7 +13,12 @@ import type { Dialect } from '../database.ts'
  *
  * Returns what it changed, one line each; the same lines are kept in pool_meta.
  */
-export async function up (db: Kysely<any>, _dialect: Dialect): Promise<string[]> {
+export async function up (db: Kysely<any>, dialect: Dialect): Promise<string[]> {
+  // The migrator wraps each PostgreSQL migration in a transaction, not SQLite's: all of the fold or none.
+  return dialect === 'sqlite' ? await db.transaction().execute(fold) : await fold(db)
+}
+
+async function fold (db: Kysely<any>): Promise<string[]> {
   const notes: string[] = []
   const aliases = await findAliases(db)
   for (const [alias, canonical] of aliases) notes.push(...await foldHotkey(db, alias, canonical))
