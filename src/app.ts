@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import helmet from '@fastify/helmet'
 import { PoolError } from './errors.ts'
 import { ErrorResponse } from './schemas/common.ts'
 import { AlgorithmRecord } from './schemas/work.ts'
@@ -33,7 +34,7 @@ export interface AppOptions {
   logger?: FastifyBaseLogger
 }
 
-const UNLIMITED_PATHS = /^\/(health|status|metrics|docs|redoc|openapi\.json)(\/|\?|$)/
+const UNLIMITED_PATHS = /^\/(health|status|docs|redoc|openapi\.json)(\/|\?|$)/
 
 /** Shared by the Pool API and the standalone claim server: parsing, validation, errors. */
 export function createFastify (pool: PoolContext, options: AppOptions = {}): FastifyInstance {
@@ -79,6 +80,8 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
       if (wait !== undefined) throw new PoolError('POOL_ERR_RATE_LIMITED', `Too many requests from this address; retry after ${wait} s`, { 'retry-after': String(wait) })
     })
   }
+  // Security headers only where a route asks for them (the HTML pages, see http/security-headers.ts).
+  void app.register(helmet, { global: false })
   app.addSchema(ErrorResponse)
   app.addSchema(AlgorithmRecord)
   installErrorHandling(app)
@@ -88,7 +91,7 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
 export async function buildApp (pool: PoolContext, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = createFastify(pool, options)
   await app.register(docsPlugin)
-  await app.register(metricsPlugin, { metrics: pool.metrics })
+  await app.register(metricsPlugin, { metrics: pool.metrics, token: pool.config.metricsToken, production: pool.config.environment === 'production' })
   await app.register(authPlugin, { pool })
   await app.register(healthRoutes)
   await app.register(disclaimerRoutes)

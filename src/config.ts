@@ -5,6 +5,7 @@
  * The README's configuration table is generated from `CONFIG_VARIABLES` (`npm run docs:tables`).
  */
 import { accessSync, constants, statSync } from 'node:fs'
+import { decodeHotkey } from './crypto/sr25519.ts'
 
 export type Environment = 'development' | 'production'
 export type EvolverBaseline = 'sota' | 'genealogy' | 'local_evolver'
@@ -65,6 +66,15 @@ const text = (raw: string): string => raw
 
 const list = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
 
+const hotkeys = (raw: string): string[] => {
+  const values = list(raw)
+  for (const v of values) {
+    const decoded = decodeHotkey(v)
+    if ('error' in decoded) throw new Error(`has an invalid hotkey: ${decoded.error}`)
+  }
+  return values
+}
+
 const taskTypes = (raw: string): string[] => {
   const values = list(raw)
   if (values.length === 0) throw new Error('must name at least one task type')
@@ -115,11 +125,12 @@ export const CONFIG_VARIABLES = {
   maxBodyBytes: def('MAX_BODY_BYTES', '1048576', 'Largest request body accepted; larger bodies get 413.', integer(1024, 64 * 1024 * 1024)),
   authVerifyThreads: def('AUTH_VERIFY_THREADS', '1', 'Worker threads that verify sr25519 signatures off the event loop; 0 verifies inline.', integer(0, 64)),
   authMaxSkewS: def('AUTH_MAX_SKEW_S', '300', 'Largest allowed distance in seconds between `X-Timestamp` and the server clock.', integer(1, 86400)),
+  metricsToken: def('METRICS_TOKEN', '', 'When set, `/metrics` requires `Authorization: Bearer <token>` (required in production).', text),
   monitorToken: def('MONITOR_TOKEN', '', 'When set, `X-Monitor-Token` must equal it to read the monitor summary (required in production).', text),
   rateLimitPerMinute: def('RATE_LIMIT_PER_MINUTE', '600', 'Signed requests per minute allowed per hotkey (counted after the signature verifies); 0 turns it off.', integer(0, 1_000_000)),
   rateLimitIpPerMinute: def('RATE_LIMIT_IP_PER_MINUTE', '6000', 'Requests per minute allowed per client IP (health, metrics and docs excepted); 0 turns it off.', integer(0, 10_000_000)),
   trustProxy: def('TRUST_PROXY', 'false', 'Take the client IP from X-Forwarded-For (only behind a proxy you run).', boolean),
-  verifierHotkeys: def('VERIFIER_HOTKEYS', '', 'Comma-separated SS58 hotkeys allowed to verify results.', list),
+  verifierHotkeys: def('VERIFIER_HOTKEYS', '', 'Comma-separated SS58 hotkeys (canonical, prefix 42) allowed to verify results.', hotkeys),
 
   chainEndpoint: def('SUBTENSOR_CHAIN_ENDPOINT', '', 'ws:// or wss:// endpoint of a Subtensor node; when set, block height follows the chain instead of the clock.', chainEndpoint),
   blockTimeS: def('BLOCK_TIME_S', '12', 'Seconds per block for the clock block source and for `time_remaining_s`.', integer(1, 3600)),

@@ -25,6 +25,7 @@ export const ERROR_TABLE = {
   POOL_ERR_AUTH_BAD_SIGNATURE: define(401, 'invalid signature', 'X-Signature is malformed or does not verify for X-Key over the signed message.'),
   POOL_ERR_AUTH_REPLAY: define(401, 'signature already used', 'The signature was already accepted for a state-changing request.'),
   POOL_ERR_MONITOR_TOKEN: define(401, 'invalid or missing monitor token', 'X-Monitor-Token does not match MONITOR_TOKEN.'),
+  POOL_ERR_METRICS_TOKEN: define(401, 'invalid or missing metrics token', '`Authorization: Bearer` does not match METRICS_TOKEN (or it is not set in production).'),
   POOL_ERR_NOT_VERIFIER: define(403, 'hotkey is not an allowed verifier', 'Only hotkeys in VERIFIER_HOTKEYS may verify results.'),
   POOL_ERR_NOT_FOUND: define(404, 'Not Found', 'No such route.'),
   POOL_ERR_MINER_NOT_FOUND: define(404, 'miner not found', 'The hotkey is not registered.'),

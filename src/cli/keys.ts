@@ -29,8 +29,11 @@ export function registerKeyCommands (program: Command): void {
       const secret = opts.mnemonic ?? process.env.SOTAPOOL_MNEMONIC
       if (secret === undefined || secret.trim() === '') throw new Error('give --mnemonic or set SOTAPOOL_MNEMONIC')
       const { keyFromSecret, signedHeaders } = await import('../crypto/keys.ts')
-      const { isHotkey } = await import('../crypto/sr25519.ts')
-      if (opts.recipient !== undefined && !isHotkey(opts.recipient.trim())) throw new Error('--recipient must be an SS58 address (prefix 42)')
+      const { decodeHotkey } = await import('../crypto/sr25519.ts')
+      const recipient = opts.recipient === undefined ? undefined : decodeHotkey(opts.recipient.trim())
+      if (recipient !== undefined && 'error' in recipient) {
+        throw new Error(recipient.canonical === undefined ? '--recipient must be an SS58 address (prefix 42)' : `--recipient: ${recipient.error}`)
+      }
       const key = await keyFromSecret(secret)
       const headers = signedHeaders(key, opts.timestamp ?? Math.floor(Date.now() / 1000), opts.recipient)
       process.stdout.write(opts.json === true

@@ -21,7 +21,9 @@ export function registerServerCommands (program: Command): void {
       const { migrateToLatest } = await import('../db/migrate.ts')
       const database = openDatabase(config.databaseUrl)
       try {
-        const applied = await migrateToLatest(database)
+        const applied = await migrateToLatest(database, (migration, notes) => {
+          process.stdout.write(`${migration} changed stored data:\n${notes.map((n) => `  ${n}`).join('\n')}\n`)
+        })
         process.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied: ${applied.join(', ')}\n`)
       } finally {
         await database.close()

@@ -22,20 +22,45 @@ export async function cryptoReady (): Promise<void> {
 const DECODED_CACHE_LIMIT = 10_000
 const decoded = new Map<string, Uint8Array>()
 
-/** Decodes an SS58 address with prefix 42 to its 32-byte public key, or returns why it is not one. */
-export function decodeHotkey (address: string): { publicKey: Uint8Array } | { error: string } {
+/**
+ * The public key behind any SS58 spelling of a prefix-42 address, or why it is not one. SS58 lets a
+ * prefix below 64 be written with one byte or with two, so one key has more than one valid address;
+ * only `decodeHotkey` decides which spelling the pool accepts.
+ */
+export function decodeAnySpelling (address: string): { publicKey: Uint8Array } | { error: string } {
   if (typeof address !== 'string' || address.length < 40 || address.length > 60 || !/^[1-9A-HJ-NP-Za-km-z]+$/.test(address)) {
     return { error: 'not an SS58 address' }
   }
-  const known = decoded.get(address)
-  if (known !== undefined) return { publicKey: known.slice() }
   const [valid, reason] = checkAddress(address, SS58_PREFIX)
   if (!valid) return { error: reason ?? 'invalid SS58 address' }
   const publicKey = decodeAddress(address)
   if (publicKey.length !== 32) return { error: 'not a 32-byte account key' }
-  if (decoded.size >= DECODED_CACHE_LIMIT) decoded.clear()
-  decoded.set(address, publicKey.slice())
   return { publicKey }
+}
+
+/**
+ * Decodes the canonical SS58 address of a key (prefix 42 in its one-byte form, what `encodeHotkey`
+ * gives) to its 32-byte public key, or says why it is not one. Any other spelling of a valid key is
+ * refused with the canonical address to use, so one key is always one miner.
+ */
+export function decodeHotkey (address: string): { publicKey: Uint8Array } | { error: string, canonical?: string } {
+  const known = typeof address === 'string' ? decoded.get(address) : undefined
+  if (known !== undefined) return { publicKey: known.slice() }
+  const any = decodeAnySpelling(address)
+  if ('error' in any) return any
+  const canonical = encodeHotkey(any.publicKey)
+  if (canonical !== address) {
+    return { error: `${address} is another spelling of the key whose canonical SS58 address (prefix 42) is ${canonical}; use ${canonical}`, canonical }
+  }
+  if (decoded.size >= DECODED_CACHE_LIMIT) decoded.clear()
+  decoded.set(address, any.publicKey.slice())
+  return { publicKey: any.publicKey }
+}
+
+/** The canonical address of any valid spelling of a prefix-42 key, or undefined when it is not one. */
+export function canonicalHotkey (address: string): string | undefined {
+  const any = decodeAnySpelling(address)
+  return 'error' in any ? undefined : encodeHotkey(any.publicKey)
 }
 
 export const isHotkey = (address: string): boolean => 'publicKey' in decodeHotkey(address)

@@ -4,19 +4,29 @@
  * no lock: there a process that loses the race (its migration fails because the other one's committed
  * meanwhile) runs the migrator again, which then finds everything applied.
  */
-import { Migrator, type Migration, type MigrationProvider } from 'kysely'
-import type { Database } from './database.ts'
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+import type { Database, Dialect } from './database.ts'
 import * as initial from './migrations/001-initial.ts'
+import * as identityFold from './migrations/003-identity-fold.ts'
 
-const MIGRATIONS = { '001-initial': initial } as const
+/** A migration may return what it changed in stored data, one line each, to be logged. */
+type MigrationModule = { up: (db: Kysely<any>, dialect: Dialect) => Promise<string[] | void> }
+
+const MIGRATIONS: Record<string, MigrationModule> = { '001-initial': initial, '003-identity-fold': identityFold }
 const SQLITE_ATTEMPTS = 10
 
-export async function migrateToLatest (database: Database): Promise<string[]> {
+/** Applies pending migrations; returns their names. `report` hears what a migration changed in stored data. */
+export async function migrateToLatest (database: Database, report?: (migration: string, notes: string[]) => void): Promise<string[]> {
   const provider: MigrationProvider = {
     async getMigrations () {
       const out: Record<string, Migration> = {}
       for (const [name, m] of Object.entries(MIGRATIONS)) {
-        out[name] = { up: async (db) => { await m.up(db, database.dialect) } }
+        out[name] = {
+          up: async (db) => {
+            const notes = await m.up(db, database.dialect)
+            if (notes !== undefined && notes.length > 0) report?.(name, notes)
+          },
+        }
       }
       return out
     },

@@ -61,7 +61,11 @@ export interface AssignmentsTable {
   evolve_budget: bigint
 }
 
-export type AssignmentRole = 'evaluate' | 'seed' | 'gossip'
+/**
+ * `evaluate`: a slot toward the algorithm's n evaluations; `recheck`: an already decided seed-set
+ * algorithm topping up a short evaluate set (its evaluation is a record and takes no slot).
+ */
+export type AssignmentRole = 'evaluate' | 'recheck' | 'seed' | 'gossip'
 
 export interface AssignmentItemsTable { assignment_id: string; role: AssignmentRole; algorithm_id: bigint }
 

@@ -3,15 +3,22 @@
  * - Python clients serialise a failed run's score as `-Infinity` or `NaN`; in the value of a `score`
  *   key those tokens read as `null`. Anywhere else they stay malformed JSON.
  * - Integers above 2^53 − 1 (unit amounts) are read as decimal strings so no digit is lost.
- * Prototype-poisoning keys (`__proto__`, `constructor.prototype`) are removed.
+ * Prototype-poisoning keys (`__proto__`, `constructor.prototype`) are removed. Nesting deeper than
+ * MAX_JSON_DEPTH is refused before parsing: no request of the API nests more than a few levels, and every
+ * later walk over the value stays cheap.
  */
 import secureJson from 'secure-json-parse'
 import { PoolError } from '../errors.ts'
 
 const NEEDS_REWRITE = /NaN|Infinity|\d{16}/
+export const MAX_JSON_DEPTH = 64
 
 export function parseJsonBody (text: string): unknown {
   if (text.trim() === '') return undefined
+  const depth = nestingDepth(text)
+  if (depth > MAX_JSON_DEPTH) {
+    throw new PoolError('POOL_ERR_MALFORMED_JSON', `Malformed JSON body: nested deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`)
+  }
   const source = NEEDS_REWRITE.test(text) ? rewrite(text) : text
   let parsed: unknown
   try {
@@ -26,10 +33,37 @@ export function parseJsonBody (text: string): unknown {
   return parsed
 }
 
-function containsNul (value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000')
-  if (Array.isArray(value)) return value.some(containsNul)
-  if (value !== null && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\u0000') || containsNul(v))
+/** Deepest nesting of arrays and objects outside string literals, in one pass without recursion. */
+function nestingDepth (text: string): number {
+  let depth = 0
+  let deepest = 0
+  let i = 0
+  while (i < text.length) {
+    const c = text[i]
+    if (c === '"') { i = endOfString(text, i); continue }
+    if (c === '[' || c === '{') deepest = Math.max(deepest, ++depth)
+    else if (c === ']' || c === '}') depth--
+    i++
+  }
+  return deepest
+}
+
+/** True when any string (value or key) holds a NUL character; iterative, so no depth can overflow it. */
+function containsNul (root: unknown): boolean {
+  const stack: unknown[] = [root]
+  while (stack.length > 0) {
+    const value = stack.pop()
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return true
+    } else if (Array.isArray(value)) {
+      for (const item of value) stack.push(item)
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (k.includes('\u0000')) return true
+        stack.push(v)
+      }
+    }
+  }
   return false
 }
 

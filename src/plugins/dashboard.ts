@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsync } from 'fastify'
+import { inlineScriptHashes, pageSecurityHeaders } from '../http/security-headers.ts'
 import sotaHistoryRoutes from '../routes/api/v1/sota-history.ts'
 
 const require = createRequire(import.meta.url)
@@ -42,6 +43,18 @@ const dashboard: FastifyPluginAsync = async (app) => {
     claimsPrefix: config.merkleClaimEnabled ? config.merkleClaimPathPrefix : null,
     taskTypes: config.taskTypes,
   }))
+  // Scripts: the page's own files, the vendor modules and its two inline scripts (the config and the
+  // import map) by hash; charts and the proof check run in the page, reading only this origin.
+  const headers = pageSecurityHeaders({
+    'script-src': ["'self'", ...inlineScriptHashes(page)],
+    'style-src': ["'self'"],
+    'img-src': ["'self'", 'data:'],
+    'connect-src': ["'self'"],
+  })
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/dashboard')) route.config = { ...route.config, helmet: headers } as typeof route.config
+  })
+
   for (const url of ['/dashboard', '/dashboard/', '/dashboard/index.html']) {
     app.get(url, { schema: { hide: true } }, async (_request, reply) =>
       await reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page))

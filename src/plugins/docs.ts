@@ -8,6 +8,7 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { errorCodeTable } from '../http/error-handler.ts'
+import { pageSecurityHeaders } from '../http/security-headers.ts'
 import { VERSION } from '../version.ts'
 
 const require = createRequire(import.meta.url)
@@ -40,7 +41,23 @@ const REDOC_PAGE = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body><redoc spec-url="/openapi.json"></redoc><script src="/redoc/redoc.standalone.js"></script></body></html>`
 
+/**
+ * Both pages load only the pool's own files and /openapi.json. Swagger UI and Redoc style their
+ * elements at run time (inline styles), Redoc searches in a blob: worker, both show data: images.
+ */
+const DOCS_HEADERS = pageSecurityHeaders({
+  'script-src': ["'self'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+  'img-src': ["'self'", 'data:'],
+  'font-src': ["'self'", 'data:'],
+  'connect-src': ["'self'"],
+  'worker-src': ["'self'", 'blob:'],
+})
+
 export default fp(async (app) => {
+  app.addHook('onRoute', (route) => {
+    if (/^\/(docs|redoc)(\/|$)/.test(route.url)) route.config = { ...route.config, helmet: DOCS_HEADERS } as typeof route.config
+  })
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

@@ -5,6 +5,7 @@
  */
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { refuseOtherSpelling } from '../http/validation.ts'
 import { errors, Hotkey, Units } from '../schemas/common.ts'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
@@ -108,10 +109,16 @@ const routes: FastifyPluginAsyncTypebox<{ simulation: boolean }> = async (app, o
     const alias = verb === 'claim' ? ' (alias of proof)' : ''
     app.get(`/epoch/${verb}/:hotkey`, {
       schema: { tags, summary: `Proof package of a hotkey in the default epoch${alias}`, params: HotkeyParam, response: { 200: ProofPackage, ...errors(404, 422) } },
-    }, async (request) => await claims.proof(undefined, request.params.hotkey))
+    }, async (request) => {
+      refuseOtherSpelling(request.params.hotkey, ['path', 'hotkey'])
+      return await claims.proof(undefined, request.params.hotkey)
+    })
     app.get(`/epoch/:epoch_id/${verb}/:hotkey`, {
       schema: { tags, summary: `Proof package of a hotkey in an epoch${alias}`, params: EpochHotkeyParams, response: { 200: ProofPackage, ...errors(404, 422) } },
-    }, async (request) => await claims.proof(request.params.epoch_id, request.params.hotkey))
+    }, async (request) => {
+      refuseOtherSpelling(request.params.hotkey, ['path', 'hotkey'])
+      return await claims.proof(request.params.epoch_id, request.params.hotkey)
+    })
   }
 
   if (!opts.simulation) return

@@ -18,7 +18,11 @@ const HealthResponse = Type.Object({
     chain_connected: Type.Boolean(),
     last_block_at: Type.Union([Type.String(), Type.Null()]),
   }),
-  epoch: Type.Object({ current: Type.Integer(), last_closed: Type.Union([Type.Integer(), Type.Null()]) }),
+  epoch: Type.Object({
+    current: Type.Integer(),
+    last_closed: Type.Union([Type.Integer(), Type.Null()]),
+    overdue: Type.Array(Type.Integer(), { description: 'Epochs ready for more than 5 minutes and still not closed (the pool is degraded meanwhile)' }),
+  }),
   database: Type.Object({ ok: Type.Boolean(), dialect: Type.String() }),
   onchain_runtime: Type.Object({
     enabled: Type.Boolean(),
@@ -42,7 +46,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['health'],
         summary: url === '/health' ? 'Pool health, tempo, epochs and on-chain runtime status' : 'Same report as /health',
-        response: { 200: HealthResponse, 503: { ...HealthResponse, description: 'Degraded: database unreachable or chain silent for 5 minutes' } },
+        response: { 200: HealthResponse, 503: { ...HealthResponse, description: 'Degraded: database unreachable, chain silent for 5 minutes, or an epoch overdue' } },
       },
     }, async (_request, reply) => {
       const report = await healthReport(app.pool)

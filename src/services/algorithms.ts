@@ -4,9 +4,9 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { sql } from 'kysely'
+import { sql, type OnConflictBuilder, type OnConflictDoNothingBuilder } from 'kysely'
 import type { Database, Queryable } from '../db/database.ts'
-import type { AlgorithmsTable, RepeatKind } from '../db/schema.ts'
+import type { AlgorithmsTable, DB, RepeatKind } from '../db/schema.ts'
 import { validateAlgorithm } from '../domain/dsl/index.ts'
 import type { Selectable } from 'kysely'
 
@@ -24,6 +24,14 @@ export interface AlgorithmRecord {
   miner_hotkey: string | null
   algorithm_hash: string
 }
+
+/**
+ * The conflict target of the partial unique index `algorithms_one_original`: one original
+ * (`repeat = 'none'`) per canonical program and task type. The predicate is literal SQL so SQLite can
+ * match it to the index.
+ */
+export const oneOriginal = (oc: OnConflictBuilder<DB, 'algorithms'>): OnConflictDoNothingBuilder<DB, 'algorithms'> =>
+  oc.columns(['task_type', 'algorithm_hash']).where(sql<boolean>`repeat = 'none'`).doNothing()
 
 export const BUILT_IN_SEED_DIR = fileURLToPath(new URL('../../seeds/', import.meta.url))
 
@@ -78,7 +86,7 @@ export async function loadSeeds (database: Database, taskTypes: readonly string[
           repeat: 'none',
           created_at: BigInt(nowMs),
           created_window: BigInt(windowNumber),
-        }).execute()
+        }).onConflict(oneOriginal).execute()
       }
       return files.length
     })
@@ -107,10 +115,15 @@ function readSeedFiles (dir: string): Array<{ name: string; text: string }> {
 /**
  * Algorithms this miner may evaluate: evaluating, not its own, not evaluated by it, with a free slot
  * (evaluations so far plus open hand-outs below n); fewest evaluations first, then oldest.
+ * `lock` (PostgreSQL) locks the rows picked and skips rows another transaction holds; `ids` restricts
+ * the pick to those algorithms.
  */
-export async function evaluationCandidates (db: Queryable, args: { taskType: string; miner: string; sampleSize: number; nowMs: number; limit: number }): Promise<AlgorithmRow[]> {
-  if (args.limit <= 0) return []
+export async function evaluationCandidates (db: Queryable, args: {
+  taskType: string; miner: string; sampleSize: number; nowMs: number; limit: number; lock?: boolean; ids?: bigint[]
+}): Promise<AlgorithmRow[]> {
+  if (args.limit <= 0 || args.ids?.length === 0) return []
   return await db.selectFrom('algorithms as a').selectAll('a')
+    .$if(args.ids !== undefined, (q) => q.where('a.id', 'in', args.ids!))
     .where('a.task_type', '=', args.taskType)
     .where('a.state', '=', 'evaluating')
     .where((eb) => eb.or([eb('a.miner_hotkey', 'is', null), eb('a.miner_hotkey', '!=', args.miner)]))
@@ -125,6 +138,7 @@ export async function evaluationCandidates (db: Queryable, args: { taskType: str
       '<', BigInt(args.sampleSize)))
     .orderBy('a.evaluation_count', 'asc').orderBy('a.id', 'asc')
     .limit(args.limit)
+    .$if(args.lock === true, (q) => q.forUpdate('a').skipLocked())
     .execute()
 }
 

@@ -80,7 +80,7 @@ export async function createPoolContext (config: Config, options: ContextOptions
   const clock = options.clock ?? systemClock
   const database = options.database ?? openDatabase(config.databaseUrl)
   try {
-    await migrateToLatest(database)
+    await migrateToLatest(database, (migration, notes) => options.log?.warn({ migration, changes: notes }, `migration ${migration} changed stored data`))
     const genesisMs = Number(await initMeta(database.db, 'genesis_ms', String(clock.now())))
     const blocks = options.blocks?.(genesisMs) ?? await defaultBlockSource(config, clock, database, genesisMs, options.log)
     const tempo: Tempo = { windowBlocks: config.windowBlocks, epochWindows: config.epochWindows, blockTimeS: config.blockTimeS }

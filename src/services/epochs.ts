@@ -16,7 +16,15 @@ import { epochWindows, windowBlocks, type Tempo } from '../domain/tempo.ts'
 import { STORED_UNITS_MAX, unitsToJson } from '../domain/units.ts'
 import { decodeHotkey } from '../crypto/sr25519.ts'
 import type { PoolMetrics } from '../metrics.ts'
+import { getMeta, setMeta } from './pool-meta.ts'
 import type { WindowService } from './windows.ts'
+
+/** An epoch still not closed this long after it became ready is overdue: /health says degraded. */
+export const EPOCH_OVERDUE_MS = 5 * 60 * 1000
+const CLOSE_FAILURE_KEY = 'epoch_close_failure'
+
+/** The last failed attempt to close an epoch, kept in the database so every process reports it. */
+export interface CloseFailure { epoch: number; error: string; first_failed_at: number; last_failed_at: number; attempts: number }
 
 export interface EpochParams {
   budget_units: string
@@ -68,15 +76,65 @@ export class EpochService {
     return Math.floor((await this.windows.firstWindow()) / this.tempo.epochWindows)
   }
 
-  /** Closes every ready epoch not closed yet, oldest first (windows are closed before). */
+  /**
+   * Closes every ready epoch not closed yet, oldest first (windows are closed before). A close that
+   * fails is recorded (epoch, cause, attempts) for the monitor summary and rethrown; the background
+   * closer tries again on its next run, and the record is cleared once the epoch closes.
+   */
   async closeReady (): Promise<number[]> {
     await this.windows.closeEnded()
     const last = await this.lastClosed()
     const closed: number[] = []
     for (let e = last === null ? await this.firstEpoch() : last + 1; this.isReady(e); e++) {
-      if (await this.close(e)) closed.push(e)
+      try {
+        if (await this.close(e)) closed.push(e)
+      } catch (err) {
+        await this.recordFailure(e, err).catch(() => {})
+        throw err
+      }
     }
+    await this.clearFailure(closed.at(-1) ?? last)
     return closed
+  }
+
+  /** The recorded failure of the oldest epoch not closed yet, if its last close attempt failed. */
+  async closeFailure (): Promise<CloseFailure | undefined> {
+    const text = await getMeta(this.database.db, CLOSE_FAILURE_KEY)
+    return text === undefined || text === '' ? undefined : JSON.parse(text) as CloseFailure
+  }
+
+  private async recordFailure (epoch: number, err: unknown): Promise<void> {
+    const previous = await this.closeFailure()
+    const now = this.now()
+    const same = previous?.epoch === epoch
+    const failure: CloseFailure = {
+      epoch,
+      error: err instanceof Error ? err.message : String(err),
+      first_failed_at: same ? previous.first_failed_at : now,
+      last_failed_at: now,
+      attempts: same ? previous.attempts + 1 : 1,
+    }
+    await setMeta(this.database.db, CLOSE_FAILURE_KEY, JSON.stringify(failure))
+  }
+
+  /** Forgets a recorded failure once its epoch is closed. */
+  private async clearFailure (lastClosed: number | null): Promise<void> {
+    const failure = await this.closeFailure()
+    if (failure !== undefined && lastClosed !== null && failure.epoch <= lastClosed) await setMeta(this.database.db, CLOSE_FAILURE_KEY, '')
+  }
+
+  /** Epochs ready for longer than EPOCH_OVERDUE_MS and still not closed, oldest first (at most 100). */
+  async overdue (): Promise<number[]> {
+    const last = await this.lastClosed()
+    const overdueBlocks = Math.ceil(EPOCH_OVERDUE_MS / (this.tempo.blockTimeS * 1000))
+    const out: number[] = []
+    for (let e = last === null ? await this.firstEpoch() : last + 1; out.length < 100; e++) {
+      const { last: lastWindow } = epochWindows(e, this.tempo)
+      const readyAt = windowBlocks(lastWindow, this.tempo).last + 1 + this.config.epochCloseDelayBlocks
+      if (this.currentBlock() - readyAt < overdueBlocks) break
+      out.push(e)
+    }
+    return out
   }
 
   /** Closes one epoch; false when it was already closed. Throws when it is not ready. */

@@ -14,7 +14,9 @@ export async function healthReport (pool: PoolContext) {
     ? await pool.database.db.selectFrom('epochs').select((eb) => eb.fn.max('epoch_id').as('id')).executeTakeFirst().catch(() => undefined)
     : undefined
   const chainStale = chain.source === 'chain' && (chain.lastBlockAt === null || pool.clock.now() - chain.lastBlockAt > CHAIN_STALE_MS)
-  const healthy = databaseOk && !chainStale
+  // Payouts stop while an epoch stays unclosed: that is not healthy, whatever the cause.
+  const overdue = databaseOk ? await pool.epochs.overdue().catch(() => []) : []
+  const healthy = databaseOk && !chainStale && overdue.length === 0
   return {
     healthy,
     body: {
@@ -35,6 +37,7 @@ export async function healthReport (pool: PoolContext) {
       epoch: {
         current: pool.currentEpoch(),
         last_closed: lastClosed?.id === null || lastClosed?.id === undefined ? null : Number(lastClosed.id),
+        overdue,
       },
       database: { ok: databaseOk, dialect: pool.database.dialect },
       onchain_runtime: {

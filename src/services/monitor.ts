@@ -20,7 +20,7 @@ export async function monitorSummary (pool: PoolContext) {
   const since = BigInt(now - RECENT_MS)
   const nowB = BigInt(now)
 
-  const [pipeline, zeroEval, miners, algorithms, sota, lastClosed] = await Promise.all([
+  const [pipeline, zeroEval, miners, algorithms, sota, lastClosed, closeFailure, overdueEpochs] = await Promise.all([
     db.selectFrom('assignments').select((eb) => [
       eb.fn.sum<bigint>(sql`case when issued_at >= ${since} then 1 else 0 end`).as('issued'),
       eb.fn.sum<bigint>(sql`case when status = 'submitted' and submitted_at >= ${since} then 1 else 0 end`).as('completed'),
@@ -36,6 +36,8 @@ export async function monitorSummary (pool: PoolContext) {
     db.selectFrom('algorithms').select((eb) => ['task_type', 'state', eb.fn.countAll<bigint>().as('n')]).groupBy(['task_type', 'state']).execute(),
     pool.sotaByTaskType(),
     pool.epochs.lastClosed(),
+    pool.epochs.closeFailure(),
+    pool.epochs.overdue(),
   ])
 
   const byState: Record<string, { evaluating: number; scored: number; rejected: number }> = {}
@@ -62,6 +64,16 @@ export async function monitorSummary (pool: PoolContext) {
   }
   if (pendingClose.length > 0) {
     alerts.push({ code: 'EPOCH_CLOSE_PENDING', severity: pendingClose.length > 1 ? 'critical' : 'warn', message: `epochs ready but not closed: ${pendingClose.join(', ')}` })
+  }
+  if (closeFailure !== undefined) {
+    alerts.push({
+      code: 'EPOCH_CLOSE_FAILING',
+      severity: 'critical',
+      message: `epoch ${closeFailure.epoch} failed to close (${closeFailure.attempts} attempt(s) since ${isoTime(closeFailure.first_failed_at) ?? '?'}, retried every run): ${closeFailure.error}`,
+    })
+  }
+  if (overdueEpochs.length > 0) {
+    alerts.push({ code: 'EPOCH_OVERDUE', severity: 'critical', message: `epochs ready for more than 5 minutes and not closed: ${overdueEpochs.join(', ')}` })
   }
   if (pool.processes.get(EPOCH_CLOSER) !== true) {
     alerts.push({ code: 'EPOCH_CLOSER_STOPPED', severity: 'warn', message: 'this process does not run the epoch closer (BACKGROUND_JOBS=false); another process or `sotapool epoch close` must' })

@@ -116,7 +116,7 @@ export class WindowService {
       .innerJoin('assignment_items as i', 'i.assignment_id', 'a.source_assignment_id')
       .innerJoin('algorithms as shown', 'shown.id', 'i.algorithm_id')
       .select(['a.id as child', 'shown.consensus_score as score'])
-      .where('i.role', 'in', ['evaluate', 'seed']).where('shown.state', '=', 'scored').execute()
+      .where('i.role', 'in', ['evaluate', 'recheck', 'seed']).where('shown.state', '=', 'scored').execute()
     const best = (rows: Array<{ child: bigint; score: number | null }>): Map<bigint, number> => {
       const out = new Map<bigint, number>()
       for (const r of rows) out.set(r.child, Math.max(out.get(r.child) ?? 0, r.score ?? 0))

@@ -10,13 +10,13 @@ import { isoTime } from '../clock.ts'
 import type { Config } from '../config.ts'
 import type { Database, Queryable } from '../db/database.ts'
 import { isUniqueViolation } from '../db/database.ts'
-import type { AssignmentKind, AssignmentRole, DB } from '../db/schema.ts'
+import type { AssignmentKind, AssignmentRole, DB, RepeatKind } from '../db/schema.ts'
 import { decideConsensus } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
 import { PoolError, validationError } from '../errors.ts'
 import type { PoolMetrics } from '../metrics.ts'
 import {
-  countEvaluationCandidates, evaluationCandidates, gossipIds, repeatKind, seedSet, toRecords, type AlgorithmRecord, type AlgorithmRow,
+  countEvaluationCandidates, evaluationCandidates, gossipIds, oneOriginal, repeatKind, seedSet, toRecords, type AlgorithmRecord, type AlgorithmRow,
 } from './algorithms.ts'
 
 export interface EvaluationInput { algorithm_id: number; score: number | null }
@@ -79,13 +79,10 @@ export class WorkService {
       await this.claimAssignmentSlot(trx, request.miner, nowMs)
       if (this.config.leaseEnforceWindow) await this.claimLeaseWindow(trx, request.miner, request.windowNumber)
 
-      const candidates = await evaluationCandidates(trx, {
-        taskType: request.taskType, miner: request.miner, sampleSize: this.config.consensusSampleSize, nowMs, limit: request.evalBatchSize,
-      })
+      const candidates = await this.handOut(trx, { taskType: request.taskType, miner: request.miner, nowMs, limit: request.evalBatchSize })
       const seeds = await seedSet(trx, request.taskType, request.seedBatchSize)
-      const evaluate = candidates.length >= MIN_EVALUATE_SET
-        ? candidates
-        : [...candidates, ...(await this.bootstrapFill(trx, request.miner, seeds, candidates, request.evalBatchSize))]
+      const rechecks = candidates.length >= MIN_EVALUATE_SET ? [] : await this.bootstrapFill(trx, request.miner, seeds, candidates, request.evalBatchSize)
+      const evaluate = [...candidates, ...rechecks]
       if (evaluate.length === 0 && seeds.length === 0) throw new PoolError('POOL_ERR_NO_WORK', `No work available right now for task type ${request.taskType}`)
       const gossip = await gossipIds(trx, request.taskType, request.gossipLimit)
 
@@ -94,7 +91,8 @@ export class WorkService {
         id, miner: request.miner, kind: 'lease', taskType: request.taskType, windowNumber: request.windowNumber,
         nowMs, timeoutAt, evolveBudget: this.config.leaseEvolveBudget,
         items: [
-          ...evaluate.map((a) => ({ role: 'evaluate' as const, id: a.id })),
+          ...candidates.map((a) => ({ role: 'evaluate' as const, id: a.id })),
+          ...rechecks.map((a) => ({ role: 'recheck' as const, id: a.id })),
           ...seeds.map((a) => ({ role: 'seed' as const, id: a.id })),
           ...gossip.map((g) => ({ role: 'gossip' as const, id: BigInt(g) })),
         ],
@@ -123,7 +121,7 @@ export class WorkService {
       await this.claimAssignmentSlot(trx, miner, nowMs)
       let kind: 'evolve' | 'evaluate' = preference ?? 'evaluate'
       let algorithms: AlgorithmRow[] = kind === 'evaluate'
-        ? await evaluationCandidates(trx, { taskType, miner, sampleSize: this.config.consensusSampleSize, nowMs, limit: BATCH_EVALUATE_SIZE })
+        ? await this.handOut(trx, { taskType, miner, nowMs, limit: BATCH_EVALUATE_SIZE })
         : await seedSet(trx, taskType, BATCH_EVOLVE_SEEDS)
       if (algorithms.length === 0 && preference === undefined) {
         kind = 'evolve'
@@ -242,10 +240,29 @@ export class WorkService {
     }
   }
 
-  /** Tops a short evaluate set up from the seed set so a fresh pool always has something to hand out. */
+  /**
+   * Evaluation candidates this lease takes a slot of. Never more than n evaluators per algorithm: on
+   * PostgreSQL the candidate rows are locked (rows another lease holds are skipped), then counted again
+   * in a new statement, which sees every hand-out committed before the lock was granted; SQLite's write
+   * transactions are exclusive already, so its first count is final.
+   */
+  private async handOut (trx: Transaction<DB>, args: { taskType: string; miner: string; nowMs: number; limit: number }): Promise<AlgorithmRow[]> {
+    const query = { ...args, sampleSize: this.config.consensusSampleSize }
+    if (this.database.dialect !== 'postgres') return await evaluationCandidates(trx, query)
+    const locked = await evaluationCandidates(trx, { ...query, lock: true })
+    if (locked.length === 0) return []
+    const free = new Set((await evaluationCandidates(trx, { ...query, ids: locked.map((a) => a.id) })).map((a) => a.id))
+    return locked.filter((a) => free.has(a.id))
+  }
+
+  /**
+   * Tops a short evaluate set up from the seed set so a fresh pool always has something to hand out:
+   * only algorithms already decided, whose evaluations are records and take no slot (one still being
+   * evaluated is handed out through its slots only).
+   */
   private async bootstrapFill (trx: Queryable, miner: string, seeds: AlgorithmRow[], chosen: AlgorithmRow[], limit: number): Promise<AlgorithmRow[]> {
     const taken = new Set(chosen.map((a) => a.id))
-    const open = seeds.filter((s) => !taken.has(s.id) && s.miner_hotkey !== miner)
+    const open = seeds.filter((s) => !taken.has(s.id) && s.miner_hotkey !== miner && s.state !== 'evaluating')
     if (open.length === 0) return []
     const done = new Set((await trx.selectFrom('evaluations').select('algorithm_id')
       .where('miner_hotkey', '=', miner).where('algorithm_id', 'in', open.map((s) => s.id)).execute()).map((r) => r.algorithm_id))
@@ -282,7 +299,7 @@ export class WorkService {
       .returning(['id', 'kind', 'task_type', 'evolve_budget'])
       .executeTakeFirst()
     if (updated === undefined) throw new PoolError('POOL_ERR_ASSIGNMENT_NOT_FOUND')
-    const items = new Map<AssignmentRole, Set<number>>([['evaluate', new Set()], ['seed', new Set()], ['gossip', new Set()]])
+    const items = new Map<AssignmentRole, Set<number>>([['evaluate', new Set()], ['recheck', new Set()], ['seed', new Set()], ['gossip', new Set()]])
     for (const item of await trx.selectFrom('assignment_items').select(['role', 'algorithm_id']).where('assignment_id', '=', id).execute()) {
       items.get(item.role)?.add(Number(item.algorithm_id))
     }
@@ -294,7 +311,7 @@ export class WorkService {
    * updated in id order, so concurrent submissions lock them in one order and never deadlock.
    */
   private async storeEvaluations (trx: Transaction<DB>, miner: string, assignment: ActiveAssignment, evaluations: EvaluationInput[], windowNumber: number, loc: Array<string | number>) {
-    const allowed = assignment.items.get('evaluate') ?? new Set()
+    const allowed = new Set([...(assignment.items.get('evaluate') ?? []), ...(assignment.items.get('recheck') ?? [])])
     const seen = new Set<number>()
     evaluations.forEach((e, i) => {
       if (!allowed.has(e.algorithm_id)) throw validationError([...loc, i, 'algorithm_id'], `algorithm ${e.algorithm_id} is not in this assignment's evaluate set`, 'POOL_ERR_INVALID_SUBMISSION')
@@ -366,7 +383,8 @@ export class WorkService {
    */
   private async storeEvolutions (trx: Transaction<DB>, miner: string, assignment: ActiveAssignment, evolutions: EvolutionInput[],
     validated: ReturnType<WorkService['validateEvolutions']>, windowNumber: number, loc: Array<string | number>): Promise<number[]> {
-    const shown = new Set([...(assignment.items.get('evaluate') ?? []), ...(assignment.items.get('seed') ?? []), ...(assignment.items.get('gossip') ?? [])])
+    const shown = new Set([...(assignment.items.get('evaluate') ?? []), ...(assignment.items.get('recheck') ?? []),
+      ...(assignment.items.get('seed') ?? []), ...(assignment.items.get('gossip') ?? [])])
     const nowMs = this.now()
     const created: number[] = []
     for (const [i, evolution] of evolutions.entries()) {
@@ -377,13 +395,12 @@ export class WorkService {
         if (!shown.has(p)) throw validationError(where, `parent ${p} was not shown in this assignment`, 'POOL_ERR_INVALID_SUBMISSION')
       }
       const program = validated[i]!
-      const repeat = await repeatKind(trx, program.hash, miner)
-      const inserted = await trx.insertInto('algorithms').values({
+      const row = (repeat: RepeatKind) => ({
         task_type: assignment.task_type,
         algorithm_dsl: evolution.algorithm_dsl,
         algorithm_hash: program.hash,
         input_dim: BigInt(program.inputDim),
-        state: repeat === 'none' ? 'evaluating' : 'rejected',
+        state: repeat === 'none' ? 'evaluating' as const : 'rejected' as const,
         reject_reason: repeat === 'none' ? null : 'duplicate',
         decided_window: repeat === 'none' ? null : BigInt(windowNumber),
         decided_at: repeat === 'none' ? null : BigInt(nowMs),
@@ -393,7 +410,19 @@ export class WorkService {
         source_assignment_id: assignment.id,
         created_at: BigInt(nowMs),
         created_window: BigInt(windowNumber),
-      }).returning('id').executeTakeFirstOrThrow()
+      })
+      let repeat = await repeatKind(trx, program.hash, miner)
+      let inserted: { id: bigint } | undefined
+      if (repeat === 'none') {
+        // The database keeps one original per program and task type: when another submission stored the
+        // same program between the check above and this insert, this one is a repeat of it.
+        inserted = await trx.insertInto('algorithms').values(row('none')).onConflict(oneOriginal).returning('id').executeTakeFirst()
+        if (inserted === undefined) {
+          const now = await repeatKind(trx, program.hash, miner)
+          repeat = now === 'none' ? 'other' : now
+        }
+      }
+      inserted ??= await trx.insertInto('algorithms').values(row(repeat)).returning('id').executeTakeFirstOrThrow()
       await trx.insertInto('algorithm_parents').values(parents.map((p) => ({ algorithm_id: inserted.id, parent_id: BigInt(p) }))).execute()
       created.push(Number(inserted.id))
     }

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { LightMyRequestResponse } from 'fastify'
 import { startSharedPools, type SharedPools } from '../support/shared-pool.ts'
-import { TestMiner, type LeaseBody } from '../support/miner.ts'
+import { evolvedProgram, TestMiner, type LeaseBody } from '../support/miner.ts'
 
 const MINERS = 30
 const WINDOW_MS = 360 * 12 * 1000
@@ -214,5 +214,38 @@ describe('two API processes on one database', () => {
         assert.equal(rep.reputation, 1)
       }
     }, { clockOffsetsMs: [0, WINDOW_MS] })
+  })
+
+  it('six miners submitting the same new program at once store one original; the others are repeats', async () => {
+    await withShared({}, async (s) => {
+      const [viaA, viaB] = await minersOnBothApps(s)
+      const miners = Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? viaA! : viaB!)[i]!)
+      const leases = await Promise.all(miners.map(async (m) => await m.leaseOk()))
+      const program = evolvedProgram(777)
+      const responses = await Promise.all(miners.map(async (m, i) => await m.submitLease(leases[i]!.lease_id, {
+        evaluations: [], evolutions: [{ parent_algorithm_ids: [leases[i]!.seed_algorithms[0]!.id], algorithm_dsl: program }],
+      })))
+      assert.deepEqual(statuses(responses), [200, 200, 200, 200, 200, 200], responses.map((r) => r.body).join(' | '))
+      const rows = await s.db.selectFrom('algorithms').select(['repeat', 'state', 'reject_reason', 'algorithm_hash']).where('is_seed', '=', 0n).execute()
+      assert.equal(rows.length, 6)
+      assert.equal(new Set(rows.map((r) => r.algorithm_hash)).size, 1)
+      assert.equal(rows.filter((r) => r.repeat === 'none').length, 1, 'exactly one original')
+      for (const r of rows.filter((x) => x.repeat !== 'none')) assert.deepEqual([r.repeat, r.state, r.reject_reason], ['other', 'rejected', 'duplicate'])
+    })
+  })
+
+  it('thirty miners leasing at once on two processes never hand an algorithm to more than n evaluators', async () => {
+    await withShared({}, async (s) => {
+      const [viaA, viaB] = await minersOnBothApps(s)
+      const leases = await Promise.all(Array.from({ length: MINERS }, async (_, i) => await (i % 2 === 0 ? viaA! : viaB!)[i]!.leaseOk({ eval_batch_size: 64 })))
+      const handed = new Map<number, number>()
+      for (const lease of leases) for (const a of lease.evaluate_algorithms) handed.set(a.id, (handed.get(a.id) ?? 0) + 1)
+      assert.ok(handed.size > 0)
+      const over = [...handed].filter(([, count]) => count > s.config.consensusSampleSize)
+      assert.deepEqual(over, [], 'algorithm id → evaluators it was handed to')
+      const slots = await s.db.selectFrom('assignment_items').select(['algorithm_id', (eb) => eb.fn.countAll<bigint>().as('c')])
+        .where('role', '=', 'evaluate').groupBy('algorithm_id').execute()
+      for (const row of slots) assert.ok(Number(row.c) <= s.config.consensusSampleSize, `algorithm ${row.algorithm_id} holds ${row.c} slots`)
+    })
   })
 })

@@ -16,6 +16,7 @@ import {
   shortText, startFuzzPool, toJsonText, type FuzzPool, type OpenApiDocument, type Operation, type SchemaContext,
 } from '../support/fuzz.ts'
 import { TestMiner } from '../support/miner.ts'
+import { twoBytePrefixSpelling } from '../support/ss58.ts'
 import { closeThrough, earnByEvaluating, randomAddress } from '../support/epochs.ts'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 
@@ -108,7 +109,8 @@ describe('schema-driven fuzzing of every OpenAPI operation', () => {
     ops = operationsOf(doc)
     ctx = {
       doc,
-      addresses: [...miners.map((m) => m.hotkey), ...recipients],
+      // Every key's other valid SS58 spelling too: the pool must refuse it wherever an address enters.
+      addresses: [...miners.map((m) => m.hotkey), ...recipients, ...[miners[0]!.hotkey, recipients[0]!].map((a) => twoBytePrefixSpelling(a))],
       taskTypes: fp.pool.config.taskTypes,
       examples: { 'POST /claims/epoch/claim': claims, 'POST /claims/epoch/{epoch_id}/claim': claims },
     }
@@ -190,6 +192,18 @@ describe('schema-driven fuzzing of every OpenAPI operation', () => {
     // The router's own refusals used Fastify's {error, message, statusCode} shape.
     await expect(await fp.app.inject({ url: '/api/v1/miners/recipient-coldkey/%zz' }), 400, 'POOL_ERR_BAD_REQUEST', 'bad percent-encoding')
     await expect(await fp.app.inject({ url: '/claims/epoch/%ED%A0%80' }), 400, 'POOL_ERR_BAD_REQUEST', 'encoded lone surrogate')
+    // One key had two valid addresses (the two-byte form of prefix 42): the other spelling is refused everywhere.
+    const other = twoBytePrefixSpelling(m.hotkey)
+    await expect(await fp.app.inject({ method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(m.key, Math.floor(fp.clock.now() / 1000)), 'X-Key': other }, payload: {} }),
+      401, 'POOL_ERR_AUTH_BAD_ADDRESS', 'X-Key in the other spelling')
+    for (const url of [`/claims/epoch/proof/${other}`, `/api/v1/miners/recipient-coldkey/${other}`]) await expect(await fp.app.inject({ url }), 422, 'POOL_ERR_VALIDATION', url)
+    // 10,000 nested arrays around an escaped NUL overflowed the recursive NUL check: a 500 before authentication.
+    await expect(await fp.app.inject({ method: 'POST', url: '/api/v1/tasks/lease', headers: { 'content-type': 'application/json' }, payload: `${'['.repeat(10_000)}"\\u0000"${']'.repeat(10_000)}` }),
+      400, 'POOL_ERR_MALFORMED_JSON', 'deep nesting')
+    // Loosely coerced integers: " " was epoch 0, "+1" and "00001" were 1, "0x10" was 16.
+    for (const url of ['/claims/epoch/%20', '/claims/epoch/+1', '/claims/epoch/00001', '/api/v1/miners/leaderboard?limit=0x10']) {
+      await expect(await fp.app.inject({ url }), 422, 'POOL_ERR_VALIDATION', url)
+    }
     const long = await expect(await fp.app.inject({ url: `/claims/epoch/${'9'.repeat(201)}` }), 422, 'POOL_ERR_VALIDATION', 'path parameter over 200 characters')
     assert.deepEqual((long as { detail: Array<{ loc: unknown[] }> }).detail[0]!.loc, ['path'])
   })

@@ -64,7 +64,7 @@ describe('/health and /status', () => {
         chain_connected: true,
         last_block_at: iso(VECTOR_TIME_MS),
       },
-      epoch: { current: 0, last_closed: null },
+      epoch: { current: 0, last_closed: null, overdue: [] },
       database: { ok: true, dialect: testDialect() },
       onchain_runtime: {
         enabled: false,
@@ -95,7 +95,9 @@ describe('/health and /status', () => {
         assert.equal(body.tempo.window_start_block, 4320)
         assert.equal(body.tempo.window_end_block, 4680)
         assert.equal(body.tempo.last_block_at, iso(VECTOR_TIME_MS + 4400 * BLOCK_MS))
-        assert.deepEqual(body.epoch, { current: 12, last_closed: null })
+        // Twelve ended epochs nobody closed (no background closer here): overdue, so the pool is degraded.
+        assert.deepEqual(body.epoch, { current: 12, last_closed: null, overdue: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] })
+        assert.equal(body.status, 'degraded')
       }
       tp.clock.advance(1)
       const next = (await tp.app.inject({ url: '/health' })).json()
@@ -130,7 +132,7 @@ describe('/health and /status', () => {
       assert.equal(body.current_block, 35)
       assert.equal(body.window_number, 3)
       assert.equal(body.time_remaining_s, (40 - 35) * 6)
-      assert.deepEqual(body.epoch, { current: 1, last_closed: null })
+      assert.deepEqual(body.epoch, { current: 1, last_closed: null, overdue: [] })
       assert.equal(body.tempo.window_blocks, 10)
       assert.equal(body.tempo.block_time_s, 6)
       assert.equal(body.tempo.epoch_windows, 3)

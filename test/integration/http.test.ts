@@ -40,6 +40,14 @@ describe('request bodies', () => {
     }
   })
 
+  test('10,000 nested arrays around "\\u0000" → 400 saying the body nests too deep, before auth (not a 500)', async () => {
+    const payload = `${'['.repeat(10_000)}"\\u0000"${']'.repeat(10_000)}`
+    for (const url of ['/api/v1/miners/register', '/api/v1/tasks/lease', '/claims/epoch/claim']) {
+      const res = await tp.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload })
+      assert.match(String(errorBody(res, 400, 'POOL_ERR_MALFORMED_JSON').detail), /nested deeper than 64 levels/, url)
+    }
+  })
+
   test('NaN outside a score → 400 naming the token', async () => {
     const res = await tp.app.inject({
       method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(miner, NOW_S), 'content-type': 'application/json' }, payload: '{"x": NaN}',
@@ -128,6 +136,35 @@ describe('unknown routes and the error shape', () => {
         assert.equal(typeof body.detail, 'string', `${request.url}: detail is a message`)
       }
     }
+  })
+})
+
+describe('integer parameters are plain decimal integers', () => {
+  let tp: TestPool
+  before(async () => { tp = await startTestPool() })
+  after(async () => { await tp.close() })
+
+  const loose = ['%20', '+1', '00001', '0x10', '1e0', '1.0', '%201', '-0']
+  for (const text of loose) {
+    test(`"${text}" in a path or a query → 422 at its location`, async () => {
+      for (const [url, loc] of [
+        [`/claims/epoch/${text}`, ['path', 'epoch_id']],
+        [`/api/v1/results/verify/${text}`, ['path', 'result_id']],
+        [`/api/v1/miners/leaderboard?limit=${text}`, ['query', 'limit']],
+        [`/api/v1/results/sota/history?limit=${text}`, ['query', 'limit']],
+      ] as Array<[string, string[]]>) {
+        const res = await tp.app.inject({ method: url.includes('/verify/') ? 'POST' : 'GET', url })
+        const body = errorBody(res, 422, 'POOL_ERR_VALIDATION') as { detail: Array<{ loc: string[]; msg: string }> }
+        assert.deepEqual(body.detail[0]!.loc, loc, url)
+        assert.match(body.detail[0]!.msg, /plain decimal integer/, url)
+      }
+    })
+  }
+
+  test('plain integers still work', async () => {
+    assert.equal((await tp.app.inject({ url: '/claims/epoch/1' })).json().code, 'POOL_ERR_EPOCH_NOT_FOUND')
+    assert.equal((await tp.app.inject({ url: '/api/v1/miners/leaderboard?limit=16' })).statusCode, 200)
+    assert.equal((await tp.app.inject({ url: '/api/v1/results/sota/history?limit=10' })).statusCode, 200)
   })
 })
 

@@ -96,6 +96,7 @@ describe('invariants under parallel load on two API processes', () => {
         assert.deepEqual(await closer.epochs.closeReady(), [], 'a second close closes nothing')
         const checks = await checkInvariants(s.db, {
           sampleSize: s.config.consensusSampleSize,
+          nowMs: s.clock.now(),
           acknowledged,
           verifyEpoch: async (id) => {
             const r = await closer.epochs.verify(id)
@@ -104,7 +105,7 @@ describe('invariants under parallel load on two API processes', () => {
         })
         const failed = checks.filter((c) => !c.ok)
         assert.deepEqual(failed, [], failed.map((c) => `${c.name}: ${c.detail}`).join('\n'))
-        assert.equal(checks.length, 13, checks.map((c) => c.name).join(", "))
+        assert.equal(checks.length, 14, checks.map((c) => c.name).join(", "))
         const paid = await s.db.selectFrom('epochs').select('epoch_id').where('epoch_units', '>', 0n).execute()
         assert.ok(paid.length > 0, 'the load earned payouts')
         const leaves = await s.db.selectFrom('epoch_leaves').select('hotkey').execute()

@@ -40,8 +40,51 @@ describe('per-IP limit', () => {
     assert.equal(limited.json().code, 'POOL_ERR_RATE_LIMITED')
     assert.ok(Number(limited.headers['retry-after']) >= 1)
     assert.equal((await t.app.inject('/health')).statusCode, 200)
+    assert.equal((await t.app.inject('/metrics')).statusCode, 429, '/metrics counts against the address like any route')
     assert.equal((await t.app.inject({ url: '/api/v1/miners/leaderboard', remoteAddress: '10.1.2.3' })).statusCode, 200, 'another address has its own budget')
     t.clock.advance(60_000)
     assert.equal((await t.app.inject('/api/v1/miners/leaderboard')).statusCode, 200, 'the next minute is allowed again')
+  })
+})
+
+describe('/metrics token', () => {
+  test('in production /metrics needs METRICS_TOKEN as a bearer token; unset, it is refused saying so', async () => {
+    const unset = await startTestPool({ ENVIRONMENT: 'production' })
+    try {
+      const refused = await unset.app.inject('/metrics')
+      assert.equal(refused.statusCode, 401)
+      assert.deepEqual(refused.json(), { detail: '/metrics needs METRICS_TOKEN to be configured in production', code: 'POOL_ERR_METRICS_TOKEN' })
+    } finally {
+      await unset.close()
+    }
+    const t = await startTestPool({ ENVIRONMENT: 'production', METRICS_TOKEN: 'scrape-secret' })
+    try {
+      for (const authorization of [undefined, 'Bearer wrong', 'scrape-secret', 'Bearer scrape-secret2', 'Basic scrape-secret']) {
+        const r = await t.app.inject({ url: '/metrics', headers: authorization === undefined ? {} : { authorization } })
+        assert.equal(r.statusCode, 401, String(authorization))
+        assert.equal(r.json().code, 'POOL_ERR_METRICS_TOKEN')
+      }
+      const ok = await t.app.inject({ url: '/metrics', headers: { authorization: 'Bearer scrape-secret' } })
+      assert.equal(ok.statusCode, 200)
+      assert.match(ok.body, /# TYPE /)
+    } finally {
+      await t.close()
+    }
+  })
+
+  test('in development /metrics is open unless METRICS_TOKEN is set', async () => {
+    const open = await startTestPool()
+    try {
+      assert.equal((await open.app.inject('/metrics')).statusCode, 200)
+    } finally {
+      await open.close()
+    }
+    const t = await startTestPool({ METRICS_TOKEN: 'dev-secret' })
+    try {
+      assert.equal((await t.app.inject('/metrics')).statusCode, 401)
+      assert.equal((await t.app.inject({ url: '/metrics', headers: { authorization: 'Bearer dev-secret' } })).statusCode, 200)
+    } finally {
+      await t.close()
+    }
   })
 })

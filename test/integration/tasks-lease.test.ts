@@ -330,18 +330,28 @@ describe('POST /api/v1/tasks/lease: choosing the work', () => {
     })
   })
 
-  it('bootstraps from the seed set when fewer than two candidates are waiting', async () => {
+  it('never hands an algorithm to more than n evaluators; tops a short set up only with decided seeds', async () => {
     await withPool({}, async (t) => {
-      const miners = await TestMiner.many(t.app, 4)
+      const miners = await TestMiner.many(t.app, 5)
       const seeds = await seedIds(t)
-      // Three open leases hold every seed (n = 3): nothing is a regular candidate for the fourth miner.
-      for (const m of miners.slice(0, 3)) assert.deepEqual(ids((await m.leaseOk({ eval_batch_size: 64 })).evaluate_algorithms), seeds)
+      // Three open leases hold every slot of every seed (n = 3): the fourth miner gets none of them to
+      // evaluate, only the seed set to evolve from.
+      const first = await Promise.all(miners.slice(0, 3).map(async (m) => await m.leaseOk({ eval_batch_size: 64 })))
+      for (const lease of first) assert.deepEqual(ids(lease.evaluate_algorithms), seeds)
       const fourth = await miners[3]!.leaseOk({ eval_batch_size: 64 })
-      assert.deepEqual(ids(fourth.evaluate_algorithms), seeds.slice(0, 2))
+      assert.deepEqual(ids(fourth.evaluate_algorithms), [])
       assert.deepEqual(ids(fourth.seed_algorithms), seeds.slice(0, 8))
-      // ... and its evaluations are accepted.
-      const submitted = await miners[3]!.submitLeaseOk(fourth.lease_id, { evaluations: fourth.evaluate_algorithms.map((x) => ({ algorithm_id: x.id, score: 0.4 })) })
+      // Once the three agree, every seed is scored: a short evaluate set is topped up from the seed set,
+      // and those evaluations are accepted as records that decide nothing.
+      for (const [i, lease] of first.entries()) {
+        await miners[i]!.submitLeaseOk(lease.lease_id, { evaluations: lease.evaluate_algorithms.map((x) => ({ algorithm_id: x.id, score: 0.5 })) })
+      }
+      const fifth = await miners[4]!.leaseOk({ eval_batch_size: 64 })
+      assert.deepEqual(ids(fifth.evaluate_algorithms), seeds.slice(0, 2))
+      const submitted = await miners[4]!.submitLeaseOk(fifth.lease_id, { evaluations: fifth.evaluate_algorithms.map((x) => ({ algorithm_id: x.id, score: 0.4 })) })
       assert.equal(submitted.evaluations_accepted, 2)
+      const counts = await t.pool.database.db.selectFrom('algorithms').select(['evaluation_count', 'state']).where('id', 'in', seeds.slice(0, 2).map(BigInt)).execute()
+      for (const c of counts) assert.deepEqual([Number(c.evaluation_count), c.state], [3, 'scored'])
     })
   })
 

@@ -439,6 +439,8 @@ export interface InvariantOptions {
   unanswered?: UnansweredSubmit[]
   /** Recomputes a closed epoch (e.g. `sotapool epoch verify`); checked for every closed epoch. */
   verifyEpoch?: (epoch: number) => Promise<{ ok: boolean; detail: string }>
+  /** The pool's time now (its clock may be pinned): active hand-outs past their timeout no longer hold a slot. */
+  nowMs?: number
 }
 
 const n = (v: bigint | number | string | null | undefined): number => (v === null || v === undefined ? 0 : Number(v))
@@ -476,12 +478,15 @@ export async function checkInvariants (db: Kysely<DB>, options: InvariantOptions
   add('no evaluation duplicated (algorithm_id, miner_hotkey)', evalDupes.map((r) => `algorithm ${n(r.algorithm_id)} by ${r.miner_hotkey} ×${n(r.c)}`), `${n(evalTotal.c)} evaluations, all distinct`)
 
   // Everything below is easier to compare in memory; the tables stay small in these runs.
-  const assignments = new Map((await db.selectFrom('assignments').select(['id', 'miner_hotkey', 'status', 'kind', 'evolve_budget']).execute()).map((a) => [a.id, a]))
+  const assignments = new Map((await db.selectFrom('assignments').select(['id', 'miner_hotkey', 'status', 'kind', 'evolve_budget', 'timeout_at']).execute()).map((a) => [a.id, a]))
+  // The evaluate set a miner was shown: slots (`evaluate`) and decided seeds topping it up (`recheck`).
   const evaluateItems = new Map<string, Set<number>>()
-  for (const i of await db.selectFrom('assignment_items').select(['assignment_id', 'algorithm_id']).where('role', '=', 'evaluate').execute()) {
+  const slotItems: Array<{ assignment_id: string; algorithm_id: bigint }> = []
+  for (const i of await db.selectFrom('assignment_items').select(['assignment_id', 'algorithm_id', 'role']).where('role', 'in', ['evaluate', 'recheck']).execute()) {
     const set = evaluateItems.get(i.assignment_id) ?? new Set<number>()
     set.add(n(i.algorithm_id))
     evaluateItems.set(i.assignment_id, set)
+    if (i.role === 'evaluate') slotItems.push(i)
   }
   const evaluations = await db.selectFrom('evaluations').select(['id', 'algorithm_id', 'miner_hotkey', 'assignment_id', 'outcome']).execute()
   const algorithms = await db.selectFrom('algorithms')
@@ -516,6 +521,20 @@ export async function checkInvariants (db: Kysely<DB>, options: InvariantOptions
     }
   }
   add('evaluations only on submitted assignments (owner, evaluate set)', strayEvals, `${evalsByAssignment.size} assignments carry evaluations, all submitted`)
+
+  // §5.4 never more than n evaluators per algorithm: the slots an algorithm was handed out through
+  // (`evaluate` items) that were evaluated, plus those still open, never exceed n, however many
+  // processes leased at once. Top-ups of decided algorithms (`recheck`) take no slot.
+  const nowMs = BigInt(options.nowMs ?? Date.now())
+  const evaluatedPairs = new Set(evaluations.map((e) => `${e.assignment_id}:${n(e.algorithm_id)}`))
+  const evaluators = new Map<number, number>()
+  for (const i of slotItems) {
+    const a = assignments.get(i.assignment_id)
+    const open = a?.status === 'active' && BigInt(a.timeout_at) > nowMs
+    if (open || evaluatedPairs.has(`${i.assignment_id}:${n(i.algorithm_id)}`)) evaluators.set(n(i.algorithm_id), (evaluators.get(n(i.algorithm_id)) ?? 0) + 1)
+  }
+  const overHanded = [...evaluators].filter(([, count]) => count > sampleSize).map(([id, count]) => `algorithm ${id} handed to ${count} evaluators`)
+  add(`never more than n = ${sampleSize} evaluators per algorithm`, overHanded, `${evaluators.size} algorithms handed out, none to more than ${sampleSize}`)
 
   const strayEvolutions: string[] = []
   for (const [id, ids] of evolutionsByAssignment) {

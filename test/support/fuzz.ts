@@ -14,6 +14,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { signedHeaders } from '../../src/crypto/keys.ts'
 import { ERROR_TABLE } from '../../src/errors.ts'
 import { evolvedProgram, reformattedProgram, type TestMiner } from './miner.ts'
+import { twoBytePrefixSpelling } from './ss58.ts'
 import { startTestPool, type TestPool } from './pool.ts'
 
 // --- a pool whose error log is kept -------------------------------------------------------------------
@@ -242,8 +243,8 @@ export function toJsonText (v: unknown): string {
  * Arrays or objects nested `depth` levels deep, as JSON text: the pool parses them into deep values, while
  * the fuzzer's own copying and printing never recurse through them.
  */
-export function nested (depth: number, kind: 'array' | 'object'): RawJson {
-  return raw(kind === 'array' ? `${'['.repeat(depth)}1${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`)
+export function nested (depth: number, kind: 'array' | 'object', core = '1'): RawJson {
+  return raw(kind === 'array' ? `${'['.repeat(depth)}${core}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}${core}${'}'.repeat(depth)}`)
 }
 
 // --- nasty values ---------------------------------------------------------------------------------------
@@ -272,7 +273,8 @@ export function nastyValue (addresses: readonly string[]): fc.Arbitrary<unknown>
     { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
     { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
     { weight: 2, arbitrary: fc.constantFrom(...addresses) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(10, 100, 1000, 20_000), fc.constantFrom('array' as const, 'object' as const)).map(([d, k]) => nested(d, k)) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(10, 64, 65, 100, 1000, 10_000, 20_000), fc.constantFrom('array' as const, 'object' as const), fc.constantFrom('1', '"\\u0000"', '"x"'))
+      .map(([d, k, core]) => nested(d, k, core)) },
     { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   )
 }
@@ -561,7 +563,7 @@ export interface FuzzRequest {
 const PATH_DANGER = ['%00', 'a%00b', '\u0000', 'a\u0000b', '%C0%80', '%ED%A0%80', '%FF', '%E2%82', '%u0000', '%%', '%2', '%0a', '%0d%0aX-Injected: 1']
 
 const PATH_NASTY = [
-  '-1', '0', '1', '2', '1e309', '1e3', '0x10', '1.0', '1.5', '-0', '+1', ' 1', '1 ', '01', 'NaN', 'Infinity', 'null', 'undefined', 'abc',
+  '-1', '0', '1', '2', '1e309', '1e3', '0x10', '1.0', '1.5', '-0', '+1', ' 1', '1 ', '01', '00001', '1e0', '%20', '%201', '%2B1', '0b1', '0o1', '1_0', 'NaN', 'Infinity', 'null', 'undefined', 'abc',
   '9007199254740991', '9007199254740992', '18446744073709551616', '99999999999999999999999999', '../../etc/passwd', '..', '.', '%00', '%',
   '%zz', '%2e%2e%2f', '%2F', 'a/b', 'a?b=1', 'a#b', '__proto__', 'constructor', 'toString', 'a'.repeat(64), 'a'.repeat(65), 'a'.repeat(201),
   'a'.repeat(5000), '💥', '中文', 'Ω', '\u0000', 'a\u0000b', ' ', '\t', '\uFEFF', '\u202E', '00000000-0000-4000-8000-000000000000',
@@ -607,6 +609,7 @@ export function queryArb (op: Operation, ctx: SchemaContext): fc.Arbitrary<Query
 export function authArb (op: Operation, addresses: readonly string[], miners: number): fc.Arbitrary<Auth> {
   const garbage = fc.record({
     'X-Key': fc.constantFrom('5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQYä', '5Grwva💥', '', ' ', 'a'.repeat(1000), '\u0000', ...addresses,
+      ...addresses.slice(0, 3).map((a) => twoBytePrefixSpelling(a)),
       addresses[0]!.toLowerCase(), `${addresses[0]!} `, addresses[0]!.slice(0, -1)),
     'X-Timestamp': fc.constantFrom('1e3', '-1', '0x10', '0', '99999999999999999999', '1700000000', '1700000000.5', ' 1700000000 ', '١٧٠٠٠٠٠٠٠٠', '',
       '+1700000000', '1700000000\u0000', '17000000000000000000000000000'),
@@ -621,7 +624,7 @@ export function authArb (op: Operation, addresses: readonly string[], miners: nu
   return fc.oneof(
     { weight: 2, arbitrary: fc.constant<Auth>({ kind: 'none' }) },
     { weight: op.signed ? 6 : 1, arbitrary: fc.nat({ max: miners - 1 }).map((miner): Auth => ({ kind: 'miner', miner })) },
-    { weight: op.signed ? 2 : 1, arbitrary: fc.record({ miner: fc.nat({ max: miners - 1 }), tamper: fc.nat({ max: 11 }) }).map((a): Auth => ({ kind: 'tampered', ...a })) },
+    { weight: op.signed ? 2 : 1, arbitrary: fc.record({ miner: fc.nat({ max: miners - 1 }), tamper: fc.nat({ max: 12 }) }).map((a): Auth => ({ kind: 'tampered', ...a })) },
     { weight: 2, arbitrary: garbage.map((headers): Auth => ({ kind: 'headers', headers })) },
   )
 }
@@ -830,6 +833,7 @@ function tamper (h: Record<'X-Key' | 'X-Timestamp' | 'X-Signature', string>, how
     case 8: return { ...h, 'X-Signature': other.key.sign(`auth:${nowS}`).replace(/./, 'z') }
     case 9: return { ...h, 'X-Timestamp': `${h['X-Timestamp']}.0` }
     case 10: return { ...h, 'X-Key': [h['X-Key'], other.hotkey] }
+    case 11: return { ...h, 'X-Key': twoBytePrefixSpelling(h['X-Key']) }
     default: return { ...h, 'X-Signature': h['X-Signature'].slice(0, 64) }
   }
 }

@@ -5,6 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CONFIG_VARIABLES, ConfigError, defaultTaskType, loadConfig } from '../../src/config.ts'
+import { encodeHotkey } from '../../src/crypto/sr25519.ts'
+import { twoBytePrefixSpelling } from '../support/ss58.ts'
+
+const verifierA = encodeHotkey(new Uint8Array(32).fill(1))
+const verifierB = encodeHotkey(new Uint8Array(32).fill(2))
 
 const refuses = (env: Record<string, string>, variable: string, reason?: RegExp): void => {
   assert.throws(() => loadConfig(env), (err: unknown) => {
@@ -55,13 +60,13 @@ describe('defaults', () => {
   test('values are read and trimmed', () => {
     const config = loadConfig({
       API_PORT: ' 9000 ', TASK_TYPES: 'cifar10_binary, mnist_binary ,', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/pool',
-      EPOCH_BUDGET_UNITS: '9223372036854775807', VERIFIER_HOTKEYS: 'a, b', BACKGROUND_JOBS: 'off', TOLERANCE_RATIO: '0.25',
+      EPOCH_BUDGET_UNITS: '9223372036854775807', VERIFIER_HOTKEYS: `${verifierA}, ${verifierB}`, BACKGROUND_JOBS: 'off', TOLERANCE_RATIO: '0.25',
     })
     assert.equal(config.apiPort, 9000)
     assert.deepEqual(config.taskTypes, ['cifar10_binary', 'mnist_binary'])
     assert.equal(config.databaseUrl, 'postgres://postgres@127.0.0.1:5432/pool')
     assert.equal(config.epochBudgetUnits, 2n ** 63n - 1n)
-    assert.deepEqual(config.verifierHotkeys, ['a', 'b'])
+    assert.deepEqual(config.verifierHotkeys, [verifierA, verifierB])
     assert.equal(config.backgroundJobs, false)
     assert.equal(config.toleranceRatio, 0.25)
   })
@@ -79,6 +84,9 @@ describe('a bad value names its variable', () => {
     [{ TASK_TYPES: '' }, 'TASK_TYPES', /at least one task type/],
     [{ TASK_TYPES: ' , ' }, 'TASK_TYPES'],
     [{ TASK_TYPES: 'CIFAR-10' }, 'TASK_TYPES', /invalid task type "CIFAR-10"/],
+    [{ VERIFIER_HOTKEYS: 'not-an-address' }, 'VERIFIER_HOTKEYS', /not an SS58 address/],
+    // A verifier named by the other spelling of its key would never match a signed request.
+    [{ VERIFIER_HOTKEYS: `${verifierA},${twoBytePrefixSpelling(verifierB)}` }, 'VERIFIER_HOTKEYS', new RegExp(`use ${verifierB}`)],
     [{ ENVIRONMENT: 'staging' }, 'ENVIRONMENT', /development, production/],
     [{ MAX_BODY_BYTES: '10' }, 'MAX_BODY_BYTES'],
     [{ AUTH_MAX_SKEW_S: '0' }, 'AUTH_MAX_SKEW_S'],

@@ -105,3 +105,27 @@ describe('prototype poisoning', () => {
     assert.deepEqual(parseJsonBody('{"score": NaN, "__proto__": {"admin": true}, "n": 99999999999999999}'), { score: null, n: '99999999999999999' })
   })
 })
+
+describe('deep nesting', () => {
+  test('10,000 nested arrays around "\\u0000" are refused as too deep (400), not a stack overflow', () => {
+    malformed(`${'['.repeat(10_000)}"\\u0000"${']'.repeat(10_000)}`, /nested deeper than 64 levels/)
+    malformed(`${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`, /nested deeper than 64 levels/)
+  })
+
+  test('64 levels parse; brackets inside strings do not count', () => {
+    const deep = `${'['.repeat(64)}1${']'.repeat(64)}`
+    assert.doesNotThrow(() => parseJsonBody(deep))
+    malformed(`[${deep}]`, /nested deeper than 64/)
+    assert.deepEqual(parseJsonBody(`{"s": "${'['.repeat(1000)}"}`), { s: '['.repeat(1000) })
+  })
+
+  test('a NUL character is found at any allowed depth and in keys', () => {
+    malformed(`${'['.repeat(60)}"a\\u0000"${']'.repeat(60)}`, /NUL characters/)
+    malformed('{"ok": 1, "k\\u0000": 2}', /NUL characters/)
+  })
+
+  test('a wide array of 200,000 strings is checked without recursion', () => {
+    const wide = JSON.stringify(Array.from({ length: 200_000 }, () => 'x')).replace(/]$/, ',"\\u0000"]')
+    malformed(wide, /NUL characters/)
+  })
+})

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict'
 import * as scure from '@scure/sr25519'
 import { encodeAddress, mnemonicToMiniSecret } from '@polkadot/util-crypto'
 import { keyFromSecret, recipientMessage, walletMessage, type MinerKey } from '../../src/crypto/keys.ts'
-import { cryptoReady, decodeHotkey, encodeHotkey, isHotkey, parseSignature, verifyMessage } from '../../src/crypto/sr25519.ts'
+import { canonicalHotkey, cryptoReady, decodeAnySpelling, decodeHotkey, encodeHotkey, isHotkey, parseSignature, verifyMessage } from '../../src/crypto/sr25519.ts'
+import fc from 'fast-check'
+import { twoBytePrefixSpelling } from '../support/ss58.ts'
 import { sharedTestdata } from '../support/shared-data.ts'
 
 interface AuthVectors {
@@ -152,6 +154,25 @@ describe('decodeHotkey', () => {
       assert.equal(isHotkey(input as string), false)
     })
   }
+
+  test('the two-byte spelling of prefix 42 is another valid address of the same key, and is refused naming the canonical one', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (key) => {
+      const canonical = encodeHotkey(key)
+      const other = twoBytePrefixSpelling(key)
+      assert.notEqual(other, canonical)
+      const any = decodeAnySpelling(other)
+      assert.ok('publicKey' in any, 'SS58 itself accepts the other spelling')
+      assert.deepEqual(any.publicKey, key)
+      const decoded = decodeHotkey(other)
+      assert.ok('error' in decoded)
+      assert.equal(decoded.canonical, canonical)
+      assert.ok(decoded.error.includes(`use ${canonical}`), decoded.error)
+      assert.equal(isHotkey(other), false)
+      assert.equal(canonicalHotkey(other), canonical)
+      assert.equal(canonicalHotkey(canonical), canonical)
+      assert.ok('publicKey' in decodeHotkey(canonical))
+    }), { numRuns: 200 })
+  })
 
   test('the prefix mismatch says which prefix was found', () => {
     const decoded = decodeHotkey(encodeAddress(fromHex(vectors.keys.miner.public_key), 0))

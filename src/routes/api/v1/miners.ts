@@ -2,7 +2,8 @@
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify'
-import { isHotkey } from '../../../crypto/sr25519.ts'
+import { decodeHotkey } from '../../../crypto/sr25519.ts'
+import { refuseOtherSpelling } from '../../../http/validation.ts'
 import { PoolError, validationError } from '../../../errors.ts'
 import { recipientFromBody } from '../../../plugins/auth.ts'
 import { errors, Hotkey, IsoTime, Units, walletSecurity } from '../../../schemas/common.ts'
@@ -89,7 +90,10 @@ async function checkRecipientBody (request: FastifyRequest): Promise<void> {
   if (typeof value !== 'string') {
     throw new PoolError('POOL_ERR_VALIDATION', [{ loc: ['body', field], msg: 'Input should be of type string', type: 'type_error.string' }])
   }
-  if (!isHotkey(value.trim())) throw validationError(['body', field], 'recipient must be a valid SS58 address (prefix 42)')
+  const decoded = decodeHotkey(value.trim())
+  if ('error' in decoded) {
+    throw validationError(['body', field], decoded.canonical === undefined ? 'recipient must be a valid SS58 address (prefix 42)' : `recipient: ${decoded.error}`)
+  }
 }
 
 /** The recipient update, shared by the PUT route and its three compatibility aliases. */
@@ -182,7 +186,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: Type.Object({ miner_hotkey: Hotkey }),
       response: { 200: RecipientResponse, ...errors(404, 422) },
     },
-  }, async (request) => await pool.miners.getRecipient(request.params.miner_hotkey))
+  }, async (request) => {
+    refuseOtherSpelling(request.params.miner_hotkey, ['path', 'miner_hotkey'])
+    return await pool.miners.getRecipient(request.params.miner_hotkey)
+  })
 }
 
 export default routes
