@@ -7,8 +7,9 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely'
 import type { Database } from './database.ts'
 import * as initial from './migrations/001-initial.ts'
+import * as balancedEpochs from './migrations/004-balanced-epochs.ts'
 
-const MIGRATIONS = { '001-initial': initial } as const
+const MIGRATIONS = { '001-initial': initial, '004-balanced-epochs': balancedEpochs } as const
 const SQLITE_ATTEMPTS = 10
 
 export async function migrateToLatest (database: Database): Promise<string[]> {

@@ -182,17 +182,14 @@ export class EpochService {
    * the process that lost the race would fail at commit instead of reporting "already closed".
    */
   private async store (trx: Transaction<DB>, c: EpochComputation): Promise<boolean> {
-    const epochUnits = c.payouts.payouts.reduce((s, p) => s + p.units, 0n)
-    const paid = epochUnits > 0n
     const inserted = await trx.insertInto('epochs').values({
       epoch_id: BigInt(c.epoch),
       root: c.root,
       num_of_leaves: BigInt(c.leaves.length),
       total_units: c.leaves.reduce((s, l) => s + l.amountUnits, 0n),
-      epoch_units: epochUnits,
-      // An epoch without points pays nothing, so it takes no fee either.
-      fee_units: paid ? c.payouts.feeUnits : 0n,
-      undistributed_units: paid ? c.payouts.undistributedUnits : 0n,
+      epoch_units: c.payouts.distributedUnits,
+      fee_units: c.payouts.feeUnits,
+      undistributed_units: c.payouts.undistributedUnits,
       budget_units: BigInt(c.params.budget_units),
       window_start: BigInt(c.windowStart),
       window_end: BigInt(c.windowEnd),
@@ -232,10 +229,9 @@ export class EpochService {
     expect('num_of_leaves', stored.num_of_leaves, c.leaves.length)
     expect('total_units', stored.total_units, c.leaves.reduce((s, l) => s + l.amountUnits, 0n))
     // The published totals (what /claims/epoch shows) are recomputed too, as store() derives them.
-    const epochUnits = c.payouts.payouts.reduce((s, p) => s + p.units, 0n)
-    expect('epoch_units', stored.epoch_units, epochUnits)
-    expect('fee_units', stored.fee_units, epochUnits > 0n ? c.payouts.feeUnits : 0n)
-    expect('undistributed_units', stored.undistributed_units, epochUnits > 0n ? c.payouts.undistributedUnits : 0n)
+    expect('epoch_units', stored.epoch_units, c.payouts.distributedUnits)
+    expect('fee_units', stored.fee_units, c.payouts.feeUnits)
+    expect('undistributed_units', stored.undistributed_units, c.payouts.undistributedUnits)
     const recomputedPayouts = new Map(c.payouts.payouts.map((p) => [p.hotkey, p.units]))
     expect('payout count', payouts.length, recomputedPayouts.size)
     for (const p of payouts) expect(`payout of ${p.hotkey}`, p.units, recomputedPayouts.get(p.hotkey))
