@@ -1,4 +1,4 @@
-// The claim app (SPEC §9): its twelve routes mounted in the Pool API and standalone, epoch metadata,
+// The claim app (SPEC §9): its thirteen routes mounted in the Pool API and standalone, epoch metadata,
 // proof packages that verify offline, and the claim simulation with cumulative amounts and its ledger.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
