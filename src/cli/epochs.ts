@@ -1,5 +1,8 @@
 /** `sotapool window close`, `sotapool epoch close|verify|export` and `sotapool verify-proof`. */
-import { readFile, writeFile } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import type { Command } from 'commander'
 import type { PoolContext } from '../services/context.ts'
 import { configOrExit, parseInteger } from './main.ts'
@@ -41,7 +44,7 @@ export function registerEpochCommands (program: Command): void {
       await withPool(async (pool) => {
         if (id !== undefined) {
           const closed = await pool.epochs.close(id)
-          const { root, num_of_leaves: leaves, epoch_units: units } = await pool.epochs.export(id)
+          const { root, num_of_leaves: leaves, epoch_units: units } = await pool.claims.epochMeta(id)
           print({ epoch: id, closed, note: closed ? 'closed now' : 'was already closed', root, num_of_leaves: leaves, epoch_units: units })
         } else {
           print({ closed: await pool.epochs.closeReady(), current_epoch: pool.currentEpoch() })
@@ -49,25 +52,38 @@ export function registerEpochCommands (program: Command): void {
       })
     })
   epoch.command('verify')
-    .description('Recompute a closed epoch from the database and compare with what is stored (exit 1 on mismatch)')
-    .argument('<epoch>', 'epoch id', parseInteger('epoch'))
-    .action(async (id: number) => {
+    .description('Recompute a closed epoch from the database and compare with what is stored; or, with --url, check a ' +
+      'pool\'s published epoch artifacts over HTTP with no database (exit 1 on any mismatch)')
+    .argument('[epoch]', 'epoch id (required without --url)', parseInteger('epoch'))
+    .option('--url <url>', 'a Pool API (claims under /claims) or claim server URL: verify its artifacts, no database needed')
+    .option('--epoch <number>', 'with --url: only this epoch (default: every closed epoch, oldest first)', parseInteger('--epoch'))
+    .option('--root <hex>', 'with --url and --epoch: a root obtained independently (e.g. from chain) the artifact must match')
+    .action(async (id: number | undefined, opts: { url?: string; epoch?: number; root?: string }) => {
+      if (opts.url !== undefined) {
+        const { verifyRemote } = await import('./verify-remote.ts')
+        process.exitCode = await verifyRemote({ url: opts.url, epoch: opts.epoch ?? id, root: opts.root })
+        return
+      }
+      if (id === undefined) throw new Error('epoch verify needs an EPOCH (from the database) or --url (over HTTP)')
       const result = await withPool(async (pool) => await pool.epochs.verify(id))
       print({ epoch: id, match: result.ok, root: result.root, recomputed_root: result.recomputedRoot, mismatches: result.mismatches })
       if (!result.ok) process.exitCode = 1
     })
   epoch.command('export')
-    .description('Write a closed epoch as JSON: root, totals, parameters, every leaf with its proof')
+    .description('Write a closed epoch\'s artifact: the same bytes GET /claims/epoch/{epoch}/artifact serves')
     .argument('<epoch>', 'epoch id', parseInteger('epoch'))
     .option('-o, --output <file>', 'write to this file instead of standard output')
     .action(async (id: number, opts: { output?: string }) => {
-      const artifact = await withPool(async (pool) => await pool.epochs.export(id))
-      const text = `${JSON.stringify(artifact, null, 2)}\n`
-      if (opts.output === undefined) process.stdout.write(text)
-      else {
-        await writeFile(opts.output, text)
-        process.stderr.write(`wrote epoch ${id} (${artifact.num_of_leaves} leaves, root ${artifact.root}) to ${opts.output}\n`)
-      }
+      await withPool(async (pool) => {
+        const { text } = await pool.epochs.artifact(id)
+        const source = Readable.from(text)
+        if (opts.output === undefined) await pipeline(source, process.stdout, { end: false })
+        else {
+          await pipeline(source, createWriteStream(opts.output))
+          const { root, num_of_leaves: leaves } = (await pool.claims.epochMeta(id))
+          process.stderr.write(`wrote epoch ${id} (${leaves} leaves, root ${root}) to ${opts.output}\n`)
+        }
+      })
     })
 
   program.command('verify-proof')

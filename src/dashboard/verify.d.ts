@@ -8,5 +8,7 @@ export declare function unitsFromJson (value: unknown): bigint
 export declare function hashLeaf (epoch: number | bigint, index: number, hotkey: Uint8Array, recipient: Uint8Array, amountUnits: bigint): Uint8Array
 export declare function hashNode (a: Uint8Array, b: Uint8Array): Uint8Array
 export declare function foldProof (leaf: Uint8Array, proof: readonly Uint8Array[]): Uint8Array
+export declare function rootOfLeaves (leaves: readonly Uint8Array[]): Uint8Array
+export declare function compareBytes (a: Uint8Array, b: Uint8Array): number
 export interface ProofPackageCheck { ok: boolean; leaf: string | null; root: string | null; problems: string[] }
 export declare function checkProofPackage (pkg: unknown, expectedRoot?: string): ProofPackageCheck

@@ -98,6 +98,21 @@ export function foldProof (leaf, proof) {
   return proof.reduce((acc, sibling) => hashNode(acc, sibling), leaf)
 }
 
+/** The root over leaf hashes in index order: pairs hashed level by level, an odd last node carried up. */
+export function rootOfLeaves (leaves) {
+  if (leaves.length === 0) return new Uint8Array(32)
+  let level = leaves
+  while (level.length > 1) {
+    const up = []
+    for (let i = 0; i < level.length; i += 2) up.push(i + 1 < level.length ? hashNode(level[i], level[i + 1]) : level[i])
+    level = up
+  }
+  return level[0]
+}
+
+/** Byte order of two public keys (the leaf order of the tree). */
+export { compareBytes }
+
 /**
  * Checks a proof package against its own root, or against `expectedRoot` (e.g. the root the epoch
  * metadata publishes). Never throws: `{ok, leaf, root, problems}`, `root` being what the proof folds to.

@@ -8,11 +8,16 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { Database, Dialect } from './database.ts'
 import * as initial from './migrations/001-initial.ts'
 import * as identityFold from './migrations/003-identity-fold.ts'
+import * as balancedEpochs from './migrations/004-balanced-epochs.ts'
 
 /** A migration may return what it changed in stored data, one line each, to be logged. */
 type MigrationModule = { up: (db: Kysely<any>, dialect: Dialect) => Promise<string[] | void> }
 
-const MIGRATIONS: Record<string, MigrationModule> = { '001-initial': initial, '003-identity-fold': identityFold }
+const MIGRATIONS: Record<string, MigrationModule> = {
+  '001-initial': initial,
+  '003-identity-fold': identityFold,
+  '004-balanced-epochs': balancedEpochs,
+}
 const SQLITE_ATTEMPTS = 10
 
 /** Applies pending migrations; returns their names. `report` hears what a migration changed in stored data. */

@@ -10,9 +10,10 @@
  * - The payout list holds every miner with micro-points > 0, even one whose share rounds to 0 units, so the
  *   outcome of every earner is visible; miners with 0 points are left out. Build claim leaves from
  *   units > 0 only.
- * - undistributed = distributable − distributed. It is > 0 only when every earner is capped, or when no
- *   one has points (then nothing is paid and the whole distributable amount is undistributed; the fee is
- *   still reported as computed).
+ * - No one with micro-points > 0 (no entries, or only zeros): nothing is paid and no fee is taken, so the
+ *   whole budget is undistributed. Otherwise undistributed = distributable − distributed, > 0 only when
+ *   every earner is capped. Either way every epoch balances: fee + distributed + undistributed = budget.
+ *   This one function decides all three for the close, `epoch verify` and the epoch artifact.
  * - Duplicate hotkeys and duplicate public keys are rejected: the remainder tie-break needs distinct keys.
  */
 import { U64_MAX } from './units.ts'
@@ -119,11 +120,11 @@ function checkInput(entries: readonly PointsEntry[], params: PayoutParams): void
 export function computePayouts(entries: readonly PointsEntry[], params: PayoutParams): PayoutResult {
   checkInput(entries, params)
   const budgetUnits = params.budgetUnits
-  const feeUnits = (budgetUnits * BigInt(params.feeBps)) / BPS
-  const distributableUnits = budgetUnits - feeUnits
   const capUnits = params.minerCapBps === 0 ? null : (budgetUnits * BigInt(params.minerCapBps)) / BPS
-
   const earners = entries.filter((e) => e.microPoints > 0n)
+  // Without points there is nothing to take a fee from: the whole budget stays undistributed.
+  const feeUnits = earners.length === 0 ? 0n : (budgetUnits * BigInt(params.feeBps)) / BPS
+  const distributableUnits = budgetUnits - feeUnits
   // Within a round the capping test is monotone in mp, so each round caps a prefix of this order.
   const byPoints = earners.slice().sort((a, b) => (a.microPoints < b.microPoints ? 1 : a.microPoints > b.microPoints ? -1 : 0))
   let uncappedMp = earners.reduce((sum, e) => sum + e.microPoints, 0n)

@@ -3,9 +3,12 @@
  * served alone by `sotapool claims` with no prefix. The simulation and ledger routes exist only when
  * claim simulation is enabled; proofs are always served.
  */
-import { Type } from 'typebox'
+import { Readable } from 'node:stream'
+import { Type, type Static } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { refuseOtherSpelling } from '../http/validation.ts'
+import { CLAIM_TREE_FORMAT } from '../domain/claim-tree.ts'
+import { ARTIFACT_NAME, ARTIFACT_VERSION } from '../domain/epoch-artifact.ts'
 import { errors, Hotkey, Units } from '../schemas/common.ts'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
@@ -73,6 +76,51 @@ const LedgerResponse = Type.Object({
   claimed_units: Units,
 })
 
+const ArtifactParams = Type.Object({
+  budget_units: Type.String(),
+  pool_fee_bps: Type.Integer(),
+  miner_cap_bps: Type.Integer(),
+  min_payout_units: Type.String(),
+  window_blocks: Type.Integer(),
+  epoch_windows: Type.Integer(),
+}, { description: 'The parameters the epoch was closed with.' })
+
+const EpochArtifact = Type.Object({
+  artifact: Type.Literal(ARTIFACT_NAME),
+  version: Type.Literal(ARTIFACT_VERSION, { description: 'Layout version of the artifact.' }),
+  format: Type.Literal(CLAIM_TREE_FORMAT, { description: 'Claim tree format (SPEC §8.4).' }),
+  epoch: Type.Integer(),
+  root: Hex32,
+  num_of_leaves: Type.Integer(),
+  total_units: Type.Union([Units], { description: 'Sum of the leaf amounts (the total published on chain with the root).' }),
+  epoch_units: Units,
+  fee_units: Units,
+  undistributed_units: Units,
+  budget_units: Units,
+  window_start: Type.Integer(),
+  window_end: Type.Integer(),
+  block_start: Type.Integer({ description: 'First block of the epoch (inclusive).' }),
+  block_end: Type.Integer({ description: 'Last block of the epoch (inclusive).' }),
+  closed_at: Type.String(),
+  params: ArtifactParams,
+  payouts: Type.Array(Type.Object({
+    hotkey: Type.String(),
+    points: Type.Number({ description: 'Epoch points: the sum of the miner\'s window points over the epoch.' }),
+    micro_points: Units,
+    units: Units,
+  }), { description: 'Every miner with points in the epoch: the payout inputs and the units they give.' }),
+  credit_without_leaf: Type.Array(Type.Object({ hotkey: Type.String(), credit_units: Units }), {
+    description: 'Hotkeys with cumulative credit but no leaf in this epoch (no recipient yet, or below MIN_PAYOUT_UNITS).',
+  }),
+  leaves: Type.Array(Type.Object({
+    index: Type.Integer(),
+    hotkey: Type.String(),
+    recipient_coldkey: Type.String(),
+    amount_units: Type.Union([Units], { description: 'Cumulative credit of the hotkey through this epoch.' }),
+    leaf: Hex32,
+  }), { description: 'Every leaf, by index (hotkey public key ascending). Proofs are at /epoch/{epoch_id}/proof/{hotkey}.' }),
+})
+
 const EpochParam = Type.Object({ epoch_id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) })
 const HotkeyParam = Type.Object({ hotkey: Hotkey })
 const EpochHotkeyParams = Type.Object({ epoch_id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), hotkey: Hotkey })
@@ -104,6 +152,26 @@ const routes: FastifyPluginAsyncTypebox<{ simulation: boolean }> = async (app, o
     async () => await claims.epochMeta(undefined))
   app.get('/epoch/:epoch_id', { schema: { tags, summary: 'Epoch metadata', params: EpochParam, response: { 200: EpochMeta, ...errors(404, 422) } } },
     async (request) => await claims.epochMeta(request.params.epoch_id))
+
+  app.get('/epoch/:epoch_id/artifact', {
+    schema: {
+      tags,
+      summary: 'The epoch artifact: everything needed to verify a closed epoch from outside',
+      description: 'The complete, versioned artifact of a closed epoch: tree format, every leaf, the payout inputs (points, fee, ' +
+        'cap, minimum, budget, windows) and the root. `sotapool epoch verify --url` checks it with no database. Its URL ' +
+        '(this path under the public address of the claim app) is stable and is the `uri` an operator publishes on chain ' +
+        'with the root. Streamed; closed epochs never change, so it carries an ETag and `Cache-Control: immutable`.',
+      params: EpochParam,
+      response: { 200: EpochArtifact, 304: Type.Null({ description: 'Not modified (If-None-Match matched the ETag).' }), ...errors(404, 422) },
+    },
+  }, async (request, reply) => {
+    const { etag, text } = await app.pool.epochs.artifact(request.params.epoch_id)
+    void reply.header('etag', etag).header('cache-control', 'public, max-age=31536000, immutable')
+    const match = request.headers['if-none-match']
+    if (match !== undefined && match.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) return await reply.code(304).send(null)
+    // A stream is sent as is (no serialization), so memory stays bounded for any number of leaves.
+    return await reply.type('application/json; charset=utf-8').send(Readable.from(text) as unknown as Static<typeof EpochArtifact>)
+  })
 
   for (const verb of ['proof', 'claim']) {
     const alias = verb === 'claim' ? ' (alias of proof)' : ''

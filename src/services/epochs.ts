@@ -1,20 +1,23 @@
 /**
  * Closing epochs (SPEC §8): payouts from the epoch's window points, cumulative credit per hotkey, the
  * claim tree over hotkeys with a recipient, all stored in one transaction. The `epochs` primary key makes
- * the close happen once whichever process tries. `verifyEpoch` re-derives everything from the stored
- * inputs and compares; `exportEpoch` writes the artifact anyone can check.
+ * the close happen once whichever process tries. `verify` re-derives everything from the stored
+ * inputs and compares; `artifact` writes the document anyone can check from outside.
  */
+import { createHash } from 'node:crypto'
 import type { Transaction } from 'kysely'
 import { isoTime } from '../clock.ts'
 import type { Config } from '../config.ts'
 import type { Database, Queryable } from '../db/database.ts'
 import type { DB, EpochsTable } from '../db/schema.ts'
 import type { Selectable } from 'kysely'
-import { buildClaimTree, CLAIM_TREE_FORMAT, EMPTY_ROOT, initClaimTree, toHex32, type ClaimEntry } from '../domain/claim-tree.ts'
+import { buildClaimTree, EMPTY_ROOT, initClaimTree, toHex32, type ClaimEntry } from '../domain/claim-tree.ts'
 import { computePayouts, toMicroPoints, type PayoutResult } from '../domain/payouts.ts'
 import { epochWindows, windowBlocks, type Tempo } from '../domain/tempo.ts'
 import { STORED_UNITS_MAX, unitsToJson } from '../domain/units.ts'
 import { decodeHotkey } from '../crypto/sr25519.ts'
+import { ARTIFACT_NAME, ARTIFACT_VERSION, artifactText, type ArtifactHeader, type EpochArtifact } from '../domain/epoch-artifact.ts'
+import { PoolError } from '../errors.ts'
 import type { PoolMetrics } from '../metrics.ts'
 import { getMeta, setMeta } from './pool-meta.ts'
 import type { WindowService } from './windows.ts'
@@ -240,17 +243,14 @@ export class EpochService {
    * the process that lost the race would fail at commit instead of reporting "already closed".
    */
   private async store (trx: Transaction<DB>, c: EpochComputation): Promise<boolean> {
-    const epochUnits = c.payouts.payouts.reduce((s, p) => s + p.units, 0n)
-    const paid = epochUnits > 0n
     const inserted = await trx.insertInto('epochs').values({
       epoch_id: BigInt(c.epoch),
       root: c.root,
       num_of_leaves: BigInt(c.leaves.length),
       total_units: c.leaves.reduce((s, l) => s + l.amountUnits, 0n),
-      epoch_units: epochUnits,
-      // An epoch without points pays nothing, so it takes no fee either.
-      fee_units: paid ? c.payouts.feeUnits : 0n,
-      undistributed_units: paid ? c.payouts.undistributedUnits : 0n,
+      epoch_units: c.payouts.distributedUnits,
+      fee_units: c.payouts.feeUnits,
+      undistributed_units: c.payouts.undistributedUnits,
       budget_units: BigInt(c.params.budget_units),
       window_start: BigInt(c.windowStart),
       window_end: BigInt(c.windowEnd),
@@ -290,10 +290,9 @@ export class EpochService {
     expect('num_of_leaves', stored.num_of_leaves, c.leaves.length)
     expect('total_units', stored.total_units, c.leaves.reduce((s, l) => s + l.amountUnits, 0n))
     // The published totals (what /claims/epoch shows) are recomputed too, as store() derives them.
-    const epochUnits = c.payouts.payouts.reduce((s, p) => s + p.units, 0n)
-    expect('epoch_units', stored.epoch_units, epochUnits)
-    expect('fee_units', stored.fee_units, epochUnits > 0n ? c.payouts.feeUnits : 0n)
-    expect('undistributed_units', stored.undistributed_units, epochUnits > 0n ? c.payouts.undistributedUnits : 0n)
+    expect('epoch_units', stored.epoch_units, c.payouts.distributedUnits)
+    expect('fee_units', stored.fee_units, c.payouts.feeUnits)
+    expect('undistributed_units', stored.undistributed_units, c.payouts.undistributedUnits)
     const recomputedPayouts = new Map(c.payouts.payouts.map((p) => [p.hotkey, p.units]))
     expect('payout count', payouts.length, recomputedPayouts.size)
     for (const p of payouts) expect(`payout of ${p.hotkey}`, p.units, recomputedPayouts.get(p.hotkey))
@@ -307,26 +306,58 @@ export class EpochService {
     return { ok: mismatches.length === 0, root: stored.root, recomputedRoot: c.root, mismatches }
   }
 
-  /** The closed epoch as the self-contained JSON artifact of SPEC §8.5. */
-  async export (epoch: number) {
+  /**
+   * The closed epoch's artifact (SPEC §8.5, `src/domain/epoch-artifact.ts`): its ETag, and its JSON text
+   * as pieces read page by page from the store, so any size is served in bounded memory. The text is a
+   * function of rows that never change once the epoch is closed, so the ETag (a hash of the epoch row)
+   * names it for good.
+   */
+  async artifact (epoch: number): Promise<{ etag: string; text: AsyncIterable<string> }> {
     const db = this.database.db
     const e = await db.selectFrom('epochs').selectAll().where('epoch_id', '=', BigInt(epoch)).executeTakeFirst()
-    if (e === undefined) throw new Error(`epoch ${epoch} is not closed`)
-    const leaves = await db.selectFrom('epoch_leaves').selectAll().where('epoch_id', '=', BigInt(epoch)).orderBy('leaf_index').execute()
-    return {
-      format: CLAIM_TREE_FORMAT,
+    if (e === undefined) throw new PoolError('POOL_ERR_EPOCH_NOT_FOUND', `epoch ${epoch} not found (unknown or not closed yet)`)
+    const header: ArtifactHeader = {
       ...epochSummary(e),
       budget_units: unitsToJson(e.budget_units),
       params: JSON.parse(e.params) as EpochParams,
-      leaves: leaves.map((l) => ({
-        index: Number(l.leaf_index),
-        hotkey: l.hotkey,
-        recipient_coldkey: l.recipient_coldkey,
-        amount_units: unitsToJson(l.amount_units),
-        leaf: l.leaf,
-        proof: JSON.parse(l.proof) as string[],
-      })),
     }
+    const id = e.epoch_id
+    const payouts = pages(async (after: string | null) => await db.selectFrom('epoch_payouts').select(['hotkey', 'points', 'micro_points', 'units'])
+      .where('epoch_id', '=', id).$if(after !== null, (q) => q.where('hotkey', '>', after!)).orderBy('hotkey').limit(ARTIFACT_PAGE).execute(),
+    (r) => r.hotkey, (r) => ({ hotkey: r.hotkey, points: r.points, micro_points: unitsToJson(BigInt(r.micro_points)), units: unitsToJson(BigInt(r.units)) }))
+    // Cumulative credit of hotkeys without a leaf in this epoch (no recipient, or below the minimum).
+    const creditWithoutLeaf = pages(async (after: string | null) => await db.selectFrom('epoch_payouts as p')
+      .select(['p.hotkey', (eb) => eb.fn.sum<bigint>('p.units').as('credit')])
+      .where('p.epoch_id', '<=', id)
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('epoch_leaves as l').select('l.hotkey').where('l.epoch_id', '=', id).whereRef('l.hotkey', '=', 'p.hotkey'))))
+      .$if(after !== null, (q) => q.where('p.hotkey', '>', after!))
+      .groupBy('p.hotkey').having((eb) => eb.fn.sum('p.units'), '>', 0).orderBy('p.hotkey').limit(ARTIFACT_PAGE).execute(),
+    (r) => r.hotkey, (r) => ({ hotkey: r.hotkey, credit_units: unitsToJson(BigInt(r.credit)) }))
+    const leaves = pages(async (after: bigint | null) => await db.selectFrom('epoch_leaves').select(['leaf_index', 'hotkey', 'recipient_coldkey', 'amount_units', 'leaf'])
+      .where('epoch_id', '=', id).$if(after !== null, (q) => q.where('leaf_index', '>', after!)).orderBy('leaf_index').limit(ARTIFACT_PAGE).execute(),
+    (r) => BigInt(r.leaf_index), (r) => ({ index: Number(r.leaf_index), hotkey: r.hotkey, recipient_coldkey: r.recipient_coldkey, amount_units: unitsToJson(BigInt(r.amount_units)), leaf: r.leaf }))
+    const etag = `"${createHash('sha256').update(`${ARTIFACT_NAME}/${ARTIFACT_VERSION}\n${JSON.stringify(header)}`).digest('hex').slice(0, 32)}"`
+    return { etag, text: artifactText(header, { payouts, creditWithoutLeaf, leaves }) }
+  }
+
+  /** The artifact parsed (for the CLI's summaries and for tests; the text is what gets published). */
+  async export (epoch: number): Promise<EpochArtifact> {
+    let text = ''
+    for await (const piece of (await this.artifact(epoch)).text) text += piece
+    return JSON.parse(text) as EpochArtifact
+  }
+}
+
+const ARTIFACT_PAGE = 2_000
+
+/** Rows page by page by a keyset (`after` the last key read), mapped one by one. */
+async function * pages<R, K, T> (fetch: (after: K | null) => Promise<R[]>, keyOf: (row: R) => K, map: (row: R) => T): AsyncGenerator<T> {
+  let after: K | null = null
+  for (;;) {
+    const rows = await fetch(after)
+    for (const r of rows) yield map(r)
+    if (rows.length < ARTIFACT_PAGE) return
+    after = keyOf(rows[rows.length - 1]!)
   }
 }
 

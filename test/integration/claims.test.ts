@@ -1,4 +1,4 @@
-// The claim app (SPEC §9): its twelve routes mounted in the Pool API and standalone, epoch metadata,
+// The claim app (SPEC §9): its thirteen routes mounted in the Pool API and standalone, epoch metadata,
 // proof packages that verify offline, and the claim simulation with cumulative amounts and its ledger.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -74,6 +74,7 @@ async function allRoutes (app: FastifyInstance, prefix: string, s: Scenario): Pr
     ['GET /epoch/claim/{hotkey}', 'GET', `/epoch/claim/${a.hotkey}`],
     ['GET /epoch/{epoch_id}/proof/{hotkey}', 'GET', `/epoch/0/proof/${a.hotkey}`],
     ['GET /epoch/{epoch_id}/claim/{hotkey}', 'GET', `/epoch/0/claim/${a.hotkey}`],
+    ['GET /epoch/{epoch_id}/artifact', 'GET', '/epoch/0/artifact'],
     ['POST /epoch/claim', 'POST', '/epoch/claim', pkgB?.index === undefined ? {} : claimBodyOf(pkgB)],
     ['POST /epoch/{epoch_id}/claim', 'POST', '/epoch/0/claim', pkgC?.index === undefined ? {} : claimBodyOf(pkgC)],
     ['GET /ledger', 'GET', '/ledger'],
@@ -93,6 +94,7 @@ const ALL_200 = {
   'GET /epoch/claim/{hotkey}': 200,
   'GET /epoch/{epoch_id}/proof/{hotkey}': 200,
   'GET /epoch/{epoch_id}/claim/{hotkey}': 200,
+  'GET /epoch/{epoch_id}/artifact': 200,
   'POST /epoch/claim': 200,
   'POST /epoch/{epoch_id}/claim': 200,
   'GET /ledger': 200,
@@ -102,7 +104,7 @@ const all = (status: number): Record<string, number> => Object.fromEntries(Objec
 const SIMULATION_ROUTES = ['POST /epoch/claim', 'POST /epoch/{epoch_id}/claim', 'GET /ledger', 'GET /ledger/{epoch_id}']
 
 describe('claim routes', { concurrency: CONCURRENCY }, () => {
-  it('all twelve are mounted under /claims, and not at the root of the Pool API', async () => {
+  it('all thirteen are mounted under /claims, and not at the root of the Pool API', async () => {
     await withScenario(FLAT, [[1, 2, 3]], async (s) => {
       assert.deepEqual(await allRoutes(s.t.app, '/claims', s), ALL_200)
       assert.equal((await call(s.t.app, 'GET', '/epochs')).status, 404)
@@ -127,7 +129,7 @@ describe('claim routes', { concurrency: CONCURRENCY }, () => {
     })
   })
 
-  it('the standalone claim app serves the same twelve with no prefix', async () => {
+  it('the standalone claim app serves the same thirteen with no prefix', async () => {
     await withScenario(FLAT, [[1, 2, 3]], async (s) => {
       const standalone = await buildClaimApp(s.t.pool)
       try {

@@ -8,7 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { buildClaimApp } from '../../src/app.ts'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { buildApp, buildClaimApp } from '../../src/app.ts'
 import { ManualClock } from '../../src/clock.ts'
 import { loadConfig } from '../../src/config.ts'
 import { decodeHotkey } from '../../src/crypto/sr25519.ts'
@@ -32,11 +34,15 @@ const waiting: Array<() => void> = []
 
 /** Runs the CLI in a directory of its own (no stray .env), with the test store and silent logs. */
 async function cli (...args: string[]): Promise<Run> {
+  return await cliWith({}, ...args)
+}
+
+async function cliWith (env: Record<string, string>, ...args: string[]): Promise<Run> {
   if (running >= PARALLEL) await new Promise<void>((resolve) => waiting.push(resolve))
   running++
   try {
     return await new Promise((resolve) => {
-      execFile(process.execPath, [BIN, ...args], { cwd: workDir, env: cliEnv, timeout: 180_000 }, (err, stdout, stderr) => {
+      execFile(process.execPath, [BIN, ...args], { cwd: workDir, env: { ...cliEnv, ...env }, timeout: 180_000 }, (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
         resolve({ code, stdout, stderr: err?.killed === true ? `${stderr}\n(killed: timeout)` : stderr })
       })
@@ -92,7 +98,7 @@ describe('sotapool CLI', { concurrency: false }, () => {
     const helps: Array<[string[], RegExp[]]> = [
       [['window', 'close', '--help'], [/--window <number>/]],
       [['epoch', 'close', '--help'], [/\[epoch\]/]],
-      [['epoch', 'verify', '--help'], [/<epoch>/]],
+      [['epoch', 'verify', '--help'], [/\[epoch\]/, /--url <url>/, /--epoch <number>/, /--root <hex>/]],
       [['epoch', 'export', '--help'], [/-o, --output <file>/]],
       [['verify-proof', '--help'], [/<source>/, /--root <hex>/]],
       [['keygen', '--help'], [/--json/]],
@@ -100,6 +106,8 @@ describe('sotapool CLI', { concurrency: false }, () => {
     ]
     const bad: Array<[string[], RegExp]> = [
       [['epoch', 'verify', 'abc'], /epoch must be an integer/],
+      [['epoch', 'verify'], /epoch verify needs an EPOCH \(from the database\) or --url \(over HTTP\)/],
+      [['epoch', 'verify', '--url', 'http://127.0.0.1:1'], /http:\/\/127\.0\.0\.1:1 serves no claim app/],
       [['sign'], /give --mnemonic or set SOTAPOOL_MNEMONIC/],
     ]
     const [helpRuns, badRuns] = await Promise.all([
@@ -155,7 +163,7 @@ describe('sotapool CLI', { concurrency: false }, () => {
         assert.deepEqual(v, { epoch: e, match: true, root: roots.get(e), recomputed_root: roots.get(e), mismatches: [] })
       }
       assert.notEqual(notClosed.code, 0)
-      assert.match(notClosed.stderr, /epoch 42 is not closed/)
+      assert.match(notClosed.stderr, /epoch 42 not found \(unknown or not closed yet\)/)
 
       assert.equal(exported.code, 0, exported.stderr)
       assert.equal(exported.stdout, '')
@@ -201,6 +209,69 @@ describe('sotapool CLI', { concurrency: false }, () => {
     assert.equal(v.match, false)
     assert.equal(v.root, `0x${'cd'.repeat(32)}`)
     assert.ok(v.mismatches.some((m: string) => m.startsWith('root')))
+  })
+
+  it('epoch verify --url checks a pool over HTTP with no database, and names the first mismatch', async () => {
+    const pool = await openStore()
+    // The test before tampered with epoch 0's root; put back the one its leaves give.
+    await pool.database.db.updateTable('epochs').set({ root: (await pool.epochs.verify(0)).recomputedRoot }).where('epoch_id', '=', 0n).execute()
+    const root1 = (await pool.claims.epochMeta(1)).root
+    const claimApp = await buildClaimApp(pool)
+    const poolApp = await buildApp(pool)
+    // Serves what the claim server serves, except one amount of epoch 1's artifact raised by one unit.
+    const tamperer = createServer((req, res) => {
+      void (async () => {
+        const upstream = await fetch(`${claimUrl}${req.url ?? '/'}`)
+        let body = await upstream.text()
+        if (req.url === '/epoch/1/artifact') {
+          const a = JSON.parse(body)
+          a.leaves[2].amount_units += 1
+          body = JSON.stringify(a)
+        }
+        res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(body)
+      })()
+    })
+    let claimUrl = ''
+    try {
+      claimUrl = await claimApp.listen({ host: '127.0.0.1', port: 0 })
+      const poolUrl = await poolApp.listen({ host: '127.0.0.1', port: 0 })
+      await new Promise<void>((resolve) => tamperer.listen(0, '127.0.0.1', resolve))
+      const tampererUrl = `http://127.0.0.1:${(tamperer.address() as AddressInfo).port}`
+      // No database: the store the CLI would open does not exist.
+      const noDb = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }
+      const [all, one, viaPool, wrongRoot, tampered, unknown] = await Promise.all([
+        cliWith(noDb, 'epoch', 'verify', '--url', claimUrl),
+        cliWith(noDb, 'epoch', 'verify', '--url', claimUrl, '--epoch', '1', '--root', root1),
+        cliWith(noDb, 'epoch', 'verify', '--url', `${poolUrl}/`),
+        cliWith(noDb, 'epoch', 'verify', '--url', claimUrl, '--epoch', '1', '--root', `0x${'ab'.repeat(32)}`),
+        cliWith(noDb, 'epoch', 'verify', '--url', tampererUrl),
+        cliWith(noDb, 'epoch', 'verify', '--url', claimUrl, '--epoch', '7'),
+      ])
+      for (const run of [all, viaPool]) {
+        assert.equal(run.code, 0, run.stdout + run.stderr)
+        assert.match(run.stdout, /^epoch 0: ok — 3 leaves, root 0x[0-9a-f]{64}, paid 1000 \+ fee 0 \+ undistributed 0 = budget 1000$/m)
+        assert.match(run.stdout, /^epoch 1: ok — 3 leaves/m)
+        assert.match(run.stdout, /^result: all 2 epochs verify$/m)
+      }
+      assert.equal(one.code, 0, one.stdout + one.stderr)
+      assert.match(one.stdout, /credit before epoch 1 read from epoch 0's artifact/)
+      assert.match(one.stdout, /^result: the epoch verifies$/m)
+      assert.equal(wrongRoot.code, 1, wrongRoot.stdout)
+      assert.match(wrongRoot.stdout, new RegExp(`^epoch 1: MISMATCH — root: the artifact names ${root1}, the root given with --root is 0x(ab){32}$`, 'm'))
+
+      assert.equal(tampered.code, 1, tampered.stdout + tampered.stderr)
+      assert.match(tampered.stdout, /^epoch 0: ok/m)
+      const leaf2 = (await pool.epochs.export(1)).leaves[2]!
+      assert.match(tampered.stdout, new RegExp(`^result: 1 of 2 epochs does not verify; first mismatch: epoch 1: leaf 2 \\(hotkey ${leaf2.hotkey}\\): cumulative amount ${Number(leaf2.amount_units) + 1}, but earlier credit \\d+ \\(epoch 0\\) \\+ this epoch's payout \\d+ = ${leaf2.amount_units}$`, 'm'))
+
+      assert.equal(unknown.code, 1)
+      assert.match(unknown.stderr, /epoch 7 is not closed on http:\/\/127\.0\.0\.1:\d+ \(closed: 0\.\.1\)/)
+    } finally {
+      tamperer.close()
+      await claimApp.close()
+      await poolApp.close()
+      await pool.close()
+    }
   })
 
   it('keygen makes a key; sign prints headers the server accepts', async () => {

@@ -4,6 +4,10 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { decodeAddress } from '@polkadot/util-crypto'
 import { buildClaimTree, CLAIM_TREE_FORMAT, fromHex32, initClaimTree, verifyClaim } from '../../src/domain/claim-tree.ts'
+import type { FastifyBaseLogger } from 'fastify'
+import { EpochCloser } from '../../src/jobs/epoch-closer.ts'
+import { sql } from 'kysely'
+import { migrateToLatest } from '../../src/db/migrate.ts'
 import { type TestPool, withTestPool as withPool } from '../support/pool.ts'
 import { TestMiner } from '../support/miner.ts'
 import { testDialect } from '../support/database.ts'
@@ -242,10 +246,43 @@ describe('payouts', { concurrency: CONCURRENCY }, () => {
       assert.equal(meta.epoch_units, 0)
       assert.equal(meta.total_units, 0)
       assert.equal(meta.fee_units, 0)
+      assert.equal(meta.undistributed_units, 1_000_000_000, 'the whole budget stays undistributed')
       assert.equal(meta.status, 'empty')
       assert.equal((await payouts(t, 0)).size, 0)
       assert.deepEqual((await get(t, '/claims/epochs')).body, { epochs: [0], default_epoch: null })
       assert.equal((await t.pool.epochs.verify(0)).ok, true)
+    })
+  })
+
+  it('points that pay 0 units still take the fee, and the epoch balances', async () => {
+    // A cap of 1 bp of 10 units is 0 units: the earners are all capped at 0, the fee is taken.
+    await withPool({ EPOCH_BUDGET_UNITS: '10', POOL_FEE_BPS: '1000', MINER_CAP_BPS: '1' }, async (t) => {
+      for (const p of [1, 2]) await addPoints(t.pool, 0, (await craftMiner(t.pool, { recipient: await randomAddress() })).hotkey, p)
+      await closeThrough(t, 0)
+      const meta = (await get(t, '/claims/epoch/0')).body
+      assert.deepEqual([meta.epoch_units, meta.fee_units, meta.undistributed_units], [0, 1, 9])
+      assert.equal((await payouts(t, 0)).size, 2)
+      assert.equal((await t.pool.epochs.verify(0)).ok, true)
+    })
+  })
+
+  it('epochs stored unbalanced by earlier versions are corrected by a migration; payouts unchanged, verify matches', async () => {
+    await withPool({ EPOCH_BUDGET_UNITS: '10', POOL_FEE_BPS: '1000', MINER_CAP_BPS: '1' }, async (t) => {
+      await closeThrough(t, 0) // nobody had points
+      for (const p of [1, 2]) await addPoints(t.pool, 1, (await craftMiner(t.pool, { recipient: await randomAddress() })).hotkey, p)
+      await closeThrough(t, 1) // points, but 0 units paid
+      const db = t.pool.database.db
+      const before = await db.selectFrom('epoch_payouts').selectAll().orderBy('epoch_id').orderBy('hotkey').execute()
+      // What earlier versions stored whenever nothing was paid: fee 0 and undistributed 0.
+      await db.updateTable('epochs').set({ fee_units: 0n, undistributed_units: 0n }).execute()
+      for (const e of [0, 1]) assert.equal((await t.pool.epochs.verify(e)).ok, false, `epoch ${e} unbalanced before the migration`)
+      await sql`delete from kysely_migration where name = '004-balanced-epochs'`.execute(db)
+      assert.deepEqual(await migrateToLatest(t.pool.database), ['004-balanced-epochs'])
+      const rows = await db.selectFrom('epochs').select(['epoch_id', 'epoch_units', 'fee_units', 'undistributed_units']).orderBy('epoch_id').execute()
+      assert.deepEqual(rows.map((r) => [Number(r.epoch_id), BigInt(r.epoch_units), BigInt(r.fee_units), BigInt(r.undistributed_units)]),
+        [[0, 0n, 0n, 10n], [1, 0n, 1n, 9n]])
+      assert.deepEqual(await db.selectFrom('epoch_payouts').selectAll().orderBy('epoch_id').orderBy('hotkey').execute(), before)
+      for (const e of [0, 1]) assert.deepEqual((await t.pool.epochs.verify(e)).mismatches, [])
     })
   })
 })
@@ -441,8 +478,8 @@ describe('verify and export', { concurrency: CONCURRENCY }, () => {
     await withPool({ MINER_CAP_BPS: '0' }, async (t) => {
       await twoEpochs(t)
       const artifact = JSON.parse(JSON.stringify(await t.pool.epochs.export(1)))
-      for (const field of ['format', 'epoch', 'root', 'num_of_leaves', 'total_units', 'epoch_units', 'fee_units', 'undistributed_units',
-        'window_start', 'window_end', 'block_start', 'block_end', 'closed_at', 'params', 'leaves']) {
+      for (const field of ['artifact', 'version', 'format', 'epoch', 'root', 'num_of_leaves', 'total_units', 'epoch_units', 'fee_units', 'undistributed_units',
+        'budget_units', 'window_start', 'window_end', 'block_start', 'block_end', 'closed_at', 'params', 'payouts', 'credit_without_leaf', 'leaves']) {
         assert.ok(field in artifact, `artifact has ${field}`)
       }
       assert.equal(artifact.format, CLAIM_TREE_FORMAT)
@@ -468,9 +505,10 @@ describe('verify and export', { concurrency: CONCURRENCY }, () => {
       const tree = buildClaimTree(BigInt(artifact.epoch), entries)
       assert.equal(`0x${Buffer.from(tree.root).toString('hex')}`, artifact.root)
       for (const l of artifact.leaves) {
-        const e = entries[l.index]
-        assert.equal(verifyClaim(1n, l.index, e, l.proof.map(fromHex32), fromHex32(artifact.root)), true)
         assert.equal(`0x${Buffer.from(tree.leaves[l.index]!.leaf).toString('hex')}`, l.leaf)
+        // Proofs are not in the artifact; the proof route serves each one, against the same root.
+        const pkg = (await get(t, `/claims/epoch/1/proof/${l.hotkey}`)).body
+        assert.equal(verifyClaim(1n, l.index, entries[l.index], pkg.proof.map(fromHex32), fromHex32(artifact.root)), true)
       }
       await assert.rejects(t.pool.epochs.export(9), /not closed/)
     })

@@ -5,7 +5,8 @@
  * windows. Then epochs close and `checkInvariants` (test/load/support.ts, the same checks the load
  * scripts run) must pass: one active assignment per miner, every acknowledged submit stored completely
  * and once, evaluation counts, windows and epochs closed once, payouts summing to the budget, and every
- * closed epoch re-verified. Runs on SQLite and PostgreSQL.
+ * closed epoch re-verified. One epoch closes with no activity, and balances like the others. Runs on SQLite
+ * and PostgreSQL.
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -94,6 +95,11 @@ describe('invariants under parallel load on two API processes', () => {
       try {
         assert.deepEqual(await closer.epochs.closeReady(), [0, 1])
         assert.deepEqual(await closer.epochs.closeReady(), [], 'a second close closes nothing')
+        // Epoch 2 (windows 4 and 5) sees no activity: it closes empty and must balance too.
+        s.clock.advance(20_000)
+        assert.deepEqual(await closer.epochs.closeReady(), [2])
+        const empty = await s.db.selectFrom('epochs').selectAll().where('epoch_id', '=', 2n).executeTakeFirstOrThrow()
+        assert.deepEqual([empty.epoch_units, empty.fee_units, empty.undistributed_units].map(BigInt), [0n, 0n, s.config.epochBudgetUnits])
         const checks = await checkInvariants(s.db, {
           sampleSize: s.config.consensusSampleSize,
           nowMs: s.clock.now(),

@@ -691,13 +691,11 @@ export async function checkInvariants (db: Kysely<DB>, options: InvariantOptions
     const mine = payouts.filter((p) => n(p.epoch_id) === id)
     const paid = mine.reduce((s, p) => s + BigInt(p.units), 0n)
     if (paid !== BigInt(e.epoch_units)) moneyProblems.push(`epoch ${id}: payouts sum ${paid}, epoch_units ${e.epoch_units}`)
-    if (BigInt(e.epoch_units) > 0n) {
-      withPoints++
-      const total = BigInt(e.epoch_units) + BigInt(e.fee_units) + BigInt(e.undistributed_units)
-      if (total !== BigInt(e.budget_units)) moneyProblems.push(`epoch ${id}: payouts ${e.epoch_units} + fee ${e.fee_units} + undistributed ${e.undistributed_units} = ${total} ≠ budget ${e.budget_units}`)
-    } else if (BigInt(e.fee_units) !== 0n || BigInt(e.undistributed_units) !== 0n) {
-      moneyProblems.push(`epoch ${id} paid nothing but reports fee ${e.fee_units}, undistributed ${e.undistributed_units}`)
-    }
+    // §8.2: every closed epoch balances, the empty one too; without points there is no fee.
+    const total = BigInt(e.epoch_units) + BigInt(e.fee_units) + BigInt(e.undistributed_units)
+    if (total !== BigInt(e.budget_units)) moneyProblems.push(`epoch ${id}: payouts ${e.epoch_units} + fee ${e.fee_units} + undistributed ${e.undistributed_units} = ${total} ≠ budget ${e.budget_units}`)
+    if (mine.length > 0) withPoints++
+    else if (BigInt(e.fee_units) !== 0n) moneyProblems.push(`epoch ${id} had no points but took fee ${e.fee_units}`)
     for (const p of mine) credit.set(p.hotkey, (credit.get(p.hotkey) ?? 0n) + BigInt(p.units))
     const epochLeaves = leaves.filter((l) => n(l.epoch_id) === id)
     if (epochLeaves.length !== n(e.num_of_leaves)) leafProblems.push(`epoch ${id}: ${epochLeaves.length} leaves stored, num_of_leaves ${n(e.num_of_leaves)}`)
@@ -707,7 +705,7 @@ export async function checkInvariants (db: Kysely<DB>, options: InvariantOptions
       if (BigInt(l.amount_units) !== (credit.get(l.hotkey) ?? 0n)) leafProblems.push(`epoch ${id} leaf of ${l.hotkey}: ${l.amount_units}, cumulative credit ${credit.get(l.hotkey) ?? 0n}`)
     }
   }
-  add('payouts + fee + undistributed = budget', moneyProblems, `${epochs.length} closed epochs, ${withPoints} with points: sums exact`)
+  add('payouts + fee + undistributed = budget', moneyProblems, `${epochs.length} closed epochs (${withPoints} with points, ${epochs.length - withPoints} without): every one balances`)
   add('leaves carry cumulative credit', leafProblems, `${leaves.length} leaves over ${epochs.length} epochs match payouts to date`)
 
   if (options.verifyEpoch !== undefined) {

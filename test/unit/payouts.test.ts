@@ -93,13 +93,13 @@ describe('computePayouts: table', () => {
     assert.equal(r.distributedUnits, 1000n)
   })
 
-  it('pays nothing when no one has points, and lists only miners with points', () => {
-    for (const entries of [[], [miner('idle', 1, 0n)]]) {
+  it('no points: nothing paid, no fee, the whole budget undistributed; lists only miners with points', () => {
+    for (const entries of [[], [miner('idle', 1, 0n)], [miner('idle', 1, 0n), miner('idle2', 2, 0n)]]) {
       const r = computePayouts(entries, DEFAULTS)
       assert.deepEqual(r.payouts, [])
+      assert.equal(r.feeUnits, 0n)
       assert.equal(r.distributedUnits, 0n)
-      assert.equal(r.undistributedUnits, r.distributableUnits)
-      assert.equal(r.feeUnits, 50_000_000n)
+      assert.equal(r.undistributedUnits, 1_000_000_000n)
     }
     const r = computePayouts([miner('idle', 1, 0n), miner('dust', 2, 1n), miner('whale', 3, 10n ** 12n)], { budgetUnits: 1000n, feeBps: 0, minerCapBps: 0 })
     assert.deepEqual(r.payouts.map((p) => [p.hotkey, p.units]), [['dust', 0n], ['whale', 1000n]])
@@ -201,7 +201,49 @@ const paramsArb: fc.Arbitrary<PayoutParams> = fc.record({
   minerCapBps: bpsArb,
 })
 
+// Epochs of every shape the issue of balance touches: no entries, only zeros, one miner, everyone capped
+// (many miners, a small cap), odd budgets, and the fee at both ends of its range.
+const epochShapeArb: fc.Arbitrary<{ entries: PointsEntry[]; params: PayoutParams }> = fc.record({
+  entries: fc.oneof(
+    fc.constant<PointsEntry[]>([]),
+    entriesArb.map((es) => es.map((e): PointsEntry => ({ ...e, microPoints: 0n }))),
+    entriesArb.filter((es) => es.length > 0).map((es) => [es[0]!]),
+    entriesArb,
+  ),
+  params: fc.record({
+    budgetUnits: fc.oneof(fc.bigInt({ min: 0n, max: 10_000n }).map((b) => b | 1n), fc.bigInt({ min: 0n, max: U64_MAX }), fc.constant(U64_MAX)),
+    feeBps: fc.oneof(fc.constant(0), fc.constant(10_000), bpsArb),
+    minerCapBps: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 50 }), bpsArb),
+  }),
+})
+
 describe('computePayouts: properties', () => {
+  it('every epoch balances: fee + paid + undistributed = budget; no fee without points', () => {
+    let seen = { empty: 0, zeros: 0, allCapped: 0, fullFee: 0 }
+    fc.assert(fc.property(epochShapeArb, ({ entries, params }) => {
+      const r = computePayouts(entries, params)
+      const paid = r.payouts.reduce((s, p) => s + p.units, 0n)
+      assert.equal(r.feeUnits + paid + r.undistributedUnits, params.budgetUnits)
+      assert.ok(r.feeUnits >= 0n && r.undistributedUnits >= 0n)
+      const earners = entries.filter((e) => e.microPoints > 0n).length
+      if (earners === 0) {
+        assert.equal(r.feeUnits, 0n)
+        assert.equal(paid, 0n)
+        assert.equal(r.undistributedUnits, params.budgetUnits)
+      } else {
+        assert.equal(r.feeUnits, params.budgetUnits * BigInt(params.feeBps) / 10_000n)
+      }
+      seen = {
+        empty: seen.empty + (entries.length === 0 ? 1 : 0),
+        zeros: seen.zeros + (entries.length > 0 && earners === 0 ? 1 : 0),
+        allCapped: seen.allCapped + (earners > 1 && r.payouts.every((p) => p.capped) ? 1 : 0),
+        fullFee: seen.fullFee + (earners > 0 && params.feeBps === 10_000 ? 1 : 0),
+      }
+    }), { numRuns: 2000 })
+    // The shapes that once broke the balance were all generated.
+    for (const [shape, count] of Object.entries(seen)) assert.ok(count > 0, `no ${shape} epoch generated`)
+  })
+
   it('pays out exactly what it reports as distributed, never above the cap', () => {
     fc.assert(fc.property(entriesArb, paramsArb, (entries, params) => {
       const r = computePayouts(entries, params)
