@@ -6,12 +6,19 @@ import { configOrExit, parseInteger } from './main.ts'
 
 async function withPool<T> (fn: (pool: PoolContext) => Promise<T>): Promise<T> {
   const { createPoolContext } = await import('../services/context.ts')
-  const pool = await createPoolContext(configOrExit())
+  // Only `serve` and `migrate` create a database; an operator command on a missing one is a mistake.
+  const pool = await createPoolContext(configOrExit(), { createDatabase: false, log: stderrLog })
   try {
     return await fn(pool)
   } finally {
     await pool.close()
   }
+}
+
+/** Warnings of the pool context (an adopted tempo, the chain) on standard error, keeping stdout JSON. */
+export const stderrLog = {
+  warn: (_obj: object, msg: string): void => { process.stderr.write(`sotapool: warning: ${msg}\n`) },
+  info: (): void => {},
 }
 
 const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }

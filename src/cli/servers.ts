@@ -19,7 +19,7 @@ export function registerServerCommands (program: Command): void {
       const config = configOrExit()
       const { openDatabase } = await import('../db/database.ts')
       const { migrateToLatest } = await import('../db/migrate.ts')
-      const database = openDatabase(config.databaseUrl)
+      const database = openDatabase(config.databaseUrl, { create: true })
       try {
         const applied = await migrateToLatest(database)
         process.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied: ${applied.join(', ')}\n`)

@@ -27,6 +27,8 @@ export class EpochCloser {
 
   async runOnce (): Promise<void> {
     const now = this.pool.clock.now()
+    // A `sotapool tempo set` by the operator reaches running processes here.
+    await this.pool.refreshTempo()
     const expired = await this.pool.work.expireOverdue()
     await this.pool.signatures.purgeExpired(now)
     const windows = await this.pool.windows.closeEnded()
