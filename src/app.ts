@@ -2,7 +2,7 @@
  * The Pool API as one Fastify application: body parsing, validation, errors, docs, auth and routes.
  * `buildApp` is what the server listens with and what tests drive through `inject()`.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { PoolError } from './errors.ts'
 import { ErrorResponse } from './schemas/common.ts'
@@ -41,7 +41,7 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
   const app = Fastify({
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
     // Fastify logs two info lines per request; one line at REQUEST_LOG_LEVEL replaces them (below).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: pool.config.maxBodyBytes,
     trustProxy: pool.config.trustProxy,
     return503OnClosing: true,

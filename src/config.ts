@@ -151,6 +151,7 @@ export const CONFIG_VARIABLES = {
   adoptStoredTempo: def('ADOPT_STORED_TEMPO', 'false', 'Run with the tempo stored in the database when `BLOCK_TIME_S`, `WINDOW_BLOCKS` or `EPOCH_WINDOWS` differ from it (otherwise the process refuses to start); the CLI flag `--adopt-stored-tempo` does the same.', boolean),
   epochCloseDelayBlocks: def('EPOCH_CLOSE_DELAY_BLOCKS', '0', 'Blocks to wait after an epoch\'s last window before closing it.', integer(0, 1_000_000)),
   alertGraceS: def('ALERT_GRACE_S', '60', 'Seconds a condition the background closer fixes by itself (an epoch ready to close, a lease past its timeout) may last before the monitor raises an alert.', integer(0, 86400)),
+  retentionDays: def('RETENTION_DAYS', '0', 'Evaluations older than this many days are deleted once their window\'s epoch has closed (never those an open epoch or `epoch verify` needs); 0 keeps everything.', integer(0, 36500)),
   backgroundJobs: def('BACKGROUND_JOBS', 'true', 'Run the window/epoch closer and lease expiry in this process (safe with several processes: the database decides who closes).', boolean),
   jobIntervalS: def('JOB_INTERVAL_S', '5', 'Seconds between background job runs.', integer(1, 3600)),
 
@@ -221,7 +222,7 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
 /** Names in a `.env` file that are not configuration variables (likely misspelled). */
 export function unknownVariables (names: string[]): Array<{ name: string; suggestion?: string }> {
   const known = Object.values(CONFIG_VARIABLES).map((v) => v.name)
-  const extra = new Set(['SOTAPOOL_MNEMONIC', 'NODE_ENV', 'TEST_DATABASE', 'TEST_POSTGRES_URL'])
+  const extra = new Set(['SOTAPOOL_MNEMONIC', 'SOTAPOOL_PROGRESS', 'NODE_ENV', 'TEST_DATABASE', 'TEST_POSTGRES_URL'])
   return names.filter((n) => !known.includes(n) && !extra.has(n)).map((name) => {
     const suggestion = known.map((k) => ({ k, d: editDistance(name, k) })).sort((a, b) => a.d - b.d)[0]
     return suggestion !== undefined && suggestion.d <= 3 ? { name, suggestion: suggestion.k } : { name }

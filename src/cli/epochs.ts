@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import type { PoolContext } from '../services/context.ts'
 import { configOrExit, parseInteger } from './main.ts'
+import { progress } from './progress.ts'
 
 async function withPool<T> (fn: (pool: PoolContext) => Promise<T>): Promise<T> {
   const { createPoolContext } = await import('../services/context.ts')
@@ -35,7 +36,7 @@ export function registerEpochCommands (program: Command): void {
           const closed = await pool.windows.close(opts.window)
           print({ window: opts.window, closed, note: closed ? 'closed now' : 'was already closed' })
         } else {
-          print({ closed: await pool.windows.closeEnded(), current_window: pool.currentWindow().windowNumber })
+          print({ closed: await closeWindows(pool), current_window: pool.currentWindow().windowNumber })
         }
       })
     })
@@ -51,15 +52,37 @@ export function registerEpochCommands (program: Command): void {
           const { root, num_of_leaves: leaves, epoch_units: units } = await pool.epochs.export(id)
           print({ epoch: id, closed, note: closed ? 'closed now' : 'was already closed', root, num_of_leaves: leaves, epoch_units: units })
         } else {
-          print({ closed: await pool.epochs.closeReady(), current_epoch: pool.currentEpoch() })
+          await closeWindows(pool)
+          const last = await pool.epochs.lastClosed()
+          const ready: number[] = []
+          for (let e = last === null ? await pool.epochs.firstEpoch() : last + 1; pool.epochs.isReady(e); e++) ready.push(e)
+          const bar = progress('closing epochs', ready.length)
+          const closed: number[] = []
+          try {
+            for (const e of ready) {
+              if (await pool.epochs.close(e)) closed.push(e)
+              bar.tick()
+            }
+          } finally {
+            bar.stop()
+          }
+          print({ closed, current_epoch: pool.currentEpoch() })
         }
       })
     })
   epoch.command('verify')
-    .description('Recompute a closed epoch from the database and compare with what is stored (exit 1 on mismatch)')
-    .argument('<epoch>', 'epoch id', parseInteger('epoch'))
-    .action(async (id: number) => {
-      const result = await withPool(async (pool) => await pool.epochs.verify(id))
+    .description('Recompute a closed epoch (or, with --all, every closed epoch) from the database and compare with what is stored (exit 1 on mismatch)')
+    .argument('[epoch]', 'epoch id', parseInteger('epoch'))
+    .option('--all', 'verify every closed epoch (the check after restoring a backup)')
+    .action(async (id: number | undefined, opts: { all?: boolean }) => {
+      if ((id === undefined) === (opts.all !== true)) throw new Error('give an epoch id or --all')
+      if (opts.all === true) {
+        const result = await withPool(verifyAll)
+        print(result)
+        if (!result.ok) process.exitCode = 1
+        return
+      }
+      const result = await withPool(async (pool) => await pool.epochs.verify(id!))
       print({ epoch: id, match: result.ok, root: result.root, recomputed_root: result.recomputedRoot, mismatches: result.mismatches })
       if (!result.ok) process.exitCode = 1
     })
@@ -69,7 +92,7 @@ export function registerEpochCommands (program: Command): void {
     .option('-o, --output <file>', 'write to this file instead of standard output')
     .action(async (id: number, opts: { output?: string }) => {
       const artifact = await withPool(async (pool) => await pool.epochs.export(id))
-      const text = `${JSON.stringify(artifact, null, 2)}\n`
+      const text = `${artifactText(artifact)}\n`
       if (opts.output === undefined) process.stdout.write(text)
       else {
         await writeFile(opts.output, text)
@@ -82,12 +105,19 @@ export function registerEpochCommands (program: Command): void {
     .argument('<source>', 'a proof package JSON file, or its URL (e.g. http://127.0.0.1:8434/claims/epoch/3/proof/<hotkey>)')
     .option('--root <hex>', 'a root obtained independently (e.g. from chain); default: the package\'s own root')
     .action(async (source: string, opts: { root?: string }) => {
-      const text = /^https?:\/\//.test(source) ? await fetchText(source) : await readFile(source, 'utf8')
+      const text = /^https?:\/\//.test(source) ? await fetchText(source) : await readFile(source, 'utf8').catch((err: Error) => { throw new Error(`cannot read ${source}: ${err.message}`) })
       let pkg: unknown
       try {
         pkg = JSON.parse(text)
       } catch {
         throw new Error(`${source} is not JSON`)
+      }
+      const shape = pkg as { leaves?: unknown; hotkey?: unknown; epoch?: unknown }
+      if (Array.isArray(shape.leaves) && shape.hotkey === undefined) {
+        // An `epoch export` artifact holds every leaf; a proof package is one of them plus the root.
+        throw new Error(`${source} is an epoch artifact (epoch ${String(shape.epoch)}, ${shape.leaves.length} leaves), not a proof package: ` +
+          `check one hotkey's package with \`sotapool verify-proof <claim-url>/epoch/${String(shape.epoch)}/proof/<hotkey>\`, ` +
+          'or the whole epoch against the database with `sotapool epoch verify`')
       }
       const { initClaimTree } = await import('../domain/claim-tree.ts')
       const { checkProofPackage } = await import('../domain/proof-package.ts')
@@ -98,8 +128,67 @@ export function registerEpochCommands (program: Command): void {
     })
 }
 
+/** Closes every ended window not closed yet, oldest first, with a progress bar. */
+async function closeWindows (pool: PoolContext): Promise<number[]> {
+  const current = pool.currentWindow().windowNumber
+  const from = (await pool.windows.lastClosed()) + 1
+  const bar = progress('closing windows', current - from)
+  const closed: number[] = []
+  try {
+    for (let w = from; w < current; w++) {
+      if (await pool.windows.close(w)) closed.push(w)
+      bar.tick()
+    }
+  } finally {
+    bar.stop()
+  }
+  return closed
+}
+
+/** Verifies every closed epoch (the check after a backup or a restore). */
+export async function verifyAll (pool: PoolContext): Promise<{ ok: boolean; epochs: number; mismatched: Array<{ epoch: number; mismatches: string[] }> }> {
+  const ids = (await pool.database.db.selectFrom('epochs').select('epoch_id').orderBy('epoch_id').execute()).map((r) => Number(r.epoch_id))
+  const bar = progress('verifying epochs', ids.length)
+  const mismatched: Array<{ epoch: number; mismatches: string[] }> = []
+  try {
+    for (const id of ids) {
+      const result = await pool.epochs.verify(id)
+      if (!result.ok) mismatched.push({ epoch: id, mismatches: result.mismatches })
+      bar.tick()
+    }
+  } finally {
+    bar.stop()
+  }
+  return { ok: mismatched.length === 0, epochs: ids.length, mismatched }
+}
+
+/** The artifact as JSON.stringify(…, null, 2) writes it, built leaf by leaf so a large export shows progress. */
+function artifactText (artifact: { leaves: unknown[] }): string {
+  const marker = '"\u0000leaves\u0000"'
+  const head = JSON.stringify({ ...artifact, leaves: '\u0000leaves\u0000' }, null, 2)
+  if (artifact.leaves.length === 0) return head.replace(marker, '[]')
+  const bar = progress('writing leaves', artifact.leaves.length)
+  const parts: string[] = []
+  try {
+    for (const leaf of artifact.leaves) {
+      parts.push(JSON.stringify(leaf, null, 2).replace(/^/gm, '    '))
+      bar.tick()
+    }
+  } finally {
+    bar.stop()
+  }
+  return head.replace(marker, `[\n${parts.join(',\n')}\n  ]`)
+}
+
 async function fetchText (url: string): Promise<string> {
-  const response = await fetch(url)
+  let response: Response
+  try {
+    response = await fetch(url)
+  } catch (err) {
+    // fetch says only "fetch failed"; the cause (refused, DNS, TLS) and the URL are what an operator needs.
+    const cause = (err as { cause?: { message?: string; code?: string } }).cause
+    throw new Error(`cannot fetch ${url}: ${cause?.message ?? cause?.code ?? (err as Error).message}`)
+  }
   if (!response.ok) throw new Error(`${url} answered ${response.status}: ${await response.text()}`)
   return await response.text()
 }

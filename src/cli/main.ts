@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, unknownVariables, type Config } from '../confi
 import { VERSION } from '../version.ts'
 import { registerEpochCommands } from './epochs.ts'
 import { registerKeyCommands } from './keys.ts'
+import { registerOperatorCommands } from './operator.ts'
 import { registerServerCommands } from './servers.ts'
 import { registerSimulateCommand } from './simulate.ts'
 import { registerTempoCommands } from './tempo.ts'
@@ -52,6 +53,7 @@ registerKeyCommands(program)
 registerEpochCommands(program)
 registerSimulateCommand(program)
 registerTempoCommands(program)
+registerOperatorCommands(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`sotapool: ${err instanceof Error ? err.message : String(err)}\n`)

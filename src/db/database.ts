@@ -27,6 +27,8 @@ export interface Database {
    */
   lockWindows(trx: Transaction<DB>, mode: 'shared' | 'exclusive'): Promise<void>
   ping(): Promise<boolean>
+  /** SQLite only: an online, consistent copy of the database into `file` while the pool keeps running. */
+  backup?(file: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -106,6 +108,7 @@ function openSqlite (file: string, create: boolean): Database {
     },
     lockWindows: async () => {},
     ping: async () => await sql`select 1`.execute(db).then(() => true, () => false),
+    backup: async (file) => { await connection.backup(file) },
     close: async () => { await db.destroy() },
   }
 }

@@ -7,8 +7,9 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely'
 import type { Database } from './database.ts'
 import * as initial from './migrations/001-initial.ts'
+import * as operator from './migrations/005-operator.ts'
 
-const MIGRATIONS = { '001-initial': initial } as const
+const MIGRATIONS = { '001-initial': initial, '005-operator': operator } as const
 const SQLITE_ATTEMPTS = 10
 
 export async function migrateToLatest (database: Database): Promise<string[]> {

@@ -19,6 +19,7 @@ import { ResultService } from './results.ts'
 import { WindowService } from './windows.ts'
 import { WorkService } from './work.ts'
 import { getMeta, initMeta, setMeta } from './pool-meta.ts'
+import { OperatorControls } from './operator-controls.ts'
 import { SignatureLedger } from './signatures.ts'
 import { sotaByTaskType } from './sota.ts'
 import { adoptedTempoWarning, checkTempo, configuredTempo, initTempo, readTempo } from './tempo.ts'
@@ -42,6 +43,8 @@ export interface PoolContext {
   results: ResultService
   epochs: EpochService
   claims: ClaimService
+  /** Bans and maintenance mode, as the operator set them. */
+  controls: OperatorControls
   /** Background processes of this server and whether each is running (shown by /health). */
   processes: Map<string, boolean>
   /** The window the pool is in now. */
@@ -121,6 +124,7 @@ export async function createPoolContext (config: Config, options: ContextOptions
       results: new ResultService(database, config.verifierHotkeys, now),
       epochs: new EpochService(database, config, tempo, windows, metrics, now, () => blocks.currentBlock()),
       claims: new ClaimService(database, now),
+      controls: new OperatorControls(database, now),
       processes: new Map(),
       currentWindow: () => windowInfo(blocks.currentBlock(), tempo),
       currentEpoch: () => epochOfWindow(context.currentWindow().windowNumber, tempo),

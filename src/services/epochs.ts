@@ -67,7 +67,7 @@ export class EpochService {
   }
 
   /** The first epoch that can have activity: the one holding the pool's first window. */
-  private async firstEpoch (): Promise<number> {
+  async firstEpoch (): Promise<number> {
     return epochOfWindow(await this.windows.firstWindow(), this.tempo)
   }
 
