@@ -164,8 +164,9 @@ export async function verifyAll (pool: PoolContext): Promise<{ ok: boolean; epoc
 
 /** The artifact as JSON.stringify(…, null, 2) writes it, built leaf by leaf so a large export shows progress. */
 function artifactText (artifact: { leaves: unknown[] }): string {
-  const marker = '"\u0000leaves\u0000"'
-  const head = JSON.stringify({ ...artifact, leaves: '\u0000leaves\u0000' }, null, 2)
+  const placeholder = '__sotapool_leaves__'
+  const marker = `"${placeholder}"`
+  const head = JSON.stringify({ ...artifact, leaves: placeholder }, null, 2)
   if (artifact.leaves.length === 0) return head.replace(marker, '[]')
   const bar = progress('writing leaves', artifact.leaves.length)
   const parts: string[] = []
