@@ -92,7 +92,7 @@ describe('sotapool CLI', { concurrency: false }, () => {
     const helps: Array<[string[], RegExp[]]> = [
       [['window', 'close', '--help'], [/--window <number>/]],
       [['epoch', 'close', '--help'], [/\[epoch\]/]],
-      [['epoch', 'verify', '--help'], [/<epoch>/]],
+      [['epoch', 'verify', '--help'], [/\[epoch\]/, /--all/]],
       [['epoch', 'export', '--help'], [/-o, --output <file>/]],
       [['verify-proof', '--help'], [/<source>/, /--root <hex>/]],
       [['keygen', '--help'], [/--json/]],
