@@ -2,7 +2,7 @@
  * The Pool API as one Fastify application: body parsing, validation, errors, docs, auth and routes.
  * `buildApp` is what the server listens with and what tests drive through `inject()`.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import helmet from '@fastify/helmet'
 import { PoolError } from './errors.ts'
@@ -24,6 +24,7 @@ import monitorRoutes from './routes/api/v1/monitor.ts'
 import resultRoutes from './routes/api/v1/results.ts'
 import taskRoutes from './routes/api/v1/tasks.ts'
 import type { PoolContext } from './services/context.ts'
+import { registerPoolGauges } from './services/pool-gauges.ts'
 
 declare module 'fastify' {
   interface FastifyInstance { pool: PoolContext }
@@ -40,6 +41,8 @@ const UNLIMITED_PATHS = /^\/(health|status|docs|redoc|openapi\.json)(\/|\?|$)/
 export function createFastify (pool: PoolContext, options: AppOptions = {}): FastifyInstance {
   const app = Fastify({
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    // Fastify logs two info lines per request; one line at REQUEST_LOG_LEVEL replaces them (below).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: pool.config.maxBodyBytes,
     trustProxy: pool.config.trustProxy,
     return503OnClosing: true,
@@ -51,6 +54,12 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.decorate('pool', pool)
+  if (options.logger !== undefined && pool.config.requestLogLevel !== 'silent') {
+    const level = pool.config.requestLogLevel
+    app.addHook('onResponse', async (request, reply) => {
+      request.log[level]({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
+    })
+  }
   app.setValidatorCompiler(validatorCompiler)
   app.removeAllContentTypeParsers()
   app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (_request, body, done) => {
@@ -91,6 +100,7 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
 export async function buildApp (pool: PoolContext, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = createFastify(pool, options)
   await app.register(docsPlugin)
+  registerPoolGauges(pool)
   await app.register(metricsPlugin, { metrics: pool.metrics, token: pool.config.metricsToken, production: pool.config.environment === 'production' })
   await app.register(authPlugin, { pool })
   await app.register(healthRoutes)

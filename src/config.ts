@@ -11,10 +11,19 @@ export type Environment = 'development' | 'production'
 export type EvolverBaseline = 'sota' | 'genealogy' | 'local_evolver'
 export type RepetitionScope = 'miner' | 'global' | 'both' | 'off'
 
+export interface ConfigProblem { variable: string; reason: string }
+
+/** Every bad value at once, so one start names them all; `variable` is the first. */
 export class ConfigError extends Error {
-  constructor (readonly variable: string, reason: string) {
-    super(`invalid configuration: ${variable} ${reason}`)
+  readonly variable: string
+  readonly problems: ConfigProblem[]
+
+  constructor (variable: string, reason: string, more: ConfigProblem[] = []) {
+    const problems = [{ variable, reason }, ...more]
+    super(`invalid configuration: ${problems.map((p) => `${p.variable} ${p.reason}`).join('; ')}`)
     this.name = 'ConfigError'
+    this.variable = variable
+    this.problems = problems
   }
 }
 
@@ -66,15 +75,6 @@ const text = (raw: string): string => raw
 
 const list = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
 
-const hotkeys = (raw: string): string[] => {
-  const values = list(raw)
-  for (const v of values) {
-    const decoded = decodeHotkey(v)
-    if ('error' in decoded) throw new Error(`has an invalid hotkey: ${decoded.error}`)
-  }
-  return values
-}
-
 const taskTypes = (raw: string): string[] => {
   const values = list(raw)
   if (values.length === 0) throw new Error('must name at least one task type')
@@ -93,7 +93,18 @@ const databaseUrl = (raw: string): string => {
   if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(raw)) {
     throw new Error(`must start with sqlite: or postgres://, got "${raw}"`)
   }
+  // An empty SQLite path used to mean "in memory": data lost at exit must be asked for by name.
+  if (raw === 'sqlite:') throw new Error('names no SQLite file: use sqlite:<file>, or sqlite::memory: for a database that is lost when the process exits')
   return raw
+}
+
+const hotkeys = (raw: string): string[] => {
+  const values = list(raw)
+  for (const v of values) {
+    const decoded = decodeHotkey(v)
+    if ('error' in decoded) throw new Error(`has "${v}", which is not a canonical SS58 hotkey (${decoded.error})`)
+  }
+  return values
 }
 
 const chainEndpoint = (raw: string): string => {
@@ -120,13 +131,15 @@ export const CONFIG_VARIABLES = {
   environment: def('ENVIRONMENT', 'development', '`development` or `production`. Production turns off `sim_window_number`, claim simulation and the open monitor summary.', oneOf<Environment>('development', 'production')),
   apiHost: def('API_HOST', '127.0.0.1', 'Address the Pool API listens on.', text),
   apiPort: def('API_PORT', '8434', 'Port of the Pool API.', integer(0, 65535)),
-  databaseUrl: def('DATABASE_URL', 'sqlite:./data/pool.db', '`sqlite:<file>` (created on first start) or `postgres://user@host:port/db`.', databaseUrl),
+  databaseUrl: def('DATABASE_URL', 'sqlite:./data/pool.db', '`sqlite:<file>` (created by `serve` or `migrate`), `sqlite::memory:` (lost at exit) or `postgres://user@host:port/db`.', databaseUrl),
   logLevel: def('LOG_LEVEL', 'info', 'pino log level: fatal, error, warn, info, debug, trace, silent.', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
+  requestLogLevel: def('REQUEST_LOG_LEVEL', '', 'Level of the one log line per request (fatal … trace, or silent). Empty: info in development, debug in production (so `LOG_LEVEL=info` omits them).', (raw, env) =>
+    raw === '' ? ((env.ENVIRONMENT ?? 'development').trim() === 'production' ? 'debug' : 'info') : oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')(raw)),
   maxBodyBytes: def('MAX_BODY_BYTES', '1048576', 'Largest request body accepted; larger bodies get 413.', integer(1024, 64 * 1024 * 1024)),
   authVerifyThreads: def('AUTH_VERIFY_THREADS', '1', 'Worker threads that verify sr25519 signatures off the event loop; 0 verifies inline.', integer(0, 64)),
   authMaxSkewS: def('AUTH_MAX_SKEW_S', '300', 'Largest allowed distance in seconds between `X-Timestamp` and the server clock.', integer(1, 86400)),
-  metricsToken: def('METRICS_TOKEN', '', 'When set, `/metrics` requires `Authorization: Bearer <token>` (required in production).', text),
-  monitorToken: def('MONITOR_TOKEN', '', 'When set, `X-Monitor-Token` must equal it to read the monitor summary (required in production).', text),
+  metricsToken: def('METRICS_TOKEN', '', 'When set, `/metrics` requires `Authorization: Bearer <token>`; production refuses to start without it.', text),
+  monitorToken: def('MONITOR_TOKEN', '', 'When set, `X-Monitor-Token` must equal it to read the monitor summary; production refuses to start without it.', text),
   rateLimitPerMinute: def('RATE_LIMIT_PER_MINUTE', '600', 'Signed requests per minute allowed per hotkey (counted after the signature verifies); 0 turns it off.', integer(0, 1_000_000)),
   rateLimitIpPerMinute: def('RATE_LIMIT_IP_PER_MINUTE', '6000', 'Requests per minute allowed per client IP (health, metrics and docs excepted); 0 turns it off.', integer(0, 10_000_000)),
   trustProxy: def('TRUST_PROXY', 'false', 'Take the client IP from X-Forwarded-For (only behind a proxy you run).', boolean),
@@ -136,7 +149,10 @@ export const CONFIG_VARIABLES = {
   blockTimeS: def('BLOCK_TIME_S', '12', 'Seconds per block for the clock block source and for `time_remaining_s`.', integer(1, 3600)),
   windowBlocks: def('WINDOW_BLOCKS', '360', 'Blocks per window (the subnet tempo).', integer(1, 1_000_000)),
   epochWindows: def('EPOCH_WINDOWS', '1', 'Windows per epoch.', integer(1, 10_000)),
+  adoptStoredTempo: def('ADOPT_STORED_TEMPO', 'false', 'Run with the tempo stored in the database when `BLOCK_TIME_S`, `WINDOW_BLOCKS` or `EPOCH_WINDOWS` differ from it (otherwise the process refuses to start); the CLI flag `--adopt-stored-tempo` does the same.', boolean),
   epochCloseDelayBlocks: def('EPOCH_CLOSE_DELAY_BLOCKS', '0', 'Blocks to wait after an epoch\'s last window before closing it.', integer(0, 1_000_000)),
+  alertGraceS: def('ALERT_GRACE_S', '60', 'Seconds a condition the background closer fixes by itself (an epoch ready to close, a lease past its timeout) may last before the monitor raises an alert.', integer(0, 86400)),
+  retentionDays: def('RETENTION_DAYS', '0', 'Evaluations older than this many days are deleted once their window\'s epoch has closed (never those an open epoch or `epoch verify` needs); 0 keeps everything.', integer(0, 36500)),
   backgroundJobs: def('BACKGROUND_JOBS', 'true', 'Run the window/epoch closer and lease expiry in this process (safe with several processes: the database decides who closes).', boolean),
   jobIntervalS: def('JOB_INTERVAL_S', '5', 'Seconds between background job runs.', integer(1, 3600)),
 
@@ -175,21 +191,58 @@ export const CONFIG_VARIABLES = {
 type Vars = typeof CONFIG_VARIABLES
 export type Config = { [K in keyof Vars]: ReturnType<Vars[K]['parse']> }
 
+/** Secrets production cannot run without, and why. */
+export const PRODUCTION_SECRETS: Array<{ key: keyof Config; why: string }> = [
+  { key: 'monitorToken', why: 'the monitor summary answers only with it' },
+  { key: 'metricsToken', why: '/metrics answers only with it' },
+]
+
 export function loadConfig (env: Env = process.env, overrides: Partial<Config> = {}): Config {
   const config: Record<string, unknown> = {}
+  const problems: ConfigProblem[] = []
   for (const [key, variable] of Object.entries(CONFIG_VARIABLES) as Array<[keyof Vars, Variable<unknown>]>) {
     const raw = (env[variable.name] ?? variable.default).trim()
     try {
       config[key] = variable.parse(raw, env)
     } catch (err) {
-      throw new ConfigError(variable.name, (err as Error).message)
+      problems.push({ variable: variable.name, reason: (err as Error).message })
     }
   }
   const result = { ...(config as Config), ...overrides }
   if (result.consensusThreshold > result.consensusSampleSize) {
-    throw new ConfigError('CONSENSUS_THRESHOLD', `must not exceed CONSENSUS_SAMPLE_SIZE (${result.consensusSampleSize})`)
+    problems.push({ variable: 'CONSENSUS_THRESHOLD', reason: `must not exceed CONSENSUS_SAMPLE_SIZE (${result.consensusSampleSize})` })
   }
+  if (result.environment === 'production') {
+    for (const secret of PRODUCTION_SECRETS) {
+      if (result[secret.key] === '') problems.push({ variable: CONFIG_VARIABLES[secret.key].name, reason: `must be set when ENVIRONMENT=production (${secret.why})` })
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems[0]!.variable, problems[0]!.reason, problems.slice(1))
   return result
+}
+
+/** Names in a `.env` file that are not configuration variables (likely misspelled). */
+export function unknownVariables (names: string[]): Array<{ name: string; suggestion?: string }> {
+  const known = Object.values(CONFIG_VARIABLES).map((v) => v.name)
+  const extra = new Set(['SOTAPOOL_MNEMONIC', 'SOTAPOOL_PROGRESS', 'NODE_ENV', 'TEST_DATABASE', 'TEST_POSTGRES_URL'])
+  return names.filter((n) => !known.includes(n) && !extra.has(n)).map((name) => {
+    const suggestion = known.map((k) => ({ k, d: editDistance(name, k) })).sort((a, b) => a.d - b.d)[0]
+    return suggestion !== undefined && suggestion.d <= 3 ? { name, suggestion: suggestion.k } : { name }
+  })
+}
+
+function editDistance (a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1))
+      previous = current
+    }
+  }
+  return row[b.length]!
 }
 
 export function defaultTaskType (config: Pick<Config, 'taskTypes'>): string {

@@ -27,6 +27,7 @@ export const ERROR_TABLE = {
   POOL_ERR_MONITOR_TOKEN: define(401, 'invalid or missing monitor token', 'X-Monitor-Token does not match MONITOR_TOKEN.'),
   POOL_ERR_METRICS_TOKEN: define(401, 'invalid or missing metrics token', '`Authorization: Bearer` does not match METRICS_TOKEN (or it is not set in production).'),
   POOL_ERR_NOT_VERIFIER: define(403, 'hotkey is not an allowed verifier', 'Only hotkeys in VERIFIER_HOTKEYS may verify results.'),
+  POOL_ERR_MINER_BANNED: define(403, 'hotkey is banned from this pool', 'The operator banned this hotkey (`sotapool miner ban`); detail gives the reason. Credit earned before the ban stays claimable.'),
   POOL_ERR_NOT_FOUND: define(404, 'Not Found', 'No such route.'),
   POOL_ERR_MINER_NOT_FOUND: define(404, 'miner not found', 'The hotkey is not registered.'),
   POOL_ERR_NO_WORK: define(404, 'No work available right now', 'Nothing to hand out; clients back off and retry.'),
@@ -46,6 +47,7 @@ export const ERROR_TABLE = {
   POOL_ERR_RATE_LIMITED: define(429, 'Too many requests', 'Rate limit reached; retry after Retry-After seconds.'),
   POOL_ERR_INTERNAL: define(500, 'Internal server error', 'Unexpected server failure; details are logged, never returned.'),
   POOL_ERR_UNAVAILABLE: define(503, 'Service unavailable', 'The server is shutting down or overloaded.'),
+  POOL_ERR_MAINTENANCE: define(503, 'pool is in maintenance', 'The operator turned maintenance mode on (`sotapool maintenance on`): signed writes wait, reads keep working; retry after Retry-After seconds.'),
 } as const satisfies Record<string, ErrorDefinition>
 
 export type ErrorCode = keyof typeof ERROR_TABLE

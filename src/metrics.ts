@@ -21,7 +21,8 @@ export interface PoolMetrics {
 
 export function createMetrics (): PoolMetrics {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'sotapool_process_' })
+  // Default metric names already start with process_ or nodejs_: the prefix is only the pool's name.
+  collectDefaultMetrics({ register: registry, prefix: 'sotapool_' })
   const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] })
   return {

@@ -3,6 +3,7 @@
  * so the clock source and the chain-following source are interchangeable.
  */
 import type { Clock } from '../clock.ts'
+import { blockAtTime, blockStartMs, type Tempo } from '../domain/tempo.ts'
 
 export interface BlockSourceStatus {
   source: 'clock' | 'chain'
@@ -17,16 +18,19 @@ export interface BlockSource {
   close(): Promise<void>
 }
 
-/** block = floor((now − genesis) / BLOCK_TIME_S); genesis is stored in the database at first start. */
+/**
+ * block = floor((now − genesis) / BLOCK_TIME_S), per segment of the stored tempo (genesis and every tempo
+ * change are stored in the database), so a restart or a block-time change never renumbers blocks.
+ */
 export class ClockBlockSource implements BlockSource {
-  constructor (private readonly clock: Clock, private readonly genesisMs: number, private readonly blockTimeS: number) {}
+  constructor (private readonly clock: Clock, private readonly tempo: Tempo) {}
 
   currentBlock (): number {
-    return Math.max(0, Math.floor((this.clock.now() - this.genesisMs) / (this.blockTimeS * 1000)))
+    return blockAtTime(this.clock.now(), this.tempo)
   }
 
   status (): BlockSourceStatus {
-    return { source: 'clock', connected: true, lastBlockAt: this.genesisMs + this.currentBlock() * this.blockTimeS * 1000 }
+    return { source: 'clock', connected: true, lastBlockAt: blockStartMs(this.currentBlock(), this.tempo) }
   }
 
   async close (): Promise<void> {}

@@ -6,15 +6,23 @@ import { pipeline } from 'node:stream/promises'
 import type { Command } from 'commander'
 import type { PoolContext } from '../services/context.ts'
 import { configOrExit, parseInteger } from './main.ts'
+import { progress } from './progress.ts'
 
 async function withPool<T> (fn: (pool: PoolContext) => Promise<T>): Promise<T> {
   const { createPoolContext } = await import('../services/context.ts')
-  const pool = await createPoolContext(configOrExit())
+  // Only `serve` and `migrate` create a database; an operator command on a missing one is a mistake.
+  const pool = await createPoolContext(configOrExit(), { createDatabase: false, log: stderrLog })
   try {
     return await fn(pool)
   } finally {
     await pool.close()
   }
+}
+
+/** Warnings of the pool context (an adopted tempo, the chain) on standard error, keeping stdout JSON. */
+export const stderrLog = {
+  warn: (_obj: object, msg: string): void => { process.stderr.write(`sotapool: warning: ${msg}\n`) },
+  info: (): void => {},
 }
 
 const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }
@@ -31,7 +39,7 @@ export function registerEpochCommands (program: Command): void {
           const closed = await pool.windows.close(opts.window)
           print({ window: opts.window, closed, note: closed ? 'closed now' : 'was already closed' })
         } else {
-          print({ closed: await pool.windows.closeEnded(), current_window: pool.currentWindow().windowNumber })
+          print({ closed: await closeWindows(pool), current_window: pool.currentWindow().windowNumber })
         }
       })
     })
@@ -47,25 +55,46 @@ export function registerEpochCommands (program: Command): void {
           const { root, num_of_leaves: leaves, epoch_units: units } = await pool.claims.epochMeta(id)
           print({ epoch: id, closed, note: closed ? 'closed now' : 'was already closed', root, num_of_leaves: leaves, epoch_units: units })
         } else {
-          print({ closed: await pool.epochs.closeReady(), current_epoch: pool.currentEpoch() })
+          await closeWindows(pool)
+          const last = await pool.epochs.lastClosed()
+          const ready: number[] = []
+          for (let e = last === null ? await pool.epochs.firstEpoch() : last + 1; pool.epochs.isReady(e); e++) ready.push(e)
+          const bar = progress('closing epochs', ready.length)
+          const closed: number[] = []
+          try {
+            for (const e of ready) {
+              if (await pool.epochs.close(e)) closed.push(e)
+              bar.tick()
+            }
+          } finally {
+            bar.stop()
+          }
+          print({ closed, current_epoch: pool.currentEpoch() })
         }
       })
     })
   epoch.command('verify')
-    .description('Recompute a closed epoch from the database and compare with what is stored; or, with --url, check a ' +
-      'pool\'s published epoch artifacts over HTTP with no database (exit 1 on any mismatch)')
-    .argument('[epoch]', 'epoch id (required without --url)', parseInteger('epoch'))
+    .description('Recompute a closed epoch (or, with --all, every closed epoch) from the database and compare with what is stored; ' +
+      'or, with --url, check a pool\'s published epoch artifacts over HTTP with no database (exit 1 on any mismatch)')
+    .argument('[epoch]', 'epoch id (or --all, or --url)', parseInteger('epoch'))
+    .option('--all', 'verify every closed epoch (the check after restoring a backup)')
     .option('--url <url>', 'a Pool API (claims under /claims) or claim server URL: verify its artifacts, no database needed')
     .option('--epoch <number>', 'with --url: only this epoch (default: every closed epoch, oldest first)', parseInteger('--epoch'))
     .option('--root <hex>', 'with --url and --epoch: a root obtained independently (e.g. from chain) the artifact must match')
-    .action(async (id: number | undefined, opts: { url?: string; epoch?: number; root?: string }) => {
+    .action(async (id: number | undefined, opts: { all?: boolean; url?: string; epoch?: number; root?: string }) => {
       if (opts.url !== undefined) {
         const { verifyRemote } = await import('./verify-remote.ts')
         process.exitCode = await verifyRemote({ url: opts.url, epoch: opts.epoch ?? id, root: opts.root })
         return
       }
-      if (id === undefined) throw new Error('epoch verify needs an EPOCH (from the database) or --url (over HTTP)')
-      const result = await withPool(async (pool) => await pool.epochs.verify(id))
+      if ((id === undefined) === (opts.all !== true)) throw new Error('epoch verify needs an EPOCH or --all (from the database), or --url (over HTTP)')
+      if (opts.all === true) {
+        const result = await withPool(verifyAll)
+        print(result)
+        if (!result.ok) process.exitCode = 1
+        return
+      }
+      const result = await withPool(async (pool) => await pool.epochs.verify(id!))
       print({ epoch: id, match: result.ok, root: result.root, recomputed_root: result.recomputedRoot, mismatches: result.mismatches })
       if (!result.ok) process.exitCode = 1
     })
@@ -75,12 +104,11 @@ export function registerEpochCommands (program: Command): void {
     .option('-o, --output <file>', 'write to this file instead of standard output')
     .action(async (id: number, opts: { output?: string }) => {
       await withPool(async (pool) => {
-        const { text } = await pool.epochs.artifact(id)
-        const source = Readable.from(text)
+        const { root, num_of_leaves: leaves } = await pool.claims.epochMeta(id)
+        const source = Readable.from(withLeafProgress((await pool.epochs.artifact(id)).text, leaves))
         if (opts.output === undefined) await pipeline(source, process.stdout, { end: false })
         else {
           await pipeline(source, createWriteStream(opts.output))
-          const { root, num_of_leaves: leaves } = (await pool.claims.epochMeta(id))
           process.stderr.write(`wrote epoch ${id} (${leaves} leaves, root ${root}) to ${opts.output}\n`)
         }
       })
@@ -91,12 +119,19 @@ export function registerEpochCommands (program: Command): void {
     .argument('<source>', 'a proof package JSON file, or its URL (e.g. http://127.0.0.1:8434/claims/epoch/3/proof/<hotkey>)')
     .option('--root <hex>', 'a root obtained independently (e.g. from chain); default: the package\'s own root')
     .action(async (source: string, opts: { root?: string }) => {
-      const text = /^https?:\/\//.test(source) ? await fetchText(source) : await readFile(source, 'utf8')
+      const text = /^https?:\/\//.test(source) ? await fetchText(source) : await readFile(source, 'utf8').catch((err: Error) => { throw new Error(`cannot read ${source}: ${err.message}`) })
       let pkg: unknown
       try {
         pkg = JSON.parse(text)
       } catch {
         throw new Error(`${source} is not JSON`)
+      }
+      const shape = pkg as { leaves?: unknown; hotkey?: unknown; epoch?: unknown }
+      if (Array.isArray(shape.leaves) && shape.hotkey === undefined) {
+        // An `epoch export` artifact holds every leaf; a proof package is one of them plus the root.
+        throw new Error(`${source} is an epoch artifact (epoch ${String(shape.epoch)}, ${shape.leaves.length} leaves), not a proof package: ` +
+          `check one hotkey's package with \`sotapool verify-proof <claim-url>/epoch/${String(shape.epoch)}/proof/<hotkey>\`, ` +
+          'or the whole epoch against the database with `sotapool epoch verify`')
       }
       const { initClaimTree } = await import('../domain/claim-tree.ts')
       const { checkProofPackage } = await import('../domain/proof-package.ts')
@@ -107,8 +142,72 @@ export function registerEpochCommands (program: Command): void {
     })
 }
 
+/** Closes every ended window not closed yet, oldest first, with a progress bar. */
+async function closeWindows (pool: PoolContext): Promise<number[]> {
+  const current = pool.currentWindow().windowNumber
+  const from = (await pool.windows.lastClosed()) + 1
+  const bar = progress('closing windows', current - from)
+  const closed: number[] = []
+  try {
+    for (let w = from; w < current; w++) {
+      if (await pool.windows.close(w)) closed.push(w)
+      bar.tick()
+    }
+  } finally {
+    bar.stop()
+  }
+  return closed
+}
+
+/** Verifies every closed epoch (the check after a backup or a restore). */
+export async function verifyAll (pool: PoolContext): Promise<{ ok: boolean; epochs: number; mismatched: Array<{ epoch: number; mismatches: string[] }> }> {
+  const ids = (await pool.database.db.selectFrom('epochs').select('epoch_id').orderBy('epoch_id').execute()).map((r) => Number(r.epoch_id))
+  const bar = progress('verifying epochs', ids.length)
+  const mismatched: Array<{ epoch: number; mismatches: string[] }> = []
+  try {
+    for (const id of ids) {
+      const result = await pool.epochs.verify(id)
+      if (!result.ok) mismatched.push({ epoch: id, mismatches: result.mismatches })
+      bar.tick()
+    }
+  } finally {
+    bar.stop()
+  }
+  return { ok: mismatched.length === 0, epochs: ids.length, mismatched }
+}
+
+/** Passes the artifact's pieces through, ticking a progress bar per leaf line once the leaves list began. */
+async function * withLeafProgress (pieces: AsyncIterable<string>, leaves: number): AsyncGenerator<string> {
+  const bar = progress('writing leaves', leaves)
+  let inLeaves = false
+  try {
+    for await (const piece of pieces) {
+      let from = 0
+      if (!inLeaves) {
+        const at = piece.indexOf('"leaves":[')
+        if (at >= 0) { inLeaves = true; from = at }
+      }
+      if (inLeaves) {
+        let lines = 0
+        for (let i = piece.indexOf('\n', from); i >= 0; i = piece.indexOf('\n', i + 1)) lines++
+        bar.tick(lines)
+      }
+      yield piece
+    }
+  } finally {
+    bar.stop()
+  }
+}
+
 async function fetchText (url: string): Promise<string> {
-  const response = await fetch(url)
+  let response: Response
+  try {
+    response = await fetch(url)
+  } catch (err) {
+    // fetch says only "fetch failed"; the cause (refused, DNS, TLS) and the URL are what an operator needs.
+    const cause = (err as { cause?: { message?: string; code?: string } }).cause
+    throw new Error(`cannot fetch ${url}: ${cause?.message ?? cause?.code ?? (err as Error).message}`)
+  }
   if (!response.ok) throw new Error(`${url} answered ${response.status}: ${await response.text()}`)
   return await response.text()
 }

@@ -10,6 +10,12 @@ const parseFraction = (value: string): number => {
   return n
 }
 
+const parseRecipient = (value: string): string => {
+  // The SS58 check needs no WebAssembly, so it runs while options are parsed.
+  if (!/^[1-9A-HJ-NP-Za-km-z]{40,60}$/.test(value.trim())) throw new InvalidArgumentError('--recipient must be an SS58 address (prefix 42)')
+  return value.trim()
+}
+
 const parseUrl = (value: string): string => {
   if (!/^https?:\/\/[^\s/]+/.test(value)) throw new InvalidArgumentError('--url must be an http(s) URL such as http://127.0.0.1:8434')
   return value.replace(/\/+$/, '')
@@ -23,7 +29,7 @@ export function registerSimulateCommand (program: Command): void {
     .option('--duration <seconds>', 'how long to run', parseInteger('--duration', 1), 30)
     .option('--dishonest <fraction>', 'share of miners that report random scores', parseFraction, 0.25)
     .option('--seed-phrase <prefix>', 'keys are derived as //<prefix><i>, so runs can reuse miners', 'sim')
-    .option('--recipient <ss58>', 'set this recipient coldkey for every miner first')
+    .option('--recipient <ss58>', 'set this recipient coldkey for every miner first', parseRecipient)
     .option('--json', 'print the summary as JSON')
     .action(async (opts: { url: string; miners: number; duration: number; dishonest: number; seedPhrase: string; recipient?: string; json?: boolean }) => {
       const { keyFromSecret } = await import('../crypto/keys.ts')
@@ -33,7 +39,15 @@ export function registerSimulateCommand (program: Command): void {
       const dishonestCount = Math.round(opts.miners * opts.dishonest)
       const miners = await Promise.all(Array.from({ length: opts.miners }, async (_, i) =>
         new SimulatedMiner(await keyFromSecret(`//${opts.seedPhrase}${i}`), opts.url, i >= dishonestCount, record)))
-      if (opts.recipient !== undefined) await Promise.all(miners.map(async (m) => await m.setRecipient(opts.recipient!)))
+      if (opts.recipient !== undefined) {
+        const { isHotkey } = await import('../crypto/sr25519.ts')
+        if (!isHotkey(opts.recipient)) throw new Error(`--recipient ${opts.recipient} is not an SS58 address with prefix 42`)
+        const set = await Promise.all(miners.map(async (m) => await m.setRecipient(opts.recipient!)))
+        if (!set.some((ok) => ok)) {
+          const failed = calls.find((c) => c.route === 'recipient')
+          throw new Error(`no miner could set its recipient at ${opts.url}: ${failed?.error ?? `${failed?.status ?? '?'} ${failed?.code ?? ''}`}`)
+        }
+      }
 
       const bar = opts.json === true ? undefined : new SingleBar({ format: 'simulating |{bar}| {value}/{total} s | leases {leases} | submits {submits} | errors {errors}' }, Presets.shades_classic)
       bar?.start(opts.duration, 0, { leases: 0, submits: 0, errors: 0 })
@@ -59,6 +73,11 @@ export function registerSimulateCommand (program: Command): void {
       const summary = await summarise(calls, (Date.now() - started) / 1000, opts.miners, dishonestCount)
       if (opts.json === true) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
       else printSummary(summary)
+      if (summary.submissions === 0) {
+        const unreachable = calls.find((c) => c.error !== undefined)
+        process.stderr.write(`sotapool: nothing succeeded: no submission was accepted by ${opts.url}${unreachable === undefined ? '' : ` (${unreachable.error})`}\n`)
+        process.exitCode = 1
+      }
     })
 }
 
@@ -80,6 +99,7 @@ async function summarise (calls: CallRecord[], seconds: number, miners: number, 
     submissions,
     cycles_per_second: round(submissions / seconds),
     errors_by_code: errors,
+    first_network_error: calls.find((c) => c.error !== undefined)?.error ?? null,
     latency: { lease: latency('lease'), submit: latency('submit') },
   }
 }
@@ -89,6 +109,7 @@ function printSummary (s: Awaited<ReturnType<typeof summarise>>): void {
     `miners ${s.miners} (${s.dishonest_miners} dishonest), ${s.seconds} s`,
     `leases ${s.leases}, submissions ${s.submissions}, ${s.cycles_per_second} cycles/s`,
     `errors by code: ${Object.keys(s.errors_by_code).length === 0 ? 'none' : Object.entries(s.errors_by_code).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    ...(s.first_network_error === null ? [] : [`first network error: ${s.first_network_error}`]),
     'latency        count    p50 ms   p90 ms   p99 ms   max ms',
     ...(['lease', 'submit'] as const).map((r) => {
       const l = s.latency[r]

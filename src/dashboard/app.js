@@ -184,6 +184,11 @@ function Monitor ({ monitor, sota, onToken, onForgetToken, hasToken }) {
           ? html`<p class="muted">No alerts.</p>`
           : html`<ul>${md.alerts.items.map((a) => html`<li><${Pill} kind=${a.severity}>${a.severity}<//> <code>${a.code}</code> ${a.message}</li>`)}</ul>`}
       </div>
+      ${md.credit && html`<p data-testid="monitor-credit">Epoch ${md.credit.epoch}: paid ${fmtAlpha(md.credit.epoch_units)} of ${fmtAlpha(md.credit.budget_units)},
+        fee ${fmtAlpha(md.credit.fee_units)}, <span data-testid="monitor-undistributed">undistributed ${fmtAlpha(md.credit.undistributed_units)}</span>.
+        ${md.credit.awaiting_recipient.miners > 0
+          ? html`<${Pill} kind="warn" testid="monitor-awaiting">${md.credit.awaiting_recipient.miners} credited, waiting for a recipient: ${fmtAlpha(md.credit.awaiting_recipient.units)}<//>`
+          : html`<span class="muted">No credit is waiting for a recipient.</span>`}</p>`}
       <p class="muted small">Zero-evaluation ratio ${fmtNumber(md.leases.zero_evaluation_ratio * 100, 1)}% · overdue active leases ${md.leases.overdue_active} · generated ${fmtTime(md.generated_at)}</p>`}
   <//>`
 }
@@ -282,15 +287,17 @@ function Epochs ({ epochs }) {
     ${metas.length === 0 && !epochs.error
       ? html`<p class="muted">No epoch has closed yet.</p>`
       : html`<div class="scroll"><table data-testid="epochs">
-          <thead><tr><th class="num">Epoch</th><th>Status</th><th>Windows</th><th class="num">Leaves</th><th class="num">Total (cumulative)</th><th class="num">Paid this epoch</th><th class="num">Fee</th><th>Root</th><th>Closed</th></tr></thead>
+          <thead><tr><th class="num">Epoch</th><th>Status</th><th>Windows</th><th class="num">Leaves</th><th class="num">Total (cumulative)</th><th class="num">Paid this epoch</th><th class="num">Fee</th><th class="num">Undistributed</th><th>Root</th><th>Closed</th></tr></thead>
           <tbody>${metas.map((e) => html`<tr key=${e.epoch} data-epoch=${e.epoch}>
             <td class="num" data-testid="epoch-id">${e.epoch}</td>
-            <td><${Pill} kind=${e.status === 'claimable' ? 'ok' : 'muted'}>${e.status}<//>${e.epoch === epochs.data.defaultEpoch ? html` <${Pill} kind="accent">default<//>` : ''}</td>
+            <td><${Pill} kind=${e.status === 'claimable' ? 'ok' : 'muted'}>${e.status}<//>${e.epoch === epochs.data.defaultEpoch ? html` <${Pill} kind="accent">default<//>` : ''}
+              ${e.awaiting_recipient && e.awaiting_recipient.miners > 0 ? html` <span data-testid="epoch-awaiting" title="No leaf until a recipient coldkey is set; the next epoch close after that puts the whole credit in a leaf"><${Pill} kind="warn">${e.awaiting_recipient.miners} credited, waiting for a recipient (${fmtAlpha(e.awaiting_recipient.units)})<//></span>` : ''}</td>
             <td class="small">${e.window_start}–${e.window_end}</td>
             <td class="num" data-testid="epoch-leaves">${e.num_of_leaves}</td>
             <td class="num" title=${`${e.total_units} units`}>${fmtAlpha(e.total_units)}</td>
             <td class="num" title=${`${e.epoch_units} units`}>${fmtAlpha(e.epoch_units)}</td>
             <td class="num" title=${`${e.fee_units} units`}>${fmtAlpha(e.fee_units)}</td>
+            <td class="num" data-testid="epoch-undistributed" title=${`${e.undistributed_units} units left undistributed (miner cap)`}>${fmtAlpha(e.undistributed_units)}</td>
             <td class="root"><${Mono} text=${e.root} testid="epoch-root" /></td>
             <td class="small">${fmtTime(e.closed_at)}</td>
           </tr>`)}</tbody>

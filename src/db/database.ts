@@ -3,7 +3,7 @@
  * every query runs unchanged on SQLite and PostgreSQL. Integers come back as `bigint` from both drivers
  * (BIGINT columns everywhere), so amounts never pass through a lossy JavaScript number.
  */
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely'
@@ -16,6 +16,8 @@ export type Queryable = Kysely<DB> | Transaction<DB>
 export interface Database {
   readonly db: Kysely<DB>
   readonly dialect: Dialect
+  /** Where the data lives, without secrets: the SQLite file, or the PostgreSQL URL without its password. */
+  readonly label: string
   /** Runs `fn` in one transaction: all of it commits or none. SQLite takes the write lock up front. */
   transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T>
   /**
@@ -25,6 +27,8 @@ export interface Database {
    */
   lockWindows(trx: Transaction<DB>, mode: 'shared' | 'exclusive'): Promise<void>
   ping(): Promise<boolean>
+  /** SQLite only: an online, consistent copy of the database into `file` while the pool keeps running. */
+  backup?(file: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -32,14 +36,50 @@ export interface Database {
 pg.types.setTypeParser(20, (v) => BigInt(v))
 pg.types.setTypeParser(1700, (v) => (/^-?\d+$/.test(v) ? BigInt(v) : Number(v)))
 
-export function openDatabase (url: string): Database {
-  return url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length)) : openPostgres(url)
+export interface OpenOptions {
+  /**
+   * Create a SQLite file (and its folder) that does not exist yet. Only the commands that set a pool up
+   * (`serve`, `migrate`) do; every other one refuses a missing database instead of making an empty one.
+   */
+  create?: boolean
 }
 
-function openSqlite (file: string): Database {
-  const path = file === '' || file === ':memory:' ? ':memory:' : resolve(file)
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-  const connection = new BetterSqlite3(path)
+export function openDatabase (url: string, options: OpenOptions = {}): Database {
+  return url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length), options.create ?? true) : openPostgres(url)
+}
+
+/** The URL with any password replaced, for logs and error messages. */
+export function redactUrl (url: string): string {
+  if (url.startsWith('sqlite:')) return url
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@')
+  }
+}
+
+export class DatabaseMissingError extends Error {
+  constructor (path: string) {
+    super(`no database at ${path}: DATABASE_URL names a SQLite file that does not exist (${existsSync(dirname(path)) ? 'the file is missing' : `its folder ${dirname(path)} is missing too`}); ` +
+      'check DATABASE_URL, or create the pool with `sotapool migrate` or `sotapool serve`')
+    this.name = 'DatabaseMissingError'
+  }
+}
+
+function openSqlite (file: string, create: boolean): Database {
+  const path = file === ':memory:' ? ':memory:' : resolve(file)
+  if (path !== ':memory:' && !existsSync(path)) {
+    if (!create) throw new DatabaseMissingError(path)
+    mkdirSync(dirname(path), { recursive: true })
+  }
+  let connection: BetterSqlite3.Database
+  try {
+    connection = new BetterSqlite3(path)
+  } catch (err) {
+    throw new Error(`cannot open SQLite database ${path}: ${(err as Error).message}`)
+  }
   connection.defaultSafeIntegers(true)
   connection.pragma('journal_mode = WAL')
   connection.pragma('synchronous = NORMAL')
@@ -49,6 +89,7 @@ function openSqlite (file: string): Database {
   return {
     db,
     dialect: 'sqlite',
+    label: path === ':memory:' ? 'sqlite::memory:' : `sqlite:${path}`,
     // Kysely's SQLite driver hands out one connection at a time, so a transaction excludes every other
     // query of this process; BEGIN IMMEDIATE also excludes other processes' writers from the start,
     // which avoids the read-then-upgrade deadlock SQLite reports as SQLITE_BUSY.
@@ -67,6 +108,7 @@ function openSqlite (file: string): Database {
     },
     lockWindows: async () => {},
     ping: async () => await sql`select 1`.execute(db).then(() => true, () => false),
+    backup: async (file) => { await connection.backup(file) },
     close: async () => { await db.destroy() },
   }
 }
@@ -82,6 +124,7 @@ function openPostgres (url: string): Database {
   return {
     db,
     dialect: 'postgres',
+    label: redactUrl(url),
     transaction: async (fn) => await db.transaction().execute(fn),
     async lockWindows (trx, mode) {
       if (mode === 'shared') await sql`select pg_advisory_xact_lock_shared(${WINDOW_LOCK_KEY})`.execute(trx)

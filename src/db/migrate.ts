@@ -9,6 +9,7 @@ import type { Database, Dialect } from './database.ts'
 import * as initial from './migrations/001-initial.ts'
 import * as identityFold from './migrations/003-identity-fold.ts'
 import * as balancedEpochs from './migrations/004-balanced-epochs.ts'
+import * as operator from './migrations/005-operator.ts'
 
 /** A migration may return what it changed in stored data, one line each, to be logged. */
 type MigrationModule = { up: (db: Kysely<any>, dialect: Dialect) => Promise<string[] | void> }
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, MigrationModule> = {
   '001-initial': initial,
   '003-identity-fold': identityFold,
   '004-balanced-epochs': balancedEpochs,
+  '005-operator': operator,
 }
 const SQLITE_ATTEMPTS = 10
 

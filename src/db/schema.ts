@@ -139,6 +139,8 @@ export interface ClaimsTable {
   claimed_at: bigint
 }
 
+export interface MinerBansTable { hotkey: string; reason: string; banned_at: bigint }
+
 export interface HotkeyClaimsTable { hotkey: string; claimed_units: bigint }
 
 export interface DB {
@@ -158,4 +160,5 @@ export interface DB {
   epoch_leaves: EpochLeavesTable
   claims: ClaimsTable
   hotkey_claims: HotkeyClaimsTable
+  miner_bans: MinerBansTable
 }

@@ -5,12 +5,16 @@
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { PoolContext } from '../services/context.ts'
+import { pruneEvaluations } from '../services/retention.ts'
+
+const PRUNE_EVERY_MS = 3_600_000
 
 export const EPOCH_CLOSER = 'epoch-closer'
 
 export class EpochCloser {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
+  private lastPrune = -Infinity
 
   constructor (private readonly pool: PoolContext, private readonly log: FastifyBaseLogger) {}
 
@@ -27,12 +31,19 @@ export class EpochCloser {
 
   async runOnce (): Promise<void> {
     const now = this.pool.clock.now()
+    // A `sotapool tempo set` by the operator reaches running processes here.
+    await this.pool.refreshTempo()
     const expired = await this.pool.work.expireOverdue()
     await this.pool.signatures.purgeExpired(now)
     const windows = await this.pool.windows.closeEnded()
     const epochs = await this.pool.epochs.closeReady()
     if (expired > 0 || windows.length > 0 || epochs.length > 0) {
       this.log.info({ expired, windows, epochs }, 'background close')
+    }
+    if (this.pool.config.retentionDays > 0 && now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now
+      const pruned = await pruneEvaluations(this.pool, this.pool.config.retentionDays)
+      if (pruned.evaluations > 0) this.log.info(pruned, `retention: deleted ${pruned.evaluations} evaluations older than ${pruned.horizon}`)
     }
   }
 

@@ -62,6 +62,14 @@ export default fp(async (app, opts: { pool: PoolContext }) => {
   const authenticate = (messageFor: (ts: string, request: FastifyRequest) => string, what: string): preHandlerAsyncHookHandler =>
     async function (request: FastifyRequest, _reply: FastifyReply) {
       try {
+        if (STATE_CHANGING.has(request.method)) {
+          // Maintenance holds writes back before any signature work; reads keep being served.
+          const maintenance = await pool.controls.maintenanceState()
+          if (maintenance.on) {
+            throw new PoolError('POOL_ERR_MAINTENANCE', `pool is in maintenance${maintenance.message === '' ? '' : `: ${maintenance.message}`}; retry after ${maintenance.retryAfterS} s`,
+              { 'retry-after': String(maintenance.retryAfterS) })
+          }
+        }
         const key = header(request, 'x-key')
         const timestamp = header(request, 'x-timestamp')
         const signatureHex = header(request, 'x-signature')
@@ -79,6 +87,9 @@ export default fp(async (app, opts: { pool: PoolContext }) => {
         if (!(await pool.verifier.verify(decoded.publicKey, messageFor(timestamp, request), signature))) {
           throw failure('bad_signature', 'POOL_ERR_AUTH_BAD_SIGNATURE', `invalid signature: it does not verify for this hotkey over ${what}`)
         }
+        // After the signature: only the key's holder learns that it is banned.
+        const banned = await pool.controls.banReason(key)
+        if (banned !== undefined) throw new PoolError('POOL_ERR_MINER_BANNED', `hotkey ${key} is banned from this pool: ${banned}`)
         // Counted only once the signature verifies, so nobody can spend another hotkey's budget.
         const wait = perHotkey.take(key)
         if (wait !== undefined) throw new PoolError('POOL_ERR_RATE_LIMITED', `Too many requests for this hotkey; retry after ${wait} s`, { 'retry-after': String(wait) })

@@ -13,6 +13,12 @@ import { VERSION } from '../version.ts'
 
 const require = createRequire(import.meta.url)
 
+const REDOC_REMOTE_LOGO = 'https://cdn.redoc.ly/redoc/logo-mini.svg'
+
+const ERROR_TABLE_CSS = `.swagger-ui .info .markdown table { border-collapse: collapse; margin: 8px 0 }
+.swagger-ui .info .markdown th, .swagger-ui .info .markdown td { padding: 4px 10px; border: 1px solid #d0d7de; text-align: left; vertical-align: top }
+.swagger-ui .info .markdown th { background: #f6f8fa }`
+
 const errorTableMarkdown = (): string =>
   ['| code | status | detail | meaning |', '|---|---|---|---|',
     ...errorCodeTable().map((e) => `| \`${e.code}\` | ${e.status} | ${e.message} | ${e.description} |`)].join('\n')
@@ -38,6 +44,7 @@ ${errorTableMarkdown()}
 
 const REDOC_PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>sotapool API</title>
+<link rel="icon" type="image/svg+xml" href="/favicon.svg">
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body><redoc spec-url="/openapi.json"></redoc><script src="/redoc/redoc.standalone.js"></script></body></html>`
 
@@ -82,10 +89,23 @@ export default fp(async (app) => {
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: false })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: false,
+    // Swagger UI renders markdown tables without cell spacing, so the error table's headers ran together.
+    theme: { css: [{ filename: 'sotapool.css', content: ERROR_TABLE_CSS }] },
+  })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
-  const redocBundle = readFileSync(require.resolve('redoc/bundles/redoc.standalone.js'))
+  // The bundle shows Redocly's logo from their CDN; every page of the pool loads only its own assets.
+  const redocBundle = readFileSync(require.resolve('redoc/bundles/redoc.standalone.js'), 'utf8')
+    .replace(REDOC_REMOTE_LOGO, '/favicon.svg')
+  if (redocBundle.includes('https://cdn.')) throw new Error('the Redoc bundle still refers to a CDN')
+  const favicon = readFileSync(new URL('../content/favicon.svg', import.meta.url))
+  for (const url of ['/favicon.ico', '/favicon.svg']) {
+    app.get(url, { schema: { hide: true } }, async (_request, reply) =>
+      await reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(favicon))
+  }
   app.get('/redoc', { schema: { hide: true } }, async (_request, reply) => await reply.type('text/html; charset=utf-8').send(REDOC_PAGE))
   app.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) =>
     await reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(redocBundle))

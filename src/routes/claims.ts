@@ -29,6 +29,10 @@ const EpochMeta = Type.Object({
   closed_at: Type.String(),
   format: Type.String(),
   status: Type.Union([Type.Literal('claimable'), Type.Literal('empty')]),
+  awaiting_recipient: Type.Object({
+    miners: Type.Integer({ description: 'Hotkeys credited through this epoch that have no leaf because they had no recipient coldkey.' }),
+    units: Units,
+  }, { description: 'Credited, waiting for a recipient: this credit gets a leaf in the first epoch that closes after the hotkey sets a recipient.' }),
 })
 
 const ProofPackage = Type.Object({

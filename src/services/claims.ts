@@ -11,6 +11,7 @@ import { CLAIM_TREE_FORMAT, EMPTY_ROOT, fromHex32, initClaimTree, toHex32, verif
 import { unitsFromJson, unitsToJson } from '../domain/units.ts'
 import { decodeHotkey } from '../crypto/sr25519.ts'
 import { PoolError, validationError } from '../errors.ts'
+import { awaitingRecipient, minPayoutOf, type AwaitingRecipient } from './credit.ts'
 import { epochSummary } from './epochs.ts'
 import type { Selectable } from 'kysely'
 
@@ -29,6 +30,7 @@ export interface ClaimBody {
 export class ClaimService {
   /** Closed epochs never change, so their rows are kept once read. */
   private readonly epochCache = new Map<number, EpochRow>()
+  private readonly awaitingCache = new Map<number, AwaitingRecipient>()
 
   constructor (private readonly database: Database, private readonly now: () => number) {}
 
@@ -55,18 +57,37 @@ export class ClaimService {
 
   async epochMeta (epochId: number | undefined) {
     const e = await this.resolveEpoch(epochId)
+    const { miners, units } = await this.awaiting(e)
     return {
       ...epochSummary(e),
       format: CLAIM_TREE_FORMAT,
       status: e.num_of_leaves > 0n ? 'claimable' as const : 'empty' as const,
+      awaiting_recipient: { miners, units },
     }
+  }
+
+  /** Credit through a closed epoch held for hotkeys without a recipient (fixed once the epoch closed). */
+  private async awaiting (e: EpochRow): Promise<AwaitingRecipient> {
+    const id = Number(e.epoch_id)
+    const known = this.awaitingCache.get(id)
+    if (known !== undefined) return known
+    const result = await awaitingRecipient(this.database.db, id, minPayoutOf(e.params), 0)
+    this.awaitingCache.set(id, result)
+    return result
   }
 
   async proof (epochId: number | undefined, hotkey: string) {
     const e = await this.resolveEpoch(epochId)
     const leaf = await this.database.db.selectFrom('epoch_leaves').selectAll()
       .where('epoch_id', '=', e.epoch_id).where('hotkey', '=', hotkey).executeTakeFirst()
-    if (leaf === undefined) throw new PoolError('POOL_ERR_LEAF_NOT_FOUND', `hotkey ${hotkey} has no claim in epoch ${e.epoch_id}`)
+    if (leaf === undefined) {
+      const credited = await this.database.db.selectFrom('epoch_payouts').select((eb) => eb.fn.sum<bigint>('units').as('units'))
+        .where('hotkey', '=', hotkey).where('epoch_id', '<=', e.epoch_id).executeTakeFirst()
+      const units = BigInt(credited?.units ?? 0n)
+      throw new PoolError('POOL_ERR_LEAF_NOT_FOUND', units > 0n
+        ? `hotkey ${hotkey} has no claim in epoch ${e.epoch_id}: it is credited ${units} units, waiting for a recipient coldkey (or below MIN_PAYOUT_UNITS); once a recipient is set, the next epoch that closes puts the whole credit in its leaf`
+        : `hotkey ${hotkey} has no claim in epoch ${e.epoch_id}`)
+    }
     const amount = unitsToJson(leaf.amount_units)
     return {
       epoch: Number(e.epoch_id),

@@ -19,15 +19,21 @@ import { ResultService } from './results.ts'
 import { WindowService } from './windows.ts'
 import { WorkService } from './work.ts'
 import { getMeta, initMeta, setMeta } from './pool-meta.ts'
+import { OperatorControls } from './operator-controls.ts'
 import { SignatureLedger } from './signatures.ts'
 import { sotaByTaskType } from './sota.ts'
+import { adoptedTempoWarning, checkTempo, configuredTempo, initTempo, readTempo } from './tempo.ts'
 
 export interface PoolContext {
   config: Config
   clock: Clock
   database: Database
   blocks: BlockSource
+  /** The stored tempo (schedule included); `refreshTempo` picks up a change another process stored. */
   tempo: Tempo
+  /** Unix ms of block 0 (stored at first start). */
+  genesisMs: number
+  refreshTempo(): Promise<void>
   miners: MinerService
   signatures: SignatureLedger
   verifier: SignatureVerifier
@@ -37,6 +43,8 @@ export interface PoolContext {
   results: ResultService
   epochs: EpochService
   claims: ClaimService
+  /** Bans and maintenance mode, as the operator set them. */
+  controls: OperatorControls
   /** Background processes of this server and whether each is running (shown by /health). */
   processes: Map<string, boolean>
   /** The window the pool is in now. */
@@ -52,19 +60,21 @@ export interface ContextOptions {
   /** Replaces the clock block source (the chain source, or a test double). */
   blocks?: (genesisMs: number) => BlockSource
   log?: ChainLog
+  /** Create a missing SQLite database (default true; the CLI allows it only for `serve` and `migrate`). */
+  createDatabase?: boolean
 }
 
 type ChainLog = { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }
 
 /** The chain when SUBTENSOR_CHAIN_ENDPOINT is set, else the clock counting from the stored genesis. */
-async function defaultBlockSource (config: Config, clock: Clock, database: Database, genesisMs: number, log?: ChainLog): Promise<BlockSource> {
-  if (config.chainEndpoint === '') return new ClockBlockSource(clock, genesisMs, config.blockTimeS)
+async function defaultBlockSource (config: Config, clock: Clock, database: Database, tempo: Tempo, log?: ChainLog): Promise<BlockSource> {
+  if (config.chainEndpoint === '') return new ClockBlockSource(clock, tempo)
   const block = await getMeta(database.db, 'chain_block')
   const at = await getMeta(database.db, 'chain_block_at')
   const source = new ChainBlockSource({
     endpoint: config.chainEndpoint,
     clock,
-    blockTimeS: config.blockTimeS,
+    blockTimeS: tempo.blockTimeS,
     ...(block !== undefined && at !== undefined ? { lastKnown: { block: Number(block), atMs: Number(at) } } : {}),
     remember: async (b, atMs) => {
       await setMeta(database.db, 'chain_block', String(b))
@@ -78,12 +88,14 @@ async function defaultBlockSource (config: Config, clock: Clock, database: Datab
 
 export async function createPoolContext (config: Config, options: ContextOptions = {}): Promise<PoolContext> {
   const clock = options.clock ?? systemClock
-  const database = options.database ?? openDatabase(config.databaseUrl)
+  const database = options.database ?? openDatabase(config.databaseUrl, { create: options.createDatabase ?? true })
   try {
     await migrateToLatest(database, (migration, notes) => options.log?.warn({ migration, changes: notes }, `migration ${migration} changed stored data`))
     const genesisMs = Number(await initMeta(database.db, 'genesis_ms', String(clock.now())))
-    const blocks = options.blocks?.(genesisMs) ?? await defaultBlockSource(config, clock, database, genesisMs, options.log)
-    const tempo: Tempo = { windowBlocks: config.windowBlocks, epochWindows: config.epochWindows, blockTimeS: config.blockTimeS }
+    const tempo = await initTempo(database.db, configuredTempo(config), genesisMs)
+    const adopted = checkTempo(tempo, configuredTempo(config), config.adoptStoredTempo)
+    if (adopted.length > 0) options.log?.warn({ adopted }, adoptedTempoWarning(adopted))
+    const blocks = options.blocks?.(genesisMs) ?? await defaultBlockSource(config, clock, database, tempo, options.log)
     const now = (): number => clock.now()
     const windowNow = (): number => windowInfo(blocks.currentBlock(), tempo).windowNumber
     const metrics = createMetrics()
@@ -97,6 +109,12 @@ export async function createPoolContext (config: Config, options: ContextOptions
       database,
       blocks,
       tempo,
+      genesisMs,
+      async refreshTempo () {
+        // In place: the services and the block source hold this same object.
+        const stored = await readTempo(database.db)
+        if (stored !== undefined) Object.assign(tempo, stored)
+      },
       miners: new MinerService(database),
       signatures: new SignatureLedger(database),
       verifier,
@@ -106,6 +124,7 @@ export async function createPoolContext (config: Config, options: ContextOptions
       results: new ResultService(database, config.verifierHotkeys, now),
       epochs: new EpochService(database, config, tempo, windows, metrics, now, () => blocks.currentBlock()),
       claims: new ClaimService(database, now),
+      controls: new OperatorControls(database, now),
       processes: new Map(),
       currentWindow: () => windowInfo(blocks.currentBlock(), tempo),
       currentEpoch: () => epochOfWindow(context.currentWindow().windowNumber, tempo),
@@ -119,6 +138,10 @@ export async function createPoolContext (config: Config, options: ContextOptions
     return context
   } catch (err) {
     await database.close()
+    if (err instanceof Error && err.name !== 'TempoDriftError' && !err.message.includes(database.label)) {
+      // Driver errors (ECONNREFUSED, "database does not exist") do not say which database they mean.
+      err.message = `${database.label}: ${err.message}`
+    }
     throw err
   }
 }

@@ -13,7 +13,7 @@ import type { DB, EpochsTable } from '../db/schema.ts'
 import type { Selectable } from 'kysely'
 import { buildClaimTree, EMPTY_ROOT, initClaimTree, toHex32, type ClaimEntry } from '../domain/claim-tree.ts'
 import { computePayouts, toMicroPoints, type PayoutResult } from '../domain/payouts.ts'
-import { epochWindows, windowBlocks, type Tempo } from '../domain/tempo.ts'
+import { epochOfWindow, epochWindows, settingsOfEpoch, windowBlocks, type Tempo } from '../domain/tempo.ts'
 import { STORED_UNITS_MAX, unitsToJson } from '../domain/units.ts'
 import { decodeHotkey } from '../crypto/sr25519.ts'
 import { ARTIFACT_NAME, ARTIFACT_VERSION, artifactText, type ArtifactHeader, type EpochArtifact } from '../domain/epoch-artifact.ts'
@@ -63,10 +63,13 @@ export class EpochService {
     private readonly currentBlock: () => number,
   ) {}
 
-  /** An epoch may close once its last window has ended and EPOCH_CLOSE_DELAY_BLOCKS have passed. */
-  isReady (epoch: number): boolean {
+  /**
+   * An epoch may close once its last window has ended and EPOCH_CLOSE_DELAY_BLOCKS have passed
+   * (`extraBlocks` later still, for an alert's grace period).
+   */
+  isReady (epoch: number, extraBlocks = 0): boolean {
     const { last } = epochWindows(epoch, this.tempo)
-    return this.currentBlock() >= windowBlocks(last, this.tempo).last + 1 + this.config.epochCloseDelayBlocks
+    return this.currentBlock() >= windowBlocks(last, this.tempo).last + 1 + this.config.epochCloseDelayBlocks + extraBlocks
   }
 
   async lastClosed (): Promise<number | null> {
@@ -75,8 +78,8 @@ export class EpochService {
   }
 
   /** The first epoch that can have activity: the one holding the pool's first window. */
-  private async firstEpoch (): Promise<number> {
-    return Math.floor((await this.windows.firstWindow()) / this.tempo.epochWindows)
+  async firstEpoch (): Promise<number> {
+    return epochOfWindow(await this.windows.firstWindow(), this.tempo)
   }
 
   /**
@@ -152,7 +155,7 @@ export class EpochService {
       if (epoch > first && await trx.selectFrom('epochs').select('epoch_id').where('epoch_id', '=', BigInt(epoch - 1)).executeTakeFirst() === undefined) {
         throw new Error(`epoch ${epoch} cannot close before epoch ${epoch - 1}: close the earlier epochs first (or close all ready epochs)`)
       }
-      const result = await this.compute(trx, epoch, this.currentParams(), await currentRecipients(trx))
+      const result = await this.compute(trx, epoch, this.currentParams(epoch), await currentRecipients(trx))
       // false when another process closed the epoch meanwhile (its row appeared after the check above).
       return await this.store(trx, result)
     })
@@ -160,14 +163,15 @@ export class EpochService {
     return done
   }
 
-  private currentParams (): EpochParams {
+  private currentParams (epoch: number): EpochParams {
+    const tempo = settingsOfEpoch(epoch, this.tempo)
     return {
       budget_units: this.config.epochBudgetUnits.toString(),
       pool_fee_bps: this.config.poolFeeBps,
       miner_cap_bps: this.config.minerCapBps,
       min_payout_units: this.config.minPayoutUnits.toString(),
-      window_blocks: this.tempo.windowBlocks,
-      epoch_windows: this.tempo.epochWindows,
+      window_blocks: tempo.windowBlocks,
+      epoch_windows: tempo.epochWindows,
     }
   }
 

@@ -58,7 +58,7 @@ export class MinerService {
     const db = this.database.db
     const miner = await db.selectFrom('miners').selectAll().where('hotkey', '=', hotkey).executeTakeFirst()
     if (miner === undefined) throw new PoolError('POOL_ERR_MINER_NOT_FOUND', `miner ${hotkey} not found`)
-    const [evaluations, outcomes, evolutions, epochPoints, credited, claimed, active] = await Promise.all([
+    const [evaluations, outcomes, evolutions, epochPoints, credited, claimed, active, lastLeaf, lastEpoch] = await Promise.all([
       db.selectFrom('evaluations').select((eb) => eb.fn.countAll<bigint>().as('n')).where('miner_hotkey', '=', hotkey).executeTakeFirstOrThrow(),
       db.selectFrom('window_points')
         .select((eb) => [eb.fn.sum<bigint>('agreements').as('agreements'), eb.fn.sum<bigint>('disagreements').as('disagreements')])
@@ -75,9 +75,18 @@ export class MinerService {
       db.selectFrom('assignments').select(['id', 'kind', 'timeout_at'])
         .where('miner_hotkey', '=', hotkey).where('status', '=', 'active').where('timeout_at', '>', BigInt(nowMs))
         .executeTakeFirst(),
+      db.selectFrom('epoch_leaves').select('epoch_id').where('hotkey', '=', hotkey).orderBy('epoch_id', 'desc').limit(1).executeTakeFirst(),
+      db.selectFrom('epochs').select((eb) => eb.fn.max('epoch_id').as('id')).executeTakeFirst(),
     ])
     const creditedUnits = BigInt(credited.units ?? 0n)
     const claimedUnits = claimed?.claimed_units ?? 0n
+    // Credit exists without a leaf until a recipient is set; say so instead of showing a bare number.
+    const inLatestTree = lastLeaf !== undefined && lastEpoch?.id !== null && lastEpoch?.id !== undefined && BigInt(lastLeaf.epoch_id) === BigInt(lastEpoch.id)
+    const creditStatus = creditedUnits === 0n
+      ? 'no credit yet'
+      : miner.recipient_coldkey === null
+        ? 'credited, waiting for a recipient'
+        : inLatestTree ? 'in the claim tree' : 'recipient set, in the claim tree from the next epoch close (if above MIN_PAYOUT_UNITS)'
     return {
       hotkey,
       reputation: miner.reputation,
@@ -90,6 +99,8 @@ export class MinerService {
       credited_units: unitsToJson(creditedUnits),
       claimed_units: unitsToJson(claimedUnits),
       claimable_units: unitsToJson(creditedUnits > claimedUnits ? creditedUnits - claimedUnits : 0n),
+      credit_status: creditStatus,
+      awaiting_recipient_units: unitsToJson(miner.recipient_coldkey === null ? creditedUnits - claimedUnits : 0n),
       recipient_coldkey: miner.recipient_coldkey,
       recipient_updated_at: isoTime(miner.recipient_updated_at),
       created_at: isoTime(miner.created_at),

@@ -2,8 +2,10 @@
 import { sql } from 'kysely'
 import { isoTime } from '../clock.ts'
 import { toNumber } from '../db/database.ts'
+import { unitsToJson } from '../domain/units.ts'
 import { EPOCH_CLOSER } from '../jobs/epoch-closer.ts'
 import type { PoolContext } from './context.ts'
+import { awaitingRecipient, minPayoutOf } from './credit.ts'
 import { CHAIN_STALE_MS } from './health.ts'
 
 export type Severity = 'warn' | 'critical'
@@ -20,12 +22,13 @@ export async function monitorSummary (pool: PoolContext) {
   const since = BigInt(now - RECENT_MS)
   const nowB = BigInt(now)
 
-  const [pipeline, zeroEval, miners, algorithms, sota, lastClosed, closeFailure, overdueEpochs] = await Promise.all([
+  const [pipeline, zeroEval, miners, algorithms, sota, lastClosed, closeFailure, overdueEpochs, lastEpoch] = await Promise.all([
     db.selectFrom('assignments').select((eb) => [
       eb.fn.sum<bigint>(sql`case when issued_at >= ${since} then 1 else 0 end`).as('issued'),
       eb.fn.sum<bigint>(sql`case when status = 'submitted' and submitted_at >= ${since} then 1 else 0 end`).as('completed'),
       eb.fn.sum<bigint>(sql`case when status <> 'submitted' and timeout_at >= ${since} and timeout_at <= ${nowB} then 1 else 0 end`).as('expired'),
-      eb.fn.sum<bigint>(sql`case when status = 'active' and timeout_at <= ${nowB} then 1 else 0 end`).as('overdue'),
+      // Expiry runs every JOB_INTERVAL_S: a lease only just past its timeout is not overdue yet.
+      eb.fn.sum<bigint>(sql`case when status = 'active' and timeout_at <= ${BigInt(now - pool.config.alertGraceS * 1000)} then 1 else 0 end`).as('overdue'),
       eb.fn.sum<bigint>(sql`case when status = 'active' and timeout_at > ${nowB} then 1 else 0 end`).as('active'),
     ]).executeTakeFirstOrThrow(),
     db.selectFrom('assignments as s').select((eb) => [
@@ -38,7 +41,9 @@ export async function monitorSummary (pool: PoolContext) {
     pool.epochs.lastClosed(),
     pool.epochs.closeFailure(),
     pool.epochs.overdue(),
+    db.selectFrom('epochs').selectAll().orderBy('epoch_id', 'desc').limit(1).executeTakeFirst(),
   ])
+  const awaiting = lastEpoch === undefined ? undefined : await awaitingRecipient(db, Number(lastEpoch.epoch_id), minPayoutOf(lastEpoch.params), 20)
 
   const byState: Record<string, { evaluating: number; scored: number; rejected: number }> = {}
   for (const t of pool.config.taskTypes) byState[t] = { evaluating: 0, scored: 0, rejected: 0 }
@@ -49,8 +54,11 @@ export async function monitorSummary (pool: PoolContext) {
 
   const currentEpoch = pool.currentEpoch()
   const pendingClose: number[] = []
+  // The closer needs up to JOB_INTERVAL_S to close a ready epoch: only one ready for longer than the
+  // grace period is pending (otherwise the alert flaps on every idle epoch boundary).
+  const graceBlocks = Math.ceil(pool.config.alertGraceS / pool.tempo.blockTimeS)
   for (let e = (lastClosed ?? currentEpoch - 1) + 1; e < currentEpoch && pendingClose.length < 100; e++) {
-    if (pool.epochs.isReady(e)) pendingClose.push(e)
+    if (pool.epochs.isReady(e, graceBlocks)) pendingClose.push(e)
   }
   const zeroLeases = toNumber(zeroEval.leases)
   const zeroRatio = zeroLeases === 0 ? 0 : toNumber(zeroEval.zero) / zeroLeases
@@ -100,6 +108,16 @@ export async function monitorSummary (pool: PoolContext) {
     algorithms: byState,
     sota,
     epochs: { current: currentEpoch, last_closed: lastClosed, pending_close: pendingClose },
+    credit: lastEpoch === undefined || awaiting === undefined
+      ? null
+      : {
+          epoch: Number(lastEpoch.epoch_id),
+          budget_units: unitsToJson(lastEpoch.budget_units),
+          epoch_units: unitsToJson(lastEpoch.epoch_units),
+          fee_units: unitsToJson(lastEpoch.fee_units),
+          undistributed_units: unitsToJson(lastEpoch.undistributed_units),
+          awaiting_recipient: awaiting,
+        },
     alerts: { overall: counts.critical > 0 ? 'critical' as const : counts.warn > 0 ? 'warn' as const : 'ok' as const, counts, items: alerts },
   }
 }

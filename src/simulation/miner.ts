@@ -6,7 +6,14 @@
 import { createHash } from 'node:crypto'
 import { signedHeaders, type MinerKey } from '../crypto/keys.ts'
 
-export interface CallRecord { route: 'lease' | 'submit' | 'recipient'; status: number; code: string | null; ms: number }
+export interface CallRecord {
+  route: 'lease' | 'submit' | 'recipient'
+  status: number
+  code: string | null
+  ms: number
+  /** Why a request got no answer at all (connection refused, DNS…), with the URL. */
+  error?: string
+}
 
 export interface SimAlgorithm { id: number; algorithm_dsl: string; algorithm_hash?: string }
 
@@ -38,6 +45,7 @@ export class SimulatedMiner {
     const started = performance.now()
     let status = 0
     let json: any = null
+    let error: string | undefined
     try {
       const response = await fetch(`${this.baseUrl}${path}`, {
         method,
@@ -46,10 +54,15 @@ export class SimulatedMiner {
       })
       status = response.status
       json = await response.json().catch(() => null)
-    } catch {
+    } catch (err) {
       status = 0
+      const cause = (err as { cause?: { message?: string; code?: string } }).cause
+      error = `${method} ${this.baseUrl}${path}: ${cause?.message ?? cause?.code ?? (err as Error).message}`
     }
-    this.record({ route, status, code: status === 200 ? null : (json?.code ?? (status === 0 ? 'NETWORK_ERROR' : `HTTP_${status}`)), ms: performance.now() - started })
+    this.record({
+      route, status, code: status === 200 ? null : (json?.code ?? (status === 0 ? 'NETWORK_ERROR' : `HTTP_${status}`)), ms: performance.now() - started,
+      ...(error === undefined ? {} : { error }),
+    })
     return { status, json }
   }
 

@@ -279,6 +279,11 @@ test('the dashboard in a real browser', { timeout: 120_000 }, async (t) => {
       assert.equal(await textOf(page, 'epoch-leaves'), String(latest.num_of_leaves))
       const totals = await page.locator('tr[data-epoch="1"] td[title$=" units"]').evaluateAll((cells) => cells.map((c) => c.getAttribute('title')))
       assert.deepEqual(totals, [`${latest.total_units} units`, `${latest.epoch_units} units`, `${latest.fee_units} units`])
+      // The fifth miner has credit but no recipient: the row says so instead of looking like nothing.
+      assert.equal(latest.awaiting_recipient.miners, 1)
+      assert.match((await page.locator('tr[data-epoch="1"] [data-testid="epoch-awaiting"]').textContent()) ?? '', /1 credited, waiting for a recipient/)
+      assert.equal(await page.locator('tr[data-epoch="1"] [data-testid="epoch-undistributed"]').getAttribute('title'), `${latest.undistributed_units} units left undistributed (miner cap)`)
+      assert.match(await textOf(page, 'monitor-credit'), /1 credited, waiting for a recipient/)
     })
 
     const withLeaf = miners[0]!.hotkey

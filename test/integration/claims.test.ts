@@ -146,7 +146,7 @@ describe('claim routes', { concurrency: CONCURRENCY }, () => {
 
   for (const [name, env] of [
     ['MERKLE_CLAIM_SIMULATION_ENABLED=false', { ...FLAT, MERKLE_CLAIM_SIMULATION_ENABLED: 'false' }],
-    ['ENVIRONMENT=production (simulation off by default)', { ...FLAT, ENVIRONMENT: 'production' }],
+    ['ENVIRONMENT=production (simulation off by default)', { ...FLAT, ENVIRONMENT: 'production', MONITOR_TOKEN: 'monitor-secret', METRICS_TOKEN: 'scrape-secret' }],
   ] as const) {
     it(`${name}: claim and ledger routes are 404, proofs still serve`, async () => {
       await withScenario(env, [[1, 2, 3]], async (s) => {
@@ -166,7 +166,7 @@ describe('claim routes', { concurrency: CONCURRENCY }, () => {
   }
 
   it('ENVIRONMENT=production with MERKLE_CLAIM_SIMULATION_ENABLED=true keeps the simulation', async () => {
-    await withScenario({ ...FLAT, ENVIRONMENT: 'production', MERKLE_CLAIM_SIMULATION_ENABLED: 'true' }, [[1, 2, 3]], async (s) => {
+    await withScenario({ ...FLAT, ENVIRONMENT: 'production', MONITOR_TOKEN: 'monitor-secret', METRICS_TOKEN: 'scrape-secret', MERKLE_CLAIM_SIMULATION_ENABLED: 'true' }, [[1, 2, 3]], async (s) => {
       assert.deepEqual(await allRoutes(s.t.app, '/claims', s), ALL_200)
     })
   })

@@ -98,7 +98,7 @@ describe('sotapool CLI', { concurrency: false }, () => {
     const helps: Array<[string[], RegExp[]]> = [
       [['window', 'close', '--help'], [/--window <number>/]],
       [['epoch', 'close', '--help'], [/\[epoch\]/]],
-      [['epoch', 'verify', '--help'], [/\[epoch\]/, /--url <url>/, /--epoch <number>/, /--root <hex>/]],
+      [['epoch', 'verify', '--help'], [/\[epoch\]/, /--all/, /--url <url>/, /--epoch <number>/, /--root <hex>/]],
       [['epoch', 'export', '--help'], [/-o, --output <file>/]],
       [['verify-proof', '--help'], [/<source>/, /--root <hex>/]],
       [['keygen', '--help'], [/--json/]],
@@ -106,7 +106,7 @@ describe('sotapool CLI', { concurrency: false }, () => {
     ]
     const bad: Array<[string[], RegExp]> = [
       [['epoch', 'verify', 'abc'], /epoch must be an integer/],
-      [['epoch', 'verify'], /epoch verify needs an EPOCH \(from the database\) or --url \(over HTTP\)/],
+      [['epoch', 'verify'], /epoch verify needs an EPOCH or --all \(from the database\), or --url \(over HTTP\)/],
       [['epoch', 'verify', '--url', 'http://127.0.0.1:1'], /http:\/\/127\.0\.0\.1:1 serves no claim app/],
       [['sign'], /give --mnemonic or set SOTAPOOL_MNEMONIC/],
     ]

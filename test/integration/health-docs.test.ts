@@ -354,5 +354,26 @@ describe('API documentation', () => {
     assert.equal(script.statusCode, 200)
     assert.match(String(script.headers['content-type']), /javascript/)
     assert.ok(script.body.length > 100_000, 'the Redoc bundle itself')
+    assert.doesNotMatch(script.body, /https:\/\/cdn\./, 'the bundle loads no logo from a CDN')
+    assert.match(script.body, /src:"\/favicon\.svg"/, 'its logo is the pool\'s own icon')
+  })
+
+  test('the favicon is served by the pool (no 404 in the browser console)', async () => {
+    for (const url of ['/favicon.ico', '/favicon.svg']) {
+      const res = await tp.app.inject({ url })
+      assert.equal(res.statusCode, 200, url)
+      assert.equal(res.headers['content-type'], 'image/svg+xml')
+      assert.match(res.body, /^<svg /)
+    }
+  })
+
+  test('Swagger UI styles the error table so its headers do not run together', async () => {
+    let res = await tp.app.inject({ url: '/docs/static/index.html' })
+    if (res.statusCode !== 200) res = await tp.app.inject({ url: '/docs/' })
+    const sheet = [...res.body.matchAll(/href="\.?\/?([^"]*sotapool\.css)"/g)].map((m) => m[1]!)[0]
+    assert.ok(sheet !== undefined, `the page links the pool's stylesheet: ${res.body.slice(0, 2000)}`)
+    const css = await tp.app.inject({ url: `/docs/${sheet.replace(/^.*?(static\/)/, '$1')}` })
+    assert.equal(css.statusCode, 200)
+    assert.match(css.body, /\.markdown th, \.swagger-ui \.info \.markdown td \{ padding: 4px 10px/)
   })
 })

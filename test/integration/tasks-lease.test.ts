@@ -267,7 +267,7 @@ describe('POST /api/v1/tasks/lease: the lease', () => {
   })
 
   it('refuses sim_window_number in production with 422', async () => {
-    await withPool({ ENVIRONMENT: 'production' }, async (t) => {
+    await withPool({ ENVIRONMENT: 'production', MONITOR_TOKEN: 'monitor-secret', METRICS_TOKEN: 'scrape-secret' }, async (t) => {
       const [miner] = await TestMiner.many(t.app, 1)
       const response = await miner!.lease({ sim_window_number: 3 })
       assert.equal(response.statusCode, 422)

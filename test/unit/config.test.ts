@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CONFIG_VARIABLES, ConfigError, defaultTaskType, loadConfig } from '../../src/config.ts'
+import { CONFIG_VARIABLES, ConfigError, defaultTaskType, loadConfig, unknownVariables } from '../../src/config.ts'
 import { encodeHotkey } from '../../src/crypto/sr25519.ts'
 import { twoBytePrefixSpelling } from '../support/ss58.ts'
 
@@ -100,6 +100,11 @@ describe('a bad value names its variable', () => {
     [{ MERKLE_CLAIM_SIMULATION_ENABLED: 'sometimes' }, 'MERKLE_CLAIM_SIMULATION_ENABLED'],
     [{ DISCLAIMER_FILE: '/nonexistent/disclaimer.md' }, 'DISCLAIMER_FILE', /readable file/],
     [{ DISCLAIMER_FILE: tmpdir() }, 'DISCLAIMER_FILE', /readable file/],
+    [{ DATABASE_URL: 'sqlite:' }, 'DATABASE_URL', /sqlite::memory:/],
+    [{ VERIFIER_HOTKEYS: 'bad' }, 'VERIFIER_HOTKEYS', /"bad", which is not a canonical SS58 hotkey/],
+    [{ VERIFIER_HOTKEYS: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY,5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ' }, 'VERIFIER_HOTKEYS', /KutQZ/],
+    [{ ENVIRONMENT: 'production' }, 'MONITOR_TOKEN', /must be set when ENVIRONMENT=production/],
+    [{ REQUEST_LOG_LEVEL: 'loud' }, 'REQUEST_LOG_LEVEL'],
   ]
   for (const [env, variable, reason] of cases) {
     test(`${JSON.stringify(env)} → ConfigError(${variable})`, () => { refuses(env, variable, reason) })
@@ -128,21 +133,44 @@ describe('MERKLE_CLAIM_SIMULATION_ENABLED', () => {
   test('defaults to true in development and false in production', () => {
     assert.equal(loadConfig({}).merkleClaimSimulationEnabled, true)
     assert.equal(loadConfig({ ENVIRONMENT: 'development' }).merkleClaimSimulationEnabled, true)
-    assert.equal(loadConfig({ ENVIRONMENT: 'production' }).merkleClaimSimulationEnabled, false)
-    assert.equal(loadConfig({ ENVIRONMENT: ' production ' }).merkleClaimSimulationEnabled, false, 'production with stray spaces is still production')
-    assert.equal(loadConfig({ ENVIRONMENT: 'production', MERKLE_CLAIM_SIMULATION_ENABLED: '' }).merkleClaimSimulationEnabled, false)
+    assert.equal(loadConfig({ ENVIRONMENT: 'production', MONITOR_TOKEN: 't', METRICS_TOKEN: 's' }).merkleClaimSimulationEnabled, false)
+    assert.equal(loadConfig({ ENVIRONMENT: ' production ', MONITOR_TOKEN: 't', METRICS_TOKEN: 's' }).merkleClaimSimulationEnabled, false, 'production with stray spaces is still production')
+    assert.equal(loadConfig({ ENVIRONMENT: 'production', MONITOR_TOKEN: 't', METRICS_TOKEN: 's', MERKLE_CLAIM_SIMULATION_ENABLED: '' }).merkleClaimSimulationEnabled, false)
   })
 
   test('explicit values are honoured in both environments', () => {
     for (const environment of ['development', 'production']) {
-      assert.equal(loadConfig({ ENVIRONMENT: environment, MERKLE_CLAIM_SIMULATION_ENABLED: 'true' }).merkleClaimSimulationEnabled, true)
-      assert.equal(loadConfig({ ENVIRONMENT: environment, MERKLE_CLAIM_SIMULATION_ENABLED: 'false' }).merkleClaimSimulationEnabled, false)
-      assert.equal(loadConfig({ ENVIRONMENT: environment, MERKLE_CLAIM_SIMULATION_ENABLED: '0' }).merkleClaimSimulationEnabled, false)
-      assert.equal(loadConfig({ ENVIRONMENT: environment, MERKLE_CLAIM_SIMULATION_ENABLED: 'YES' }).merkleClaimSimulationEnabled, true)
+      assert.equal(loadConfig({ ENVIRONMENT: environment, MONITOR_TOKEN: 't', METRICS_TOKEN: 's', MERKLE_CLAIM_SIMULATION_ENABLED: 'true' }).merkleClaimSimulationEnabled, true)
+      assert.equal(loadConfig({ ENVIRONMENT: environment, MONITOR_TOKEN: 't', METRICS_TOKEN: 's', MERKLE_CLAIM_SIMULATION_ENABLED: 'false' }).merkleClaimSimulationEnabled, false)
+      assert.equal(loadConfig({ ENVIRONMENT: environment, MONITOR_TOKEN: 't', METRICS_TOKEN: 's', MERKLE_CLAIM_SIMULATION_ENABLED: '0' }).merkleClaimSimulationEnabled, false)
+      assert.equal(loadConfig({ ENVIRONMENT: environment, MONITOR_TOKEN: 't', METRICS_TOKEN: 's', MERKLE_CLAIM_SIMULATION_ENABLED: 'YES' }).merkleClaimSimulationEnabled, true)
     }
   })
 })
 
 test('a budget that BIGINT storage cannot hold stops start-up', () => {
   assert.throws(() => loadConfig({ EPOCH_BUDGET_UNITS: '9223372036854775808' }), /EPOCH_BUDGET_UNITS must be below 2\^63/)
+})
+
+test('every bad value is reported at once, in the order of the table', () => {
+  assert.throws(() => loadConfig({ API_PORT: 'abc', VERIFIER_HOTKEYS: 'bad', ENVIRONMENT: 'production', WINDOW_BLOCKS: '0' }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError)
+    assert.deepEqual(err.problems.map((p) => p.variable), ['API_PORT', 'VERIFIER_HOTKEYS', 'WINDOW_BLOCKS', 'MONITOR_TOKEN', 'METRICS_TOKEN'])
+    assert.match(err.message, /API_PORT must be an integer, got "abc"; VERIFIER_HOTKEYS has "bad"/)
+    return true
+  })
+})
+
+test('valid verifier hotkeys, explicit in-memory SQLite and a production token are accepted', () => {
+  const config = loadConfig({ VERIFIER_HOTKEYS: ' 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY ,', DATABASE_URL: 'sqlite::memory:', ENVIRONMENT: 'production', MONITOR_TOKEN: 'secret', METRICS_TOKEN: 'scrape' })
+  assert.deepEqual(config.verifierHotkeys, ['5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY'])
+  assert.equal(config.requestLogLevel, 'debug', 'production logs requests below info by default')
+  assert.equal(loadConfig({}).requestLogLevel, 'info')
+})
+
+test('unknown names (as in a .env file) are found, with the likely intended variable', () => {
+  assert.deepEqual(unknownVariables(['WINDOW_BLOCKS', 'WINDOW_BLOKS', 'SOMETHING_ELSE_ENTIRELY']), [
+    { name: 'WINDOW_BLOKS', suggestion: 'WINDOW_BLOCKS' },
+    { name: 'SOMETHING_ELSE_ENTIRELY' },
+  ])
 })

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import { decodeHotkey } from '../../../crypto/sr25519.ts'
 import { refuseOtherSpelling } from '../../../http/validation.ts'
+import { epochWindows } from '../../../domain/tempo.ts'
 import { PoolError, validationError } from '../../../errors.ts'
 import { recipientFromBody } from '../../../plugins/auth.ts'
 import { errors, Hotkey, IsoTime, Units, walletSecurity } from '../../../schemas/common.ts'
@@ -30,6 +31,8 @@ const StatsResponse = Type.Object({
   credited_units: Units,
   claimed_units: Units,
   claimable_units: Units,
+  credit_status: Type.String({ description: '`no credit yet`; `credited, waiting for a recipient` (set a recipient coldkey: the next epoch close puts the whole credit in a leaf); `recipient set, in the claim tree from the next epoch close …`; or `in the claim tree`.' }),
+  awaiting_recipient_units: Units,
   recipient_coldkey: Nullable(Type.String()),
   recipient_updated_at: Nullable(IsoTime),
   created_at: Nullable(IsoTime),
@@ -148,7 +151,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const window = pool.currentWindow()
     const epoch = pool.currentEpoch()
     const [stats, counts, sota] = await Promise.all([
-      pool.miners.stats(request.miner!.hotkey, { first: epoch * pool.tempo.epochWindows, last: (epoch + 1) * pool.tempo.epochWindows - 1 }, now),
+      pool.miners.stats(request.miner!.hotkey, epochWindows(epoch, pool.tempo), now),
       pool.miners.counts(now),
       pool.sotaByTaskType(),
     ])

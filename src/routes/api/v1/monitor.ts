@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { PoolError } from '../../../errors.ts'
-import { errors } from '../../../schemas/common.ts'
+import { errors, Units } from '../../../schemas/common.ts'
 import { monitorSummary } from '../../../services/monitor.ts'
 
 const Counts = Type.Object({ evaluating: Type.Integer(), scored: Type.Integer(), rejected: Type.Integer() })
@@ -23,6 +23,18 @@ const SummaryResponse = Type.Object({
   algorithms: Type.Record(Type.String(), Counts),
   sota: Type.Record(Type.String(), Type.Number()),
   epochs: Type.Object({ current: Type.Integer(), last_closed: Type.Union([Type.Integer(), Type.Null()]), pending_close: Type.Array(Type.Integer()) }),
+  credit: Type.Union([Type.Null(), Type.Object({
+    epoch: Type.Integer({ description: 'The last closed epoch.' }),
+    budget_units: Units,
+    epoch_units: Units,
+    fee_units: Units,
+    undistributed_units: Units,
+    awaiting_recipient: Type.Object({
+      miners: Type.Integer(),
+      units: Units,
+      hotkeys: Type.Array(Type.Object({ hotkey: Type.String(), credited_units: Units }), { description: 'The first 20, by hotkey.' }),
+    }, { description: 'Credited, waiting for a recipient: cumulative credit of hotkeys with no leaf in the epoch because they have no recipient coldkey.' }),
+  })]),
   alerts: Type.Object({
     overall: Type.Union([Type.Literal('ok'), Type.Literal('warn'), Type.Literal('critical')]),
     counts: Type.Object({ critical: Type.Integer(), warn: Type.Integer() }),

@@ -1,0 +1,40 @@
+/**
+ * Credit held for miners that have no recipient coldkey. Such credit is real (it stays in the hotkey's
+ * cumulative total) but has no leaf in the claim tree until a recipient is set; an epoch that closes
+ * after that puts the whole cumulative amount in the hotkey's leaf. Derived from stored, closed facts only.
+ */
+import type { Queryable } from '../db/database.ts'
+import { unitsToJson } from '../domain/units.ts'
+
+export interface AwaitingRecipient {
+  /** Hotkeys credited through the epoch that got no leaf in it (no recipient at close). */
+  miners: number
+  units: number | string
+  hotkeys: Array<{ hotkey: string; credited_units: number | string }>
+}
+
+/**
+ * Hotkeys whose cumulative credit through `epoch` reaches its minimum payout but that have no leaf in
+ * the epoch: the close leaves out only those without a (valid) recipient, so they are waiting for one.
+ */
+export async function awaitingRecipient (db: Queryable, epoch: number, minPayoutUnits: bigint, limit = 100): Promise<AwaitingRecipient> {
+  const rows = await db.selectFrom('epoch_payouts')
+    .select((eb) => ['hotkey', eb.fn.sum<bigint>('units').as('units')])
+    .where('epoch_id', '<=', BigInt(epoch))
+    .where('hotkey', 'not in', (eb) => eb.selectFrom('epoch_leaves').select('hotkey').where('epoch_id', '=', BigInt(epoch)))
+    .groupBy('hotkey')
+    .orderBy('hotkey')
+    .execute()
+  const waiting = rows.map((r) => ({ hotkey: r.hotkey, units: BigInt(r.units) })).filter((r) => r.units > 0n && r.units >= minPayoutUnits)
+  return {
+    miners: waiting.length,
+    units: unitsToJson(waiting.reduce((s, r) => s + r.units, 0n)),
+    hotkeys: waiting.slice(0, limit).map((r) => ({ hotkey: r.hotkey, credited_units: unitsToJson(r.units) })),
+  }
+}
+
+/** The minimum payout an epoch closed with (from its stored parameters). */
+export function minPayoutOf (params: string): bigint {
+  const parsed = JSON.parse(params) as { min_payout_units?: string }
+  return BigInt(parsed.min_payout_units ?? '0')
+}
