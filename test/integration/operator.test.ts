@@ -3,7 +3,9 @@
 // errors that name every cause.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ManualClock } from '../../src/clock.ts'
@@ -135,6 +137,29 @@ describe('operator CLI', { concurrency: false }, () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it('serve logs one start-up line with the effective configuration and a line on shutdown', async () => {
+    const bin = fileURLToPath(new URL('../../bin/sotapool.mjs', import.meta.url))
+    // Adopting the stored tempo, so the test holds whether or not the tempo change above ran first.
+    const child = spawn(process.execPath, [bin, 'serve', '--adopt-stored-tempo'], {
+      cwd: workDir,
+      env: { ...env, LOG_LEVEL: 'info', API_PORT: '0', BACKGROUND_JOBS: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    const deadline = Date.now() + 120_000
+    while (!/Server listening/.test(out) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
+    child.kill('SIGTERM')
+    assert.equal(await exited, 0, out)
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; database?: string; environment?: string })
+    const start = lines.filter((l) => /^sotapool Pool API on /.test(l.msg))
+    assert.equal(start.length, 1, out)
+    assert.match(start[0]!.msg, /environment development, database (sqlite:\/|postgres:\/\/).*tempo 12 s\/block, \d+ blocks\/window, \d+ windows\/epoch, genesis \d{4}-.*blocks from clock, claim app mounted at \/claims/)
+    assert.ok(lines.some((l) => l.msg === 'shutting down on SIGTERM: finishing in-flight requests'), out)
+    assert.ok(lines.some((l) => l.msg === 'shut down cleanly'), out)
   })
 
   it('database errors name the database', { skip: testDialect() !== 'postgres' }, async () => {
