@@ -7,8 +7,9 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely'
 import type { Database } from './database.ts'
 import * as initial from './migrations/001-initial.ts'
+import * as minersDsl from './migrations/002-miners-dsl.ts'
 
-const MIGRATIONS = { '001-initial': initial } as const
+const MIGRATIONS = { '001-initial': initial, '002-miners-dsl': minersDsl } as const
 const SQLITE_ATTEMPTS = 10
 
 export async function migrateToLatest (database: Database): Promise<string[]> {
