@@ -1,8 +1,7 @@
-# Linear model on the L2-normalised input, written in the def style.
-# meta: scalar_count=6 vector_count=4 matrix_count=1 vector_dim=16
+# meta: scalar_count=6 vector_count=4 matrix_count=1 vector_dim=16 setup_max_ops=30 predict_max_ops=30 learn_max_ops=30
 def Setup():
-  v1 = uniform(-0.1, 0.1)
-  s2 = 0.05
+  v1 = uniform(-0.10000000149011612, 0.10000000149011612)
+  s2 = 0.05000000074505806
 def Predict():
   s3 = norm(v0)
   v2 = v0 / s3

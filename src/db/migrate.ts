@@ -7,6 +7,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 import type { Database, Dialect } from './database.ts'
 import * as initial from './migrations/001-initial.ts'
+import * as minersDsl from './migrations/002-miners-dsl.ts'
 import * as identityFold from './migrations/003-identity-fold.ts'
 import * as balancedEpochs from './migrations/004-balanced-epochs.ts'
 import * as operator from './migrations/005-operator.ts'
@@ -16,6 +17,7 @@ type MigrationModule = { up: (db: Kysely<any>, dialect: Dialect) => Promise<stri
 
 const MIGRATIONS: Record<string, MigrationModule> = {
   '001-initial': initial,
+  '002-miners-dsl': minersDsl,
   '003-identity-fold': identityFold,
   '004-balanced-epochs': balancedEpochs,
   '005-operator': operator,

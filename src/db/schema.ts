@@ -24,7 +24,12 @@ export type RepeatKind = 'none' | 'own' | 'other'
 export interface AlgorithmsTable {
   id: Generated<bigint>
   task_type: string
+  /** The program as the miners' serializer writes it (the canonical form), or, when dsl_readable is 0, as stored before. */
   algorithm_dsl: string
+  /** The text as submitted (or as stored before migration 002), when it differs from algorithm_dsl. */
+  submitted_dsl: string | null
+  /** 0 for algorithms stored before migration 002 that the miners' grammar does not read: never handed out. */
+  dsl_readable: Generated<bigint>
   algorithm_hash: string
   input_dim: bigint
   state: AlgorithmState

@@ -3,14 +3,14 @@ import { Type } from 'typebox'
 
 export const AlgorithmRecord = Type.Object({
   id: Type.Integer(),
-  algorithm_dsl: Type.String(),
-  input_dim: Type.Integer(),
+  algorithm_dsl: Type.String({ description: 'The program exactly as the miners\' serializer (DSLParser.to_dsl) writes it' }),
+  input_dim: Type.Integer({ description: 'Input dimension of the task type (16 for cifar10_binary): what the miners\' client passes to the task and to from_dsl' }),
   task_type: Type.String(),
   status: Type.String({ description: 'evaluating, scored or rejected' }),
   score: Type.Union([Type.Number(), Type.Null()], { description: 'Consensus score once scored' }),
   parent_ids: Type.Array(Type.Integer()),
   miner_hotkey: Type.Union([Type.String(), Type.Null()], { description: 'Author; null for built-in seeds' }),
-  algorithm_hash: Type.String({ description: 'SHA-256 of the canonical form' }),
+  algorithm_hash: Type.String({ description: 'SHA-256 of the miners\' program identity (the bytes of AlgorithmArray.fingerprint)' }),
 }, { $id: 'AlgorithmRecord' })
 
 const algorithmRef = Type.Unsafe<unknown>({ $ref: 'AlgorithmRecord#' })
@@ -26,7 +26,7 @@ export const Evaluation = Type.Object({
 
 export const Evolution = Type.Object({
   parent_algorithm_ids: Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 64 }),
-  algorithm_dsl: Type.String({ description: 'The evolved program (DSL, at most DSL_MAX_BYTES)' }),
+  algorithm_dsl: Type.String({ description: 'The evolved program in the miners\' DSL, at most DSL_MAX_BYTES; stored and served as their serializer writes it' }),
 }, { additionalProperties: true })
 
 export const LeaseBody = Type.Object({

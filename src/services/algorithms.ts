@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url'
 import { sql, type OnConflictBuilder, type OnConflictDoNothingBuilder } from 'kysely'
 import type { Database, Queryable } from '../db/database.ts'
 import type { AlgorithmsTable, DB, RepeatKind } from '../db/schema.ts'
-import { validateAlgorithm } from '../domain/dsl/index.ts'
+import { validateAlgorithm, type ValidatedAlgorithm } from '../domain/dsl/index.ts'
+import { taskInputDim } from '../domain/task-types.ts'
 import type { Selectable } from 'kysely'
 
 export type AlgorithmRow = Selectable<AlgorithmsTable>
@@ -66,18 +67,18 @@ export async function loadSeeds (database: Database, taskTypes: readonly string[
   const dir = seedDir === '' ? BUILT_IN_SEED_DIR : seedDir
   let loaded = 0
   for (const taskType of taskTypes) {
-    const files = readSeedFiles(join(dir, taskType))
+    const files = readSeedFiles(join(dir, taskType), taskInputDim(taskType))
     loaded += await database.transaction(async (trx) => {
       // ON CONFLICT DO NOTHING, not a caught unique violation: on PostgreSQL a failed statement aborts the
       // whole transaction, and committing it then throws, so the second process to start would crash.
       const marked = await trx.insertInto('pool_meta').values({ key: `seeded:${taskType}`, value: String(files.length) })
         .onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst()
       if (Number(marked.numInsertedOrUpdatedRows ?? 0n) === 0) return 0
-      for (const file of files) {
-        const validated = validateAlgorithm(file.text)
+      for (const { text, validated } of files) {
         await trx.insertInto('algorithms').values({
           task_type: taskType,
-          algorithm_dsl: file.text,
+          algorithm_dsl: validated.canonical,
+          submitted_dsl: validated.canonical === text ? null : text,
           algorithm_hash: validated.hash,
           input_dim: BigInt(validated.inputDim),
           state: 'evaluating',
@@ -94,7 +95,8 @@ export async function loadSeeds (database: Database, taskTypes: readonly string[
   return loaded
 }
 
-function readSeedFiles (dir: string): Array<{ name: string; text: string }> {
+/** Seed programs of one task type, each read for that task's input dimension like a submission. */
+function readSeedFiles (dir: string, inputDim: number): Array<{ text: string; validated: ValidatedAlgorithm }> {
   let names: string[]
   try {
     names = readdirSync(dir).filter((n) => n.endsWith('.dsl')).sort()
@@ -104,11 +106,10 @@ function readSeedFiles (dir: string): Array<{ name: string; text: string }> {
   return names.map((name) => {
     const text = readFileSync(join(dir, name), 'utf8')
     try {
-      validateAlgorithm(text)
+      return { text, validated: validateAlgorithm(text, { inputDim }) }
     } catch (err) {
       throw new Error(`seed ${join(dir, name)} is not a valid algorithm: ${(err as Error).message}`)
     }
-    return { name, text }
   })
 }
 
@@ -126,6 +127,7 @@ export async function evaluationCandidates (db: Queryable, args: {
     .$if(args.ids !== undefined, (q) => q.where('a.id', 'in', args.ids!))
     .where('a.task_type', '=', args.taskType)
     .where('a.state', '=', 'evaluating')
+    .where('a.dsl_readable', '=', 1n)
     .where((eb) => eb.or([eb('a.miner_hotkey', 'is', null), eb('a.miner_hotkey', '!=', args.miner)]))
     .where((eb) => eb.not(eb.exists(eb.selectFrom('evaluations as e').select('e.id')
       .whereRef('e.algorithm_id', '=', 'a.id').where('e.miner_hotkey', '=', args.miner))))
@@ -158,11 +160,11 @@ export async function countEvaluationCandidates (db: Queryable, args: { taskType
 export async function seedSet (db: Queryable, taskType: string, limit: number): Promise<AlgorithmRow[]> {
   if (limit <= 0) return []
   const best = await db.selectFrom('algorithms').selectAll()
-    .where('task_type', '=', taskType).where('state', '=', 'scored')
+    .where('task_type', '=', taskType).where('state', '=', 'scored').where('dsl_readable', '=', 1n)
     .orderBy('consensus_score', 'desc').orderBy('id', 'asc').limit(limit).execute()
   if (best.length >= limit) return best
   const fill = await db.selectFrom('algorithms').selectAll()
-    .where('task_type', '=', taskType).where('is_seed', '=', 1n).where('state', '!=', 'rejected')
+    .where('task_type', '=', taskType).where('is_seed', '=', 1n).where('state', '!=', 'rejected').where('dsl_readable', '=', 1n)
     .where('id', 'not in', best.length > 0 ? best.map((b) => b.id) : [-1n])
     .orderBy('id', 'asc').limit(limit - best.length).execute()
   return [...best, ...fill]
@@ -172,14 +174,14 @@ export async function seedSet (db: Queryable, taskType: string, limit: number): 
 export async function gossipIds (db: Queryable, taskType: string, limit: number): Promise<number[]> {
   if (limit <= 0) return []
   const recent = db.selectFrom('algorithms').select(['id', 'consensus_score'])
-    .where('task_type', '=', taskType).where('state', '=', 'scored')
+    .where('task_type', '=', taskType).where('state', '=', 'scored').where('dsl_readable', '=', 1n)
     .orderBy('decided_at', 'desc').orderBy('id', 'desc').limit(100).as('recent')
   const rows = await db.selectFrom(recent).select('recent.id')
     .orderBy('recent.consensus_score', 'desc').orderBy('recent.id', 'asc').limit(limit).execute()
   return rows.map((r) => Number(r.id))
 }
 
-/** Who submitted this canonical program before: this miner, only others, or nobody. */
+/** Who submitted this program (same identity hash) before: this miner, only others, or nobody. */
 export async function repeatKind (db: Queryable, hash: string, miner: string): Promise<RepeatKind> {
   const rows = await db.selectFrom('algorithms')
     .select((eb) => [

@@ -13,6 +13,7 @@ import { isUniqueViolation } from '../db/database.ts'
 import type { AssignmentKind, AssignmentRole, DB, RepeatKind } from '../db/schema.ts'
 import { decideConsensus } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
+import { taskInputDim } from '../domain/task-types.ts'
 import { PoolError, validationError } from '../errors.ts'
 import type { PoolMetrics } from '../metrics.ts'
 import {
@@ -143,13 +144,13 @@ export class WorkService {
     if (body.iterations !== undefined && body.iterations < this.config.leaseMinIterations) {
       throw validationError(['body', 'iterations'], `iterations must be at least ${this.config.leaseMinIterations}`, 'POOL_ERR_INVALID_SUBMISSION')
     }
-    const validated = this.validateEvolutions(body.evolutions, ['body', 'evolutions'])
     const result = await this.database.transaction(async (trx) => {
       const windowNumber = await this.decisionWindow(trx)
       const assignment = await this.takeAssignment(trx, miner, leaseId, ['lease'])
       if (body.evolutions.length > assignment.evolve_budget) {
         throw validationError(['body', 'evolutions'], `at most ${assignment.evolve_budget} evolution(s) allowed by this lease, got ${body.evolutions.length}`, 'POOL_ERR_INVALID_SUBMISSION')
       }
+      const validated = this.validateEvolutions(body.evolutions, assignment.task_type, ['body', 'evolutions'])
       const evaluated = await this.storeEvaluations(trx, miner, assignment, body.evaluations, windowNumber, ['body', 'evaluations'])
       const created = await this.storeEvolutions(trx, miner, assignment, body.evolutions, validated, windowNumber, ['body', 'evolutions'])
       return { evaluated, created, windowNumber }
@@ -166,10 +167,10 @@ export class WorkService {
   }
 
   async submitEvolution (miner: string, batchId: string, evolution: EvolutionInput) {
-    const validated = this.validateEvolutions([evolution], ['body'])
     const { created, windowNumber } = await this.database.transaction(async (trx) => {
       const windowNumber = await this.decisionWindow(trx)
       const assignment = await this.takeAssignment(trx, miner, batchId, ['evolve'])
+      const validated = this.validateEvolutions([evolution], assignment.task_type, ['body'])
       return { created: await this.storeEvolutions(trx, miner, assignment, [evolution], validated, windowNumber, ['body']), windowNumber }
     })
     this.recordSubmission('evolve', { accepted: 0, decided: [] })
@@ -363,10 +364,12 @@ export class WorkService {
     return decision.state
   }
 
-  private validateEvolutions (evolutions: EvolutionInput[], loc: Array<string | number>) {
+  /** Reads each evolution as the miners' software will, for the input dimension of the assignment's task. */
+  private validateEvolutions (evolutions: EvolutionInput[], taskType: string, loc: Array<string | number>) {
+    const inputDim = taskInputDim(taskType)
     return evolutions.map((e, i) => {
       try {
-        return validateAlgorithm(e.algorithm_dsl, { maxBytes: this.config.dslMaxBytes })
+        return validateAlgorithm(e.algorithm_dsl, { inputDim, maxBytes: this.config.dslMaxBytes })
       } catch (err) {
         if (err instanceof DslError) {
           const where = loc.length > 1 ? [...loc, i, 'algorithm_dsl'] : [...loc, 'evolved_function']
@@ -378,7 +381,7 @@ export class WorkService {
   }
 
   /**
-   * Stores evolutions as new evaluating algorithms. One whose canonical program was submitted before is
+   * Stores evolutions as new evaluating algorithms. One whose program (same identity) was submitted before is
    * kept as rejected (decided now, never evaluated again) so the repetition penalty can see it.
    */
   private async storeEvolutions (trx: Transaction<DB>, miner: string, assignment: ActiveAssignment, evolutions: EvolutionInput[],
@@ -397,7 +400,8 @@ export class WorkService {
       const program = validated[i]!
       const row = (repeat: RepeatKind) => ({
         task_type: assignment.task_type,
-        algorithm_dsl: evolution.algorithm_dsl,
+        algorithm_dsl: program.canonical,
+        submitted_dsl: program.canonical === evolution.algorithm_dsl ? null : evolution.algorithm_dsl,
         algorithm_hash: program.hash,
         input_dim: BigInt(program.inputDim),
         state: repeat === 'none' ? 'evaluating' as const : 'rejected' as const,

@@ -4,6 +4,7 @@
 // recipient late is paid everything it earned; transfers add up to the leaves claimed.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import type { FastifyBaseLogger } from 'fastify'
 import { initClaimTree } from '../../src/domain/claim-tree.ts'
 import { checkProofPackage } from '../../src/domain/proof-package.ts'
@@ -11,6 +12,9 @@ import { EpochCloser } from '../../src/jobs/epoch-closer.ts'
 import { startTestPool } from '../support/pool.ts'
 import { TestMiner } from '../support/miner.ts'
 import { randomAddress, WINDOW_MS } from '../support/epochs.ts'
+
+/** The linear SGD seed as the pool serves it (seed files are already in the miners' serializer's form). */
+const LINEAR_SEED = readFileSync(new URL('../../seeds/cifar10_binary/linear_sgd.dsl', import.meta.url), 'utf8')
 
 await initClaimTree()
 
@@ -76,7 +80,7 @@ describe('payouts end to end', () => {
             leases.push({ m, lease: r.json() })
           }
           for (const { m, lease } of leases) {
-            const parent = lease.seed_algorithms.find((a: any) => a.algorithm_dsl.includes('SGD on squared error')) ?? lease.seed_algorithms[0]
+            const parent = lease.seed_algorithms.find((a: any) => a.algorithm_dsl === LINEAR_SEED) ?? lease.seed_algorithms[0]
             const r = await m.submitLease(lease.lease_id, {
               evaluations: lease.evaluate_algorithms.map((a: any) => ({ algorithm_id: a.id, score: scoreOf(a.id) })),
               evolutions: [{ parent_algorithm_ids: [parent.id], algorithm_dsl: evolvedProgram(k++) }],

@@ -39,7 +39,7 @@ describe('POST /api/v1/tasks/request', () => {
       assert.equal(body.task_type, 'evaluate')
       assert.deepEqual(ids(body.algorithms), (await seedIds(t)).slice(0, 5))
       for (const a of body.algorithms) {
-        assert.equal(typeof a.algorithm_dsl, 'string')
+        assert.equal(validateAlgorithm(a.algorithm_dsl, { inputDim: 16 }).canonical, a.algorithm_dsl)
         assert.equal(a.input_dim, 16)
         assert.equal(a.task_type, TASK)
       }

@@ -25,9 +25,9 @@ async function seedIds (t: TestPool): Promise<number[]> {
 
 /** A scored algorithm written straight into the store (for seed-set and gossip ordering). */
 async function insertScored (t: TestPool, k: number, score: number, decidedAtMs = t.clock.now()): Promise<number> {
-  const dsl = evolvedProgram(1000 + k)
+  const program = validateAlgorithm(evolvedProgram(1000 + k))
   const row = await t.pool.database.db.insertInto('algorithms').values({
-    task_type: TASK, algorithm_dsl: dsl, algorithm_hash: validateAlgorithm(dsl).hash, input_dim: 16n, state: 'scored',
+    task_type: TASK, algorithm_dsl: program.canonical, algorithm_hash: program.hash, input_dim: 16n, state: 'scored',
     consensus_score: score, miner_hotkey: null, is_seed: 0n, repeat: 'none', reject_reason: null, source_assignment_id: null,
     created_at: BigInt(t.clock.now()), created_window: 0n, decided_at: BigInt(decidedAtMs), decided_window: 0n,
   }).returning('id').executeTakeFirstOrThrow()
@@ -48,8 +48,9 @@ function assertRecord (record: Record<string, unknown>): void {
   assert.equal(typeof record.id, 'number')
   assert.ok(Number.isInteger(record.id))
   assert.equal(typeof record.algorithm_dsl, 'string')
-  assert.ok((record.algorithm_dsl as string).length > 0)
+  // Handed out as the miners' serializer writes it, for the task's input dimension (16 for cifar10_binary).
   assert.equal(record.input_dim, 16)
+  assert.equal(validateAlgorithm(record.algorithm_dsl as string, { inputDim: 16 }).canonical, record.algorithm_dsl)
   assert.equal(record.task_type, TASK)
   for (const key of ['status', 'score', 'parent_ids', 'miner_hotkey', 'algorithm_hash']) assert.ok(key in record, `record has ${key}`)
 }
@@ -456,7 +457,9 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       const algorithm = await db.selectFrom('algorithms').selectAll().where('id', '=', BigInt(id)).executeTakeFirstOrThrow()
       assert.equal(algorithm.state, 'evaluating')
       assert.equal(algorithm.miner_hotkey, miner.hotkey)
-      assert.equal(algorithm.algorithm_dsl, dsl)
+      // Stored as the miners' serializer writes it; the text as submitted is kept beside it.
+      assert.equal(algorithm.algorithm_dsl, validateAlgorithm(dsl).canonical)
+      assert.equal(algorithm.submitted_dsl, dsl)
       assert.equal(algorithm.algorithm_hash, validateAlgorithm(dsl).hash)
       assert.match(algorithm.algorithm_hash, /^[0-9a-f]{64}$/)
       assert.equal(algorithm.repeat, 'none')
@@ -595,6 +598,8 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       const cases: Array<[string, RegExp]> = [
         ['# predict:\ns0 = foo(v0)\n', /line 2: unknown function "foo"/],
         ['# meta: scalar_count=4\n# predict:\ns2 = 0.5\ns0 = s9\n', /line 4: register "s9" out of range/],
+        ['# predict:\ns0 = heaviside(s2, 1.0)\nv3 = maximum(v2, 0)\n', /line 3: expected a register, got the number "0"/],
+        ['# predict:\nADD s1 s2 -> s0\n', /line 2: the arrow form is read only as `CONST <number> -> <register>`/],
         ['', /line 0/],
       ]
       for (const [dsl, message] of cases) {

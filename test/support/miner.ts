@@ -135,7 +135,10 @@ export function evolvedProgram (k: number): string {
   ].join('\n')
 }
 
-/** The same program as `evolvedProgram(k)` written differently (arrow form, comments, other spacing and numbers). */
+/**
+ * The same program as `evolvedProgram(k)` spelled differently, as the miners' parser allows: meta keys in
+ * another order, `name:` headers, a CONST arrow, comments, other spacing and number spellings.
+ */
 export function reformattedProgram (k: number): string {
   const rate = ((k + 1) / 100_000).toExponential()
   return [
@@ -145,13 +148,13 @@ export function reformattedProgram (k: number): string {
     `  CONST ${rate} -> s2   # learning rate`,
     '  v1 = 0.000',
     'predict:',
-    '  DOT v1 v0 -> s3',
-    '  ADD s3 s4 -> s0',
+    '  s3=dot(v1,v0)',
+    '  s0 = s3 + s4',
     'learn:',
-    '  SUB s1 s0 -> s5',
+    '  s5 = s1 - s0',
     '  s6   =   s5 * s2',
-    '  MUL v0 s6 -> v2',
-    '  ADD v1 v2 -> v1',
+    '\tv2 = v0 * s6\r',
+    '  v1 = v1 + v2',
     '  s4 = s4 + s6',
   ].join('\n')
 }

@@ -1,89 +1,85 @@
 /*
- * Algorithm DSL: validation, canonical form and hash of miner-submitted programs.
- * The pool never executes them; it only checks them and identifies duplicates.
+ * Algorithm DSL: validation, canonical form and identity of miner-submitted programs, read exactly as
+ * the miners' own software reads them. The pool never executes programs.
+ *
+ * The reference is BitSota's parser and serializer (`AlveusLabs/SN94-BitSota`, `core/dsl_parser.py` and
+ * `core/algorithm_array.py` at 56c65bf2): `DSLParser.from_dsl(text, input_dim, strict=True)` followed by
+ * `AlgorithmArray.validate_addresses()`. `test/fixtures/dsl-upstream.json` holds texts that their
+ * serializer wrote (current and older format) and respellings, each with their parser's reading.
  *
  * Decisions (why, briefly):
- * - Canonical form: `# meta:` line with ALL seven keys and resolved values (so omitted
- *   defaults and explicit defaults hash the same), then `# setup:`, `# predict:`, `# learn:`
- *   always present in that order, one `=`-form statement per line, single spaces
- *   (`d = a + b`, `d = fn(a, b)`, `vK[i] = c`), no comments, trailing newline.
- *   The hash is sha256 (lowercase hex) of that text in UTF-8.
- * - Numbers: decimal literals (`1`, `1.`, `.5`, `1.5e-3`, `1E+3`) with an optional sign;
- *   printed as the shortest JS round-trip form (`1.50`, `15e-1`, `+1.5` → `1.5`), `-0` → `0`.
- *   Literals that overflow to ±Infinity (`1e999`) and the words inf/infinity/nan are rejected.
- * - Operands: registers `sN`/`vN`/`mN` (no leading zeros, index < its count) or numeric
- *   literals, in both `+ - * /` and function arguments. No shape inference: `s0 = v1 * m2`
- *   is accepted; only grammar, register bounds, arities and caps are checked.
- * - Function arity: unary abs exp log sin cos tan heaviside norm mean std; binary dot matmul
- *   outer minimum maximum; gaussian/uniform take 0 arguments or 2 (mean, std)/(low, high),
- *   which must be numbers or scalar registers. Function names are lowercase in the `=` form.
- * - Arrow form `OP a b -> d` (mnemonic case-insensitive, operands space-separated) maps onto
- *   `=` statements: `CONST c -> d` ≡ `d = c`; `COPY a -> d` ≡ `d = a` (a register);
- *   `ADD/SUB/MUL/DIV a b -> d` ≡ `d = a + b` etc.; any function upper-cased, e.g.
- *   `DOT a b -> d` ≡ `d = dot(a, b)`, `GAUSSIAN -> d` ≡ `d = gaussian()`. Both spellings parse
- *   to the same statement, so they hash the same.
- * - `NoOp()` (any case) is accepted as a statement because `def` bodies cannot be empty, but
- *   it has no effect: it is dropped while parsing, does not count toward the op cap, and a
- *   phase of only NoOp prints as an empty phase.
- * - Headers: `#` lines whose whole text is a phase name (`# setup:`, `#Predict`) are headers,
- *   other `#` lines (`# setup phase follows`) comments. Lines ending in `:` naming a phase
- *   (`learn:`, `def Learn():`, any case) are headers, other such lines comments (as the spec
- *   says) except `def …:` lines, which must name a phase (a typo there would silently move
- *   statements). Statements before any header belong to predict; a header may reappear and
- *   its statements are appended. Indentation, blank lines, inline `# …` comments and a
- *   leading BOM are ignored.
- * - Meta: at most one `# meta:` line (`meta` in any case), before any phase header or
- *   statement (register bounds are checked as statements are read). `key=value` pairs,
- *   whitespace-separated; unknown or repeated keys are errors. Values are decimal integers:
- *   scalar_count 2..1000 (s0 and s1 are always used), vector_count 1..1000, matrix_count
- *   1..1000, vector_dim 1..4096, each op cap 1..10000, so hostile headers cannot describe
- *   absurd machines.
- * - `vK[i] = c`: K must be a vector register, i a plain integer < vector_dim, c a number.
- * - A program needs at least one statement ("program has no statements", line 0) and a
- *   non-empty predict phase, since predict computes s0 ("predict phase has no statements").
- * - Size is checked first, in UTF-8 bytes (default 16 KiB); non-strings are rejected.
- *   Every rejection is a DslError with the 1-based line (0 for whole-program problems).
- *   The lexer is linear-time (no backtracking-prone regexes).
+ * - Reading = theirs. A text the pool accepts yields, instruction for instruction, the array their parser
+ *   builds: op codes, operand addresses (scalars from 0, vectors from 20, matrices from 30), float32
+ *   constants, register counts, vector_dim = max(meta vector_dim, task input dim), and instruction slots
+ *   per phase = max(declared or 30, lines in the phase). Phase headers follow their rule: any line that
+ *   starts with `#` switches to the first of setup/predict/learn it names (`# learn: SGD step` is a learn
+ *   header, a meta line naming setup_max_ops switches to setup); statements before any header are predict.
+ * - Where their parser is lenient in ways that drop tokens or change meaning, the pool refuses with the
+ *   line and a reason instead of guessing: trailing tokens after `a op b`, extra or empty call arguments,
+ *   literal operands, arrow operations other than `CONST <number> -> d` (they drop the operands of the
+ *   rest), heaviside's ignored second argument unless it is 1.0, non-ASCII digits and blanks, line breaks
+ *   other than \n and \r\n, control characters, uppercase register and function names, registers past
+ *   their counts or past the address bank of their kind (s20 would be v0), near-miss meta lines they
+ *   ignore (`#meta:`), unknown or repeated meta keys, non-integer meta values, lines ending in `:` that are
+ *   not plain headers (they would be dropped), constants that overflow float32, and ops their serializer
+ *   never writes (`add(…)`, `min(…)`, `const(…)`).
+ * - Canonical form = the text their current serializer writes for the reading (printer.ts), including
+ *   Python's float repr of float32 constants (`0.10000000149011612`, `1e-05`). That is what the pool stores
+ *   and serves; it re-reads to the same program.
+ * - Identity = their fingerprint (identity.ts): `algorithm_hash` is the SHA-256 of exactly the bytes their
+ *   SHA-1 fingerprint hashes, so `0.1` and `0.10000000149011612`, `dot(m0, v0)` and `matmul(m0, v0)`,
+ *   `gaussian()` and `gaussian(0, 1)`, `heaviside(x)` and `heaviside(x, 1.0)` are one program, and caps,
+ *   comments and layout never matter. The task's input dimension is part of it, as in theirs.
+ * - A program with no instruction at all is refused ("program has no instructions"); an empty phase
+ *   (`NoOp()`) is fine.
+ * - Size is checked first, in UTF-8 bytes (default 16 KiB). Every rejection is a DslError with the 1-based
+ *   line (0 for whole-program problems). Reading is linear in the text: no backtracking regexes.
  */
 
+import { programHash } from './identity.ts'
 import { parseDsl, type ParseOptions } from './parser.ts'
-import { hashCanonicalText, printCanonical } from './printer.ts'
+import { printCanonical } from './printer.ts'
 import type { DslProgram } from './program.ts'
 
-export { parseDsl, type ParseOptions } from './parser.ts'
-export { canonicalHash, printCanonical } from './printer.ts'
+export { identityBytes, programHash } from './identity.ts'
+export { pythonRepr } from './numbers.ts'
+export { DEFAULT_INPUT_DIM, parseDsl, type ParseOptions } from './parser.ts'
+export { printCanonical, printInstruction } from './printer.ts'
 export {
-  BINARY_FUNCTIONS,
+  ADDR_MATRICES,
+  ADDR_SCALARS,
+  ADDR_VECTORS,
   DSL_DEFAULT_MAX_BYTES,
   DslError,
+  MAX_INPUT_DIM,
+  META_KEYS,
   META_SPEC,
+  OPCODES,
   PHASES,
-  RANDOM_FUNCTIONS,
-  UNARY_FUNCTIONS,
-  defaultMeta,
-  type BinaryOperator,
+  UNUSED,
+  registerName,
   type DslMeta,
   type DslProgram,
-  type FunctionName,
+  type Instruction,
   type MetaKey,
-  type Operand,
+  type OpName,
   type Phase,
-  type Register,
-  type RegisterKind,
-  type Statement,
+  type PhaseCaps,
 } from './program.ts'
+export { FUNCTION_NAMES } from './statement.ts'
 
 export interface ValidatedAlgorithm {
   program: DslProgram
+  /** The text the miners' serializer writes for the program: what the pool stores and serves. */
   canonical: string
+  /** SHA-256 of the miners' program identity. */
   hash: string
-  /** Length of the input vector v0 (= meta.vector_dim). */
+  /** The task input dimension the program was read for. */
   inputDim: number
 }
 
 /** Full pool-side check of a submitted algorithm; throws DslError when it is invalid. */
 export function validateAlgorithm(text: string, options?: ParseOptions): ValidatedAlgorithm {
   const program = parseDsl(text, options)
-  const canonical = printCanonical(program)
-  return { program, canonical, hash: hashCanonicalText(canonical), inputDim: program.meta.vector_dim }
+  return { program, canonical: printCanonical(program), hash: programHash(program), inputDim: program.input_dim }
 }

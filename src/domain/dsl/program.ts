@@ -1,81 +1,135 @@
-// Types and fixed tables of the algorithm DSL. See index.ts for the language decisions.
+// Types and fixed tables of the algorithm DSL, laid out as the miners' software holds a program
+// (BitSota `core/algorithm_array.py`). See index.ts for the language decisions.
 
 export type Phase = 'setup' | 'predict' | 'learn'
 
-/** Phases in execution order; also the order the canonical form prints them in. */
+/** Phases in execution order; also the order the miners' serializer writes them in. */
 export const PHASES: readonly Phase[] = ['setup', 'predict', 'learn']
 
+/**
+ * The operations of the miners' op table, with their numeric codes (the codes are part of a program's
+ * identity). The pool never produces NOOP instructions: `NoOp()` lines add none, as in their parser.
+ */
+export const OPCODES = {
+  NOOP: 0,
+  CONST: 1,
+  CONST_VEC: 2,
+  ADD: 3,
+  SUB: 4,
+  MUL: 5,
+  DIV: 6,
+  ABS: 7,
+  EXP: 8,
+  LOG: 9,
+  SIN: 10,
+  COS: 11,
+  TAN: 12,
+  HEAVISIDE: 13,
+  GAUSSIAN: 14,
+  UNIFORM: 15,
+  DOT: 16,
+  MATMUL: 17,
+  OUTER: 18,
+  NORM: 19,
+  MEAN: 20,
+  STD: 21,
+  COPY: 22,
+  MIN: 23,
+  MAX: 24,
+} as const
+
+export type OpName = keyof typeof OPCODES
+
+/**
+ * Register addresses as the miners number them: scalars from 0, vectors from 20, matrices from 30,
+ * whatever the counts in the meta line. A scalar index of 20 or more would therefore name a vector,
+ * and a vector index of 10 or more a matrix.
+ */
+export const ADDR_SCALARS = 0
+export const ADDR_VECTORS = 20
+export const ADDR_MATRICES = 30
+
+/** No operand: the value the miners store in unused operand slots. */
+export const UNUSED = -1
+
+export type RegisterKind = 's' | 'v' | 'm'
+
+/** One instruction exactly as the miners' program array holds it. */
+export interface Instruction {
+  op: OpName
+  /** First operand address, or UNUSED. */
+  in1: number
+  /** Second operand address, or UNUSED. */
+  in2: number
+  /** Destination address. */
+  out: number
+  /** float32 constants: CONST value; CONST_VEC index and value; GAUSSIAN/UNIFORM parameters; else 0. */
+  const1: number
+  const2: number
+}
+
+/** Register file sizes; `vector_dim` is the effective one (never below the task's input dimension). */
 export interface DslMeta {
   scalar_count: number
   vector_count: number
   matrix_count: number
   vector_dim: number
-  setup_max_ops: number
-  predict_max_ops: number
-  learn_max_ops: number
 }
 
-export type MetaKey = keyof DslMeta
+export type MetaCountKey = keyof DslMeta
 
-/**
- * Default, minimum and maximum of every meta key, in canonical print order.
- * The maxima keep hostile headers from describing machines that no miner could
- * allocate; the minima guarantee the registers the runtime always uses exist
- * (s0 prediction, s1 label, v0 input).
- */
-export const META_SPEC: ReadonlyArray<{ key: MetaKey; default: number; min: number; max: number }> = [
-  { key: 'scalar_count', default: 20, min: 2, max: 1000 },
-  { key: 'vector_count', default: 10, min: 1, max: 1000 },
-  { key: 'matrix_count', default: 5, min: 1, max: 1000 },
-  { key: 'vector_dim', default: 16, min: 1, max: 4096 },
-  { key: 'setup_max_ops', default: 30, min: 1, max: 10000 },
-  { key: 'predict_max_ops', default: 30, min: 1, max: 10000 },
-  { key: 'learn_max_ops', default: 30, min: 1, max: 10000 },
-]
-
-export function defaultMeta(): DslMeta {
-  const meta = {} as DslMeta
-  for (const spec of META_SPEC) meta[spec.key] = spec.default
-  return meta
-}
-
-export type RegisterKind = 's' | 'v' | 'm'
-
-export interface Register {
-  kind: RegisterKind
-  index: number
-}
-
-/** A statement input: a register or a finite numeric literal. */
-export type Operand = Register | number
-
-export type BinaryOperator = '+' | '-' | '*' | '/'
-
-export const UNARY_FUNCTIONS = ['abs', 'exp', 'log', 'sin', 'cos', 'tan', 'heaviside', 'norm', 'mean', 'std'] as const
-export const BINARY_FUNCTIONS = ['dot', 'matmul', 'outer', 'minimum', 'maximum'] as const
-/** Random fills: called with no arguments or with two (mean, std) / (low, high). */
-export const RANDOM_FUNCTIONS = ['gaussian', 'uniform'] as const
-
-export type FunctionName =
-  | (typeof UNARY_FUNCTIONS)[number]
-  | (typeof BINARY_FUNCTIONS)[number]
-  | (typeof RANDOM_FUNCTIONS)[number]
-
-export type Statement =
-  | { kind: 'const'; dest: Register; value: number }
-  | { kind: 'set_element'; dest: Register; index: number; value: number }
-  | { kind: 'copy'; dest: Register; src: Register }
-  | { kind: 'binary'; dest: Register; op: BinaryOperator; left: Operand; right: Operand }
-  | { kind: 'call'; dest: Register; fn: FunctionName; args: Operand[] }
+/** Instruction slots per phase, as the miners' parser sizes them (at least the phase's line count). */
+export type PhaseCaps = Record<Phase, number>
 
 export interface DslProgram {
+  /** Input dimension of the task the program was read for; part of the miners' program identity. */
+  input_dim: number
   meta: DslMeta
-  setup: Statement[]
-  predict: Statement[]
-  learn: Statement[]
+  caps: PhaseCaps
+  setup: Instruction[]
+  predict: Instruction[]
+  learn: Instruction[]
+}
+
+/** Meta keys the miners' serializer writes, in its order. */
+export const META_KEYS = [
+  'scalar_count',
+  'vector_count',
+  'matrix_count',
+  'vector_dim',
+  'setup_max_ops',
+  'predict_max_ops',
+  'learn_max_ops',
+] as const
+
+export type MetaKey = (typeof META_KEYS)[number]
+
+/**
+ * Default and accepted range of every meta key. Defaults are the miners' (vector_dim defaults to the
+ * task's input dimension, so it has none here). The maxima keep hostile headers from describing machines
+ * no miner could allocate; the minima keep the registers the miners' runtime always uses (s0 prediction,
+ * s1 label, v0 input), and a phase at least the one slot its `NoOp()` line takes when it is written back.
+ */
+export const META_SPEC: Readonly<Record<MetaKey, { default?: number; min: number; max: number }>> = {
+  scalar_count: { default: 20, min: 2, max: 1000 },
+  vector_count: { default: 10, min: 1, max: 1000 },
+  matrix_count: { default: 5, min: 0, max: 1000 },
+  vector_dim: { min: 1, max: 4096 },
+  setup_max_ops: { default: 30, min: 1, max: 10000 },
+  predict_max_ops: { default: 30, min: 1, max: 10000 },
+  learn_max_ops: { default: 30, min: 1, max: 10000 },
+}
+
+export const CAP_KEY: Readonly<Record<Phase, MetaKey>> = {
+  setup: 'setup_max_ops',
+  predict: 'predict_max_ops',
+  learn: 'learn_max_ops',
 }
 
 export const DSL_DEFAULT_MAX_BYTES = 16384
+
+/** Largest task input dimension the pool hands out (the largest vector_dim it accepts). */
+export const MAX_INPUT_DIM = META_SPEC.vector_dim.max
 
 /** Every rejection of submitted text. `line` is 1-based, or 0 for whole-program problems. */
 export class DslError extends Error {
@@ -88,4 +142,15 @@ export class DslError extends Error {
     this.line = line
     this.reason = reason
   }
+}
+
+/** The register an address names (`s3`, `v0`, `m1`), as the miners' serializer spells it. */
+export function registerName(address: number): string {
+  if (address < ADDR_VECTORS) return `s${address - ADDR_SCALARS}`
+  if (address < ADDR_MATRICES) return `v${address - ADDR_VECTORS}`
+  return `m${address - ADDR_MATRICES}`
+}
+
+export function registerKind(address: number): RegisterKind {
+  return registerName(address).charAt(0) as RegisterKind
 }

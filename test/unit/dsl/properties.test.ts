@@ -1,332 +1,199 @@
+// Properties over random programs in the miners' format: reading what their serializer writes gives the
+// program back, the canonical form is a fixed point, and no respelling their parser allows moves the hash.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import {
-  BINARY_FUNCTIONS,
-  DslError,
-  META_SPEC,
+  ADDR_MATRICES,
+  ADDR_VECTORS,
   PHASES,
-  RANDOM_FUNCTIONS,
-  UNARY_FUNCTIONS,
-  canonicalHash,
-  defaultMeta,
+  UNUSED,
   parseDsl,
   printCanonical,
+  printInstruction,
+  pythonRepr,
+  registerName,
   validateAlgorithm,
-  type DslMeta,
   type DslProgram,
-  type MetaKey,
-  type Operand,
+  type Instruction,
+  type OpName,
   type Phase,
-  type Register,
-  type RegisterKind,
-  type Statement,
 } from '../../../src/domain/dsl/index.ts'
 
-// ---------------------------------------------------------------------------
-// Generators of valid programs
+const RUNS = 300
 
-/** deepStrictEqual compares prototypes; fc.record may otherwise build null-prototype objects. */
-const PLAIN = { noNullPrototype: true }
+interface Machine {
+  inputDim: number
+  scalars: number
+  vectors: number
+  matrices: number
+  vectorDim: number
+}
 
-function metaValue(key: MetaKey): fc.Arbitrary<number> {
-  const spec = META_SPEC.find((s) => s.key === key)
-  assert.ok(spec)
-  // Mostly small machines (so register indexes collide), sometimes the extremes.
+const machineArb: fc.Arbitrary<Machine> = fc
+  .record({
+    inputDim: fc.integer({ min: 1, max: 40 }),
+    scalars: fc.integer({ min: 2, max: 20 }),
+    vectors: fc.integer({ min: 1, max: 10 }),
+    matrices: fc.integer({ min: 0, max: 6 }),
+    declaredDim: fc.integer({ min: 1, max: 48 }),
+  })
+  .map(({ declaredDim, ...m }) => ({ ...m, vectorDim: Math.max(declaredDim, m.inputDim) }))
+
+/** float32 constants, from everyday values to the extremes of the format. */
+const float32Arb: fc.Arbitrary<number> = fc.oneof(
+  fc.float({ noNaN: true, noDefaultInfinity: true }),
+  fc.constantFrom(0, -0, 0.1, 1, 0.5, 1e-5, 1e16, 3.4028234663852886e38, 1.401298464324817e-45).map(Math.fround),
+  fc.integer({ min: -1000, max: 1000 }).map(Math.fround),
+)
+
+function registerArb(m: Machine, kinds: string): fc.Arbitrary<number> {
+  const options: Array<fc.Arbitrary<number>> = []
+  if (kinds.includes('s')) options.push(fc.integer({ min: 0, max: m.scalars - 1 }))
+  if (kinds.includes('v')) options.push(fc.integer({ min: 0, max: m.vectors - 1 }).map((i) => ADDR_VECTORS + i))
+  if (kinds.includes('m') && m.matrices > 0) options.push(fc.integer({ min: 0, max: m.matrices - 1 }).map((i) => ADDR_MATRICES + i))
+  return fc.oneof(...options)
+}
+
+const UNARY: OpName[] = ['ABS', 'EXP', 'LOG', 'SIN', 'COS', 'TAN', 'HEAVISIDE', 'NORM', 'MEAN', 'STD', 'COPY']
+const BINARY: OpName[] = ['ADD', 'SUB', 'MUL', 'DIV', 'MIN', 'MAX', 'MATMUL', 'OUTER', 'DOT']
+
+/** Instructions the miners' parser can produce: no type checks (theirs has none), any register kinds. */
+function instructionArb(m: Machine): fc.Arbitrary<Instruction> {
+  const any = registerArb(m, 'svm')
+  const x = (op: OpName, in1: number, in2: number, out: number, const1: number, const2: number): Instruction => ({ op, in1, in2, out, const1, const2 })
   return fc.oneof(
-    { weight: 4, arbitrary: fc.integer({ min: spec.min, max: Math.min(spec.max, spec.min + 30) }) },
-    { weight: 1, arbitrary: fc.constantFrom(spec.default, spec.max) },
+    fc.tuple(any, float32Arb).map(([out, c]) => x('CONST', UNUSED, UNUSED, out, c, 0)),
+    fc.tuple(registerArb(m, 'v'), fc.integer({ min: 0, max: m.vectorDim - 1 }), float32Arb).map(([out, i, c]) => x('CONST_VEC', UNUSED, UNUSED, out, i, c)),
+    fc.tuple(fc.constantFrom<OpName>('GAUSSIAN', 'UNIFORM'), any, float32Arb, float32Arb).map(([op, out, a, b]) => x(op, UNUSED, UNUSED, out, a, b)),
+    fc.tuple(fc.constantFrom(...UNARY), any, any).map(([op, a, out]) => x(op, a, UNUSED, out, 0, 0)),
+    fc.tuple(fc.constantFrom(...BINARY), any, any, any)
+      // Their parser reads dot(m, v) and dot(m, m) as MATMUL, so DOT never has that shape.
+      .filter(([op, a, b]) => !(op === 'DOT' && a >= ADDR_MATRICES && b >= ADDR_VECTORS))
+      .map(([op, a, b, out]) => x(op, a, b, out, 0, 0)),
   )
 }
 
-const metaArb: fc.Arbitrary<DslMeta> = fc.record({
-  scalar_count: metaValue('scalar_count'),
-  vector_count: metaValue('vector_count'),
-  matrix_count: metaValue('matrix_count'),
-  vector_dim: metaValue('vector_dim'),
-  setup_max_ops: metaValue('setup_max_ops'),
-  predict_max_ops: metaValue('predict_max_ops'),
-  learn_max_ops: metaValue('learn_max_ops'),
-}, PLAIN)
+const programArb: fc.Arbitrary<DslProgram> = machineArb.chain((m) =>
+  fc
+    .record({
+      setup: fc.array(instructionArb(m), { maxLength: 12 }),
+      predict: fc.array(instructionArb(m), { maxLength: 12 }),
+      learn: fc.array(instructionArb(m), { maxLength: 12 }),
+      slack: fc.tuple(fc.nat(40), fc.nat(40), fc.nat(40)),
+    })
+    .filter((p) => p.setup.length + p.predict.length + p.learn.length > 0)
+    .map(({ slack, ...body }) => ({
+      input_dim: m.inputDim,
+      meta: { scalar_count: m.scalars, vector_count: m.vectors, matrix_count: m.matrices, vector_dim: m.vectorDim },
+      // A phase holds at least its lines; an empty phase is written as one NoOp() line.
+      caps: {
+        setup: Math.max(1, body.setup.length) + slack[0],
+        predict: Math.max(1, body.predict.length) + slack[1],
+        learn: Math.max(1, body.learn.length) + slack[2],
+      },
+      ...body,
+    })),
+)
 
-/** Finite doubles as the parser produces them: never -0. */
-const numberArb: fc.Arbitrary<number> = fc
-  .oneof(
-    fc.double({ noNaN: true, noDefaultInfinity: true }),
-    fc.integer({ min: -1000, max: 1000 }),
-    fc.constantFrom(0.1, 0.5, 1e21, 1e-7, 5e-324, Number.MAX_VALUE, -Number.MIN_VALUE),
-  )
-  .map((x) => (x === 0 ? 0 : x))
-
-function statementArb(meta: DslMeta): fc.Arbitrary<Statement> {
-  const register = (kind: RegisterKind, count: number): fc.Arbitrary<Register> =>
-    fc.integer({ min: 0, max: count - 1 }).map((index) => ({ kind, index }))
-  const scalar = register('s', meta.scalar_count)
-  const vector = register('v', meta.vector_count)
-  const anyRegister = fc.oneof(scalar, vector, register('m', meta.matrix_count))
-  const operand: fc.Arbitrary<Operand> = fc.oneof(anyRegister, numberArb)
-  const randomArg: fc.Arbitrary<Operand> = fc.oneof(scalar, numberArb)
-  const call = (fns: readonly string[], args: fc.Arbitrary<Operand[]>) =>
-    fc.record({ kind: fc.constant('call'), dest: anyRegister, fn: fc.constantFrom(...fns), args }, PLAIN) as fc.Arbitrary<Statement>
-  return fc.oneof(
-    fc.record({ kind: fc.constant('const'), dest: anyRegister, value: numberArb }, PLAIN),
-    fc.record({
-      kind: fc.constant('set_element'),
-      dest: vector,
-      index: fc.integer({ min: 0, max: meta.vector_dim - 1 }),
-      value: numberArb,
-    }, PLAIN),
-    fc.record({ kind: fc.constant('copy'), dest: anyRegister, src: anyRegister }, PLAIN),
-    fc.record({
-      kind: fc.constant('binary'),
-      dest: anyRegister,
-      op: fc.constantFrom('+', '-', '*', '/'),
-      left: operand,
-      right: operand,
-    }, PLAIN),
-    call(UNARY_FUNCTIONS, fc.tuple(operand)),
-    call(BINARY_FUNCTIONS, fc.tuple(operand, operand)),
-    call(RANDOM_FUNCTIONS, fc.oneof(fc.constant<Operand[]>([]), fc.tuple(randomArg, randomArg))),
-  ) as fc.Arbitrary<Statement>
-}
-
-const programArb: fc.Arbitrary<DslProgram> = metaArb.chain((meta) => {
-  const phase = (cap: number, minLength: number) =>
-    fc.array(statementArb(meta), { minLength, maxLength: Math.min(cap, 6) })
-  return fc.record({
-    meta: fc.constant(meta),
-    setup: phase(meta.setup_max_ops, 0),
-    predict: phase(meta.predict_max_ops, 1),
-    learn: phase(meta.learn_max_ops, 0),
-  }, PLAIN)
-})
-
-// ---------------------------------------------------------------------------
-// A printer that spells a program differently on every seed
-
-/** Small deterministic PRNG (mulberry32) so a failing case replays from its seed. */
-class Noise {
-  private state: number
-
-  constructor(seed: number) {
-    this.state = seed >>> 0
-  }
-
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0
-    let t = this.state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p
-  }
-
-  int(n: number): number {
-    return Math.floor(this.next() * n)
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)] as T
-  }
-
-  shuffle<T>(items: readonly T[]): T[] {
-    const out = [...items]
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = this.int(i + 1)
-      ;[out[i], out[j]] = [out[j] as T, out[i] as T]
-    }
-    return out
-  }
-
-  /** Optional whitespace, or at least one blank where tokens must be separated. */
-  space(required = false): string {
-    return this.pick(required ? [' ', '  ', '\t', ' \t '] : ['', '', ' ', '  ', '\t'])
-  }
-
-  /** Another spelling of the same double: exponent form, padding zeros, explicit sign, E. */
-  number(value: number): string {
-    let text = this.chance(0.5) ? String(value) : value.toExponential()
-    const negative = text.startsWith('-')
-    if (negative) text = text.slice(1)
-    let [mantissa = '', exponent] = text.split('e')
-    if (this.chance(0.4)) mantissa += mantissa.includes('.') ? '0'.repeat(1 + this.int(3)) : `.${'0'.repeat(this.int(3))}`
-    if (this.chance(0.3)) mantissa = `${'0'.repeat(1 + this.int(2))}${mantissa}`
-    if (exponent === undefined && this.chance(0.2)) exponent = this.pick(['0', '+0', '-00'])
-    const sign = negative ? '-' : this.pick(['', '', '+'])
-    return `${sign}${mantissa}${exponent === undefined ? '' : `${this.pick(['e', 'E'])}${exponent}`}`
-  }
-
-  capitalise(word: string): string {
-    return this.pick([word, word.toUpperCase(), `${word.charAt(0).toUpperCase()}${word.slice(1)}`])
-  }
-
-  comment(): string {
-    return this.pick(['', '', '', ' # note', '\t#predict:', '#', ' # s0 = 1'])
-  }
-
-  fillerLines(): string[] {
-    return this.chance(0.7) ? [] : [this.pick(['', '   ', '# a remark', '## learn', '# metadata follows', 'remarks:', '\t'])]
-  }
-}
-
-const registerText = (r: Register) => `${r.kind}${r.index}`
-
-function noisyOperand(operand: Operand, noise: Noise): string {
-  return typeof operand === 'number' ? noise.number(operand) : registerText(operand)
-}
-
-function equalsForm(st: Statement, noise: Noise): string {
-  const sp = () => noise.space()
-  const lhs = `${registerText(st.dest)}${sp()}`
-  switch (st.kind) {
-    case 'const':
-      return `${lhs}=${sp()}${noise.number(st.value)}`
-    case 'set_element':
-      return `${registerText(st.dest)}${sp()}[${sp()}${'0'.repeat(noise.int(2))}${st.index}${sp()}]${sp()}=${sp()}${noise.number(st.value)}`
-    case 'copy':
-      return `${lhs}=${sp()}${registerText(st.src)}`
-    case 'binary':
-      return `${lhs}=${sp()}${noisyOperand(st.left, noise)}${sp()}${st.op}${sp()}${noisyOperand(st.right, noise)}`
-    case 'call': {
-      const args = st.args.map((a) => `${sp()}${noisyOperand(a, noise)}${sp()}`).join(',')
-      return `${lhs}=${sp()}${st.fn}${sp()}(${args})`
-    }
-  }
-}
-
-const ARROW_MNEMONIC = { '+': 'ADD', '-': 'SUB', '*': 'MUL', '/': 'DIV' } as const
-
-/** The arrow spelling, or undefined for statements that have none (`vK[i] = c`). */
-function arrowForm(st: Statement, noise: Noise): string | undefined {
-  const arrow = (mnemonic: string, operands: string[]) =>
-    [noise.capitalise(mnemonic), ...operands, '->', registerText(st.dest)].join(noise.space(true))
-  switch (st.kind) {
-    case 'const':
-      return arrow('const', [noise.number(st.value)])
-    case 'copy':
-      return arrow('copy', [registerText(st.src)])
-    case 'binary':
-      return arrow(ARROW_MNEMONIC[st.op], [noisyOperand(st.left, noise), noisyOperand(st.right, noise)])
-    case 'call':
-      return arrow(st.fn, st.args.map((a) => noisyOperand(a, noise)))
-    case 'set_element':
-      return undefined
-  }
-}
-
-function noisyMeta(meta: DslMeta, noise: Noise): string | undefined {
-  const defaults = defaultMeta()
-  const pairs = noise
-    .shuffle(META_SPEC.map((s) => s.key))
-    .filter((key) => meta[key] !== defaults[key] || noise.chance(0.5))
-    .map((key) => `${key}${noise.space()}=${noise.space()}${'0'.repeat(noise.int(2))}${meta[key]}`)
-  if (pairs.length === 0 && noise.chance(0.5)) return undefined
-  return `#${noise.space()}${noise.capitalise('meta')}${noise.space()}:${noise.space(true)}${pairs.join(noise.space(true))}${noise.comment()}`
-}
-
-type HeaderStyle = 'hash' | 'bare' | 'def'
-
-function header(style: HeaderStyle, phase: Phase, noise: Noise): string {
-  const name = noise.capitalise(phase)
-  if (style === 'def') return `def${noise.space(true)}${name}${noise.space()}(${noise.space()})${noise.space()}:${noise.comment()}`
-  if (style === 'bare') return `${name}${noise.space()}:`
-  return `#${noise.space()}${name}${noise.pick(['', ':', ' :'])}`
-}
-
-function noisyText(program: DslProgram, seed: number): string {
-  const noise = new Noise(seed)
-  const style = noise.pick<HeaderStyle>(['hash', 'bare', 'def'])
-  const indent = () => (style === 'def' ? noise.pick(['  ', '    ', '\t']) : noise.pick(['', '', ' ', '\t']))
-  const lines = [...noise.fillerLines()]
-  const meta = noisyMeta(program.meta, noise)
-  if (meta !== undefined) lines.push(meta)
-  noise.shuffle(PHASES).forEach((phase, position) => {
-    const statements = program[phase]
-    // Statements before any header belong to predict, so a leading predict may go unnamed.
-    const implicit = style === 'hash' && phase === 'predict' && position === 0 && noise.chance(0.3)
-    if (style !== 'def' && statements.length === 0 && noise.chance(0.5)) return
-    if (!implicit) lines.push(header(style, phase, noise))
-    if (statements.length === 0 && style === 'def') lines.push(`${indent()}NoOp()`)
-    for (const st of statements) {
-      lines.push(...noise.fillerLines())
-      if (noise.chance(0.1)) lines.push(`${indent()}NoOp()`)
-      const text = (noise.chance(0.4) ? arrowForm(st, noise) : undefined) ?? equalsForm(st, noise)
-      lines.push(`${indent()}${text}${noise.space()}${noise.comment()}`)
-    }
-  })
-  return lines.join(noise.chance(0.3) ? '\r\n' : '\n') + noise.pick(['', '\n', '\n\n'])
-}
-
-// ---------------------------------------------------------------------------
-
-function assertOnlyDslErrors(text: string): void {
-  try {
-    validateAlgorithm(text)
-  } catch (error) {
-    if (!(error instanceof DslError)) throw error
-  }
-}
-
-describe('DSL properties', () => {
-  it('parseDsl(printCanonical(p)) deep-equals p', () => {
+describe('random programs in the miners\' format', () => {
+  it('parse(canonical(p)) is p, canonical is a fixed point, and the hash is stable', () => {
     fc.assert(
       fc.property(programArb, (program) => {
-        assert.deepStrictEqual(parseDsl(printCanonical(program)), program)
-      }),
-      { numRuns: 500 },
-    )
-  })
-
-  it('printing is idempotent', () => {
-    fc.assert(
-      fc.property(programArb, (program) => {
-        const canonical = printCanonical(program)
-        assert.equal(printCanonical(parseDsl(canonical)), canonical)
-      }),
-      { numRuns: 300 },
-    )
-  })
-
-  it('formatting noise, both header styles and both statement forms never change the hash', () => {
-    fc.assert(
-      fc.property(programArb, fc.integer(), (program, seed) => {
-        const text = noisyText(program, seed)
-        const parsed = parseDsl(text)
-        assert.deepStrictEqual(parsed, program, text)
-        assert.equal(canonicalHash(parsed), canonicalHash(program))
-      }),
-      { numRuns: 1000 },
-    )
-  })
-
-  it('arbitrary strings throw nothing but DslError', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), assertOnlyDslErrors), { numRuns: 1000 })
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), assertOnlyDslErrors), { numRuns: 1000 })
-  })
-
-  it('token soup throws nothing but DslError', () => {
-    const fragment = fc.constantFrom(
-      ...['s0', 'v1', 'm0', 's99', '=', '+', '-', '*', '/', '(', ')', ',', '[', ']', '->', '.', 'e', '1', '1.5e', '-0'],
-      ...['CONST', 'ADD', 'dot', 'gaussian', 'NoOp()', 'inf', '#', ':', ' ', ' ', '\n', '\r\n', '\t'],
-      ...['# setup:', 'predict:', 'def Learn():', 'def X():', '# meta:', 'vector_dim=3', 'scalar_count=', 'foo=1'],
-    )
-    fc.assert(
-      fc.property(fc.array(fragment, { maxLength: 80 }), (parts) => assertOnlyDslErrors(parts.join(''))),
-      { numRuns: 2000 },
-    )
-  })
-
-  it('mutated valid programs throw nothing but DslError', () => {
-    fc.assert(
-      fc.property(programArb, fc.nat(), fc.nat({ max: 4 }), fc.string({ maxLength: 4 }), (program, at, cut, insert) => {
         const text = printCanonical(program)
-        const pos = at % (text.length + 1)
-        assertOnlyDslErrors(`${text.slice(0, pos)}${insert}${text.slice(pos + cut)}`)
+        const first = validateAlgorithm(text, { inputDim: program.input_dim })
+        assert.deepEqual(first.program, program)
+        assert.equal(first.canonical, text)
+        const second = validateAlgorithm(first.canonical, { inputDim: program.input_dim })
+        assert.deepEqual(second.program, program)
+        assert.equal(second.hash, first.hash)
       }),
-      { numRuns: 1000 },
+      { numRuns: RUNS },
+    )
+  })
+
+  it('every respelling their parser allows reads as the same program and hashes the same', () => {
+    fc.assert(
+      fc.property(programArb, fc.infiniteStream(fc.nat()), (program, choices) => {
+        const text = respell(program, choices[Symbol.iterator]())
+        const read = validateAlgorithm(text, { inputDim: program.input_dim })
+        assert.deepEqual({ ...read.program, caps: program.caps }, program, text)
+        assert.equal(read.hash, validateAlgorithm(printCanonical(program), { inputDim: program.input_dim }).hash, text)
+      }),
+      { numRuns: RUNS },
+    )
+  })
+
+  it('programs that differ in any instruction field hash differently', () => {
+    fc.assert(
+      fc.property(programArb, fc.nat(), (program, pick) => {
+        const phase = PHASES.find((p) => program[p].length > 0) as Phase
+        const body = program[phase]
+        const index = pick % body.length
+        const changed = { ...body[index] as Instruction }
+        if (changed.op === 'CONST' || changed.op === 'GAUSSIAN' || changed.op === 'UNIFORM') changed.const1 = Math.fround(changed.const1 === 1 ? 2 : 1)
+        else if (changed.op === 'CONST_VEC') changed.const2 = Math.fround(changed.const2 === 1 ? 2 : 1)
+        else changed.out = changed.out === 0 ? 1 : 0
+        const other = { ...program, [phase]: body.map((x, i) => (i === index ? changed : x)) }
+        const hash = (p: DslProgram) => validateAlgorithm(printCanonical(p), { inputDim: p.input_dim }).hash
+        assert.notEqual(hash(other), hash(program))
+      }),
+      { numRuns: RUNS },
     )
   })
 })
+
+/** Another text for the same program, picking among the spellings the miners' parser reads alike. */
+function respell(program: DslProgram, choices: Iterator<number>): string {
+  const choose = <T>(options: readonly T[]): T => options[(choices.next().value as number) % options.length] as T
+  const blank = () => choose(['', ' ', '  ', '\t'])
+  const lines: string[] = []
+  const { meta } = program
+  const metaEntries = [`scalar_count=${meta.scalar_count}`, `vector_count=${meta.vector_count}`, `matrix_count=${meta.matrix_count}`]
+  // vector_dim may be left out only when the input dimension alone gives it.
+  if (meta.vector_dim !== program.input_dim || choose([true, false])) metaEntries.push(`vector_dim=${meta.vector_dim}`)
+  lines.push(choose(['# meta: ', '# META: ', '# Meta:']) + metaEntries.sort(() => choose([-1, 1])).join(choose([' ', ',', ' , ', '\t'])))
+  if (choose([true, false])) lines.push(choose(['# evolved by a miner', '#gen3', '# parent_id: 7']))
+  for (const phase of PHASES) {
+    const title = phase.charAt(0).toUpperCase() + phase.slice(1)
+    lines.push(choose([`# ${phase}`, `# ${phase}:`, `#${phase.toUpperCase()}`, `${phase}:`, `def ${title}():`, `${blank()}def ${title}():${blank()}# ok`]))
+    const indent = choose(['', '  ', '\t', '    '])
+    if (program[phase].length === 0 || choose([false, false, true])) lines.push(`${indent}${choose(['NoOp()', 'noop()', 'NOOP()'])}`)
+    for (const x of program[phase]) {
+      const comment = choose(['', '', `${blank()}# keep`])
+      lines.push(`${indent}${spell(x, choose, blank)}${comment}`)
+    }
+  }
+  return lines.join(choose(['\n', '\r\n'])) + choose(['', '\n', '\n\n'])
+}
+
+function spell(x: Instruction, choose: <T>(options: readonly T[]) => T, blank: () => string): string {
+  const canonical = printInstruction(x)
+  const [dest, rhs] = canonical.split(' = ') as [string, string]
+  const eq = `${blank()}=${blank()}`
+  // Any decimal spelling that rounds to the same float32 (JavaScript drops the sign of -0: not those).
+  const number = (value: number) => choose([pythonRepr(value), String(value), value.toExponential(), value.toPrecision(12)].filter((t) => Object.is(Math.fround(Number(t)), value)))
+  switch (x.op) {
+    case 'CONST':
+      return choose([`${dest}${eq}${number(x.const1)}`, `CONST ${number(x.const1)}${blank()}->${blank()}${dest}`])
+    case 'CONST_VEC':
+      return `${registerName(x.out)}[${choose(['', '0', '00'])}${Math.trunc(x.const1)}]${eq}${number(x.const2)}`
+    case 'GAUSSIAN':
+    case 'UNIFORM': {
+      const name = x.op.toLowerCase()
+      const args = [number(x.const1), number(x.const2)]
+      if (Object.is(x.const1, 0) && x.const2 === 1 && choose([true, false])) return `${dest}${eq}${name}()`
+      if (x.const2 === 1 && choose([true, false])) return `${dest}${eq}${name}(${args[0]})`
+      return `${dest}${eq}${name}(${blank()}${args.join(`${blank()},${blank()}`)}${blank()})`
+    }
+    case 'HEAVISIDE':
+      return `${dest}${eq}${choose([rhs, rhs.replace(', 1.0)', ')'), rhs.replace('1.0', '1')])}`
+    case 'MATMUL': {
+      const [, args] = /\((.*)\)/.exec(rhs) as RegExpExecArray
+      const isMatrixProduct = /^m\d+, [vm]/.test(args as string)
+      return `${dest}${eq}${isMatrixProduct ? choose(['dot', 'matmul']) : 'matmul'}(${(args as string).replace(', ', `${blank()},${blank()}`)})`
+    }
+    default:
+      return `${dest}${eq}${rhs.replace(/ ([-+*/]) /, `${blank()}$1${blank()}`)}`
+  }
+}
