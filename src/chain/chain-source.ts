@@ -45,11 +45,15 @@ export class ChainBlockSource implements BlockSource {
     }
   }
 
-  /** Starts following the chain; resolves once connected or after `waitMs`, whichever comes first. */
+  /**
+   * Starts following the chain; resolves once a block height is known (a head arrived, or one remembered
+   * from an earlier run) or after `waitMs`. Waiting for the head, not only the connection, keeps a new
+   * pool from taking block 0 as the chain's height and numbering its first window from there.
+   */
   async start (waitMs = 5000): Promise<void> {
     this.connect()
     const deadline = Date.now() + waitMs
-    while (!this.closed && this.provider?.isConnected !== true && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    while (!this.closed && this.block === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
   }
 
   currentBlock (): number {
