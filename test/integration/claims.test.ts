@@ -222,7 +222,7 @@ describe('epochs, metadata and proofs', { concurrency: CONCURRENCY }, () => {
     await withScenario({}, [[1, 2, 3]], async (s) => {
       const r = await call(s.t.app, 'GET', '/claims/epoch/0')
       assert.equal(r.status, 200)
-      assert.deepEqual(Object.keys(r.body).sort(), ['block_end', 'block_start', 'closed_at', 'epoch', 'epoch_units', 'fee_units', 'format', 'num_of_leaves',
+      assert.deepEqual(Object.keys(r.body).sort(), ['awaiting_recipient', 'block_end', 'block_start', 'closed_at', 'epoch', 'epoch_units', 'fee_units', 'format', 'num_of_leaves',
         'root', 'status', 'total_units', 'undistributed_units', 'window_end', 'window_start'].sort())
       const artifact = await s.t.pool.epochs.export(0)
       assert.deepEqual(r.body, {
@@ -240,6 +240,7 @@ describe('epochs, metadata and proofs', { concurrency: CONCURRENCY }, () => {
         closed_at: artifact.closed_at,
         format: CLAIM_TREE_FORMAT,
         status: 'claimable',
+        awaiting_recipient: { miners: 0, units: 0 },
       })
       assert.match(r.body.root, /^0x[0-9a-f]{64}$/)
       assert.deepEqual((await call(s.t.app, 'GET', '/claims/epoch')).body, r.body)
