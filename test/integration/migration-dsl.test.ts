@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { Migrator, type Migration } from 'kysely'
 import { migrateToLatest } from '../../src/db/migrate.ts'
 import * as initial from '../../src/db/migrations/001-initial.ts'
+import * as minersDsl from '../../src/db/migrations/002-miners-dsl.ts'
 import { validateAlgorithm } from '../../src/domain/dsl/index.ts'
 import { evaluationCandidates, repeatKind, seedSet } from '../../src/services/algorithms.ts'
 import { createTestDatabase } from '../support/database.ts'
@@ -60,7 +61,14 @@ describe('migration 002: stored algorithms in the miners\' DSL', () => {
   it('rewrites readable programs, keeps everything, hides the unreadable, and keeps duplicates detectable', async () => {
     const { store, database, ids } = await legacyStore()
     try {
-      assert.deepEqual(await migrateToLatest(database), ['002-miners-dsl'])
+      // Migration 002 alone first; the later ones run at the end.
+      const through002: Record<string, Migration> = {
+        '001-initial': { up: async (db) => { await initial.up(db, database.dialect) } },
+        '002-miners-dsl': { up: async (db) => { await minersDsl.up(db, database.dialect) } },
+      }
+      const step = await new Migrator({ db: database.db, provider: { getMigrations: async () => through002 } }).migrateToLatest()
+      assert.equal(step.error, undefined)
+      assert.deepEqual(step.results?.map((r) => r.migrationName), ['002-miners-dsl'])
       const rows = await database.db.selectFrom('algorithms').selectAll().orderBy('id').execute()
       assert.equal(rows.length, Object.keys(LEGACY).length)
       const byName = (name: keyof typeof LEGACY) => rows.find((r) => BigInt(r.id) === ids[name])!
@@ -100,6 +108,11 @@ describe('migration 002: stored algorithms in the miners\' DSL', () => {
       assert.equal(await repeatKind(database.db, validateAlgorithm(respelled).hash, 'miner-new'), 'other')
       assert.equal(await repeatKind(database.db, validateAlgorithm(respelled).hash, 'miner-1'), 'own')
 
+      // The later migrations keep one original per program: the respelled twin becomes a repeat.
+      assert.deepEqual(await migrateToLatest(database), ['003-identity-fold', '004-balanced-epochs', '005-operator'])
+      const twin = await database.db.selectFrom('algorithms').select(['repeat', 'state']).where('id', '=', ids.rateLong!).executeTakeFirstOrThrow()
+      assert.equal(twin.repeat === 'own' || twin.repeat === 'other', true)
+      assert.equal(twin.state, 'rejected')
       assert.deepEqual(await migrateToLatest(database), [])
     } finally {
       await store.drop()
