@@ -97,6 +97,8 @@ describe('GET /api/v1/miners/stats', () => {
       credited_units: 0,
       claimed_units: 0,
       claimable_units: 0,
+      credit_status: 'no credit yet',
+      awaiting_recipient_units: 0,
       recipient_coldkey: null,
       recipient_updated_at: null,
       created_at: NOW_ISO,
