@@ -28,7 +28,7 @@ await section('flood', '1b. honest miners during an invalid-signature flood', be
 await section('proofs', '2. proof requests for a closed epoch vs a bare constant-JSON route', benchProofs)
 await section('epoch_close', '3. window + epoch close', benchEpochClose)
 
-await section('dsl', '5. DSL validation at the size limit vs splitting the text into lines', async () => benchDsl())
+await section('dsl', '5. DSL validation at the size limit vs reading every character once', async () => benchDsl())
 
 // 4. The claim tree benchmark is its own script (it times builds in a clean process).
 const tree = spawnSync(process.execPath, ['--import', 'tsx', new URL('./claim-tree.bench.ts', import.meta.url).pathname, ...(quick ? ['--runs', '1'] : ['--full', '--runs', '1'])], { stdio: 'inherit' })
