@@ -62,8 +62,13 @@ describe('two API processes on one database', () => {
       assert.equal(new Set(active.map((a) => a.miner_hotkey)).size, MINERS, 'exactly one active assignment per miner')
       for (const [i, lease] of leases) {
         assert.ok(active.some((a) => a.id === lease.lease_id && a.miner_hotkey === viaA![i]!.hotkey))
-        assert.ok(lease.evaluate_algorithms.length > 0)
+        assert.ok(lease.seed_algorithms.length > 0, 'every lease has seeds to evolve')
       }
+      // 30 miners, 6 seeds, n = 3: every seed goes to at most n evaluators at once, whichever app leased.
+      const evaluators = new Map<number, number>()
+      for (const lease of leases.values()) for (const a of lease.evaluate_algorithms) evaluators.set(a.id, (evaluators.get(a.id) ?? 0) + 1)
+      assert.ok([...evaluators.values()].every((count) => count <= 3), `evaluators per algorithm: ${JSON.stringify([...evaluators])}`)
+      assert.ok(evaluators.size > 0, 'the seeds are handed out for evaluation')
       const total = await db.selectFrom('assignments').select((eb) => eb.fn.countAll<bigint>().as('n')).executeTakeFirstOrThrow()
       assert.equal(Number(total.n), MINERS, 'refused leases left nothing behind')
 
