@@ -116,11 +116,10 @@ function readSeedFiles (dir: string, inputDim: number): Array<{ text: string; va
 /**
  * Algorithms this miner may evaluate: evaluating, not its own, not evaluated by it, with a free slot
  * (evaluations so far plus open hand-outs below n); fewest evaluations first, then oldest.
- * `lock` (PostgreSQL) locks the rows picked and skips rows another transaction holds; `ids` restricts
- * the pick to those algorithms.
+ * `ids` restricts the pick to those algorithms.
  */
 export async function evaluationCandidates (db: Queryable, args: {
-  taskType: string; miner: string; sampleSize: number; nowMs: number; limit: number; lock?: boolean; ids?: bigint[]
+  taskType: string; miner: string; sampleSize: number; nowMs: number; limit: number; ids?: bigint[]
 }): Promise<AlgorithmRow[]> {
   if (args.limit <= 0 || args.ids?.length === 0) return []
   return await db.selectFrom('algorithms as a').selectAll('a')
@@ -140,7 +139,6 @@ export async function evaluationCandidates (db: Queryable, args: {
       '<', BigInt(args.sampleSize)))
     .orderBy('a.evaluation_count', 'asc').orderBy('a.id', 'asc')
     .limit(args.limit)
-    .$if(args.lock === true, (q) => q.forUpdate('a').skipLocked())
     .execute()
 }
 

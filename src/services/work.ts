@@ -250,10 +250,15 @@ export class WorkService {
   private async handOut (trx: Transaction<DB>, args: { taskType: string; miner: string; nowMs: number; limit: number }): Promise<AlgorithmRow[]> {
     const query = { ...args, sampleSize: this.config.consensusSampleSize }
     if (this.database.dialect !== 'postgres') return await evaluationCandidates(trx, query)
-    const locked = await evaluationCandidates(trx, { ...query, lock: true })
-    if (locked.length === 0) return []
-    const free = new Set((await evaluationCandidates(trx, { ...query, ids: locked.map((a) => a.id) })).map((a) => a.id))
-    return locked.filter((a) => free.has(a.id))
+    const picked = await evaluationCandidates(trx, query)
+    if (picked.length === 0) return []
+    // Concurrent leases wait for each other on the picked rows (locked in id order, the order submissions
+    // update them in, so neither deadlocks), then count the free slots again with what committed meanwhile.
+    // Skipping locked rows instead would hand a concurrent miner nothing while slots are still free.
+    const ids = picked.map((a) => a.id)
+    await trx.selectFrom('algorithms').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute()
+    const free = new Set((await evaluationCandidates(trx, { ...query, ids })).map((a) => a.id))
+    return picked.filter((a) => free.has(a.id))
   }
 
   /**
