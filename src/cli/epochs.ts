@@ -8,7 +8,8 @@ import type { PoolContext } from '../services/context.ts'
 import { configOrExit, parseInteger } from './main.ts'
 import { progress } from './progress.ts'
 
-async function withPool<T> (fn: (pool: PoolContext) => Promise<T>): Promise<T> {
+/** Runs `fn` on the pool's existing database (operator commands never create one), then closes it. */
+export async function withPool<T> (fn: (pool: PoolContext) => Promise<T>): Promise<T> {
   const { createPoolContext } = await import('../services/context.ts')
   // Only `serve` and `migrate` create a database; an operator command on a missing one is a mistake.
   const pool = await createPoolContext(configOrExit(), { createDatabase: false, log: stderrLog })
@@ -25,7 +26,8 @@ export const stderrLog = {
   info: (): void => {},
 }
 
-const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }
+/** Writes a command's result as JSON on standard output. */
+export const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }
 
 export function registerEpochCommands (program: Command): void {
   program.command('window')

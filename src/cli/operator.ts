@@ -6,20 +6,9 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { InvalidArgumentError, type Command } from 'commander'
 import type { PoolContext } from '../services/context.ts'
-import { stderrLog } from './epochs.ts'
+import { print, stderrLog, withPool } from './epochs.ts'
 import { configOrExit, parseInteger } from './main.ts'
 
-async function withPool<T> (fn: (pool: PoolContext) => Promise<T>): Promise<T> {
-  const { createPoolContext } = await import('../services/context.ts')
-  const pool = await createPoolContext(configOrExit(), { createDatabase: false, log: stderrLog })
-  try {
-    return await fn(pool)
-  } finally {
-    await pool.close()
-  }
-}
-
-const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }
 
 async function hotkeyArgument (value: string): Promise<string> {
   const { cryptoReady, decodeHotkey } = await import('../crypto/sr25519.ts')

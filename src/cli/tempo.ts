@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { isoTime } from '../clock.ts'
 import type { Tempo, TempoSegment } from '../domain/tempo.ts'
 import type { PoolContext } from '../services/context.ts'
+import { print } from './epochs.ts'
 import { configOrExit, parseInteger } from './main.ts'
 
 /** A pool context for commands that read or change the stored tempo, so they never refuse over it. */
@@ -16,7 +17,6 @@ export async function withStoredTempo<T> (fn: (pool: PoolContext) => Promise<T>)
   }
 }
 
-const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }
 
 const segmentJson = (s: TempoSegment, clock: boolean) => ({
   from_epoch: s.fromEpoch,

@@ -16,7 +16,7 @@ import { computePayouts, toMicroPoints, type PayoutResult } from '../domain/payo
 import { epochOfWindow, epochWindows, settingsOfEpoch, windowBlocks, type Tempo } from '../domain/tempo.ts'
 import { STORED_UNITS_MAX, unitsToJson } from '../domain/units.ts'
 import { decodeHotkey } from '../crypto/sr25519.ts'
-import { ARTIFACT_NAME, ARTIFACT_VERSION, artifactText, type ArtifactHeader, type EpochArtifact } from '../domain/epoch-artifact.ts'
+import { ARTIFACT_NAME, ARTIFACT_VERSION, artifactText, type ArtifactHeader, type ArtifactParams, type EpochArtifact } from '../domain/epoch-artifact.ts'
 import { PoolError } from '../errors.ts'
 import type { PoolMetrics } from '../metrics.ts'
 import { getMeta, setMeta } from './pool-meta.ts'
@@ -29,14 +29,8 @@ const CLOSE_FAILURE_KEY = 'epoch_close_failure'
 /** The last failed attempt to close an epoch, kept in the database so every process reports it. */
 export interface CloseFailure { epoch: number; error: string; first_failed_at: number; last_failed_at: number; attempts: number }
 
-export interface EpochParams {
-  budget_units: string
-  pool_fee_bps: number
-  miner_cap_bps: number
-  min_payout_units: string
-  window_blocks: number
-  epoch_windows: number
-}
+/** The parameters an epoch closed with, as stored with it and published in its artifact. */
+export type EpochParams = ArtifactParams
 
 /** Everything an epoch close decides, before it is stored (and what verify recomputes). */
 export interface EpochComputation {
