@@ -225,6 +225,9 @@ export class WorkService {
 
   /** Frees the miner from an expired assignment, then refuses if an active one remains. */
   private async claimAssignmentSlot (trx: Transaction<DB>, miner: string, nowMs: number): Promise<void> {
+    // One miner's concurrent requests queue here, before any algorithm row is locked: a request waiting
+    // on the other's new assignment while holding rows that one needs would deadlock (PostgreSQL).
+    if (this.database.dialect === 'postgres') await trx.selectFrom('miners').select('hotkey').where('hotkey', '=', miner).forUpdate().execute()
     await trx.updateTable('assignments').set({ status: 'expired' })
       .where('miner_hotkey', '=', miner).where('status', '=', 'active').where('timeout_at', '<=', BigInt(nowMs)).execute()
     const active = await trx.selectFrom('assignments').select('id')
@@ -243,7 +246,7 @@ export class WorkService {
 
   /**
    * Evaluation candidates this lease takes a slot of. Never more than n evaluators per algorithm: on
-   * PostgreSQL the candidate rows are locked (rows another lease holds are skipped), then counted again
+   * PostgreSQL the candidate rows are locked (a lease holding them is waited for), then counted again
    * in a new statement, which sees every hand-out committed before the lock was granted; SQLite's write
    * transactions are exclusive already, so its first count is final.
    */
