@@ -135,11 +135,25 @@ export function registerOperatorCommands (program: Command): void {
 
 async function pgDump (url: string, file: string): Promise<void> {
   const { redactUrl } = await import('../db/database.ts')
+  const { pgToolFor } = await import('../db/pg-tools.ts')
+  const { default: pg } = await import('pg')
+  const client = new pg.Client({ connectionString: url })
+  let serverMajor: number
+  try {
+    await client.connect()
+    const { rows } = await client.query<{ v: string }>('show server_version_num')
+    serverMajor = Math.floor(Number(rows[0]?.v) / 10000)
+  } catch (err) {
+    throw new Error(`cannot reach the database at ${redactUrl(url)} (DATABASE_URL): ${(err as Error).message}`)
+  } finally {
+    await client.end().catch(() => {})
+  }
+  const tool = await pgToolFor('pg_dump', serverMajor)
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('pg_dump', ['--format=custom', `--file=${file}`, url], { stdio: ['ignore', 'inherit', 'pipe'] })
+    const child = spawn(tool.path, ['--format=custom', `--file=${file}`, url], { stdio: ['ignore', 'inherit', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    child.on('error', (err) => { reject(new Error(`cannot run pg_dump (${err.message}); install the PostgreSQL client tools, or run pg_dump on the database server`)) })
+    child.on('error', (err) => { reject(new Error(`cannot run ${tool.path} (${err.message}); install the PostgreSQL client tools, or run pg_dump on the database server`)) })
     child.on('close', (code) => {
       if (code === 0) resolve()
       else reject(new Error(`pg_dump of ${redactUrl(url)} failed (exit ${code}): ${stderr.trim().split(url).join(redactUrl(url))}`))
