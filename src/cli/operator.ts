@@ -141,7 +141,7 @@ async function pgDump (url: string, file: string): Promise<void> {
   let serverMajor: number
   try {
     await client.connect()
-    const { rows } = await client.query<{ v: string }>('show server_version_num')
+    const { rows } = await client.query<{ v: string }>("select current_setting('server_version_num') as v")
     serverMajor = Math.floor(Number(rows[0]?.v) / 10000)
   } catch (err) {
     throw new Error(`cannot reach the database at ${redactUrl(url)} (DATABASE_URL): ${(err as Error).message}`)

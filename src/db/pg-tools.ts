@@ -42,6 +42,7 @@ export async function installedPgTools (tool: 'pg_dump' | 'pg_restore'): Promise
  * new. Throws an error naming what is installed and what to install when none is.
  */
 export async function pgToolFor (tool: 'pg_dump' | 'pg_restore', serverMajor: number): Promise<PgTool> {
+  if (!Number.isInteger(serverMajor) || serverMajor < 1) throw new Error(`${tool}: the server reported no usable version (${serverMajor})`)
   const installed = await installedPgTools(tool)
   const fit = installed.filter((t) => t.major >= serverMajor).sort((a, b) => a.major - b.major)
   const best = fit[0]

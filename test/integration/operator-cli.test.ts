@@ -124,7 +124,7 @@ describe('operator commands', { concurrency: false }, () => {
     let restoreTool = 'pg_restore'
     if (testDialect() === 'postgres') {
       // pg_dump refuses a newer server: the backup picks a fitting installed copy, the test needs one to exist.
-      const major = Math.floor(Number((await sql<{ v: string }>`show server_version_num`.execute(pool.database.db)).rows[0]?.v) / 10000)
+      const major = Math.floor(Number((await sql<{ v: string }>`select current_setting('server_version_num') as v`.execute(pool.database.db)).rows[0]?.v) / 10000)
       const tool = await pgToolFor('pg_restore', major).catch((err: Error) => err)
       if (tool instanceof Error) { t.skip(tool.message); return }
       restoreTool = tool.path

@@ -11,6 +11,10 @@ describe('pg tools', () => {
     })
   })
 
+  it('refuses a server version that is not a number rather than picking a tool for it', async () => {
+    await assert.rejects(pgToolFor('pg_dump', Number.NaN), /the server reported no usable version/)
+  })
+
   it('picks the oldest installed copy that is at least as new as the server', async (t) => {
     const installed = await installedPgTools('pg_dump')
     if (installed.length === 0) { t.skip('no pg_dump on this machine'); return }
