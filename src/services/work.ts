@@ -5,12 +5,12 @@
  * submitted in the same transaction that stores it, so it counts once and all of it or none is kept.
  */
 import { randomUUID } from 'node:crypto'
-import type { Transaction } from 'kysely'
+import { sql, type Transaction } from 'kysely'
 import { isoTime } from '../clock.ts'
 import type { Config } from '../config.ts'
 import type { Database, Queryable } from '../db/database.ts'
 import { isUniqueViolation } from '../db/database.ts'
-import type { AssignmentKind, AssignmentRole, DB, RepeatKind } from '../db/schema.ts'
+import type { AssignmentKind, AssignmentRole, AssignmentStatus, DB, EvaluationOutcome, RepeatKind } from '../db/schema.ts'
 import { decideConsensus } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
 import { taskInputDim } from '../domain/task-types.ts'
@@ -98,14 +98,16 @@ export class WorkService {
           ...gossip.map((g) => ({ role: 'gossip' as const, id: BigInt(g) })),
         ],
       })
+      // One parents query for both lists.
+      const records = await toRecords(trx, [...evaluate, ...seeds])
       return {
         lease_id: id,
         window_number: request.windowNumber,
         timeout_at: isoTime(timeoutAt) as string,
         evolve_budget: this.config.leaseEvolveBudget,
         task_type: request.taskType,
-        evaluate_algorithms: await toRecords(trx, evaluate),
-        seed_algorithms: await toRecords(trx, seeds),
+        evaluate_algorithms: records.slice(0, evaluate.length),
+        seed_algorithms: records.slice(evaluate.length),
         gossip: { task_type: request.taskType, algorithm_ids: gossip },
       }
     })
@@ -145,8 +147,7 @@ export class WorkService {
       throw validationError(['body', 'iterations'], `iterations must be at least ${this.config.leaseMinIterations}`, 'POOL_ERR_INVALID_SUBMISSION')
     }
     const result = await this.database.transaction(async (trx) => {
-      const windowNumber = await this.decisionWindow(trx)
-      const assignment = await this.takeAssignment(trx, miner, leaseId, ['lease'])
+      const { assignment, windowNumber } = await this.takeAssignment(trx, miner, leaseId, ['lease'])
       if (body.evolutions.length > assignment.evolve_budget) {
         throw validationError(['body', 'evolutions'], `at most ${assignment.evolve_budget} evolution(s) allowed by this lease, got ${body.evolutions.length}`, 'POOL_ERR_INVALID_SUBMISSION')
       }
@@ -168,8 +169,7 @@ export class WorkService {
 
   async submitEvolution (miner: string, batchId: string, evolution: EvolutionInput) {
     const { created, windowNumber } = await this.database.transaction(async (trx) => {
-      const windowNumber = await this.decisionWindow(trx)
-      const assignment = await this.takeAssignment(trx, miner, batchId, ['evolve'])
+      const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evolve'])
       const validated = this.validateEvolutions([evolution], assignment.task_type, ['body'])
       return { created: await this.storeEvolutions(trx, miner, assignment, [evolution], validated, windowNumber, ['body']), windowNumber }
     })
@@ -179,8 +179,7 @@ export class WorkService {
 
   async submitEvaluation (miner: string, batchId: string, evaluations: EvaluationInput[]) {
     const { evaluated, windowNumber } = await this.database.transaction(async (trx) => {
-      const windowNumber = await this.decisionWindow(trx)
-      const assignment = await this.takeAssignment(trx, miner, batchId, ['evaluate'])
+      const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evaluate'])
       return { evaluated: await this.storeEvaluations(trx, miner, assignment, evaluations, windowNumber, ['body', 'evaluations']), windowNumber }
     })
     this.recordSubmission('evaluate', evaluated)
@@ -211,28 +210,16 @@ export class WorkService {
 
   // --- inside transactions -------------------------------------------------------------------
 
-  /**
-   * The window this submission's decisions belong to: the current one, or the first window not closed
-   * yet when another process (whose clock ran ahead) has closed the current one. Holds the shared
-   * window lock until commit, so the window cannot close before these decisions are in.
-   */
-  private async decisionWindow (trx: Transaction<DB>): Promise<number> {
-    await this.database.lockWindows(trx, 'shared')
-    const row = await trx.selectFrom('window_closes').select((eb) => eb.fn.max('window_number').as('w')).executeTakeFirst()
-    const lastClosed = row?.w === null || row?.w === undefined ? -1 : Number(row.w)
-    return Math.max(this.currentWindow(), lastClosed + 1)
-  }
-
-  /** Frees the miner from an expired assignment, then refuses if an active one remains. */
+  /** Frees the miner from an expired assignment, then refuses if an active one remains (one statement). */
   private async claimAssignmentSlot (trx: Transaction<DB>, miner: string, nowMs: number): Promise<void> {
     // One miner's concurrent requests queue here, before any algorithm row is locked: a request waiting
     // on the other's new assignment while holding rows that one needs would deadlock (PostgreSQL).
     if (this.database.dialect === 'postgres') await trx.selectFrom('miners').select('hotkey').where('hotkey', '=', miner).forUpdate().execute()
-    await trx.updateTable('assignments').set({ status: 'expired' })
-      .where('miner_hotkey', '=', miner).where('status', '=', 'active').where('timeout_at', '<=', BigInt(nowMs)).execute()
-    const active = await trx.selectFrom('assignments').select('id')
-      .where('miner_hotkey', '=', miner).where('status', '=', 'active').executeTakeFirst()
-    if (active !== undefined) throw new PoolError('POOL_ERR_ACTIVE_ASSIGNMENT')
+    const active = await trx.updateTable('assignments')
+      .set({ status: sql<AssignmentStatus>`case when timeout_at <= ${BigInt(nowMs)} then 'expired' else status end` })
+      .where('miner_hotkey', '=', miner).where('status', '=', 'active')
+      .returning('status').execute()
+    if (active.some((a) => a.status === 'active')) throw new PoolError('POOL_ERR_ACTIVE_ASSIGNMENT')
   }
 
   private async claimLeaseWindow (trx: Transaction<DB>, miner: string, windowNumber: number): Promise<void> {
@@ -282,42 +269,63 @@ export class WorkService {
     id: string; miner: string; kind: AssignmentKind; taskType: string; windowNumber: number; nowMs: number; timeoutAt: number; evolveBudget: number
     items: Array<{ role: AssignmentRole; id: bigint }>
   }): Promise<void> {
+    const row = {
+      id: a.id, miner_hotkey: a.miner, kind: a.kind, task_type: a.taskType, window_number: BigInt(a.windowNumber), status: 'active' as const,
+      issued_at: BigInt(a.nowMs), timeout_at: BigInt(a.timeoutAt), submitted_at: null, evolve_budget: BigInt(a.evolveBudget),
+    }
+    const items = [...new Map(a.items.map((i) => [`${i.role}:${i.id}`, i])).values()]
+      .map((i) => ({ assignment_id: a.id, role: i.role, algorithm_id: i.id }))
     try {
-      await trx.insertInto('assignments').values({
-        id: a.id, miner_hotkey: a.miner, kind: a.kind, task_type: a.taskType, window_number: BigInt(a.windowNumber), status: 'active',
-        issued_at: BigInt(a.nowMs), timeout_at: BigInt(a.timeoutAt), submitted_at: null, evolve_budget: BigInt(a.evolveBudget),
-      }).execute()
+      if (this.database.dialect === 'postgres' && items.length > 0) {
+        // One round trip: the assignment in a data-modifying CTE, its items in the statement itself.
+        await trx.with('a', (db) => db.insertInto('assignments').values(row)).insertInto('assignment_items').values(items).execute()
+        return
+      }
+      await trx.insertInto('assignments').values(row).execute()
     } catch (err) {
       // Another process gave this miner an assignment between our check and this insert.
       if (isUniqueViolation(err)) throw new PoolError('POOL_ERR_ACTIVE_ASSIGNMENT')
       throw err
     }
-    const unique = new Map(a.items.map((i) => [`${i.role}:${i.id}`, i]))
-    if (unique.size > 0) {
-      await trx.insertInto('assignment_items')
-        .values([...unique.values()].map((i) => ({ assignment_id: a.id, role: i.role, algorithm_id: i.id }))).execute()
-    }
-  }
-
-  /** Flips the miner's active, unexpired assignment to submitted; anything else is "not found". */
-  private async takeAssignment (trx: Transaction<DB>, miner: string, id: string, kinds: AssignmentKind[]): Promise<ActiveAssignment> {
-    const nowMs = this.now()
-    const updated = await trx.updateTable('assignments').set({ status: 'submitted', submitted_at: BigInt(nowMs) })
-      .where('id', '=', id).where('miner_hotkey', '=', miner).where('status', '=', 'active')
-      .where('timeout_at', '>', BigInt(nowMs)).where('kind', 'in', kinds)
-      .returning(['id', 'kind', 'task_type', 'evolve_budget'])
-      .executeTakeFirst()
-    if (updated === undefined) throw new PoolError('POOL_ERR_ASSIGNMENT_NOT_FOUND')
-    const items = new Map<AssignmentRole, Set<number>>([['evaluate', new Set()], ['recheck', new Set()], ['seed', new Set()], ['gossip', new Set()]])
-    for (const item of await trx.selectFrom('assignment_items').select(['role', 'algorithm_id']).where('assignment_id', '=', id).execute()) {
-      items.get(item.role)?.add(Number(item.algorithm_id))
-    }
-    return { id: updated.id, kind: updated.kind, task_type: updated.task_type, evolve_budget: Number(updated.evolve_budget), items }
+    if (items.length > 0) await trx.insertInto('assignment_items').values(items).execute()
   }
 
   /**
-   * Stores the evaluations, then decides every algorithm that now has n evaluations. Algorithm rows are
-   * updated in id order, so concurrent submissions lock them in one order and never deadlock.
+   * Flips the miner's active, unexpired assignment to submitted (anything else is "not found") and reads,
+   * in the same statement, its items and the window its decisions belong to: the current one, or the
+   * first window not closed yet when another process (whose clock ran ahead) has closed the current one.
+   * The shared window lock is taken first and held until commit, so the window cannot close before these
+   * decisions are in, and the statement's snapshot sees every close committed before the lock.
+   */
+  private async takeAssignment (trx: Transaction<DB>, miner: string, id: string, kinds: AssignmentKind[]): Promise<{ assignment: ActiveAssignment; windowNumber: number }> {
+    await this.database.lockWindows(trx, 'shared')
+    const nowMs = this.now()
+    const items = this.database.dialect === 'postgres'
+      ? sql<string | null>`(select string_agg(i.role || ':' || i.algorithm_id, ',') from assignment_items i where i.assignment_id = assignments.id)`
+      : sql<string | null>`(select group_concat(i.role || ':' || i.algorithm_id) from assignment_items i where i.assignment_id = assignments.id)`
+    const updated = await trx.updateTable('assignments').set({ status: 'submitted', submitted_at: BigInt(nowMs) })
+      .where('id', '=', id).where('miner_hotkey', '=', miner).where('status', '=', 'active')
+      .where('timeout_at', '>', BigInt(nowMs)).where('kind', 'in', kinds)
+      .returning(['id', 'kind', 'task_type', 'evolve_budget', items.as('items'),
+        sql<bigint | number | null>`(select max(window_number) from window_closes)`.as('last_closed')])
+      .executeTakeFirst()
+    if (updated === undefined) throw new PoolError('POOL_ERR_ASSIGNMENT_NOT_FOUND')
+    const byRole = new Map<AssignmentRole, Set<number>>([['evaluate', new Set()], ['recheck', new Set()], ['seed', new Set()], ['gossip', new Set()]])
+    for (const item of (updated.items ?? '').split(',')) {
+      const at = item.indexOf(':')
+      if (at > 0) byRole.get(item.slice(0, at) as AssignmentRole)?.add(Number(item.slice(at + 1)))
+    }
+    const lastClosed = updated.last_closed === null ? -1 : Number(updated.last_closed)
+    return {
+      assignment: { id: updated.id, kind: updated.kind, task_type: updated.task_type, evolve_budget: Number(updated.evolve_budget), items: byRole },
+      windowNumber: Math.max(this.currentWindow(), lastClosed + 1),
+    }
+  }
+
+  /**
+   * Stores the evaluations (one statement), counts them on the algorithms still collecting evaluations
+   * (one statement), then decides every algorithm that now has n evaluations. Algorithm rows are locked in
+   * id order, as leases lock them, so concurrent submissions and leases never deadlock.
    */
   private async storeEvaluations (trx: Transaction<DB>, miner: string, assignment: ActiveAssignment, evaluations: EvaluationInput[], windowNumber: number, loc: Array<string | number>) {
     const allowed = new Set([...(assignment.items.get('evaluate') ?? []), ...(assignment.items.get('recheck') ?? [])])
@@ -327,49 +335,60 @@ export class WorkService {
       if (seen.has(e.algorithm_id)) throw validationError([...loc, i, 'algorithm_id'], `algorithm ${e.algorithm_id} is evaluated twice`, 'POOL_ERR_INVALID_SUBMISSION')
       seen.add(e.algorithm_id)
     })
+    if (evaluations.length === 0) return { accepted: 0, decided: [] as Array<'scored' | 'rejected'> }
     const nowMs = this.now()
-    const decided: Array<'scored' | 'rejected'> = []
-    for (const e of [...evaluations].sort((a, b) => a.algorithm_id - b.algorithm_id)) {
-      try {
-        await trx.insertInto('evaluations').values({
-          algorithm_id: BigInt(e.algorithm_id), miner_hotkey: miner, assignment_id: assignment.id, score: e.score,
-          window_number: BigInt(windowNumber), created_at: BigInt(nowMs), outcome: null,
-        }).execute()
-      } catch (err) {
-        if (isUniqueViolation(err)) throw validationError([...loc, evaluations.indexOf(e), 'algorithm_id'], `algorithm ${e.algorithm_id} was already evaluated by this miner`, 'POOL_ERR_INVALID_SUBMISSION')
-        throw err
-      }
-      // Only algorithms still collecting evaluations count this one; others keep it as a record.
-      const counted = await trx.updateTable('algorithms').set((eb) => ({ evaluation_count: eb('evaluation_count', '+', 1n) }))
-        .where('id', '=', BigInt(e.algorithm_id)).where('state', '=', 'evaluating')
-        .returning('evaluation_count').executeTakeFirst()
-      if (counted !== undefined && Number(counted.evaluation_count) === this.config.consensusSampleSize) {
-        decided.push(await this.decide(trx, BigInt(e.algorithm_id), windowNumber, nowMs))
-      }
+    const sorted = [...evaluations].sort((a, b) => a.algorithm_id - b.algorithm_id)
+    const inserted = await trx.insertInto('evaluations').values(sorted.map((e) => ({
+      algorithm_id: BigInt(e.algorithm_id), miner_hotkey: miner, assignment_id: assignment.id, score: e.score,
+      window_number: BigInt(windowNumber), created_at: BigInt(nowMs), outcome: null,
+    }))).onConflict((oc) => oc.columns(['algorithm_id', 'miner_hotkey']).doNothing()).returning('algorithm_id').execute()
+    if (inserted.length < sorted.length) {
+      const stored = new Set(inserted.map((r) => Number(r.algorithm_id)))
+      const i = evaluations.findIndex((e) => !stored.has(e.algorithm_id))
+      throw validationError([...loc, i, 'algorithm_id'], `algorithm ${evaluations[i]!.algorithm_id} was already evaluated by this miner`, 'POOL_ERR_INVALID_SUBMISSION')
     }
-    return { accepted: evaluations.length, decided }
+    // Only algorithms still collecting evaluations count these; others keep them as records.
+    const ids = sorted.map((e) => BigInt(e.algorithm_id))
+    const counted = this.database.dialect === 'postgres'
+      ? await trx.updateTable('algorithms').set((eb) => ({ evaluation_count: eb('algorithms.evaluation_count', '+', 1n) }))
+        .from(trx.selectFrom('algorithms').select('id').where('id', 'in', ids).where('state', '=', 'evaluating').orderBy('id').forNoKeyUpdate().as('l'))
+        .whereRef('algorithms.id', '=', 'l.id').where('algorithms.state', '=', 'evaluating')
+        .returning(['algorithms.id', 'algorithms.evaluation_count']).execute()
+      : await trx.updateTable('algorithms').set((eb) => ({ evaluation_count: eb('evaluation_count', '+', 1n) }))
+        .where('id', 'in', ids).where('state', '=', 'evaluating')
+        .returning(['id', 'evaluation_count']).execute()
+    const complete = counted.filter((c) => Number(c.evaluation_count) === this.config.consensusSampleSize).map((c) => c.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    return { accepted: evaluations.length, decided: await this.decide(trx, complete, windowNumber, nowMs) }
   }
 
-  private async decide (trx: Transaction<DB>, algorithmId: bigint, windowNumber: number, nowMs: number): Promise<'scored' | 'rejected'> {
-    const votes = await trx.selectFrom('evaluations').select(['id', 'miner_hotkey', 'score'])
-      .where('algorithm_id', '=', algorithmId).orderBy('id').limit(this.config.consensusSampleSize).execute()
-    const decision = decideConsensus(votes.map((v) => ({ miner: v.miner_hotkey, score: v.score })), {
-      threshold: this.config.consensusThreshold, toleranceRatio: this.config.toleranceRatio,
-    })
-    await trx.updateTable('algorithms').set({
-      state: decision.state,
-      consensus_score: decision.score,
-      reject_reason: decision.state === 'rejected' ? (decision.cluster === 'invalid' ? 'consensus_invalid' : 'no_consensus') : null,
-      decided_window: BigInt(windowNumber),
-      decided_at: BigInt(nowMs),
-    }).where('id', '=', algorithmId).execute()
-    const agreeing = new Set(decision.agreeing)
-    const disagreeing = new Set(decision.disagreeing)
-    for (const v of votes) {
-      const outcome = agreeing.has(v.miner_hotkey) ? 'agree' : disagreeing.has(v.miner_hotkey) ? 'disagree' : 'none'
-      await trx.updateTable('evaluations').set({ outcome }).where('id', '=', v.id).execute()
+  /** Decides the algorithms (ids ascending) from their first n evaluations: one read, one write per algorithm, one for the outcomes. */
+  private async decide (trx: Transaction<DB>, algorithmIds: bigint[], windowNumber: number, nowMs: number): Promise<Array<'scored' | 'rejected'>> {
+    if (algorithmIds.length === 0) return []
+    const votes = await trx.selectFrom('evaluations').select(['id', 'algorithm_id', 'miner_hotkey', 'score'])
+      .where('algorithm_id', 'in', algorithmIds).orderBy('algorithm_id').orderBy('id').execute()
+    const states: Array<'scored' | 'rejected'> = []
+    const outcomes: Array<{ id: bigint; outcome: 'agree' | 'disagree' | 'none' }> = []
+    for (const algorithmId of algorithmIds) {
+      const own = votes.filter((v) => v.algorithm_id === algorithmId).slice(0, this.config.consensusSampleSize)
+      const decision = decideConsensus(own.map((v) => ({ miner: v.miner_hotkey, score: v.score })), {
+        threshold: this.config.consensusThreshold, toleranceRatio: this.config.toleranceRatio,
+      })
+      await trx.updateTable('algorithms').set({
+        state: decision.state,
+        consensus_score: decision.score,
+        reject_reason: decision.state === 'rejected' ? (decision.cluster === 'invalid' ? 'consensus_invalid' : 'no_consensus') : null,
+        decided_window: BigInt(windowNumber),
+        decided_at: BigInt(nowMs),
+      }).where('id', '=', algorithmId).execute()
+      const agreeing = new Set(decision.agreeing)
+      const disagreeing = new Set(decision.disagreeing)
+      for (const v of own) outcomes.push({ id: v.id, outcome: agreeing.has(v.miner_hotkey) ? 'agree' : disagreeing.has(v.miner_hotkey) ? 'disagree' : 'none' })
+      states.push(decision.state)
     }
-    return decision.state
+    await trx.updateTable('evaluations')
+      .set({ outcome: sql<EvaluationOutcome>`case id ${sql.join(outcomes.map((o) => sql`when ${o.id} then ${o.outcome}`), sql` `)} end` })
+      .where('id', 'in', outcomes.map((o) => o.id)).execute()
+    return states
   }
 
   /** Reads each evolution as the miners' software will, for the input dimension of the assignment's task. */
