@@ -303,15 +303,18 @@ export function buildClaimTree(epoch: bigint, entries: readonly ClaimEntry[]): C
   const n = entries.length
   const bottom = new Uint8Array(n * HASH_BYTES)
   const levels: Uint8Array[] = [bottom]
-  // Keys are shared with the caller, not copied (see the header).
-  const leaves: ClaimLeaf[] = new Array<ClaimLeaf>(n)
   setLeafEpoch(epoch)
   for (let j = 0; j < n; j++) {
-    const entry = entries[j]!
     const i = ranks[j]!
-    setLeafFields(i, entry)
+    setLeafFields(i, entries[j]!)
     hashInto(LEAF_PRE, bottom, i * HASH_BYTES)
-    leaves[i] = new BuiltLeaf(i, entry, bottom)
+  }
+  // A separate pass: allocating the leaves in the hashing loop made the pair ~40% slower.
+  // Keys are shared with the caller, not copied (see the header).
+  const leaves: ClaimLeaf[] = new Array<ClaimLeaf>(n)
+  for (let j = 0; j < n; j++) {
+    const i = ranks[j]!
+    leaves[i] = new BuiltLeaf(i, entries[j]!, bottom)
   }
 
   for (let below = levels[0]!; below.length > HASH_BYTES; ) {
