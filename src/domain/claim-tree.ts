@@ -7,17 +7,19 @@
  * - BLAKE2b comes from @polkadot/wasm-crypto (WebAssembly), ~5× faster per hash and ~2.5× faster per tree
  *   than @noble/hashes here. The price is one `await initClaimTree()` at start-up; hashing before it throws.
  *   The package has no call for many inputs, so each hash is one call, made on its raw export (see
- *   `hashInto`) rather than through the wrapper, whose argument arrays and result copies cost ~40% of a
- *   build; init checks the raw path against the wrapper and keeps the wrapper if they differ.
+ *   `hashInto`) rather than through the wrapper, whose argument arrays and result copies cost ~40% of each
+ *   hash; init checks the raw path against the wrapper and keeps the wrapper if they differ.
  * - `buildClaimTree` rejects duplicate hotkeys, keys that are not 32 bytes, amounts and epochs outside u64.
  *   The tree keeps references to the caller's key arrays (copying them added ~40% to the build time): do not
  *   mutate them afterwards. Proofs, the root and each leaf's `leaf` are fresh copies on every read; `leaf`
  *   is a getter on the bottom level, since a million stored 32-byte arrays cost ~1 s of GC per build.
- * - Build cost at 1,000,000 leaves (2 cores, shared): ~3 s, was ~11 s. Entries are visited in the caller's
- *   order only (in hotkey order the reads chase pointers across the heap: ~2 s), hotkeys are ordered by one
- *   native sort of 64-bit keys (leading bits, index) with a full compare only where those bits tie, and
- *   every level is one flat buffer written in place. What remains is ~0.5 µs of WebAssembly per hash (two per leaf),
- *   the leaf objects and their GC, and first touches of ~70 MB of fresh buffers.
+ * - Build cost at 1,000,000 leaves: ~3 s of CPU in a fresh process, ~4.5 s in the benchmark's larger heap
+ *   (was ~11 s and ~13 s); wall time on a shared 2-core machine runs up to twice that. Entries are visited
+ *   in the caller's order only (in hotkey order the reads chase pointers across the heap: ~2 s), hotkeys
+ *   are ordered by one native sort of 64-bit keys (leading bits, index) with a full compare only where
+ *   those bits tie, and every level is one flat buffer written in place. What remains is ~0.5 µs of
+ *   WebAssembly per hash (two per leaf), the leaf objects and their GC, and first touches of ~70 MB of
+ *   fresh buffers.
  * - `verifyClaim` answers false, never throws, for malformed input (bad lengths, out-of-range numbers):
  *   it judges untrusted claims. `hashLeaf`, `hashNode` and `foldProof` throw on malformed input.
  * - A proof carries no left/right bits (pairs are hashed in byte order), and a leaf next to a carried odd
@@ -56,7 +58,7 @@ const HASH_BYTES = 32
 const NO_KEY = new Uint8Array(0)
 
 // The raw WebAssembly exports behind wasm-crypto's `blake2b` (typed by @polkadot/wasm-crypto-init). Calling
-// them directly skips the wrapper's per-call argument arrays, result view and copy: ~40% of a tree build.
+// them directly skips the wrapper's per-call argument arrays, result view and copy: ~40% of each hash.
 // The calling convention is the wrapper's own: inputs are malloc'd and freed by the callee, the result's
 // pointer and length land at address 8, the caller frees the result. Checked against `blake2b` at init.
 interface Blake2bExports {
