@@ -134,10 +134,13 @@ describe('claim tree: table', () => {
     assert.equal(verifyClaim(1n, 0, leaf, proof, EMPTY_ROOT), false)
   })
 
-  it('hands out copies: mutating a returned proof or root does not change the tree', () => {
+  it('hands out copies: mutating a returned proof, leaf or root does not change the tree', () => {
     const tree = buildClaimTree(1n, [entry(1), entry(2), entry(3)])
     const root = toHex32(tree.root)
+    const sibling = toHex32(tree.proof(1)[0]!)
     tree.proof(0)[0]!.fill(0)
+    tree.leaves[0]!.leaf.fill(0)
+    assert.equal(toHex32(tree.proof(1)[0]!), sibling)
     assert.equal(toHex32(foldProof(tree.leaves[0]!.leaf, tree.proof(0))), root)
     assert.notEqual(buildClaimTree(1n, []).root, EMPTY_ROOT)
   })
@@ -253,6 +256,24 @@ describe('claim tree: properties', () => {
       }
       assert.equal(verifyClaim(claim.epoch, claim.index, claim.entry, claim.proof, claim.root), false)
     }), { numRuns: 600 })
+  })
+
+  // The builder orders hotkeys by their leading bytes first and compares in full only where those tie:
+  // keys sharing 8 to 31 leading bytes (mixed with unrelated keys) must still land in byte order.
+  const sharedPrefixEntriesArb = fc.uint8Array({ minLength: 8, maxLength: 31 }).chain((prefix) => {
+    const tail = fc.uint8Array({ minLength: 32 - prefix.length, maxLength: 32 - prefix.length })
+    const hotkey = fc.oneof(tail.map((t) => Uint8Array.from([...prefix, ...t])), key32)
+    return fc.uniqueArray(fc.record({ hotkey, recipient: key32, amountUnits: u64 }),
+      { minLength: 1, maxLength: 60, selector: (e) => Buffer.from(e.hotkey).toString('hex') })
+  })
+
+  it('orders hotkeys that share long prefixes, and finds a repeat among them', () => {
+    fc.assert(fc.property(u64, sharedPrefixEntriesArb, fc.nat(), (epoch, entries, pick) => {
+      const tree = buildClaimTree(epoch, entries)
+      assert.equal(toHex32(tree.root), referenceRoot(epoch, entries))
+      const dup = { ...entries[pick % entries.length]!, recipient: new Uint8Array(32) }
+      assert.throws(() => buildClaimTree(epoch, [...entries, dup]), /duplicate hotkey/)
+    }), { numRuns: 200 })
   })
 
   it('rejects any entry set with a repeated hotkey', () => {
