@@ -118,10 +118,6 @@ export class ClaimService {
     return this.proofCache.peek(epochId, hotkey)
   }
 
-  async proof (epochId: number | undefined, hotkey: string): Promise<ProofPackage> {
-    return await this.storedProof(await this.resolveEpoch(epochId), hotkey)
-  }
-
   private async storedProof (e: EpochRow, hotkey: string): Promise<ProofPackage> {
     const leaf = await this.database.db.selectFrom('epoch_leaves').selectAll()
       .where('epoch_id', '=', e.epoch_id).where('hotkey', '=', hotkey).executeTakeFirst()
