@@ -181,6 +181,7 @@ export const CONFIG_VARIABLES = {
 
   merkleClaimEnabled: def('MERKLE_CLAIM_ENABLED', 'true', 'Mount the claim app in the Pool API.', boolean),
   merkleClaimPathPrefix: def('MERKLE_CLAIM_PATH_PREFIX', '/claims', 'Where the claim app is mounted in the Pool API.', pathPrefix),
+  proofCacheMb: def('PROOF_CACHE_MB', '128', 'Memory in MiB for closed epochs\' proof data, kept to answer proof requests without the database (about 37 MiB per 100,000 leaves; least recently used epochs are dropped first, an epoch bigger than the budget is read from the database); 0 turns the cache off.', integer(0, 1_048_576)),
   merkleClaimHost: def('MERKLE_CLAIM_HOST', '127.0.0.1', 'Address of the standalone claim server (`sotapool claims`).', text),
   merkleClaimPort: def('MERKLE_CLAIM_PORT', '8844', 'Port of the standalone claim server.', integer(0, 65535)),
   merkleClaimSimulationEnabled: def('MERKLE_CLAIM_SIMULATION_ENABLED', '', 'Serve the claim simulation and ledger routes. Empty: true in development, false in production.', (raw, env) =>

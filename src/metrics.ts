@@ -2,7 +2,7 @@
  * Prometheus metrics: request counts and latency by route and status, and the pool's own counters.
  * Each pool context gets its own registry so several pools in one process (tests) never collide.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 export type AuthFailureReason = 'missing_header' | 'bad_timestamp' | 'stale_timestamp' | 'bad_address' | 'bad_signature' | 'replay'
 
@@ -17,6 +17,8 @@ export interface PoolMetrics {
   windowCloses: Counter
   epochCloses: Counter
   authFailures: Counter<'reason'>
+  proofCacheLookups: Counter<'result'>
+  proofCacheBytes: Gauge
 }
 
 export function createMetrics (): PoolMetrics {
@@ -42,6 +44,8 @@ export function createMetrics (): PoolMetrics {
     windowCloses: counter('sotapool_window_closes_total', 'Windows closed by this process'),
     epochCloses: counter('sotapool_epoch_closes_total', 'Epochs closed by this process'),
     authFailures: counter('sotapool_auth_failures_total', 'Refused signed requests by reason', ['reason']),
+    proofCacheLookups: counter('sotapool_proof_cache_lookups_total', 'Proof requests by how the proof cache answered: hit, miss (epoch loaded now), bypass (cache off or epoch not cacheable: database), no_leaf (database answers 404)', ['result']),
+    proofCacheBytes: new Gauge({ name: 'sotapool_proof_cache_bytes', help: 'Estimated bytes held by the proof cache (PROOF_CACHE_MB is its budget)', registers: [registry] }),
   }
 }
 

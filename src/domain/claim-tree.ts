@@ -328,18 +328,7 @@ export function buildClaimTree(epoch: bigint, entries: readonly ClaimEntry[]): C
     leaves[i] = new BuiltLeaf(i, entries[j]!, bottom)
   }
 
-  for (let below = levels[0]!; below.length > HASH_BYTES; ) {
-    const count = below.length / HASH_BYTES
-    const level = new Uint8Array(Math.ceil(count / 2) * HASH_BYTES)
-    let p = 0
-    for (; p + 1 < count; p += 2) {
-      hashNodeInto(below, p * HASH_BYTES, below, (p + 1) * HASH_BYTES, level, (p / 2) * HASH_BYTES)
-    }
-    // The odd node at the end of a level is carried up unchanged.
-    if (p < count) level.set(below.subarray(p * HASH_BYTES), (p / 2) * HASH_BYTES)
-    levels.push(level)
-    below = level
-  }
+  levels.push(...upperLevels(levels[0]!))
 
   const top = levels[levels.length - 1]!
   const root = n === 0 ? EMPTY_ROOT.slice() : top.slice()
@@ -352,18 +341,52 @@ export function buildClaimTree(epoch: bigint, entries: readonly ClaimEntry[]): C
       if (!Number.isInteger(index) || index < 0 || index >= n) {
         throw new RangeError(`claim-tree: no leaf at index ${index} (tree has ${n})`)
       }
-      const siblings: Uint8Array[] = []
-      let p = index
-      for (let k = 0; k < levels.length - 1; k++) {
-        const sibling = p ^ 1
-        if (sibling * HASH_BYTES < levels[k]!.length) {
-          siblings.push(levels[k]!.slice(sibling * HASH_BYTES, (sibling + 1) * HASH_BYTES))
-        }
-        p >>= 1
-      }
-      return siblings
+      return proofFromLevels(levels, index)
     },
   }
+}
+
+/**
+ * The levels above a leaf level (one flat buffer of 32-byte leaf hashes, in index order), bottom up; the
+ * last is the root. The odd node at the end of a level is carried up unchanged. Callers that hold the leaf
+ * hashes (a closed epoch's stored leaves) rebuild the tree with this without rehashing the leaves.
+ */
+export function upperLevels(leafLevel: Uint8Array): Uint8Array[] {
+  if (!(leafLevel instanceof Uint8Array) || leafLevel.length % HASH_BYTES !== 0) {
+    throw new TypeError('claim-tree: a leaf level is a whole number of 32-byte hashes')
+  }
+  const levels: Uint8Array[] = []
+  for (let below = leafLevel; below.length > HASH_BYTES; ) {
+    const count = below.length / HASH_BYTES
+    const level = new Uint8Array(Math.ceil(count / 2) * HASH_BYTES)
+    let p = 0
+    for (; p + 1 < count; p += 2) {
+      hashNodeInto(below, p * HASH_BYTES, below, (p + 1) * HASH_BYTES, level, (p / 2) * HASH_BYTES)
+    }
+    if (p < count) level.set(below.subarray(p * HASH_BYTES), (p / 2) * HASH_BYTES)
+    levels.push(level)
+    below = level
+  }
+  return levels
+}
+
+/**
+ * Where the siblings of leaf `index` lie in `levels` (leaf level first): the byte offset in each level
+ * that has one, bottom up. A leaf next to a carried odd node skips that level, so its proof is shorter.
+ */
+export function proofOffsets(levels: readonly Uint8Array[], index: number): Array<{ level: number; at: number }> {
+  const offsets: Array<{ level: number; at: number }> = []
+  let p = index
+  for (let k = 0; k < levels.length - 1; k++) {
+    const sibling = p ^ 1
+    if (sibling * HASH_BYTES < levels[k]!.length) offsets.push({ level: k, at: sibling * HASH_BYTES })
+    p >>= 1
+  }
+  return offsets
+}
+
+function proofFromLevels(levels: readonly Uint8Array[], index: number): Uint8Array[] {
+  return proofOffsets(levels, index).map(({ level, at }) => levels[level]!.slice(at, at + HASH_BYTES))
 }
 
 /** Folds a leaf up through its siblings; ordered pairs mean no left/right bits are needed. */

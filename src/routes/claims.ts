@@ -1,15 +1,19 @@
 /**
  * The claim app (SPEC §9) as one plugin: mounted in the Pool API under MERKLE_CLAIM_PATH_PREFIX and
  * served alone by `sotapool claims` with no prefix. The simulation and ledger routes exist only when
- * claim simulation is enabled; proofs are always served.
+ * claim simulation is enabled; proofs are always served, from the proof cache when it holds the epoch
+ * (sent as the pre-serialized text, with the same bytes the schema serializer writes), with an ETag.
  */
 import { Readable } from 'node:stream'
 import { Type, type Static } from 'typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { IMMUTABLE, notModified, REVALIDATE } from '../http/caching.ts'
 import { refuseOtherSpelling } from '../http/validation.ts'
 import { CLAIM_TREE_FORMAT } from '../domain/claim-tree.ts'
 import { ARTIFACT_NAME, ARTIFACT_VERSION } from '../domain/epoch-artifact.ts'
 import { errors, Hotkey, Units } from '../schemas/common.ts'
+import type { ProofAnswer } from '../services/claims.ts'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
 const Hex32 = Type.String({ description: '0x + 64 lowercase hex' })
@@ -170,26 +174,49 @@ const routes: FastifyPluginAsyncTypebox<{ simulation: boolean }> = async (app, o
     },
   }, async (request, reply) => {
     const { etag, text } = await app.pool.epochs.artifact(request.params.epoch_id)
-    void reply.header('etag', etag).header('cache-control', 'public, max-age=31536000, immutable')
-    const match = request.headers['if-none-match']
-    if (match !== undefined && match.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) return await reply.code(304).send(null)
+    if (notModified(request, reply, etag, IMMUTABLE)) return await reply.code(304).send(null)
     // A stream is sent as is (no serialization), so memory stays bounded for any number of leaves.
     return await reply.type('application/json; charset=utf-8').send(Readable.from(text) as unknown as Static<typeof EpochArtifact>)
   })
 
+  const notModifiedResponse = Type.Null({ description: 'Not modified (If-None-Match matched the ETag).' })
+  const proofReply = async (request: FastifyRequest, reply: FastifyReply, answer: ProofAnswer, cacheControl: string) => {
+    if (notModified(request, reply, answer.etag, cacheControl)) return await reply.code(304).send(null)
+    // Cached text is sent as is: a string with a JSON type skips the serializer (same bytes, tested).
+    if ('text' in answer) return await reply.type('application/json').send(answer.text)
+    return answer.package
+  }
   for (const verb of ['proof', 'claim']) {
     const alias = verb === 'claim' ? ' (alias of proof)' : ''
     app.get(`/epoch/${verb}/:hotkey`, {
-      schema: { tags, summary: `Proof package of a hotkey in the default epoch${alias}`, params: HotkeyParam, response: { 200: ProofPackage, ...errors(404, 422) } },
-    }, async (request) => {
+      schema: {
+        tags,
+        summary: `Proof package of a hotkey in the default epoch${alias}`,
+        description: 'Carries an ETag and `Cache-Control: no-cache` (the default epoch changes when an epoch closes, so caches revalidate; a matching If-None-Match gets 304).',
+        params: HotkeyParam,
+        response: { 200: ProofPackage, 304: notModifiedResponse, ...errors(404, 422) },
+      },
+    }, async (request, reply) => {
       refuseOtherSpelling(request.params.hotkey, ['path', 'hotkey'])
-      return await claims.proof(undefined, request.params.hotkey)
+      return await proofReply(request, reply, await claims.proofAnswer(undefined, request.params.hotkey), REVALIDATE) as Static<typeof ProofPackage>
     })
     app.get(`/epoch/:epoch_id/${verb}/:hotkey`, {
-      schema: { tags, summary: `Proof package of a hotkey in an epoch${alias}`, params: EpochHotkeyParams, response: { 200: ProofPackage, ...errors(404, 422) } },
-    }, async (request) => {
-      refuseOtherSpelling(request.params.hotkey, ['path', 'hotkey'])
-      return await claims.proof(request.params.epoch_id, request.params.hotkey)
+      schema: {
+        tags,
+        summary: `Proof package of a hotkey in an epoch${alias}`,
+        description: 'A closed epoch never changes, so the package carries an ETag and `Cache-Control: immutable` (a matching If-None-Match gets 304).',
+        params: EpochHotkeyParams,
+        response: { 200: ProofPackage, 304: notModifiedResponse, ...errors(404, 422) },
+      },
+    }, async (request, reply) => {
+      const { epoch_id: epochId, hotkey } = request.params
+      // A hotkey the cache holds is a stored, canonical one: the spelling check (an SS58 decode) is skipped.
+      let answer: ProofAnswer | undefined = claims.cachedProof(epochId, hotkey)
+      if (answer === undefined) {
+        refuseOtherSpelling(hotkey, ['path', 'hotkey'])
+        answer = await claims.proofAnswer(epochId, hotkey)
+      }
+      return await proofReply(request, reply, answer, IMMUTABLE) as Static<typeof ProofPackage>
     })
   }
 

@@ -2,7 +2,8 @@
  * The claim side of closed epochs (SPEC §9): epoch metadata, proof packages served from stored leaves,
  * and the claim simulation with its ledger. Amounts are cumulative, so a claim transfers what the
  * hotkey has not claimed yet; the per-hotkey row is locked (PostgreSQL) or the write transaction is
- * exclusive (SQLite), so concurrent claims of one leaf transfer once.
+ * exclusive (SQLite), so concurrent claims of one leaf transfer once. Proof packages of closed epochs
+ * are answered from a bounded in-process cache (`proof-cache.ts`) when PROOF_CACHE_MB allows.
  */
 import { isoTime } from '../clock.ts'
 import type { Database } from '../db/database.ts'
@@ -13,6 +14,8 @@ import { decodeHotkey } from '../crypto/sr25519.ts'
 import { PoolError, validationError } from '../errors.ts'
 import { awaitingRecipient, minPayoutOf, type AwaitingRecipient } from './credit.ts'
 import { epochSummary } from './epochs.ts'
+import { ProofCache, proofEtag, type ProofText } from './proof-cache.ts'
+import type { PoolMetrics } from '../metrics.ts'
 import type { Selectable } from 'kysely'
 
 type EpochRow = Selectable<EpochsTable>
@@ -27,12 +30,32 @@ export interface ClaimBody {
   proof: string[]
 }
 
+export interface ProofPackage {
+  epoch: number
+  index: number
+  hotkey: string
+  recipient_coldkey: string
+  amount_units: number | string
+  amount: number | string
+  proof: string[]
+  root: string
+  leaf: string
+  format: string
+}
+
+/** A proof answer: pre-serialized text from the cache, or the package read from the store; either with its ETag. */
+export type ProofAnswer = ProofText | { etag: string; package: ProofPackage }
+
 export class ClaimService {
   /** Closed epochs never change, so their rows are kept once read. */
   private readonly epochCache = new Map<number, EpochRow>()
   private readonly awaitingCache = new Map<number, AwaitingRecipient>()
 
-  constructor (private readonly database: Database, private readonly now: () => number) {}
+  readonly proofCache: ProofCache
+
+  constructor (private readonly database: Database, private readonly now: () => number, options: { proofCacheBytes?: number; metrics?: PoolMetrics } = {}) {
+    this.proofCache = new ProofCache(database, options.proofCacheBytes ?? 0, options.metrics)
+  }
 
   async epochs (): Promise<{ epochs: number[]; default_epoch: number | null }> {
     const rows = await this.database.db.selectFrom('epochs').select(['epoch_id', 'num_of_leaves']).orderBy('epoch_id', 'desc').execute()
@@ -43,9 +66,11 @@ export class ClaimService {
   /** The epoch named, or the default (newest claimable) one. */
   async resolveEpoch (epochId: number | undefined): Promise<EpochRow> {
     if (epochId === undefined) {
-      const { default_epoch: id } = await this.epochs()
-      if (id === null) throw new PoolError('POOL_ERR_EPOCH_NOT_FOUND', 'no claimable epoch yet')
-      epochId = id
+      // Read every time: the default changes when an epoch closes, possibly in another process.
+      const newest = await this.database.db.selectFrom('epochs').select('epoch_id').where('num_of_leaves', '>', 0n)
+        .orderBy('epoch_id', 'desc').limit(1).executeTakeFirst()
+      if (newest === undefined) throw new PoolError('POOL_ERR_EPOCH_NOT_FOUND', 'no claimable epoch yet')
+      epochId = Number(newest.epoch_id)
     }
     const cached = this.epochCache.get(epochId)
     if (cached !== undefined) return cached
@@ -76,8 +101,24 @@ export class ClaimService {
     return result
   }
 
-  async proof (epochId: number | undefined, hotkey: string) {
+  /** The proof package of `hotkey`, from the cache when it holds the epoch, else from the store. */
+  async proofAnswer (epochId: number | undefined, hotkey: string): Promise<ProofAnswer> {
     const e = await this.resolveEpoch(epochId)
+    const cached = await this.proofCache.lookup(e, hotkey)
+    if (cached !== undefined) return cached
+    const pkg = await this.storedProof(e, hotkey)
+    return { etag: proofEtag(pkg.root, pkg.leaf), package: pkg }
+  }
+
+  /**
+   * The package of `hotkey` when the cache holds it already, synchronously (the hot path: no query, no
+   * waiting). A hotkey found there is stored in a leaf, so it is a canonical address.
+   */
+  cachedProof (epochId: number, hotkey: string): ProofText | undefined {
+    return this.proofCache.peek(epochId, hotkey)
+  }
+
+  private async storedProof (e: EpochRow, hotkey: string): Promise<ProofPackage> {
     const leaf = await this.database.db.selectFrom('epoch_leaves').selectAll()
       .where('epoch_id', '=', e.epoch_id).where('hotkey', '=', hotkey).executeTakeFirst()
     if (leaf === undefined) {

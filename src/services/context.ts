@@ -123,7 +123,7 @@ export async function createPoolContext (config: Config, options: ContextOptions
       windows,
       results: new ResultService(database, config.verifierHotkeys, now),
       epochs: new EpochService(database, config, tempo, windows, metrics, now, () => blocks.currentBlock()),
-      claims: new ClaimService(database, now),
+      claims: new ClaimService(database, now, { proofCacheBytes: config.proofCacheMb * 1024 * 1024, metrics }),
       controls: new OperatorControls(database, now),
       processes: new Map(),
       currentWindow: () => windowInfo(blocks.currentBlock(), tempo),
