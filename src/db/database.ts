@@ -19,7 +19,7 @@ export interface Database {
   /** Where the data lives, without secrets: the SQLite file, or the PostgreSQL URL without its password. */
   readonly label: string
   /** Runs `fn` in one transaction: all of it commits or none. SQLite takes the write lock up front. */
-  transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T>
+  transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>, options?: TransactionOptions): Promise<T>
   /**
    * Inside a transaction: orders submissions (shared) against window closes (exclusive), so a window
    * never closes while a submission that decides in it is still uncommitted. PostgreSQL takes a
@@ -32,6 +32,18 @@ export interface Database {
   close(): Promise<void>
 }
 
+/** What a transaction needs from its start; on PostgreSQL sent with BEGIN, in the same round trip. */
+export interface TransactionOptions {
+  /**
+   * False: the commit does not wait for the server's disk (PostgreSQL `synchronous_commit = off`). Only
+   * for work a database crash may lose because its client simply asks again (a lease): the commit is
+   * still atomic and ordered, and never lost when the pool process crashes.
+   */
+  durable?: boolean
+  /** Take the window lock (see `lockWindows`) first. */
+  windows?: 'shared'
+}
+
 // BIGINT and NUMERIC arrive as strings from pg; integers are read exactly, fractional numerics as numbers.
 pg.types.setTypeParser(20, (v) => BigInt(v))
 pg.types.setTypeParser(1700, (v) => (/^-?\d+$/.test(v) ? BigInt(v) : Number(v)))
@@ -42,10 +54,12 @@ export interface OpenOptions {
    * (`serve`, `migrate`) do; every other one refuses a missing database instead of making an empty one.
    */
   create?: boolean
+  /** PostgreSQL: most connections this process holds (DATABASE_POOL_SIZE). */
+  poolSize?: number
 }
 
 export function openDatabase (url: string, options: OpenOptions = {}): Database {
-  return url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length), options.create ?? true) : openPostgres(url)
+  return url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length), options.create ?? true) : openPostgres(url, options.poolSize ?? 20)
 }
 
 /** The URL with any password replaced, for logs and error messages. */
@@ -85,7 +99,7 @@ function openSqlite (file: string, create: boolean): Database {
   connection.pragma('synchronous = NORMAL')
   connection.pragma('busy_timeout = 10000')
   connection.pragma('foreign_keys = ON')
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: connection }) })
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: reusingStatements(connection) }) })
   return {
     db,
     dialect: 'sqlite',
@@ -113,11 +127,35 @@ function openSqlite (file: string, create: boolean): Database {
   }
 }
 
+/**
+ * Kysely prepares every query afresh; a pool runs the same few statements all day, so they are prepared
+ * once and reused by SQL text (a bounded map, oldest out first). A statement still being iterated is busy
+ * and is never handed out twice; SQLite re-prepares a cached statement itself after a schema change.
+ */
+const PREPARED_STATEMENTS = 512
+
+function reusingStatements (connection: BetterSqlite3.Database): { prepare(sql: string): BetterSqlite3.Statement; close(): void } {
+  const prepared = new Map<string, BetterSqlite3.Statement>()
+  return {
+    prepare (text) {
+      const known = prepared.get(text)
+      if (known !== undefined && !known.busy) return known
+      const statement = connection.prepare(text)
+      if (known === undefined) {
+        if (prepared.size >= PREPARED_STATEMENTS) prepared.delete(prepared.keys().next().value as string)
+        prepared.set(text, statement)
+      }
+      return statement
+    },
+    close () { connection.close() },
+  }
+}
+
 /** Advisory lock key of window closing (an arbitrary constant: "sota" in ASCII). */
 const WINDOW_LOCK_KEY = 0x736f7461
 
-function openPostgres (url: string): Database {
-  const pool = new pg.Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000 })
+function openPostgres (url: string, poolSize: number): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 })
   // An idle client that loses its server must not crash the process; the next query reports the failure.
   pool.on('error', () => {})
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
@@ -125,7 +163,24 @@ function openPostgres (url: string): Database {
     db,
     dialect: 'postgres',
     label: redactUrl(url),
-    transaction: async (fn) => await db.transaction().execute(fn),
+    // BEGIN and what the transaction needs first travel as one simple-protocol query: a round trip less
+    // per transaction, where every round trip costs a system call on each side.
+    async transaction (fn, options = {}) {
+      const start = ['begin']
+      if (options.durable === false) start.push('set local synchronous_commit = off')
+      if (options.windows === 'shared') start.push(`select pg_advisory_xact_lock_shared(${WINDOW_LOCK_KEY})`)
+      return await db.connection().execute(async (conn) => {
+        await sql.raw(start.join('; ')).execute(conn)
+        try {
+          const result = await fn(conn as unknown as Transaction<DB>)
+          await sql`commit`.execute(conn)
+          return result
+        } catch (err) {
+          await sql`rollback`.execute(conn).catch(() => {})
+          throw err
+        }
+      })
+    },
     async lockWindows (trx, mode) {
       if (mode === 'shared') await sql`select pg_advisory_xact_lock_shared(${WINDOW_LOCK_KEY})`.execute(trx)
       else await sql`select pg_advisory_xact_lock(${WINDOW_LOCK_KEY})`.execute(trx)

@@ -11,6 +11,7 @@ import * as minersDsl from './migrations/002-miners-dsl.ts'
 import * as identityFold from './migrations/003-identity-fold.ts'
 import * as balancedEpochs from './migrations/004-balanced-epochs.ts'
 import * as operator from './migrations/005-operator.ts'
+import * as leaseIndexes from './migrations/006-lease-indexes.ts'
 
 /** A migration may return what it changed in stored data, one line each, to be logged. */
 type MigrationModule = { up: (db: Kysely<any>, dialect: Dialect) => Promise<string[] | void> }
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, MigrationModule> = {
   '003-identity-fold': identityFold,
   '004-balanced-epochs': balancedEpochs,
   '005-operator': operator,
+  '006-lease-indexes': leaseIndexes,
 }
 const SQLITE_ATTEMPTS = 10
 

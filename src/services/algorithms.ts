@@ -120,6 +120,8 @@ function readSeedFiles (dir: string, inputDim: number): Array<{ text: string; va
  */
 export async function evaluationCandidates (db: Queryable, args: {
   taskType: string; miner: string; sampleSize: number; nowMs: number; limit: number; ids?: bigint[]
+  /** PostgreSQL: lock the picked rows (FOR NO KEY UPDATE), skipping rows other transactions hold. */
+  lock?: 'skip-locked'
 }): Promise<AlgorithmRow[]> {
   if (args.limit <= 0 || args.ids?.length === 0) return []
   return await db.selectFrom('algorithms as a').selectAll('a')
@@ -130,15 +132,18 @@ export async function evaluationCandidates (db: Queryable, args: {
     .where((eb) => eb.or([eb('a.miner_hotkey', 'is', null), eb('a.miner_hotkey', '!=', args.miner)]))
     .where((eb) => eb.not(eb.exists(eb.selectFrom('evaluations as e').select('e.id')
       .whereRef('e.algorithm_id', '=', 'a.id').where('e.miner_hotkey', '=', args.miner))))
+    // Open hand-outs are counted from the algorithm's items (by index), each item's assignment looked up
+    // by key: driven from active assignments instead, the count read every one of them per candidate.
     .where((eb) => eb(
       eb('a.evaluation_count', '+', eb.selectFrom('assignment_items as i')
-        .innerJoin('assignments as s', 's.id', 'i.assignment_id')
         .select((x) => x.fn.countAll<bigint>().as('n'))
-        .whereRef('i.algorithm_id', '=', 'a.id')
-        .where('i.role', '=', 'evaluate').where('s.status', '=', 'active').where('s.timeout_at', '>', BigInt(args.nowMs))),
+        .whereRef('i.algorithm_id', '=', 'a.id').where('i.role', '=', 'evaluate')
+        .where((x) => x.exists(x.selectFrom('assignments as s').select('s.id').whereRef('s.id', '=', 'i.assignment_id')
+          .where('s.status', '=', 'active').where('s.timeout_at', '>', BigInt(args.nowMs))))),
       '<', BigInt(args.sampleSize)))
     .orderBy('a.evaluation_count', 'asc').orderBy('a.id', 'asc')
     .limit(args.limit)
+    .$if(args.lock === 'skip-locked', (q) => q.forNoKeyUpdate().skipLocked())
     .execute()
 }
 

@@ -109,7 +109,7 @@ describe('migration 002: stored algorithms in the miners\' DSL', () => {
       assert.equal(await repeatKind(database.db, validateAlgorithm(respelled).hash, 'miner-1'), 'own')
 
       // The later migrations keep one original per program: the respelled twin becomes a repeat.
-      assert.deepEqual(await migrateToLatest(database), ['003-identity-fold', '004-balanced-epochs', '005-operator'])
+      assert.deepEqual(await migrateToLatest(database), ['003-identity-fold', '004-balanced-epochs', '005-operator', '006-lease-indexes'])
       const twin = await database.db.selectFrom('algorithms').select(['repeat', 'state']).where('id', '=', ids.rateLong!).executeTakeFirstOrThrow()
       assert.equal(twin.repeat === 'own' || twin.repeat === 'other', true)
       assert.equal(twin.state, 'rejected')
