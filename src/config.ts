@@ -132,6 +132,7 @@ export const CONFIG_VARIABLES = {
   apiHost: def('API_HOST', '127.0.0.1', 'Address the Pool API listens on.', text),
   apiPort: def('API_PORT', '8434', 'Port of the Pool API.', integer(0, 65535)),
   databaseUrl: def('DATABASE_URL', 'sqlite:./data/pool.db', '`sqlite:<file>` (created by `serve` or `migrate`), `sqlite::memory:` (lost at exit) or `postgres://user@host:port/db`.', databaseUrl),
+  databasePoolSize: def('DATABASE_POOL_SIZE', '20', 'PostgreSQL: most connections one API process holds. A request waits for a free one; every process counts against the server\'s `max_connections`.', integer(1, 1000)),
   logLevel: def('LOG_LEVEL', 'info', 'pino log level: fatal, error, warn, info, debug, trace, silent.', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
   requestLogLevel: def('REQUEST_LOG_LEVEL', '', 'Level of the one log line per request (fatal … trace, or silent). Empty: info in development, debug in production (so `LOG_LEVEL=info` omits them).', (raw, env) =>
     raw === '' ? ((env.ENVIRONMENT ?? 'development').trim() === 'production' ? 'debug' : 'info') : oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')(raw)),

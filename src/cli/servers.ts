@@ -19,7 +19,7 @@ export function registerServerCommands (program: Command): void {
       const config = configOrExit()
       const { openDatabase } = await import('../db/database.ts')
       const { migrateToLatest } = await import('../db/migrate.ts')
-      const database = openDatabase(config.databaseUrl, { create: true })
+      const database = openDatabase(config.databaseUrl, { create: true, poolSize: config.databasePoolSize })
       try {
         const applied = await migrateToLatest(database, (migration, notes) => {
           process.stdout.write(`${migration} changed stored data:\n${notes.map((n) => `  ${n}`).join('\n')}\n`)

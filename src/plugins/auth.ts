@@ -93,15 +93,19 @@ export default fp(async (app, opts: { pool: PoolContext }) => {
         // Counted only once the signature verifies, so nobody can spend another hotkey's budget.
         const wait = perHotkey.take(key)
         if (wait !== undefined) throw new PoolError('POOL_ERR_RATE_LIMITED', `Too many requests for this hotkey; retry after ${wait} s`, { 'retry-after': String(wait) })
-        if (STATE_CHANGING.has(request.method)) {
-          const normalized = Buffer.from(signature).toString('hex')
-          const expiresAt = (Number(timestamp) + pool.config.authMaxSkewS + 60) * 1000
-          if (!(await pool.signatures.consume(normalized, key, expiresAt))) {
-            throw failure('replay', 'POOL_ERR_AUTH_REPLAY', 'signature already used')
-          }
-          request.consumedSignature = normalized
+        // A state-changing request's signature is recorded as used (the database's key decides, so a replay
+        // is refused whichever API process sees it) together with the miner's last_seen.
+        const normalized = Buffer.from(signature).toString('hex')
+        const single = STATE_CHANGING.has(request.method)
+          ? { value: normalized, expiresAtMs: (Number(timestamp) + pool.config.authMaxSkewS + 60) * 1000 }
+          : undefined
+        // Set first, so a failure after the signature was recorded still releases it (onSend below).
+        if (single !== undefined) request.consumedSignature = normalized
+        const { created, replay } = await pool.miners.touch(key, Buffer.from(decoded.publicKey).toString('hex'), pool.clock.now(), single)
+        if (replay) {
+          request.consumedSignature = undefined // it belongs to the request that used it first
+          throw failure('replay', 'POOL_ERR_AUTH_REPLAY', 'signature already used')
         }
-        const { created } = await pool.miners.touch(key, Buffer.from(decoded.publicKey).toString('hex'), pool.clock.now())
         request.miner = { hotkey: key, publicKey: decoded.publicKey, created }
       } catch (err) {
         const reason = (err as { authReason?: AuthFailureReason }).authReason

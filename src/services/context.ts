@@ -88,7 +88,7 @@ async function defaultBlockSource (config: Config, clock: Clock, database: Datab
 
 export async function createPoolContext (config: Config, options: ContextOptions = {}): Promise<PoolContext> {
   const clock = options.clock ?? systemClock
-  const database = options.database ?? openDatabase(config.databaseUrl, { create: options.createDatabase ?? true })
+  const database = options.database ?? openDatabase(config.databaseUrl, { create: options.createDatabase ?? true, poolSize: config.databasePoolSize })
   try {
     await migrateToLatest(database, (migration, notes) => options.log?.warn({ migration, changes: notes }, `migration ${migration} changed stored data`))
     const genesisMs = Number(await initMeta(database.db, 'genesis_ms', String(clock.now())))

@@ -2,7 +2,7 @@
 import { sql } from 'kysely'
 import { isoTime } from '../clock.ts'
 import type { Database } from '../db/database.ts'
-import { toNumber } from '../db/database.ts'
+import { isUniqueViolation, toNumber } from '../db/database.ts'
 import { PoolError } from '../errors.ts'
 import { unitsToJson } from '../domain/units.ts'
 
@@ -19,17 +19,42 @@ export class MinerService {
   /**
    * Registers the hotkey if unknown, else refreshes last_seen; tells which happened. Runs on every signed
    * request, so the common case (a known miner) is one UPDATE; the INSERT only runs for a new hotkey.
+   * With `signature` (state-changing requests) it first records the signature as used: a replay changes
+   * nothing and answers `replay`. On PostgreSQL both writes are one statement, one round trip.
    */
-  async touch (hotkey: string, publicKeyHex: string, nowMs: number): Promise<{ created: boolean }> {
+  async touch (hotkey: string, publicKeyHex: string, nowMs: number, signature?: { value: string; expiresAtMs: number }): Promise<{ created: boolean; replay: boolean }> {
     const now = BigInt(nowMs)
-    const updated = await this.database.db.updateTable('miners').set({ last_seen: now }).where('hotkey', '=', hotkey).executeTakeFirst()
-    if (Number(updated.numUpdatedRows) > 0) return { created: false }
+    let seen: boolean
+    if (signature !== undefined && this.database.dialect === 'postgres') {
+      const { rows } = await sql<{ consumed: string; seen: string }>`
+        with sig as (
+          insert into used_signatures (signature, hotkey, expires_at) values (${signature.value}, ${hotkey}, ${BigInt(signature.expiresAtMs)})
+          on conflict do nothing returning 1
+        ), upd as (
+          update miners set last_seen = ${now} where hotkey = ${hotkey} and exists (select 1 from sig) returning 1
+        )
+        select (select count(*) from sig) as consumed, (select count(*) from upd) as seen`.execute(this.database.db)
+      if (Number(rows[0]?.consumed ?? 0) === 0) return { created: false, replay: true }
+      seen = Number(rows[0]?.seen ?? 0) > 0
+    } else {
+      if (signature !== undefined) {
+        try {
+          await this.database.db.insertInto('used_signatures').values({ signature: signature.value, hotkey, expires_at: BigInt(signature.expiresAtMs) }).execute()
+        } catch (err) {
+          if (isUniqueViolation(err)) return { created: false, replay: true }
+          throw err
+        }
+      }
+      const updated = await this.database.db.updateTable('miners').set({ last_seen: now }).where('hotkey', '=', hotkey).executeTakeFirst()
+      seen = Number(updated.numUpdatedRows) > 0
+    }
+    if (seen) return { created: false, replay: false }
     const inserted = await this.database.db.insertInto('miners')
       .values({ hotkey, public_key: publicKeyHex, created_at: now, last_seen: now })
       .onConflict((oc) => oc.column('hotkey').doNothing())
       .executeTakeFirst()
     // Zero rows: a concurrent request registered the hotkey between the two statements.
-    return { created: Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0 }
+    return { created: Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0, replay: false }
   }
 
   async get (hotkey: string): Promise<MinerRecord> {

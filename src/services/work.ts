@@ -5,12 +5,12 @@
  * submitted in the same transaction that stores it, so it counts once and all of it or none is kept.
  */
 import { randomUUID } from 'node:crypto'
-import { sql, type Transaction } from 'kysely'
+import { sql, type Insertable, type Transaction } from 'kysely'
 import { isoTime } from '../clock.ts'
 import type { Config } from '../config.ts'
 import type { Database, Queryable } from '../db/database.ts'
 import { isUniqueViolation } from '../db/database.ts'
-import type { AssignmentKind, AssignmentRole, AssignmentStatus, DB, EvaluationOutcome, RepeatKind } from '../db/schema.ts'
+import type { AlgorithmsTable, AssignmentKind, AssignmentRole, AssignmentStatus, DB, EvaluationOutcome, RepeatKind } from '../db/schema.ts'
 import { decideConsensus } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
 import { taskInputDim } from '../domain/task-types.ts'
@@ -63,6 +63,8 @@ interface ActiveAssignment {
 const MIN_EVALUATE_SET = 2
 const BATCH_EVALUATE_SIZE = 5
 const BATCH_EVOLVE_SEEDS = 2
+/** PostgreSQL: longest a lease waits for candidate rows that in-flight leases hold (ms). */
+const HAND_OUT_WAIT_MS = 100
 
 export class WorkService {
   constructor (
@@ -76,16 +78,20 @@ export class WorkService {
   async lease (request: LeaseRequest): Promise<LeaseResponse> {
     const nowMs = this.now()
     const timeoutAt = nowMs + this.config.leaseTtlS * 1000
-    const response = await this.database.transaction(async (trx) => {
+    // Rows picked for evaluation stay locked until commit (PostgreSQL), and concurrent leases wait on
+    // them: everything that does not need them runs before they are locked, and the records are read
+    // after commit (an algorithm's parents never change). A lease that a crash of the database server
+    // loses is re-leased by its miner, so it does not wait for its commit to reach the disk.
+    const picked = await this.database.transaction(async (trx) => {
       await this.claimAssignmentSlot(trx, request.miner, nowMs)
       if (this.config.leaseEnforceWindow) await this.claimLeaseWindow(trx, request.miner, request.windowNumber)
+      const seeds = await seedSet(trx, request.taskType, request.seedBatchSize)
+      const gossip = await gossipIds(trx, request.taskType, request.gossipLimit)
 
       const candidates = await this.handOut(trx, { taskType: request.taskType, miner: request.miner, nowMs, limit: request.evalBatchSize })
-      const seeds = await seedSet(trx, request.taskType, request.seedBatchSize)
       const rechecks = candidates.length >= MIN_EVALUATE_SET ? [] : await this.bootstrapFill(trx, request.miner, seeds, candidates, request.evalBatchSize)
       const evaluate = [...candidates, ...rechecks]
       if (evaluate.length === 0 && seeds.length === 0) throw new PoolError('POOL_ERR_NO_WORK', `No work available right now for task type ${request.taskType}`)
-      const gossip = await gossipIds(trx, request.taskType, request.gossipLimit)
 
       const id = randomUUID()
       await this.insertAssignment(trx, {
@@ -98,19 +104,20 @@ export class WorkService {
           ...gossip.map((g) => ({ role: 'gossip' as const, id: BigInt(g) })),
         ],
       })
-      // One parents query for both lists.
-      const records = await toRecords(trx, [...evaluate, ...seeds])
-      return {
-        lease_id: id,
-        window_number: request.windowNumber,
-        timeout_at: isoTime(timeoutAt) as string,
-        evolve_budget: this.config.leaseEvolveBudget,
-        task_type: request.taskType,
-        evaluate_algorithms: records.slice(0, evaluate.length),
-        seed_algorithms: records.slice(evaluate.length),
-        gossip: { task_type: request.taskType, algorithm_ids: gossip },
-      }
-    })
+      return { id, evaluate, seeds, gossip }
+    }, { durable: false })
+    // One parents query for both lists.
+    const records = await toRecords(this.database.db, [...picked.evaluate, ...picked.seeds])
+    const response: LeaseResponse = {
+      lease_id: picked.id,
+      window_number: request.windowNumber,
+      timeout_at: isoTime(timeoutAt) as string,
+      evolve_budget: this.config.leaseEvolveBudget,
+      task_type: request.taskType,
+      evaluate_algorithms: records.slice(0, picked.evaluate.length),
+      seed_algorithms: records.slice(picked.evaluate.length),
+      gossip: { task_type: request.taskType, algorithm_ids: picked.gossip },
+    }
     this.metrics.leases.inc({ kind: 'lease' })
     return response
   }
@@ -120,7 +127,7 @@ export class WorkService {
     const nowMs = this.now()
     const timeoutAt = nowMs + this.config.leaseTtlS * 1000
     const windowNumber = this.currentWindow()
-    const response = await this.database.transaction(async (trx) => {
+    const picked = await this.database.transaction(async (trx) => {
       await this.claimAssignmentSlot(trx, miner, nowMs)
       let kind: 'evolve' | 'evaluate' = preference ?? 'evaluate'
       let algorithms: AlgorithmRow[] = kind === 'evaluate'
@@ -136,8 +143,11 @@ export class WorkService {
         id, miner, kind, taskType, windowNumber, nowMs, timeoutAt, evolveBudget: kind === 'evolve' ? 1 : 0,
         items: algorithms.map((a) => ({ role: kind === 'evolve' ? 'seed' as const : 'evaluate' as const, id: a.id })),
       })
-      return { batch_id: id, task_type: kind, algorithms: await toRecords(trx, algorithms), timeout_at: isoTime(timeoutAt) as string, window_number: windowNumber }
-    })
+      return { id, kind, algorithms }
+    }, { durable: false })
+    const response: BatchResponse = {
+      batch_id: picked.id, task_type: picked.kind, algorithms: await toRecords(this.database.db, picked.algorithms), timeout_at: isoTime(timeoutAt) as string, window_number: windowNumber,
+    }
     this.metrics.leases.inc({ kind: response.task_type })
     return response
   }
@@ -151,11 +161,13 @@ export class WorkService {
       if (body.evolutions.length > assignment.evolve_budget) {
         throw validationError(['body', 'evolutions'], `at most ${assignment.evolve_budget} evolution(s) allowed by this lease, got ${body.evolutions.length}`, 'POOL_ERR_INVALID_SUBMISSION')
       }
+      this.checkEvaluations(assignment, body.evaluations, ['body', 'evaluations'])
       const validated = this.validateEvolutions(body.evolutions, assignment.task_type, ['body', 'evolutions'])
-      const evaluated = await this.storeEvaluations(trx, miner, assignment, body.evaluations, windowNumber, ['body', 'evaluations'])
+      // Evolutions first: evaluations lock the evaluated algorithms' rows, held until commit, so they come last.
       const created = await this.storeEvolutions(trx, miner, assignment, body.evolutions, validated, windowNumber, ['body', 'evolutions'])
+      const evaluated = await this.storeEvaluations(trx, miner, assignment, body.evaluations, windowNumber, ['body', 'evaluations'])
       return { evaluated, created, windowNumber }
-    })
+    }, { windows: 'shared' })
     this.recordSubmission('lease', result.evaluated)
     return {
       status: 'accepted' as const,
@@ -172,7 +184,7 @@ export class WorkService {
       const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evolve'])
       const validated = this.validateEvolutions([evolution], assignment.task_type, ['body'])
       return { created: await this.storeEvolutions(trx, miner, assignment, [evolution], validated, windowNumber, ['body']), windowNumber }
-    })
+    }, { windows: 'shared' })
     this.recordSubmission('evolve', { accepted: 0, decided: [] })
     return { status: 'accepted' as const, batch_id: batchId, algorithm_id: created[0] as number, new_algorithm_ids: created, window_number: windowNumber }
   }
@@ -180,8 +192,9 @@ export class WorkService {
   async submitEvaluation (miner: string, batchId: string, evaluations: EvaluationInput[]) {
     const { evaluated, windowNumber } = await this.database.transaction(async (trx) => {
       const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evaluate'])
+      this.checkEvaluations(assignment, evaluations, ['body', 'evaluations'])
       return { evaluated: await this.storeEvaluations(trx, miner, assignment, evaluations, windowNumber, ['body', 'evaluations']), windowNumber }
-    })
+    }, { windows: 'shared' })
     this.recordSubmission('evaluate', evaluated)
     return { status: 'accepted' as const, batch_id: batchId, evaluations_accepted: evaluated.accepted, window_number: windowNumber }
   }
@@ -214,11 +227,19 @@ export class WorkService {
   private async claimAssignmentSlot (trx: Transaction<DB>, miner: string, nowMs: number): Promise<void> {
     // One miner's concurrent requests queue here, before any algorithm row is locked: a request waiting
     // on the other's new assignment while holding rows that one needs would deadlock (PostgreSQL).
-    if (this.database.dialect === 'postgres') await trx.selectFrom('miners').select('hotkey').where('hotkey', '=', miner).forUpdate().execute()
-    const active = await trx.updateTable('assignments')
-      .set({ status: sql<AssignmentStatus>`case when timeout_at <= ${BigInt(nowMs)} then 'expired' else status end` })
-      .where('miner_hotkey', '=', miner).where('status', '=', 'active')
-      .returning('status').execute()
+    // On PostgreSQL the lock is taken in the same statement, by a data-modifying CTE (which always runs, unlike
+    // a SELECT … FOR UPDATE the plan might never read). The statement's snapshot predates a wait for the lock,
+    // so an assignment committed meanwhile is caught by the one-active-assignment index at insert instead.
+    const active = this.database.dialect === 'postgres'
+      ? await trx.with('m', (db) => db.updateTable('miners').set((eb) => ({ last_seen: eb.ref('last_seen') })).where('hotkey', '=', miner).returning('hotkey'))
+        .updateTable('assignments')
+        .set({ status: sql<AssignmentStatus>`case when timeout_at <= ${BigInt(nowMs)} then 'expired' else status end` })
+        .where('miner_hotkey', '=', (eb) => eb.selectFrom('m').select('m.hotkey')).where('status', '=', 'active')
+        .returning('status').execute()
+      : await trx.updateTable('assignments')
+        .set({ status: sql<AssignmentStatus>`case when timeout_at <= ${BigInt(nowMs)} then 'expired' else status end` })
+        .where('miner_hotkey', '=', miner).where('status', '=', 'active')
+        .returning('status').execute()
     if (active.some((a) => a.status === 'active')) throw new PoolError('POOL_ERR_ACTIVE_ASSIGNMENT')
   }
 
@@ -233,21 +254,36 @@ export class WorkService {
 
   /**
    * Evaluation candidates this lease takes a slot of. Never more than n evaluators per algorithm: on
-   * PostgreSQL the candidate rows are locked (a lease holding them is waited for), then counted again
-   * in a new statement, which sees every hand-out committed before the lock was granted; SQLite's write
-   * transactions are exclusive already, so its first count is final.
+   * PostgreSQL the candidate rows are locked, then counted again in a new statement, which sees every
+   * hand-out committed before the lock was granted; SQLite's write transactions are exclusive already, so
+   * its first count is final.
+   *
+   * PostgreSQL: the pick skips rows that in-flight leases hold, so concurrent leases take different work
+   * instead of queueing behind each other on the same best candidates (a convoy that held every pooled
+   * connection). Only when everything free is held does a lease wait for those rows, at most
+   * HAND_OUT_WAIT_MS (locked in id order, the order submissions lock them in, so neither deadlocks).
+   * `FOR NO KEY UPDATE` leaves the key-share locks of inserted evaluations alone.
    */
   private async handOut (trx: Transaction<DB>, args: { taskType: string; miner: string; nowMs: number; limit: number }): Promise<AlgorithmRow[]> {
     const query = { ...args, sampleSize: this.config.consensusSampleSize }
     if (this.database.dialect !== 'postgres') return await evaluationCandidates(trx, query)
-    const picked = await evaluationCandidates(trx, query)
-    if (picked.length === 0) return []
-    // Concurrent leases wait for each other on the picked rows (locked in id order, the order submissions
-    // update them in, so neither deadlocks), then count the free slots again with what committed meanwhile.
-    // Skipping locked rows instead would hand a concurrent miner nothing while slots are still free.
-    const ids = picked.map((a) => a.id)
-    await trx.selectFrom('algorithms').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute()
-    const free = new Set((await evaluationCandidates(trx, { ...query, ids })).map((a) => a.id))
+    let picked = await evaluationCandidates(trx, { ...query, lock: 'skip-locked' })
+    if (picked.length === 0) {
+      picked = await evaluationCandidates(trx, query)
+      if (picked.length === 0) return []
+      // The wait is bounded: behind a queue of leases for the same few rows (usually left with no free slot)
+      // a lease hands out seeds to re-check instead; the savepoint keeps the transaction usable.
+      await sql.raw(`savepoint hand_out; set local lock_timeout = ${HAND_OUT_WAIT_MS}`).execute(trx)
+      try {
+        await trx.selectFrom('algorithms').select('id').where('id', 'in', picked.map((a) => a.id)).orderBy('id').forNoKeyUpdate().execute()
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== '55P03') throw err // lock_not_available
+        await sql.raw('rollback to savepoint hand_out').execute(trx)
+        return []
+      }
+      await sql.raw('release savepoint hand_out; set local lock_timeout = 0').execute(trx)
+    }
+    const free = new Set((await evaluationCandidates(trx, { ...query, ids: picked.map((a) => a.id) })).map((a) => a.id))
     return picked.filter((a) => free.has(a.id))
   }
 
@@ -294,11 +330,11 @@ export class WorkService {
    * Flips the miner's active, unexpired assignment to submitted (anything else is "not found") and reads,
    * in the same statement, its items and the window its decisions belong to: the current one, or the
    * first window not closed yet when another process (whose clock ran ahead) has closed the current one.
-   * The shared window lock is taken first and held until commit, so the window cannot close before these
-   * decisions are in, and the statement's snapshot sees every close committed before the lock.
+   * The caller's transaction took the shared window lock first (`windows: 'shared'`), held until commit, so
+   * the window cannot close before these decisions are in, and this statement's snapshot sees every close
+   * committed before the lock.
    */
   private async takeAssignment (trx: Transaction<DB>, miner: string, id: string, kinds: AssignmentKind[]): Promise<{ assignment: ActiveAssignment; windowNumber: number }> {
-    await this.database.lockWindows(trx, 'shared')
     const nowMs = this.now()
     const items = this.database.dialect === 'postgres'
       ? sql<string | null>`(select string_agg(i.role || ':' || i.algorithm_id, ',') from assignment_items i where i.assignment_id = assignments.id)`
@@ -322,12 +358,8 @@ export class WorkService {
     }
   }
 
-  /**
-   * Stores the evaluations (one statement), counts them on the algorithms still collecting evaluations
-   * (one statement), then decides every algorithm that now has n evaluations. Algorithm rows are locked in
-   * id order, as leases lock them, so concurrent submissions and leases never deadlock.
-   */
-  private async storeEvaluations (trx: Transaction<DB>, miner: string, assignment: ActiveAssignment, evaluations: EvaluationInput[], windowNumber: number, loc: Array<string | number>) {
+  /** Every evaluation names an algorithm of this assignment's evaluate set, once. */
+  private checkEvaluations (assignment: ActiveAssignment, evaluations: EvaluationInput[], loc: Array<string | number>): void {
     const allowed = new Set([...(assignment.items.get('evaluate') ?? []), ...(assignment.items.get('recheck') ?? [])])
     const seen = new Set<number>()
     evaluations.forEach((e, i) => {
@@ -335,6 +367,14 @@ export class WorkService {
       if (seen.has(e.algorithm_id)) throw validationError([...loc, i, 'algorithm_id'], `algorithm ${e.algorithm_id} is evaluated twice`, 'POOL_ERR_INVALID_SUBMISSION')
       seen.add(e.algorithm_id)
     })
+  }
+
+  /**
+   * Stores the checked evaluations (one statement), counts them on the algorithms still collecting evaluations
+   * (one statement), then decides every algorithm that now has n evaluations. Algorithm rows are locked in
+   * id order, as leases lock them, so concurrent submissions and leases never deadlock.
+   */
+  private async storeEvaluations (trx: Transaction<DB>, miner: string, assignment: ActiveAssignment, evaluations: EvaluationInput[], windowNumber: number, loc: Array<string | number>) {
     if (evaluations.length === 0) return { accepted: 0, decided: [] as Array<'scored' | 'rejected'> }
     const nowMs = this.now()
     const sorted = [...evaluations].sort((a, b) => a.algorithm_id - b.algorithm_id)
@@ -442,6 +482,14 @@ export class WorkService {
         created_at: BigInt(nowMs),
         created_window: BigInt(windowNumber),
       })
+      if (this.database.dialect === 'postgres') {
+        // The common case, a program nobody submitted before, in one round trip: the original and its parents.
+        const id = await this.insertNewProgram(trx, row('none'), parents)
+        if (id !== undefined) {
+          created.push(Number(id))
+          continue
+        }
+      }
       let repeat = await repeatKind(trx, program.hash, miner)
       let inserted: { id: bigint } | undefined
       if (repeat === 'none') {
@@ -458,6 +506,30 @@ export class WorkService {
       created.push(Number(inserted.id))
     }
     return created
+  }
+
+  /**
+   * PostgreSQL: inserts `row` as an original, with its parents, when no algorithm of any task type has its
+   * identity hash (the repetition check's scope) and no concurrent submission stored it first; its id, or
+   * undefined when it is a repeat (nothing written then).
+   */
+  private async insertNewProgram (trx: Transaction<DB>, v: Insertable<AlgorithmsTable>, parents: number[]): Promise<bigint | undefined> {
+    const { rows } = await sql<{ id: bigint }>`
+      with ins as (
+        insert into algorithms (task_type, algorithm_dsl, submitted_dsl, algorithm_hash, input_dim, state, reject_reason,
+          decided_window, decided_at, miner_hotkey, is_seed, repeat, source_assignment_id, created_at, created_window)
+        select ${v.task_type}::text, ${v.algorithm_dsl}::text, ${v.submitted_dsl ?? null}::text, ${v.algorithm_hash}::text,
+          ${v.input_dim}::bigint, ${v.state}::text, ${v.reject_reason ?? null}::text, ${v.decided_window ?? null}::bigint,
+          ${v.decided_at ?? null}::bigint, ${v.miner_hotkey ?? null}::text, ${v.is_seed}::bigint, ${v.repeat}::text,
+          ${v.source_assignment_id ?? null}::text, ${v.created_at}::bigint, ${v.created_window}::bigint
+        where not exists (select 1 from algorithms where algorithm_hash = ${v.algorithm_hash})
+        on conflict (task_type, algorithm_hash) where repeat = 'none' do nothing
+        returning id
+      ), par as (
+        insert into algorithm_parents (algorithm_id, parent_id) select ins.id, p from ins cross join unnest(${parents}::bigint[]) as p
+      )
+      select id from ins`.execute(trx)
+    return rows[0]?.id
   }
 
   private recordSubmission (kind: AssignmentKind, evaluated: { accepted: number; decided: Array<'scored' | 'rejected'> }): void {
