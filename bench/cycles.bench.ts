@@ -14,7 +14,7 @@ import { flag, printTable, round, runCycles, startScript, stores, writeResult } 
 const seconds = flag('seconds', 10)
 const CONCURRENCY = [50, 200]
 
-interface Run { target: string; miners: number; cycles: number; cycles_per_s: number; p50_ms: number; p99_ms: number; errors: number }
+interface Run { target: string; miners: number; cycles: number; cycles_per_s: number; p50_ms: number; p99_ms: number; p99_over_p50: number; errors: number }
 
 async function drive (target: string, url: string, count: number): Promise<Run> {
   let errors = 0

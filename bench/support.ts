@@ -58,7 +58,7 @@ export async function startScript (script: string, args: string[], port: number)
 }
 
 /** Runs lease → submit cycles with every miner until `seconds` pass; cycles/s and cycle latency. */
-export async function runCycles (miners: SimulatedMiner[], seconds: number): Promise<{ cycles: number; cycles_per_s: number; p50_ms: number; p99_ms: number }> {
+export async function runCycles (miners: SimulatedMiner[], seconds: number): Promise<{ cycles: number; cycles_per_s: number; p50_ms: number; p99_ms: number; p99_over_p50: number }> {
   const cycleMs: number[] = []
   const deadline = Date.now() + seconds * 1000
   const started = performance.now()
@@ -71,5 +71,7 @@ export async function runCycles (miners: SimulatedMiner[], seconds: number): Pro
   }))
   cycleMs.sort((a, b) => a - b)
   const elapsed = (performance.now() - started) / 1000
-  return { cycles: cycleMs.length, cycles_per_s: round(cycleMs.length / elapsed), p50_ms: round(percentile(cycleMs, 50)), p99_ms: round(percentile(cycleMs, 99)) }
+  const p50 = percentile(cycleMs, 50)
+  const p99 = percentile(cycleMs, 99)
+  return { cycles: cycleMs.length, cycles_per_s: round(cycleMs.length / elapsed), p50_ms: round(p50), p99_ms: round(p99), p99_over_p50: p50 === 0 ? 0 : round(p99 / p50, 2) }
 }
