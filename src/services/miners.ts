@@ -51,7 +51,10 @@ export class MinerService {
     if (seen) return { created: false, replay: false }
     const inserted = await this.database.db.insertInto('miners')
       .values({ hotkey, public_key: publicKeyHex, created_at: now, last_seen: now })
-      .onConflict((oc) => oc.column('hotkey').doNothing())
+      // No conflict target: a concurrent first request of the same key may collide on the hotkey or on the
+      // public key index first, and either means "registered already" (naming only the hotkey made the
+      // other collision an error, a 500).
+      .onConflict((oc) => oc.doNothing())
       .executeTakeFirst()
     // Zero rows: a concurrent request registered the hotkey between the two statements.
     return { created: Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0, replay: false }

@@ -78,10 +78,10 @@ export class WorkService {
   async lease (request: LeaseRequest): Promise<LeaseResponse> {
     const nowMs = this.now()
     const timeoutAt = nowMs + this.config.leaseTtlS * 1000
-    // Rows picked for evaluation stay locked until commit (PostgreSQL), and concurrent leases wait on
-    // them: everything that does not need them runs before they are locked, and the records are read
-    // after commit (an algorithm's parents never change). A lease that a crash of the database server
-    // loses is re-leased by its miner, so it does not wait for its commit to reach the disk.
+    // Rows picked for evaluation stay locked until commit (PostgreSQL, see handOut): everything that does
+    // not need them runs before they are locked, and the records are read after commit (an algorithm's
+    // parents never change). A lease that a crash of the database server loses is asked for again by its
+    // miner, so its commit does not wait for the disk.
     const picked = await this.database.transaction(async (trx) => {
       await this.claimAssignmentSlot(trx, request.miner, nowMs)
       if (this.config.leaseEnforceWindow) await this.claimLeaseWindow(trx, request.miner, request.windowNumber)
@@ -281,7 +281,7 @@ export class WorkService {
         await sql.raw('rollback to savepoint hand_out').execute(trx)
         return []
       }
-      await sql.raw('release savepoint hand_out; set local lock_timeout = 0').execute(trx)
+      await sql.raw('release savepoint hand_out; set local lock_timeout to default').execute(trx)
     }
     const free = new Set((await evaluationCandidates(trx, { ...query, ids: picked.map((a) => a.id) })).map((a) => a.id))
     return picked.filter((a) => free.has(a.id))
