@@ -4,12 +4,10 @@
  * whose lease and submit routes only verify the same sr25519 headers.
  * Run: node --import tsx bench/cycles.bench.ts [--seconds 10] [--store sqlite|postgres|both]
  */
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { keyFromSecret } from '../src/crypto/keys.ts'
 import { SimulatedMiner } from '../src/simulation/miner.ts'
-import { createPostgresStore, createSqliteStore, freePort, spawnServer, waitForHealth } from '../test/load/support.ts'
-import { flag, printTable, round, runCycles, startScript, stores, writeResult } from './support.ts'
+import { freePort } from '../test/load/support.ts'
+import { flag, printTable, round, runCycles, startScript, stores, withPoolServer, writeResult } from './support.ts'
 
 const seconds = flag('seconds', 10)
 const CONCURRENCY = [50, 200]
@@ -33,17 +31,7 @@ export async function benchCycles (): Promise<Array<Run & { ratio_to_ceiling: nu
     await ceiling.stop()
   }
   for (const kind of stores()) {
-    const store = kind === 'sqlite' ? createSqliteStore('sotapool-bench-') : await createPostgresStore('sotapool_bench')
-    const server = spawnServer(0, await freePort(), {
-      DATABASE_URL: store.url, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0',
-    }, join(tmpdir(), 'sotapool-bench-logs'))
-    try {
-      await waitForHealth(server)
-      for (const n of CONCURRENCY) runs.push(await drive(kind, server.url, n))
-    } finally {
-      await server.stop()
-      await store.drop()
-    }
+    await withPoolServer(kind, async (server) => { for (const n of CONCURRENCY) runs.push(await drive(kind, server.url, n)) })
   }
   const ceilingOf = (n: number): number => runs.find((r) => r.target === 'ceiling' && r.miners === n)?.cycles_per_s ?? 0
   return runs.map((r) => ({ ...r, ratio_to_ceiling: round(r.cycles_per_s / ceilingOf(r.miners), 2) }))

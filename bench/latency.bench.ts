@@ -8,12 +8,9 @@
  * Run: node --import tsx bench/latency.bench.ts [--miners 200] [--period 2] [--seconds 60] [--store sqlite|postgres|both]
  */
 import { Agent, request } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { keyFromSecret, signedHeaders, type MinerKey } from '../src/crypto/keys.ts'
 import { mutate, percentile, trueScore, type SimAlgorithm } from '../src/simulation/miner.ts'
-import { createPostgresStore, createSqliteStore, freePort, spawnServer, waitForHealth } from '../test/load/support.ts'
-import { flag, printTable, round, stores, writeResult } from './support.ts'
+import { flag, printTable, round, stores, withPoolServer, writeResult } from './support.ts'
 
 const MINERS = flag('miners', 200)
 const PERIOD_S = flag('period', 2)
@@ -130,20 +127,7 @@ export async function drive (store: string, port: number, keys: MinerKey[]): Pro
 export async function benchLatency (): Promise<LatencyRow[]> {
   const keys = await Promise.all(Array.from({ length: MINERS }, async (_, i) => await keyFromSecret(`//latency-${i}`)))
   const rows: LatencyRow[] = []
-  for (const kind of stores()) {
-    const store = kind === 'sqlite' ? createSqliteStore('sotapool-latency-') : await createPostgresStore('sotapool_latency')
-    const port = await freePort()
-    const server = spawnServer(0, port, {
-      DATABASE_URL: store.url, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0',
-    }, join(tmpdir(), 'sotapool-bench-logs'))
-    try {
-      await waitForHealth(server)
-      rows.push(...await drive(kind, port, keys))
-    } finally {
-      await server.stop()
-      await store.drop()
-    }
-  }
+  for (const kind of stores()) rows.push(...await withPoolServer(kind, async (server) => await drive(kind, server.port, keys)))
   return rows
 }
 

@@ -4,15 +4,13 @@
  * Run: node --import tsx bench/proofs.bench.ts [--leaves 100000] [--seconds 10] [--store sqlite|postgres|both]
  */
 import { randomBytes } from 'node:crypto'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { encodeHotkey } from '../src/crypto/sr25519.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import { buildClaimTree, initClaimTree, toHex32 } from '../src/domain/claim-tree.ts'
-import { createPostgresStore, createSqliteStore, freePort, spawnServer, waitForHealth } from '../test/load/support.ts'
-import { flag, printTable, round, startScript, stores, writeResult } from './support.ts'
+import { freePort } from '../test/load/support.ts'
+import { flag, printTable, round, startScript, stores, withPoolServer, writeResult } from './support.ts'
 
 const leaves = flag('leaves', 100_000)
 const seconds = flag('seconds', 10)
@@ -65,29 +63,20 @@ async function hammer (base: string, paths: string[]): Promise<{ requests_per_s:
 export async function benchProofs () {
   const results: Array<Record<string, string | number>> = []
   for (const kind of stores()) {
-    const store = kind === 'sqlite' ? createSqliteStore('sotapool-bench-') : await createPostgresStore('sotapool_bench')
-    try {
-      const hotkeys = await seedEpoch(store.url)
-      const server = spawnServer(0, await freePort(), { DATABASE_URL: store.url, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0', BACKGROUND_JOBS: 'false' }, join(tmpdir(), 'sotapool-bench-logs'))
+    let hotkeys: string[] = []
+    await withPoolServer(kind, async (server) => {
+      const sample = await (await fetch(`${server.url}/claims/epoch/1/proof/${hotkeys[0]!}`)).text()
+      const paths = hotkeys.slice(0, 10_000).map((h) => `/claims/epoch/1/proof/${h}`)
+      const pool = await hammer(server.url, paths)
+      const ceiling = await startScript(new URL('./ceiling-server.ts', import.meta.url).pathname, [String(Buffer.byteLength(sample))], await freePort())
       try {
-        await waitForHealth(server)
-        const sample = await (await fetch(`${server.url}/claims/epoch/1/proof/${hotkeys[0]!}`)).text()
-        const paths = hotkeys.slice(0, 10_000).map((h) => `/claims/epoch/1/proof/${h}`)
-        const pool = await hammer(server.url, paths)
-        const ceiling = await startScript(new URL('./ceiling-server.ts', import.meta.url).pathname, [String(Buffer.byteLength(sample))], await freePort())
-        try {
-          const bare = await hammer(ceiling.url, paths.map((_, j) => `/constant/${j}`))
-          results.push({ target: `pool (${kind})`, leaves, ...pool, ratio_to_ceiling: round(pool.requests_per_s / bare.requests_per_s, 2) })
-          results.push({ target: 'bare constant JSON', leaves: '-', ...bare, ratio_to_ceiling: 1 })
-        } finally {
-          await ceiling.stop()
-        }
+        const bare = await hammer(ceiling.url, paths.map((_, j) => `/constant/${j}`))
+        results.push({ target: `pool (${kind})`, leaves, ...pool, ratio_to_ceiling: round(pool.requests_per_s / bare.requests_per_s, 2) })
+        results.push({ target: 'bare constant JSON', leaves: '-', ...bare, ratio_to_ceiling: 1 })
       } finally {
-        await server.stop()
+        await ceiling.stop()
       }
-    } finally {
-      await store.drop()
-    }
+    }, { env: { BACKGROUND_JOBS: 'false' }, seed: async (url) => { hotkeys = await seedEpoch(url) } })
   }
   return results
 }

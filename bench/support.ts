@@ -1,7 +1,9 @@
 /** Shared pieces of the benchmark scripts: flags, result files, tables. */
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
 import { percentile, type SimulatedMiner } from '../src/simulation/miner.ts'
+import { createPostgresStore, createSqliteStore, freePort, spawnServer, waitForHealth } from '../test/load/support.ts'
 
 export function flag (name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)
@@ -74,4 +76,27 @@ export async function runCycles (miners: SimulatedMiner[], seconds: number): Pro
   const p50 = percentile(cycleMs, 50)
   const p99 = percentile(cycleMs, 99)
   return { cycles: cycleMs.length, cycles_per_s: round(cycleMs.length / elapsed), p50_ms: round(p50), p99_ms: round(p99), p99_over_p50: p50 === 0 ? 0 : round(p99 / p50, 2) }
+}
+
+/**
+ * Runs `fn` against a `sotapool serve` process (no rate limits, warnings only) on a fresh store of `kind`,
+ * then stops the server and drops the store. `seed` prepares the store before the server starts.
+ */
+export async function withPoolServer<T> (kind: 'sqlite' | 'postgres', fn: (server: { url: string; port: number }) => Promise<T>,
+  options: { env?: Record<string, string>; seed?: (url: string) => Promise<void> } = {}): Promise<T> {
+  const store = kind === 'sqlite' ? createSqliteStore('sotapool-bench-') : await createPostgresStore('sotapool_bench')
+  try {
+    await options.seed?.(store.url)
+    const server = spawnServer(0, await freePort(), {
+      DATABASE_URL: store.url, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0', ...options.env,
+    }, join(tmpdir(), 'sotapool-bench-logs'))
+    try {
+      await waitForHealth(server)
+      return await fn(server)
+    } finally {
+      await server.stop()
+    }
+  } finally {
+    await store.drop()
+  }
 }
