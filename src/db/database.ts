@@ -20,12 +20,6 @@ export interface Database {
   readonly label: string
   /** Runs `fn` in one transaction: all of it commits or none. SQLite takes the write lock up front. */
   transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>, options?: TransactionOptions): Promise<T>
-  /**
-   * Inside a transaction: orders submissions (shared) against window closes (exclusive), so a window
-   * never closes while a submission that decides in it is still uncommitted. PostgreSQL takes a
-   * transaction-scoped advisory lock; SQLite's write transactions are exclusive already.
-   */
-  lockWindows(trx: Transaction<DB>, mode: 'shared' | 'exclusive'): Promise<void>
   ping(): Promise<boolean>
   /** SQLite only: an online, consistent copy of the database into `file` while the pool keeps running. */
   backup?(file: string): Promise<void>
@@ -40,8 +34,12 @@ export interface TransactionOptions {
    * still atomic and ordered, and never lost when the pool process crashes.
    */
   durable?: boolean
-  /** Take the window lock (see `lockWindows`) first. */
-  windows?: 'shared'
+  /**
+   * Take the window lock first, held until commit: submissions take it shared, window closes exclusive, so
+   * a window never closes while a submission that decides in it is still uncommitted. PostgreSQL takes a
+   * transaction-scoped advisory lock; SQLite's write transactions are exclusive already.
+   */
+  windows?: 'shared' | 'exclusive'
 }
 
 // BIGINT and NUMERIC arrive as strings from pg; integers are read exactly, fractional numerics as numbers.
@@ -120,7 +118,6 @@ function openSqlite (file: string, create: boolean): Database {
         }
       })
     },
-    lockWindows: async () => {},
     ping: async () => await sql`select 1`.execute(db).then(() => true, () => false),
     backup: async (file) => { await connection.backup(file) },
     close: async () => { await db.destroy() },
@@ -169,6 +166,7 @@ function openPostgres (url: string, poolSize: number): Database {
       const start = ['begin']
       if (options.durable === false) start.push('set local synchronous_commit = off')
       if (options.windows === 'shared') start.push(`select pg_advisory_xact_lock_shared(${WINDOW_LOCK_KEY})`)
+      if (options.windows === 'exclusive') start.push(`select pg_advisory_xact_lock(${WINDOW_LOCK_KEY})`)
       return await db.connection().execute(async (conn) => {
         await sql.raw(start.join('; ')).execute(conn)
         try {
@@ -180,10 +178,6 @@ function openPostgres (url: string, poolSize: number): Database {
           throw err
         }
       })
-    },
-    async lockWindows (trx, mode) {
-      if (mode === 'shared') await sql`select pg_advisory_xact_lock_shared(${WINDOW_LOCK_KEY})`.execute(trx)
-      else await sql`select pg_advisory_xact_lock(${WINDOW_LOCK_KEY})`.execute(trx)
     },
     ping: async () => await sql`select 1`.execute(db).then(() => true, () => false),
     close: async () => { await db.destroy() },

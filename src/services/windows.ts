@@ -54,9 +54,9 @@ export class WindowService {
   /** Closes one ended window; false when it was already closed (by this or another process). */
   async close (windowNumber: number): Promise<boolean> {
     if (windowNumber >= this.currentWindow()) throw new Error(`window ${windowNumber} has not ended yet`)
+    // The exclusive window lock waits for submissions still deciding in this window; later ones see it
+    // closed and use the next.
     const closedNow = await this.database.transaction(async (trx) => {
-      // Waits for submissions still deciding in this window; later ones see it closed and use the next.
-      await this.database.lockWindows(trx, 'exclusive')
       // ON CONFLICT DO NOTHING, not a caught unique violation: on PostgreSQL a failed statement aborts the
       // transaction and its commit throws, so the process that lost the race would report an error.
       const inserted = await trx.insertInto('window_closes').values({ window_number: BigInt(windowNumber), closed_at: BigInt(this.now()) })
@@ -80,7 +80,7 @@ export class WindowService {
           .where('window_number', '=', BigInt(windowNumber)).where('points', '>', 0))
         .execute()
       return true
-    })
+    }, { windows: 'exclusive' })
     if (closedNow) this.metrics.windowCloses.inc()
     return closedNow
   }

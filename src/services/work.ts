@@ -230,16 +230,14 @@ export class WorkService {
     // On PostgreSQL the lock is taken in the same statement, by a data-modifying CTE (which always runs, unlike
     // a SELECT … FOR UPDATE the plan might never read). The statement's snapshot predates a wait for the lock,
     // so an assignment committed meanwhile is caught by the one-active-assignment index at insert instead.
-    const active = this.database.dialect === 'postgres'
-      ? await trx.with('m', (db) => db.updateTable('miners').set((eb) => ({ last_seen: eb.ref('last_seen') })).where('hotkey', '=', miner).returning('hotkey'))
-        .updateTable('assignments')
-        .set({ status: sql<AssignmentStatus>`case when timeout_at <= ${BigInt(nowMs)} then 'expired' else status end` })
-        .where('miner_hotkey', '=', (eb) => eb.selectFrom('m').select('m.hotkey')).where('status', '=', 'active')
-        .returning('status').execute()
-      : await trx.updateTable('assignments')
-        .set({ status: sql<AssignmentStatus>`case when timeout_at <= ${BigInt(nowMs)} then 'expired' else status end` })
-        .where('miner_hotkey', '=', miner).where('status', '=', 'active')
-        .returning('status').execute()
+    const locked = this.database.dialect === 'postgres'
+    const source = locked
+      ? trx.with('m', (db) => db.updateTable('miners').set((eb) => ({ last_seen: eb.ref('last_seen') })).where('hotkey', '=', miner).returning('hotkey'))
+      : trx
+    const active = await source.updateTable('assignments')
+      .set({ status: sql<AssignmentStatus>`case when timeout_at <= ${BigInt(nowMs)} then 'expired' else status end` })
+      .where('miner_hotkey', '=', locked ? sql<string>`(select hotkey from m)` : miner).where('status', '=', 'active')
+      .returning('status').execute()
     if (active.some((a) => a.status === 'active')) throw new PoolError('POOL_ERR_ACTIVE_ASSIGNMENT')
   }
 
