@@ -42,7 +42,7 @@ function makeEntries(n: number): ClaimEntry[] {
 }
 
 function hex(b: Uint8Array): string {
-  return '0x' + Buffer.from(b).toString('hex')
+  return `0x${Buffer.from(b).toString('hex')}`
 }
 
 function time<T>(f: () => T): { ms: number; value: T } {
@@ -130,7 +130,7 @@ for (const [i, line] of table.entries()) {
 console.log(`\nbuild speed at ${N.toLocaleString('en-US')} leaves, ours / StandardMerkleTree: ${ratio}×`)
 
 mkdirSync(new URL('../bench-results/', import.meta.url), { recursive: true })
-writeFileSync(new URL('../bench-results/claim-tree.json', import.meta.url), JSON.stringify({
+writeFileSync(new URL('../bench-results/claim-tree.json', import.meta.url), `${JSON.stringify({
   benchmark: 'claim-tree',
   date: new Date().toISOString(),
   node: process.version,
@@ -140,4 +140,4 @@ writeFileSync(new URL('../bench-results/claim-tree.json', import.meta.url), JSON
   full,
   rows,
   buildSpeedRatio: ratio,
-}, null, 2) + '\n')
+}, null, 2)}\n`)

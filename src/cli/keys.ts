@@ -38,6 +38,6 @@ export function registerKeyCommands (program: Command): void {
       const headers = signedHeaders(key, opts.timestamp ?? Math.floor(Date.now() / 1000), opts.recipient)
       process.stdout.write(opts.json === true
         ? `${JSON.stringify(headers, null, 2)}\n`
-        : Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n')
+        : `${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`)
     })
 }

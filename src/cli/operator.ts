@@ -5,8 +5,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { InvalidArgumentError, type Command } from 'commander'
-import type { PoolContext } from '../services/context.ts'
-import { print, stderrLog, withPool } from './epochs.ts'
+import { print, withPool } from './epochs.ts'
 import { configOrExit, parseInteger } from './main.ts'
 
 

@@ -127,7 +127,7 @@ function Overview ({ health, monitor, sota }) {
       </div>`}
     </div>
     <${Stat} label="Epoch" testid="epoch-current" value=${hd ? hd.epoch.current : '—'}
-      sub=${hd && `last closed: ${hd.epoch.last_closed ?? 'none'}${md && md.epochs.pending_close.length ? ` · pending: ${md.epochs.pending_close.join(', ')}` : ''}`} />
+      sub=${hd && `last closed: ${hd.epoch.last_closed ?? 'none'}${md?.epochs.pending_close.length ? ` · pending: ${md.epochs.pending_close.join(', ')}` : ''}`} />
     <${Stat} label="Miners" testid="miners-total" value=${md ? md.miners.total : needsToken}
       sub=${md && html`<span data-testid="miners-active">${md.miners.active_last_hour}</span> active in the last hour`} />
     <${Stat} label=${`SOTA · ${CONFIG.taskTypes[0]}`} testid="sota-value" value=${defaultSota ? fmtNumber(defaultSota.sota_threshold) : '—'}

@@ -54,7 +54,7 @@ export function fromHex32 (hex) {
 }
 
 export function toHex (bytes) {
-  return '0x' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+  return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`
 }
 
 /** An amount as the API sends it (an integer, or a decimal string above 2^53 − 1) as a u64 bigint. */

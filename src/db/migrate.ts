@@ -14,7 +14,7 @@ import * as operator from './migrations/005-operator.ts'
 import * as leaseIndexes from './migrations/006-lease-indexes.ts'
 
 /** A migration may return what it changed in stored data, one line each, to be logged. */
-type MigrationModule = { up: (db: Kysely<any>, dialect: Dialect) => Promise<string[] | void> }
+type MigrationModule = { up: (db: Kysely<any>, dialect: Dialect) => Promise<unknown> }
 
 const MIGRATIONS: Record<string, MigrationModule> = {
   '001-initial': initial,
@@ -35,7 +35,7 @@ export async function migrateToLatest (database: Database, report?: (migration: 
         out[name] = {
           up: async (db) => {
             const notes = await m.up(db, database.dialect)
-            if (notes !== undefined && notes.length > 0) report?.(name, notes)
+            if (Array.isArray(notes) && notes.length > 0) report?.(name, notes.map(String))
           },
         }
       }

@@ -238,7 +238,7 @@ export function checkEpochArtifact (
       stated.set(hotkey, units(p, 'units', `payout of ${hotkey}: `))
       entries.push({ hotkey, publicKey: key(hotkey, `payout of ${hotkey}`), microPoints: toMicroPoints(points) })
     }
-    let rules
+    let rules: ReturnType<typeof computePayouts>
     try {
       rules = computePayouts(entries, { budgetUnits: budget, feeBps, minerCapBps: capBps })
     } catch (err) {

@@ -158,7 +158,9 @@ export function computePayouts(entries: readonly PointsEntry[], params: PayoutPa
     shares.sort((x, y) => (x.rest < y.rest ? 1 : x.rest > y.rest ? -1 : compareBytes(x.e.publicKey, y.e.publicKey)))
     // leftover < shares.length (a sum of fractions each < 1), so Number() is exact.
     const topUps = Number(leftover)
-    shares.forEach((s, rank) => units.set(s.e, s.floor + (rank < topUps ? 1n : 0n)))
+    shares.forEach((s, rank) => {
+      units.set(s.e, s.floor + (rank < topUps ? 1n : 0n))
+    })
     distributedUnits += remaining
   }
 

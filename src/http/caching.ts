@@ -14,5 +14,5 @@ export const REVALIDATE = 'no-cache'
 export function notModified (request: FastifyRequest, reply: FastifyReply, etag: string, cacheControl: string): boolean {
   void reply.header('etag', etag).header('cache-control', cacheControl)
   const match = request.headers['if-none-match']
-  return match !== undefined && match.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)
+  return match?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag) ?? false
 }

@@ -94,7 +94,7 @@ function rewrite (text: string): string {
       if (previous !== ':' || lastKey !== 'score') {
         throw new PoolError('POOL_ERR_MALFORMED_JSON', `Malformed JSON body: ${token} is accepted only as a score, at position ${i}`)
       }
-      out += text.slice(copiedUpTo, i) + 'null'
+      out += `${text.slice(copiedUpTo, i)}null`
       i += token.length
       copiedUpTo = i
       previous = 'l'
@@ -105,7 +105,7 @@ function rewrite (text: string): string {
       while (j < text.length && /[0-9.eE+-]/.test(text[j] as string)) j++
       const literal = text.slice(i, j)
       if (/^-?\d+$/.test(literal) && !Number.isSafeInteger(Number(literal))) {
-        out += text.slice(copiedUpTo, i) + `"${literal}"`
+        out += `${text.slice(copiedUpTo, i)}"${literal}"`
         copiedUpTo = j
       }
       previous = '0'

@@ -60,7 +60,7 @@ export default fp(async (app, opts: { pool: PoolContext }) => {
   app.decorateRequest('consumedSignature', undefined)
 
   const authenticate = (messageFor: (ts: string, request: FastifyRequest) => string, what: string): preHandlerAsyncHookHandler =>
-    async function (request: FastifyRequest, _reply: FastifyReply) {
+    async (request: FastifyRequest, _reply: FastifyReply) => {
       try {
         if (STATE_CHANGING.has(request.method)) {
           // Maintenance holds writes back before any signature work; reads keep being served.

@@ -48,7 +48,8 @@ export async function monitorSummary (pool: PoolContext) {
   const byState: Record<string, { evaluating: number; scored: number; rejected: number }> = {}
   for (const t of pool.config.taskTypes) byState[t] = { evaluating: 0, scored: 0, rejected: 0 }
   for (const row of algorithms) {
-    const entry = byState[row.task_type] ??= { evaluating: 0, scored: 0, rejected: 0 }
+    byState[row.task_type] ??= { evaluating: 0, scored: 0, rejected: 0 }
+    const entry = byState[row.task_type]!
     entry[row.state] = toNumber(row.n)
   }
 

@@ -119,7 +119,7 @@ export function proofJson (levels: readonly string[], index: number): string {
   for (let k = 0; k < levels.length - 1; k++) {
     const at = (p ^ 1) * HEX
     const level = levels[k]!
-    if (at < level.length) proof += (proof === '' ? '"0x' : ',"0x') + level.substring(at, at + HEX) + '"'
+    if (at < level.length) proof += `${proof === '' ? '"0x' : ',"0x'}${level.substring(at, at + HEX)}"`
     p >>= 1
   }
   return proof
@@ -158,7 +158,7 @@ class CachedEpoch {
     const amount = this.amounts[index]!
     const text = this.head + index + ',"hotkey":' + JSON.stringify(hotkey) + ',"recipient_coldkey":' + this.recipients[index]! +
       ',"amount_units":' + amount + ',"amount":' + amount + ',"proof":[' + proof + this.tail + leaf + FORMAT_END
-    return { etag: '"' + this.tag + leaf.substring(0, 16) + '"', text }
+    return { etag: `"${this.tag}${leaf.substring(0, 16)}"`, text }
   }
 }
 

@@ -18,7 +18,7 @@ export async function pruneEvaluations (pool: PoolContext, horizonDays: number, 
   if (lastEpoch === null) return { horizon, through_window: null, evaluations: 0, dry_run: dryRun }
   const throughWindow = epochWindows(lastEpoch, pool.tempo).last
   const db = pool.database.db
-  const closedDecisions = (eb: any) => eb.selectFrom('algorithms').select('id')
+  const closedDecisions = db.selectFrom('algorithms').select('id')
     .where('decided_window', 'is not', null).where('decided_window', '<=', BigInt(throughWindow))
   if (dryRun) {
     const row = await db.selectFrom('evaluations').select((eb) => eb.fn.countAll<bigint>().as('n'))

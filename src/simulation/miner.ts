@@ -17,6 +17,9 @@ export interface CallRecord {
 
 export interface SimAlgorithm { id: number; algorithm_dsl: string; algorithm_hash?: string }
 
+/** The part of a lease answer the simulated miner reads. */
+interface LeaseReply { lease_id: string; evolve_budget: number; evaluate_algorithms: SimAlgorithm[]; seed_algorithms: SimAlgorithm[] }
+
 /** The score an honest evaluator reports: a fixed function of the program, plus tiny noise. */
 export function trueScore (algorithm: SimAlgorithm): number {
   const digest = algorithm.algorithm_hash ?? createHash('sha256').update(algorithm.algorithm_dsl).digest('hex')
@@ -41,10 +44,11 @@ export class SimulatedMiner {
     private readonly evolveProbability = 0.5,
   ) {}
 
-  private async call (route: CallRecord['route'], method: string, path: string, body: unknown, recipient?: string): Promise<{ status: number; json: any }> {
+  /** One signed request; `json` is the body as `T` when the status is 200, else whatever JSON came back (or null). */
+  private async call<T = unknown> (route: CallRecord['route'], method: string, path: string, body: unknown, recipient?: string): Promise<{ status: number; json: T }> {
     const started = performance.now()
     let status = 0
-    let json: any = null
+    let json: unknown = null
     let error: string | undefined
     try {
       const response = await fetch(`${this.baseUrl}${path}`, {
@@ -60,10 +64,10 @@ export class SimulatedMiner {
       error = `${method} ${this.baseUrl}${path}: ${cause?.message ?? cause?.code ?? (err as Error).message}`
     }
     this.record({
-      route, status, code: status === 200 ? null : (json?.code ?? (status === 0 ? 'NETWORK_ERROR' : `HTTP_${status}`)), ms: performance.now() - started,
+      route, status, code: status === 200 ? null : ((json as { code?: string } | null)?.code ?? (status === 0 ? 'NETWORK_ERROR' : `HTTP_${status}`)), ms: performance.now() - started,
       ...(error === undefined ? {} : { error }),
     })
-    return { status, json }
+    return { status, json: json as T }
   }
 
   async setRecipient (recipient: string): Promise<boolean> {
@@ -72,20 +76,20 @@ export class SimulatedMiner {
 
   /** One lease → submit cycle; returns false when there was no work (the caller backs off). */
   async cycle (): Promise<boolean> {
-    const lease = await this.call('lease', 'POST', '/api/v1/tasks/lease', { gossip_limit: 5 })
+    const lease = await this.call<LeaseReply>('lease', 'POST', '/api/v1/tasks/lease', { gossip_limit: 5 })
     if (lease.status !== 200) return false
-    const evaluations = (lease.json.evaluate_algorithms as SimAlgorithm[]).map((a) => ({
+    const evaluations = lease.json.evaluate_algorithms.map((a) => ({
       algorithm_id: a.id,
       score: this.honest ? Math.min(1, trueScore(a) + (Math.random() - 0.5) * 0.004) : Math.random(),
     }))
     const evolutions: Array<{ parent_algorithm_ids: number[]; algorithm_dsl: string }> = []
-    const seeds = lease.json.seed_algorithms as SimAlgorithm[]
+    const seeds = lease.json.seed_algorithms
     if (lease.json.evolve_budget > 0 && seeds.length > 0 && Math.random() < this.evolveProbability) {
       const parent = seeds[Math.floor(Math.random() * seeds.length)]!
       const dsl = mutate(parent.algorithm_dsl)
       if (dsl !== undefined) evolutions.push({ parent_algorithm_ids: [parent.id], algorithm_dsl: dsl })
     }
-    await this.call('submit', 'POST', `/api/v1/tasks/${lease.json.lease_id as string}/submit_lease`, { evaluations, evolutions, iterations: 1 })
+    await this.call('submit', 'POST', `/api/v1/tasks/${lease.json.lease_id}/submit_lease`, { evaluations, evolutions, iterations: 1 })
     return true
   }
 }

@@ -58,7 +58,9 @@ describe('mining end to end', () => {
       const truth = new Map<number, number>()
       const seeds = await t.pool.database.db.selectFrom('algorithms').select('id').where('is_seed', '=', 1n).orderBy('id').execute()
       const seedTruth = [0.32, 0.41, 0.36, 0.45, 0.3, 0.38, 0.34, 0.4]
-      seeds.forEach((s, i) => truth.set(Number(s.id), seedTruth[i % seedTruth.length]!))
+      seeds.forEach((s, i) => {
+        truth.set(Number(s.id), seedTruth[i % seedTruth.length]!)
+      })
       const bestSeedTruth = Math.max(...seeds.map((s) => truth.get(Number(s.id))!))
       const trueScore = (id: number): number => {
         const value = truth.get(id)

@@ -56,7 +56,7 @@ class Transcript {
   /** The last response as sent (real ids), for the next request. */
   lastJson (): any { return JSON.parse(this.lastBody) }
 
-  toString (): string { return JSON.stringify(this.exchanges, null, 1) + '\n' }
+  toString (): string { return `${JSON.stringify(this.exchanges, null, 1)}\n` }
 }
 
 describe('what clients see', () => {
@@ -65,7 +65,7 @@ describe('what clients see', () => {
     try {
       const response = await t.app.inject({ method: 'GET', url: '/openapi.json' })
       assert.equal(response.statusCode, 200)
-      matchesSnapshot(OPENAPI_SNAPSHOT, JSON.stringify(JSON.parse(response.body), null, 1) + '\n')
+      matchesSnapshot(OPENAPI_SNAPSHOT, `${JSON.stringify(JSON.parse(response.body), null, 1)}\n`)
     } finally {
       await t.close()
     }

@@ -63,7 +63,7 @@ const json = (run: Run): any => {
 
 describe('sotapool CLI', { concurrency: false }, () => {
   let store: SharedTestStore
-  let miners: CraftedMiner[] = []
+  const miners: CraftedMiner[] = []
   let storeUrl = ''
 
   /** A pool context on the test store, its clock at `nowMs` (real time by default, as the CLI sees it). */

@@ -4,8 +4,6 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { decodeAddress } from '@polkadot/util-crypto'
 import { buildClaimTree, CLAIM_TREE_FORMAT, fromHex32, initClaimTree, verifyClaim } from '../../src/domain/claim-tree.ts'
-import type { FastifyBaseLogger } from 'fastify'
-import { EpochCloser } from '../../src/jobs/epoch-closer.ts'
 import { up as balanceEpochs } from '../../src/db/migrations/004-balanced-epochs.ts'
 import { type TestPool, withTestPool as withPool } from '../support/pool.ts'
 import { TestMiner } from '../support/miner.ts'
@@ -533,7 +531,9 @@ describe('verify and export', { concurrency: CONCURRENCY }, () => {
       assert.equal(typeof amounts.get(b.hotkey), 'string')
       assert.equal(typeof amounts.get(c.hotkey), 'number')
       const got = [a, b, c].map((m) => BigInt(amounts.get(m.hotkey) as string | number))
-      got.forEach((g, i) => assert.ok(g === exact[i] || g === exact[i]! + 1n, `${g} ≈ ${exact[i]}`))
+      got.forEach((g, i) => {
+        assert.ok(g === exact[i] || g === exact[i]! + 1n, `${g} ≈ ${exact[i]}`)
+      })
       assert.equal(got.reduce((s, g) => s + g, 0n), 9_000_000_000_000_000_000n)
       const pkg = await t.app.inject({ method: 'GET', url: `/claims/epoch/0/proof/${a.hotkey}` })
       assert.match(pkg.body, new RegExp(`"amount_units":"${got[0]}"`))

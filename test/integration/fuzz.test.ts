@@ -400,7 +400,7 @@ describe('hand-made malformed inputs', () => {
       }
     }
     assert.equal(({} as Record<string, unknown>).polluted, undefined)
-    assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false)
+    assert.equal(Object.hasOwn(Object.prototype, 'polluted'), false)
   })
 
   test('raw HTTP on a real socket: duplicate headers, long URLs, NUL bytes, lying lengths, broken chunking', async () => {
@@ -417,7 +417,7 @@ describe('hand-made malformed inputs', () => {
       `POST /api/v1/miners/register HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{"a": 1}`,
       `POST /api/v1/miners/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
       `POST /api/v1/miners/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
-      `POST /api/v1/miners/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${'400\r\n' + 'x'.repeat(1024) + '\r\n'}${'400\r\n' + 'x'.repeat(1024) + '\r\n'}${'400\r\n' + 'x'.repeat(1024) + '\r\n'}0\r\n\r\n`,
+      `POST /api/v1/miners/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${`400\r\n${'x'.repeat(1024)}\r\n`}${`400\r\n${'x'.repeat(1024)}\r\n`}${`400\r\n${'x'.repeat(1024)}\r\n`}0\r\n\r\n`,
       `POST /api/v1/miners/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\nConnection: close\r\n\r\n{}`,
       `GET /${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
       `GET /health?${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,

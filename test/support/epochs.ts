@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { encodeHotkey } from '../../src/crypto/sr25519.ts'
 import { cryptoWaitReady } from '@polkadot/util-crypto'
-import { createPoolContext, type PoolContext } from '../../src/services/context.ts'
+import type { PoolContext } from '../../src/services/context.ts'
 import type { TestPool } from './pool.ts'
 import type { TestMiner } from './miner.ts'
 

@@ -259,6 +259,7 @@ const NUMBER_TOKENS = [
 const NASTY_STRINGS = [
   '', ' ', '\t\n', 'NaN', 'Infinity', '-Infinity', '1e309', '0x10', '-1', '0', '1', '1.5', '١٢٣', 'null', 'true', 'undefined',
   '\u0000', 'a\u0000b', '\u0000'.repeat(64), '\uD800', '\uDFFF\uD800', '\u202E', '\uFEFF', 'ﷺ', '💥', 'Ω≈ç√∫', '../../etc/passwd',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, on purpose
   '..\\..\\windows', "' OR '1'='1", '"; drop table miners; --', '<script>alert(1)</script>', '%00', '%s%n', '${7*7}', '__proto__',
   'constructor', 'prototype', 'toString', 'hasOwnProperty', 'evaluate', 'evolve', 'cifar10_binary', 'cifar10_binary\u0000',
 ]
@@ -300,7 +301,7 @@ export function dslValue (): fc.Arbitrary<string> {
     fc.nat({ max: 1_000_000 }).map(evolvedProgram),
     fc.nat({ max: 1_000_000 }).map(reformattedProgram),
     fc.tuple(fc.nat({ max: 1000 }), fc.nat(), fc.constantFrom('s2 = 1e309', 's2 = 99999999999999999999999', 'v1 = dot(v1, v1, v1)', 's999999999 = 1',
-      'm0 = m0 * m0', '# meta: scalar_count=99999999999', 's0 = ' + '('.repeat(2000) + '1' + ')'.repeat(2000), 'CONST NaN -> s2', '\u0000', 'setup:', ''))
+      'm0 = m0 * m0', '# meta: scalar_count=99999999999', `s0 = ${'('.repeat(2000)}1${')'.repeat(2000)}`, 'CONST NaN -> s2', '\u0000', 'setup:', ''))
       .map(([k, line, junk]) => {
         const lines = evolvedProgram(k).split('\n')
         lines[line % lines.length] = junk

@@ -78,7 +78,7 @@ describe('claim tree: table', () => {
   it('has the empty root and no leaves when there are no entries', () => {
     const tree = buildClaimTree(9n, [])
     assert.deepEqual(tree.root, EMPTY_ROOT)
-    assert.equal(toHex32(tree.root), '0x' + '0'.repeat(64))
+    assert.equal(toHex32(tree.root), `0x${'0'.repeat(64)}`)
     assert.deepEqual(tree.leaves, [])
     assert.throws(() => tree.proof(0), RangeError)
   })
@@ -148,15 +148,15 @@ describe('claim tree: table', () => {
 
 describe('claim tree: hex', () => {
   it('round-trips and lowercases', () => {
-    const s = '0x' + 'aB'.repeat(32)
+    const s = `0x${'aB'.repeat(32)}`
     assert.equal(toHex32(fromHex32(s)), s.toLowerCase())
-    assert.deepEqual(fromHex32('0x' + '0f'.repeat(32)), new Uint8Array(32).fill(15))
+    assert.deepEqual(fromHex32(`0x${'0f'.repeat(32)}`), new Uint8Array(32).fill(15))
   })
 
   it('rejects anything but 0x and 64 hex digits', () => {
-    const bad = ['', '0x', '0x' + 'a'.repeat(63), '0x' + 'a'.repeat(65), 'a'.repeat(64), '00' + 'a'.repeat(64),
-      '0X' + 'a'.repeat(64), '0x' + 'g'.repeat(64), ' 0x' + 'a'.repeat(64), '0x' + 'a'.repeat(64) + '\n',
-      '0x' + 'a'.repeat(62) + ' a']
+    const bad = ['', '0x', `0x${'a'.repeat(63)}`, `0x${'a'.repeat(65)}`, 'a'.repeat(64), `00${'a'.repeat(64)}`,
+      `0X${'a'.repeat(64)}`, `0x${'g'.repeat(64)}`, ` 0x${'a'.repeat(64)}`, `0x${'a'.repeat(64)}\n`,
+      `0x${'a'.repeat(62)} a`]
     for (const s of bad) assert.throws(() => fromHex32(s), TypeError, JSON.stringify(s))
     assert.throws(() => fromHex32(42 as unknown as string), TypeError)
     assert.throws(() => toHex32(new Uint8Array(31)), TypeError)
@@ -178,7 +178,7 @@ function referenceRoot(epoch: bigint, entries: readonly ClaimEntry[]): string {
   const u64 = (v: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(v); return b }
   const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b }
   let level: Uint8Array[] = sorted.map((e, i) => blake2b(Buffer.concat([Buffer.from([0]), u64(epoch), u32(i), e.hotkey, e.recipient, u64(e.amountUnits)]), { dkLen: 32 }))
-  if (level.length === 0) return '0x' + '00'.repeat(32)
+  if (level.length === 0) return `0x${'00'.repeat(32)}`
   while (level.length > 1) {
     const up: Uint8Array[] = []
     for (let i = 0; i < level.length; i += 2) {
@@ -190,7 +190,7 @@ function referenceRoot(epoch: bigint, entries: readonly ClaimEntry[]): string {
     }
     level = up
   }
-  return '0x' + hex(level[0]!)
+  return `0x${hex(level[0]!)}`
 }
 
 const key32 = fc.uint8Array({ minLength: 32, maxLength: 32 })

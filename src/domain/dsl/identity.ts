@@ -42,7 +42,9 @@ export function programHash(program: DslProgram): string {
 
 function column(body: readonly Instruction[], width: number, write: (buffer: Buffer, offset: number, x: Instruction) => void): Buffer {
   const buffer = Buffer.alloc(body.length * width)
-  body.forEach((instruction, i) => write(buffer, i * width, instruction))
+  body.forEach((instruction, i) => {
+    write(buffer, i * width, instruction)
+  })
   return buffer
 }
 

@@ -133,10 +133,16 @@ class LineReading {
     checkCharacters(raw, line)
     const trimmed = trimBlanks(raw)
     if (trimmed === '') return
-    if (trimmed.startsWith('#')) return this.addHashLine(trimmed, line)
+    if (trimmed.startsWith('#')) {
+      this.addHashLine(trimmed, line)
+      return
+    }
     const hash = trimmed.indexOf('#')
     const code = hash === -1 ? trimmed : trimBlanks(trimmed.slice(0, hash))
-    if (code.endsWith(':')) return this.addHeader(code, line)
+    if (code.endsWith(':')) {
+      this.addHeader(code, line)
+      return
+    }
     this.lineCount[this.phase]++
     this.statements.push({ line, code, phase: this.phase })
   }

@@ -8,7 +8,6 @@ import {
   ADDR_VECTORS,
   PHASES,
   UNUSED,
-  parseDsl,
   printCanonical,
   printInstruction,
   pythonRepr,

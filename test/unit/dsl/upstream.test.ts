@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import {
   DslError,
-  PHASES,
+  type PHASES,
   identityBytes,
   parseDsl,
   printCanonical,
