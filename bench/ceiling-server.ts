@@ -24,11 +24,27 @@ const verified = (headers: Record<string, string | string[] | undefined>): boole
 
 app.post('/api/v1/tasks/lease', async (request, reply) => {
   if (!verified(request.headers)) return await reply.code(401).send({ detail: 'invalid signature' })
-  return { lease_id: 'ceiling', window_number: 0, timeout_at: '', evolve_budget: 0, task_type: 'cifar10_binary', evaluate_algorithms: [], seed_algorithms: [], gossip: { task_type: 'cifar10_binary', algorithm_ids: [] } }
+  return {
+    lease_id: 'ceiling',
+    window_number: 0,
+    timeout_at: '',
+    evolve_budget: 0,
+    task_type: 'cifar10_binary',
+    evaluate_algorithms: [],
+    seed_algorithms: [],
+    gossip: { task_type: 'cifar10_binary', algorithm_ids: [] },
+  }
 })
 app.post('/api/v1/tasks/:id/submit_lease', async (request, reply) => {
   if (!verified(request.headers)) return await reply.code(401).send({ detail: 'invalid signature' })
-  return { status: 'accepted', lease_id: 'ceiling', evaluations_accepted: 0, evolutions_accepted: 0, new_algorithm_ids: [], window_number: 0 }
+  return {
+    status: 'accepted',
+    lease_id: 'ceiling',
+    evaluations_accepted: 0,
+    evolutions_accepted: 0,
+    new_algorithm_ids: [],
+    window_number: 0,
+  }
 })
 const constant = JSON.stringify({ padding: 'x'.repeat(Math.max(0, constantBytes - 16)) })
 app.get('/constant/:any', async (_request, reply) => await reply.type('application/json').send(constant))

@@ -12,16 +12,32 @@ import { flag, printTable, round, runCycles, startScript, stores, withPoolServer
 const seconds = flag('seconds', 10)
 const CONCURRENCY = [50, 200]
 
-interface Run { target: string; miners: number; cycles: number; cycles_per_s: number; p50_ms: number; p99_ms: number; p99_over_p50: number; errors: number }
+interface Run {
+  target: string
+  miners: number
+  cycles: number
+  cycles_per_s: number
+  p50_ms: number
+  p99_ms: number
+  p99_over_p50: number
+  errors: number
+}
 
-async function drive (target: string, url: string, count: number): Promise<Run> {
+async function drive(target: string, url: string, count: number): Promise<Run> {
   let errors = 0
-  const miners = await Promise.all(Array.from({ length: count }, async (_, i) =>
-    new SimulatedMiner(await keyFromSecret(`//bench-${target}-${count}-${i}`), url, i % 5 !== 0, (c) => { if (c.status !== 200) errors++ })))
+  const miners = await Promise.all(
+    Array.from(
+      { length: count },
+      async (_, i) =>
+        new SimulatedMiner(await keyFromSecret(`//bench-${target}-${count}-${i}`), url, i % 5 !== 0, (c) => {
+          if (c.status !== 200) errors++
+        }),
+    ),
+  )
   return { target, miners: count, ...(await runCycles(miners, seconds)), errors }
 }
 
-export async function benchCycles (): Promise<Array<Run & { ratio_to_ceiling: number }>> {
+export async function benchCycles(): Promise<Array<Run & { ratio_to_ceiling: number }>> {
   const runs: Run[] = []
   const ceilingPort = await freePort()
   const ceiling = await startScript(new URL('./ceiling-server.ts', import.meta.url).pathname, [], ceilingPort)
@@ -31,7 +47,9 @@ export async function benchCycles (): Promise<Array<Run & { ratio_to_ceiling: nu
     await ceiling.stop()
   }
   for (const kind of stores()) {
-    await withPoolServer(kind, async (server) => { for (const n of CONCURRENCY) runs.push(await drive(kind, server.url, n)) })
+    await withPoolServer(kind, async (server) => {
+      for (const n of CONCURRENCY) runs.push(await drive(kind, server.url, n))
+    })
   }
   const ceilingOf = (n: number): number => runs.find((r) => r.target === 'ceiling' && r.miners === n)?.cycles_per_s ?? 0
   return runs.map((r) => ({ ...r, ratio_to_ceiling: round(r.cycles_per_s / ceilingOf(r.miners), 2) }))

@@ -10,7 +10,7 @@ import { hostilePrograms, largeValidProgram } from '../test/support/hostile-dsl.
 import { printTable, round, writeResult } from './support.ts'
 
 /** CPU milliseconds per call, over enough calls to fill about 200 ms. */
-function cpuPerRun (f: () => void): number {
+function cpuPerRun(f: () => void): number {
   for (let i = 0; i < 20; i++) f()
   let runs = 0
   const start = process.cpuUsage()
@@ -24,21 +24,33 @@ function cpuPerRun (f: () => void): number {
   return used / 1000 / runs
 }
 
-const validate = (text: string) => cpuPerRun(() => { try { validateAlgorithm(text) } catch { /* rejected, as intended */ } })
+const validate = (text: string) =>
+  cpuPerRun(() => {
+    try {
+      validateAlgorithm(text)
+    } catch {
+      /* rejected, as intended */
+    }
+  })
 
-function readEveryCharacter (text: string): number {
+function readEveryCharacter(text: string): number {
   let sum = 0
   for (let i = 0; i < text.length; i++) sum += text.charCodeAt(i)
   return sum
 }
 
-export function benchDsl () {
-  const inputs = (size: number): Record<string, string> => ({ 'valid program': largeValidProgram(size), ...hostilePrograms(size) })
+export function benchDsl() {
+  const inputs = (size: number): Record<string, string> => ({
+    'valid program': largeValidProgram(size),
+    ...hostilePrograms(size),
+  })
   const full = inputs(DSL_DEFAULT_MAX_BYTES)
   const quarter = inputs(DSL_DEFAULT_MAX_BYTES / 4)
   return Object.entries(full).map(([name, text]) => {
     const ms = validate(text)
-    const scan = cpuPerRun(() => { readEveryCharacter(text) })
+    const scan = cpuPerRun(() => {
+      readEveryCharacter(text)
+    })
     return {
       input: name,
       bytes: text.length,

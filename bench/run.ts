@@ -16,7 +16,8 @@ import { benchProofs } from './proofs.bench.ts'
 import { hasFlag, machine, printTable, stores, writeResult } from './support.ts'
 
 const quick = hasFlag('quick')
-if (quick) process.argv.push('--seconds', '4', '--leaves', '20000', '--close-miners', '2000', '--close-evaluations', '100000')
+if (quick)
+  process.argv.push('--seconds', '4', '--leaves', '20000', '--close-miners', '2000', '--close-evaluations', '100000')
 
 const summary: Record<string, unknown> = {}
 const section = async <T extends object[]>(name: string, title: string, run: () => Promise<T>): Promise<void> => {
@@ -35,13 +36,25 @@ await section('epoch_close', '3. window + epoch close', benchEpochClose)
 await section('dsl', '5. DSL validation at the size limit vs reading every character once', async () => benchDsl())
 
 // 4. The claim tree benchmark is its own script (it times builds in a clean process).
-const tree = spawnSync(process.execPath, ['--import', 'tsx', new URL('./claim-tree.bench.ts', import.meta.url).pathname, ...(quick ? ['--runs', '1'] : ['--full', '--runs', '1'])], { stdio: 'inherit' })
+const tree = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    new URL('./claim-tree.bench.ts', import.meta.url).pathname,
+    ...(quick ? ['--runs', '1'] : ['--full', '--runs', '1']),
+  ],
+  { stdio: 'inherit' },
+)
 if (tree.status !== 0) throw new Error('claim-tree benchmark failed')
 summary.claim_tree = JSON.parse(readFileSync(new URL('../bench-results/claim-tree.json', import.meta.url), 'utf8'))
 
 writeResult('summary', { quick, ...summary })
 process.stdout.write('\nwrote bench-results/summary.json\n')
 if (!quick && stores().length === 2) {
-  writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify({ machine: machine(), at: new Date().toISOString(), ...summary }, null, 2)}\n`)
+  writeFileSync(
+    new URL('./results.json', import.meta.url),
+    `${JSON.stringify({ machine: machine(), at: new Date().toISOString(), ...summary }, null, 2)}\n`,
+  )
   process.stdout.write('wrote bench/results.json; `npm run docs:tables` puts it in the README\n')
 }

@@ -21,7 +21,11 @@ const PER_TEST_TIMEOUT = new URL('./test-timeout.mjs', import.meta.url).href
 const findTests = (dir) => {
   let out = []
   let entries = []
-  try { entries = readdirSync(dir) } catch { return out }
+  try {
+    entries = readdirSync(dir)
+  } catch {
+    return out
+  }
   for (const name of entries.sort()) {
     const path = join(dir, name)
     if (statSync(path).isDirectory()) out = out.concat(findTests(path))
@@ -33,28 +37,56 @@ const findTests = (dir) => {
 const only = process.argv.slice(2) // optional: "unit", "sqlite", "postgres"
 const runs = [
   { name: 'unit', files: findTests('test/unit'), env: {} },
-  { name: 'sqlite', files: [...findTests('test/integration'), ...findTests('test/e2e'), ...findTests('test/browser')], env: { TEST_DATABASE: 'sqlite' } },
-  { name: 'postgres', files: [...findTests('test/integration'), ...findTests('test/e2e')], env: { TEST_DATABASE: 'postgres' } },
+  {
+    name: 'sqlite',
+    files: [...findTests('test/integration'), ...findTests('test/e2e'), ...findTests('test/browser')],
+    env: { TEST_DATABASE: 'sqlite' },
+  },
+  {
+    name: 'postgres',
+    files: [...findTests('test/integration'), ...findTests('test/e2e')],
+    env: { TEST_DATABASE: 'postgres' },
+  },
 ].filter((r) => (only.length === 0 || only.includes(r.name)) && r.files.length > 0)
 
 const children = new Set()
 let postgres
 
 /** Runs one file; resolves with its counts and its whole output. */
-function runFile (file, env) {
+function runFile(file, env) {
   const started = Date.now()
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [
-      '--import', 'tsx', '--import', PER_TEST_TIMEOUT, `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-force-exit',
-      '--test-reporter=spec', file,
-    ], { env: { ...process.env, ...env, LOG_LEVEL: 'silent', TEST_TIMEOUT_MS: String(TEST_TIMEOUT_MS) }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--import',
+        PER_TEST_TIMEOUT,
+        `--test-timeout=${TEST_TIMEOUT_MS}`,
+        '--test-force-exit',
+        '--test-reporter=spec',
+        file,
+      ],
+      {
+        env: { ...process.env, ...env, LOG_LEVEL: 'silent', TEST_TIMEOUT_MS: String(TEST_TIMEOUT_MS) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
     children.add(child)
     let output = ''
-    child.stdout.on('data', (chunk) => { output += chunk })
-    child.stderr.on('data', (chunk) => { output += chunk })
+    child.stdout.on('data', (chunk) => {
+      output += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      output += chunk
+    })
     // A per-test timeout cannot catch a file that never finishes outside any test (e.g. in a hook).
     let killed = false
-    const guard = setTimeout(() => { killed = true; child.kill('SIGKILL') }, FILE_TIMEOUT_MS)
+    const guard = setTimeout(() => {
+      killed = true
+      child.kill('SIGKILL')
+    }, FILE_TIMEOUT_MS)
     child.on('close', (code, signal) => {
       clearTimeout(guard)
       children.delete(child)
@@ -62,14 +94,15 @@ function runFile (file, env) {
       const passed = count('pass')
       let failed = count('fail') + count('cancelled') // a timed-out or unfinished test is cancelled: a failure
       if (killed) output += `\n✖ ${file}: still running after ${FILE_TIMEOUT_MS / 1000} s, killed\n`
-      else if (code !== 0 && failed === 0) output += `\n✖ ${file}: exited with ${signal ?? `code ${code}`} outside any test\n`
+      else if (code !== 0 && failed === 0)
+        output += `\n✖ ${file}: exited with ${signal ?? `code ${code}`} outside any test\n`
       if ((killed || code !== 0) && failed === 0) failed = 1 // a crash or a hang outside any test still fails the run
       resolve({ passed, failed, output, seconds: Math.round((Date.now() - started) / 1000) })
     })
   })
 }
 
-async function runAll (run) {
+async function runAll(run) {
   const started = Date.now()
   process.stdout.write(`\n== ${run.name}: ${run.files.length} files ==\n`)
   const queue = [...run.files]
@@ -87,17 +120,23 @@ async function runAll (run) {
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
   const seconds = Math.round((Date.now() - started) / 1000)
-  process.stdout.write(`\n== ${run.name}: ${passed} passed, ${failed} failed in ${seconds} s${failedFiles.length > 0 ? `; failing files: ${failedFiles.join(' ')}` : ''} ==\n`)
+  process.stdout.write(
+    `\n== ${run.name}: ${passed} passed, ${failed} failed in ${seconds} s${failedFiles.length > 0 ? `; failing files: ${failedFiles.join(' ')}` : ''} ==\n`,
+  )
   return { passed, failed }
 }
 
-async function shutdown (code) {
+async function shutdown(code) {
   for (const child of children) child.kill('SIGKILL')
   if (postgres !== undefined) await postgres.stop()
   process.exit(code)
 }
-process.on('SIGINT', () => { void shutdown(130) })
-process.on('SIGTERM', () => { void shutdown(143) })
+process.on('SIGINT', () => {
+  void shutdown(130)
+})
+process.on('SIGTERM', () => {
+  void shutdown(143)
+})
 
 let passed = 0
 let failed = 0

@@ -6,7 +6,7 @@ import { createRequire, syncBuiltinESMExports } from 'node:module'
 const timeout = Number(process.env.TEST_TIMEOUT_MS)
 
 /** Wraps test(name?, options?, fn?) so that options.timeout defaults to `timeout`. */
-function withTimeout (original) {
+function withTimeout(original) {
   const wrapped = function (...args) {
     const at = args.findIndex((a) => a !== null && typeof a === 'object')
     if (at >= 0) {

@@ -27,7 +27,9 @@ import type { PoolContext } from './services/context.ts'
 import { registerPoolGauges } from './services/pool-gauges.ts'
 
 declare module 'fastify' {
-  interface FastifyInstance { pool: PoolContext }
+  interface FastifyInstance {
+    pool: PoolContext
+  }
 }
 
 export interface AppOptions {
@@ -38,7 +40,7 @@ export interface AppOptions {
 const UNLIMITED_PATHS = /^\/(health|status|docs|redoc|openapi\.json)(\/|\?|$)/
 
 /** Shared by the Pool API and the standalone claim server: parsing, validation, errors. */
-export function createFastify (pool: PoolContext, options: AppOptions = {}): FastifyInstance {
+export function createFastify(pool: PoolContext, options: AppOptions = {}): FastifyInstance {
   const app = Fastify({
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
     // Fastify logs two info lines per request; one line at REQUEST_LOG_LEVEL replaces them (below).
@@ -57,7 +59,15 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
   if (options.logger !== undefined && pool.config.requestLogLevel !== 'silent') {
     const level = pool.config.requestLogLevel
     app.addHook('onResponse', async (request, reply) => {
-      request.log[level]({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
+      request.log[level](
+        {
+          method: request.method,
+          url: request.url,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+        },
+        'request',
+      )
     })
   }
   app.setValidatorCompiler(validatorCompiler)
@@ -71,14 +81,18 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
   })
   // Clients post `{}`-like bodies without one; an absent body reads as an empty object.
   app.addHook('preValidation', async (request) => {
-    if ((request.method === 'POST' || request.method === 'PUT') && (request.body === undefined || request.body === null)) {
+    if (
+      (request.method === 'POST' || request.method === 'PUT') &&
+      (request.body === undefined || request.body === null)
+    ) {
       request.body = {}
     }
   })
   // Text with a NUL character cannot be stored in PostgreSQL and names nothing here: refuse it up front,
   // in the URL and in JSON strings (`\u0000`), instead of letting it reach a query.
   app.addHook('onRequest', async (request) => {
-    if (/%00/i.test(request.url)) throw new PoolError('POOL_ERR_BAD_REQUEST', 'Bad request: NUL characters are not allowed in URLs')
+    if (/%00/i.test(request.url))
+      throw new PoolError('POOL_ERR_BAD_REQUEST', 'Bad request: NUL characters are not allowed in URLs')
   })
   // Per-IP limit before any parsing or signature work, so a flood costs little; probes are exempt.
   const perIp = new RateLimiter(pool.config.rateLimitIpPerMinute, () => pool.clock.now())
@@ -86,7 +100,10 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
     app.addHook('onRequest', async (request) => {
       if (UNLIMITED_PATHS.test(request.url)) return
       const wait = perIp.take(request.ip)
-      if (wait !== undefined) throw new PoolError('POOL_ERR_RATE_LIMITED', `Too many requests from this address; retry after ${wait} s`, { 'retry-after': String(wait) })
+      if (wait !== undefined)
+        throw new PoolError('POOL_ERR_RATE_LIMITED', `Too many requests from this address; retry after ${wait} s`, {
+          'retry-after': String(wait),
+        })
     })
   }
   // Security headers only where a route asks for them (the HTML pages, see http/security-headers.ts).
@@ -97,11 +114,15 @@ export function createFastify (pool: PoolContext, options: AppOptions = {}): Fas
   return app as unknown as FastifyInstance
 }
 
-export async function buildApp (pool: PoolContext, options: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(pool: PoolContext, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = createFastify(pool, options)
   await app.register(docsPlugin)
   registerPoolGauges(pool)
-  await app.register(metricsPlugin, { metrics: pool.metrics, token: pool.config.metricsToken, production: pool.config.environment === 'production' })
+  await app.register(metricsPlugin, {
+    metrics: pool.metrics,
+    token: pool.config.metricsToken,
+    production: pool.config.environment === 'production',
+  })
   await app.register(authPlugin, { pool })
   await app.register(healthRoutes)
   await app.register(disclaimerRoutes)
@@ -111,17 +132,25 @@ export async function buildApp (pool: PoolContext, options: AppOptions = {}): Pr
   await app.register(monitorRoutes, { prefix: '/api/v1/monitor' })
   await app.register(dashboardPlugin)
   await app.register(async (root) => {
-    registerRecipientUpdate(root, 'POST', '/coldkey_address/update', 'Set the payout recipient coldkey (root compatibility route)')
+    registerRecipientUpdate(
+      root,
+      'POST',
+      '/coldkey_address/update',
+      'Set the payout recipient coldkey (root compatibility route)',
+    )
   })
   if (pool.config.merkleClaimEnabled) {
-    await app.register(claimRoutes, { prefix: pool.config.merkleClaimPathPrefix, simulation: pool.config.merkleClaimSimulationEnabled })
+    await app.register(claimRoutes, {
+      prefix: pool.config.merkleClaimPathPrefix,
+      simulation: pool.config.merkleClaimSimulationEnabled,
+    })
   }
   await app.ready()
   return app
 }
 
 /** The standalone claim server: the same claim plugin with no prefix, plus its API docs. */
-export async function buildClaimApp (pool: PoolContext, options: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildClaimApp(pool: PoolContext, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = createFastify(pool, options)
   await app.register(docsPlugin)
   await app.register(claimRoutes, { simulation: pool.config.merkleClaimSimulationEnabled })

@@ -11,14 +11,17 @@ export type Environment = 'development' | 'production'
 export type EvolverBaseline = 'sota' | 'genealogy' | 'local_evolver'
 export type RepetitionScope = 'miner' | 'global' | 'both' | 'off'
 
-export interface ConfigProblem { variable: string; reason: string }
+export interface ConfigProblem {
+  variable: string
+  reason: string
+}
 
 /** Every bad value at once, so one start names them all; `variable` is the first. */
 export class ConfigError extends Error {
   readonly variable: string
   readonly problems: ConfigProblem[]
 
-  constructor (variable: string, reason: string, more: ConfigProblem[] = []) {
+  constructor(variable: string, reason: string, more: ConfigProblem[] = []) {
     const problems = [{ variable, reason }, ...more]
     super(`invalid configuration: ${problems.map((p) => `${p.variable} ${p.reason}`).join('; ')}`)
     this.name = 'ConfigError'
@@ -36,20 +39,25 @@ interface Variable<T> {
   parse: (raw: string, env: Env) => T
 }
 
-const integer = (min: number, max: number) => (raw: string): number => {
-  if (!/^-?\d+$/.test(raw)) throw new Error(`must be an integer, got "${raw}"`)
-  const value = Number(raw)
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw new Error(`must be between ${min} and ${max}, got ${raw}`)
-  return value
-}
-
-const decimal = (min: number, max: number) => (raw: string): number => {
-  const value = Number(raw)
-  if (raw.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
-    throw new Error(`must be a number between ${min} and ${max}, got "${raw}"`)
+const integer =
+  (min: number, max: number) =>
+  (raw: string): number => {
+    if (!/^-?\d+$/.test(raw)) throw new Error(`must be an integer, got "${raw}"`)
+    const value = Number(raw)
+    if (!Number.isSafeInteger(value) || value < min || value > max)
+      throw new Error(`must be between ${min} and ${max}, got ${raw}`)
+    return value
   }
-  return value
-}
+
+const decimal =
+  (min: number, max: number) =>
+  (raw: string): number => {
+    const value = Number(raw)
+    if (raw.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
+      throw new Error(`must be a number between ${min} and ${max}, got "${raw}"`)
+    }
+    return value
+  }
 
 const units = (raw: string): bigint => {
   if (!/^\d+$/.test(raw)) throw new Error(`must be a non-negative integer number of units, got "${raw}"`)
@@ -66,19 +74,26 @@ const boolean = (raw: string): boolean => {
   throw new Error(`must be true or false, got "${raw}"`)
 }
 
-const oneOf = <T extends string>(...values: T[]) => (raw: string): T => {
-  if (!(values as string[]).includes(raw)) throw new Error(`must be one of ${values.join(', ')}, got "${raw}"`)
-  return raw as T
-}
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (raw: string): T => {
+    if (!(values as string[]).includes(raw)) throw new Error(`must be one of ${values.join(', ')}, got "${raw}"`)
+    return raw as T
+  }
 
 const text = (raw: string): string => raw
 
-const list = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
+const list = (raw: string): string[] =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
 
 const taskTypes = (raw: string): string[] => {
   const values = list(raw)
   if (values.length === 0) throw new Error('must name at least one task type')
-  for (const v of values) if (!/^[a-z0-9_]{1,64}$/.test(v)) throw new Error(`has an invalid task type "${v}" (use a-z, 0-9, _)`)
+  for (const v of values)
+    if (!/^[a-z0-9_]{1,64}$/.test(v)) throw new Error(`has an invalid task type "${v}" (use a-z, 0-9, _)`)
   return values
 }
 
@@ -94,7 +109,10 @@ const databaseUrl = (raw: string): string => {
     throw new Error(`must start with sqlite: or postgres://, got "${raw}"`)
   }
   // An empty SQLite path used to mean "in memory": data lost at exit must be asked for by name.
-  if (raw === 'sqlite:') throw new Error('names no SQLite file: use sqlite:<file>, or sqlite::memory: for a database that is lost when the process exits')
+  if (raw === 'sqlite:')
+    throw new Error(
+      'names no SQLite file: use sqlite:<file>, or sqlite::memory: for a database that is lost when the process exits',
+    )
   return raw
 }
 
@@ -123,70 +141,237 @@ const readableFile = (raw: string): string => {
   return raw
 }
 
-const def = <T>(name: string, defaultValue: string, description: string, parse: (raw: string, env: Env) => T): Variable<T> =>
-  ({ name, default: defaultValue, description, parse })
+const def = <T>(
+  name: string,
+  defaultValue: string,
+  description: string,
+  parse: (raw: string, env: Env) => T,
+): Variable<T> => ({ name, default: defaultValue, description, parse })
 
 /** Every variable, in the order the README lists them. */
 export const CONFIG_VARIABLES = {
-  environment: def('ENVIRONMENT', 'development', '`development` or `production`. Production turns off `sim_window_number`, claim simulation and the open monitor summary.', oneOf<Environment>('development', 'production')),
+  environment: def(
+    'ENVIRONMENT',
+    'development',
+    '`development` or `production`. Production turns off `sim_window_number`, claim simulation and the open monitor summary.',
+    oneOf<Environment>('development', 'production'),
+  ),
   apiHost: def('API_HOST', '127.0.0.1', 'Address the Pool API listens on.', text),
   apiPort: def('API_PORT', '8434', 'Port of the Pool API.', integer(0, 65535)),
-  databaseUrl: def('DATABASE_URL', 'sqlite:./data/pool.db', '`sqlite:<file>` (created by `serve` or `migrate`), `sqlite::memory:` (lost at exit) or `postgres://user@host:port/db`.', databaseUrl),
-  databasePoolSize: def('DATABASE_POOL_SIZE', '20', 'PostgreSQL: most connections one API process holds. A request waits for a free one; every process counts against the server\'s `max_connections`.', integer(1, 1000)),
-  logLevel: def('LOG_LEVEL', 'info', 'pino log level: fatal, error, warn, info, debug, trace, silent.', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
-  requestLogLevel: def('REQUEST_LOG_LEVEL', '', 'Level of the one log line per request (fatal … trace, or silent). Empty: info in development, debug in production (so `LOG_LEVEL=info` omits them).', (raw, env) =>
-    raw === '' ? ((env.ENVIRONMENT ?? 'development').trim() === 'production' ? 'debug' : 'info') : oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')(raw)),
-  maxBodyBytes: def('MAX_BODY_BYTES', '1048576', 'Largest request body accepted; larger bodies get 413.', integer(1024, 64 * 1024 * 1024)),
-  authVerifyThreads: def('AUTH_VERIFY_THREADS', '1', 'Worker threads that verify sr25519 signatures off the event loop; 0 verifies inline.', integer(0, 64)),
-  authMaxSkewS: def('AUTH_MAX_SKEW_S', '300', 'Largest allowed distance in seconds between `X-Timestamp` and the server clock.', integer(1, 86400)),
-  metricsToken: def('METRICS_TOKEN', '', 'When set, `/metrics` requires `Authorization: Bearer <token>`; production refuses to start without it.', text),
-  monitorToken: def('MONITOR_TOKEN', '', 'When set, `X-Monitor-Token` must equal it to read the monitor summary; production refuses to start without it.', text),
-  rateLimitPerMinute: def('RATE_LIMIT_PER_MINUTE', '600', 'Signed requests per minute allowed per hotkey (counted after the signature verifies); 0 turns it off.', integer(0, 1_000_000)),
-  rateLimitIpPerMinute: def('RATE_LIMIT_IP_PER_MINUTE', '6000', 'Requests per minute allowed per client IP (health, metrics and docs excepted); 0 turns it off.', integer(0, 10_000_000)),
-  trustProxy: def('TRUST_PROXY', 'false', 'Take the client IP from X-Forwarded-For (only behind a proxy you run).', boolean),
-  verifierHotkeys: def('VERIFIER_HOTKEYS', '', 'Comma-separated SS58 hotkeys (canonical, prefix 42) allowed to verify results.', hotkeys),
+  databaseUrl: def(
+    'DATABASE_URL',
+    'sqlite:./data/pool.db',
+    '`sqlite:<file>` (created by `serve` or `migrate`), `sqlite::memory:` (lost at exit) or `postgres://user@host:port/db`.',
+    databaseUrl,
+  ),
+  databasePoolSize: def(
+    'DATABASE_POOL_SIZE',
+    '20',
+    "PostgreSQL: most connections one API process holds. A request waits for a free one; every process counts against the server's `max_connections`.",
+    integer(1, 1000),
+  ),
+  logLevel: def(
+    'LOG_LEVEL',
+    'info',
+    'pino log level: fatal, error, warn, info, debug, trace, silent.',
+    oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  ),
+  requestLogLevel: def(
+    'REQUEST_LOG_LEVEL',
+    '',
+    'Level of the one log line per request (fatal … trace, or silent). Empty: info in development, debug in production (so `LOG_LEVEL=info` omits them).',
+    (raw, env) =>
+      raw === ''
+        ? (env.ENVIRONMENT ?? 'development').trim() === 'production'
+          ? 'debug'
+          : 'info'
+        : oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')(raw),
+  ),
+  maxBodyBytes: def(
+    'MAX_BODY_BYTES',
+    '1048576',
+    'Largest request body accepted; larger bodies get 413.',
+    integer(1024, 64 * 1024 * 1024),
+  ),
+  authVerifyThreads: def(
+    'AUTH_VERIFY_THREADS',
+    '1',
+    'Worker threads that verify sr25519 signatures off the event loop; 0 verifies inline.',
+    integer(0, 64),
+  ),
+  authMaxSkewS: def(
+    'AUTH_MAX_SKEW_S',
+    '300',
+    'Largest allowed distance in seconds between `X-Timestamp` and the server clock.',
+    integer(1, 86400),
+  ),
+  metricsToken: def(
+    'METRICS_TOKEN',
+    '',
+    'When set, `/metrics` requires `Authorization: Bearer <token>`; production refuses to start without it.',
+    text,
+  ),
+  monitorToken: def(
+    'MONITOR_TOKEN',
+    '',
+    'When set, `X-Monitor-Token` must equal it to read the monitor summary; production refuses to start without it.',
+    text,
+  ),
+  rateLimitPerMinute: def(
+    'RATE_LIMIT_PER_MINUTE',
+    '600',
+    'Signed requests per minute allowed per hotkey (counted after the signature verifies); 0 turns it off.',
+    integer(0, 1_000_000),
+  ),
+  rateLimitIpPerMinute: def(
+    'RATE_LIMIT_IP_PER_MINUTE',
+    '6000',
+    'Requests per minute allowed per client IP (health, metrics and docs excepted); 0 turns it off.',
+    integer(0, 10_000_000),
+  ),
+  trustProxy: def(
+    'TRUST_PROXY',
+    'false',
+    'Take the client IP from X-Forwarded-For (only behind a proxy you run).',
+    boolean,
+  ),
+  verifierHotkeys: def(
+    'VERIFIER_HOTKEYS',
+    '',
+    'Comma-separated SS58 hotkeys (canonical, prefix 42) allowed to verify results.',
+    hotkeys,
+  ),
 
-  chainEndpoint: def('SUBTENSOR_CHAIN_ENDPOINT', '', 'ws:// or wss:// endpoint of a Subtensor node; when set, block height follows the chain instead of the clock.', chainEndpoint),
-  blockTimeS: def('BLOCK_TIME_S', '12', 'Seconds per block for the clock block source and for `time_remaining_s`.', integer(1, 3600)),
+  chainEndpoint: def(
+    'SUBTENSOR_CHAIN_ENDPOINT',
+    '',
+    'ws:// or wss:// endpoint of a Subtensor node; when set, block height follows the chain instead of the clock.',
+    chainEndpoint,
+  ),
+  blockTimeS: def(
+    'BLOCK_TIME_S',
+    '12',
+    'Seconds per block for the clock block source and for `time_remaining_s`.',
+    integer(1, 3600),
+  ),
   windowBlocks: def('WINDOW_BLOCKS', '360', 'Blocks per window (the subnet tempo).', integer(1, 1_000_000)),
   epochWindows: def('EPOCH_WINDOWS', '1', 'Windows per epoch.', integer(1, 10_000)),
-  adoptStoredTempo: def('ADOPT_STORED_TEMPO', 'false', 'Run with the tempo stored in the database when `BLOCK_TIME_S`, `WINDOW_BLOCKS` or `EPOCH_WINDOWS` differ from it (otherwise the process refuses to start); the CLI flag `--adopt-stored-tempo` does the same.', boolean),
-  epochCloseDelayBlocks: def('EPOCH_CLOSE_DELAY_BLOCKS', '0', 'Blocks to wait after an epoch\'s last window before closing it.', integer(0, 1_000_000)),
-  alertGraceS: def('ALERT_GRACE_S', '60', 'Seconds a condition the background closer fixes by itself (an epoch ready to close, a lease past its timeout) may last before the monitor raises an alert.', integer(0, 86400)),
-  retentionDays: def('RETENTION_DAYS', '0', 'Evaluations older than this many days are deleted once their window\'s epoch has closed (never those an open epoch or `epoch verify` needs); 0 keeps everything.', integer(0, 36500)),
-  backgroundJobs: def('BACKGROUND_JOBS', 'true', 'Run the window/epoch closer and lease expiry in this process (safe with several processes: the database decides who closes).', boolean),
+  adoptStoredTempo: def(
+    'ADOPT_STORED_TEMPO',
+    'false',
+    'Run with the tempo stored in the database when `BLOCK_TIME_S`, `WINDOW_BLOCKS` or `EPOCH_WINDOWS` differ from it (otherwise the process refuses to start); the CLI flag `--adopt-stored-tempo` does the same.',
+    boolean,
+  ),
+  epochCloseDelayBlocks: def(
+    'EPOCH_CLOSE_DELAY_BLOCKS',
+    '0',
+    "Blocks to wait after an epoch's last window before closing it.",
+    integer(0, 1_000_000),
+  ),
+  alertGraceS: def(
+    'ALERT_GRACE_S',
+    '60',
+    'Seconds a condition the background closer fixes by itself (an epoch ready to close, a lease past its timeout) may last before the monitor raises an alert.',
+    integer(0, 86400),
+  ),
+  retentionDays: def(
+    'RETENTION_DAYS',
+    '0',
+    "Evaluations older than this many days are deleted once their window's epoch has closed (never those an open epoch or `epoch verify` needs); 0 keeps everything.",
+    integer(0, 36500),
+  ),
+  backgroundJobs: def(
+    'BACKGROUND_JOBS',
+    'true',
+    'Run the window/epoch closer and lease expiry in this process (safe with several processes: the database decides who closes).',
+    boolean,
+  ),
   jobIntervalS: def('JOB_INTERVAL_S', '5', 'Seconds between background job runs.', integer(1, 3600)),
 
   taskTypes: def('TASK_TYPES', 'cifar10_binary', 'Comma-separated task types; the first is the default.', taskTypes),
-  seedDir: def('SEED_DIR', '', 'Folder of built-in seed programs (`<task_type>/*.dsl`); empty uses the seeds shipped with the pool.', text),
+  seedDir: def(
+    'SEED_DIR',
+    '',
+    'Folder of built-in seed programs (`<task_type>/*.dsl`); empty uses the seeds shipped with the pool.',
+    text,
+  ),
   dslMaxBytes: def('DSL_MAX_BYTES', '16384', 'Largest algorithm accepted, in UTF-8 bytes.', integer(64, 1024 * 1024)),
   leaseTtlS: def('LEASE_TTL_S', '900', 'Seconds a lease or batch stays active.', integer(10, 86400)),
   leaseEnforceWindow: def('LEASE_ENFORCE_WINDOW', 'false', 'At most one lease per miner per window.', boolean),
   leaseEvolveBudget: def('LEASE_EVOLVE_BUDGET', '1', 'Evolutions a lease may submit.', integer(0, 64)),
-  leaseMinIterations: def('LEASE_MIN_ITERATIONS', '0', 'Smallest `iterations` a lease submission may report.', integer(0, 1_000_000_000)),
+  leaseMinIterations: def(
+    'LEASE_MIN_ITERATIONS',
+    '0',
+    'Smallest `iterations` a lease submission may report.',
+    integer(0, 1_000_000_000),
+  ),
 
-  consensusSampleSize: def('CONSENSUS_SAMPLE_SIZE', '3', 'n: evaluations from distinct miners that decide an algorithm.', integer(1, 64)),
+  consensusSampleSize: def(
+    'CONSENSUS_SAMPLE_SIZE',
+    '3',
+    'n: evaluations from distinct miners that decide an algorithm.',
+    integer(1, 64),
+  ),
   consensusThreshold: def('CONSENSUS_THRESHOLD', '2', 'k: votes the winning cluster needs (≤ n).', integer(1, 64)),
   toleranceRatio: def('TOLERANCE_RATIO', '0.1', 'Largest cluster spread as a fraction of its median.', decimal(0, 10)),
   evaluatorWeight: def('EVALUATOR_WEIGHT', '1.0', 'Points per net agreement.', decimal(0, 1e6)),
   evolverWeight: def('EVOLVER_WEIGHT', '100', 'Points per unit of score improvement.', decimal(0, 1e9)),
-  evolverBaseline: def('EVOLVER_BASELINE', 'genealogy', 'Improvement baseline: `sota`, `genealogy` or `local_evolver`.', oneOf<EvolverBaseline>('sota', 'genealogy', 'local_evolver')),
-  repetitionScope: def('REPETITION_SCOPE', 'both', 'Who must not have submitted an evolution before: `miner`, `global`, `both` or `off`.', oneOf<RepetitionScope>('miner', 'global', 'both', 'off')),
+  evolverBaseline: def(
+    'EVOLVER_BASELINE',
+    'genealogy',
+    'Improvement baseline: `sota`, `genealogy` or `local_evolver`.',
+    oneOf<EvolverBaseline>('sota', 'genealogy', 'local_evolver'),
+  ),
+  repetitionScope: def(
+    'REPETITION_SCOPE',
+    'both',
+    'Who must not have submitted an evolution before: `miner`, `global`, `both` or `off`.',
+    oneOf<RepetitionScope>('miner', 'global', 'both', 'off'),
+  ),
   repetitionPenalty: def('REPETITION_PENALTY', '1.0', 'Points a repeated evolution costs.', decimal(0, 1e6)),
-  minRewardActivity: def('MIN_REWARD_ACTIVITY', '1', 'Decided evaluations + evolutions a miner needs in a window to earn points.', integer(0, 1_000_000)),
+  minRewardActivity: def(
+    'MIN_REWARD_ACTIVITY',
+    '1',
+    'Decided evaluations + evolutions a miner needs in a window to earn points.',
+    integer(0, 1_000_000),
+  ),
 
   epochBudgetUnits: def('EPOCH_BUDGET_UNITS', '1000000000', 'Units paid out per epoch (1 alpha = 10^9 units).', units),
   poolFeeBps: def('POOL_FEE_BPS', '500', 'Pool fee in basis points of the budget.', integer(0, 10_000)),
-  minerCapBps: def('MINER_CAP_BPS', '500', 'Largest share of the budget one miner may get, in basis points; 0 = no cap.', integer(0, 10_000)),
+  minerCapBps: def(
+    'MINER_CAP_BPS',
+    '500',
+    'Largest share of the budget one miner may get, in basis points; 0 = no cap.',
+    integer(0, 10_000),
+  ),
   minPayoutUnits: def('MIN_PAYOUT_UNITS', '0', 'Smallest cumulative credit that gets a leaf in the claim tree.', units),
 
   merkleClaimEnabled: def('MERKLE_CLAIM_ENABLED', 'true', 'Mount the claim app in the Pool API.', boolean),
-  merkleClaimPathPrefix: def('MERKLE_CLAIM_PATH_PREFIX', '/claims', 'Where the claim app is mounted in the Pool API.', pathPrefix),
-  proofCacheMb: def('PROOF_CACHE_MB', '128', 'Memory in MiB for closed epochs\' proof data, kept to answer proof requests without the database (about 37 MiB per 100,000 leaves; least recently used epochs are dropped first, an epoch bigger than the budget is read from the database); 0 turns the cache off.', integer(0, 1_048_576)),
-  merkleClaimHost: def('MERKLE_CLAIM_HOST', '127.0.0.1', 'Address of the standalone claim server (`sotapool claims`).', text),
+  merkleClaimPathPrefix: def(
+    'MERKLE_CLAIM_PATH_PREFIX',
+    '/claims',
+    'Where the claim app is mounted in the Pool API.',
+    pathPrefix,
+  ),
+  proofCacheMb: def(
+    'PROOF_CACHE_MB',
+    '128',
+    "Memory in MiB for closed epochs' proof data, kept to answer proof requests without the database (about 37 MiB per 100,000 leaves; least recently used epochs are dropped first, an epoch bigger than the budget is read from the database); 0 turns the cache off.",
+    integer(0, 1_048_576),
+  ),
+  merkleClaimHost: def(
+    'MERKLE_CLAIM_HOST',
+    '127.0.0.1',
+    'Address of the standalone claim server (`sotapool claims`).',
+    text,
+  ),
   merkleClaimPort: def('MERKLE_CLAIM_PORT', '8844', 'Port of the standalone claim server.', integer(0, 65535)),
-  merkleClaimSimulationEnabled: def('MERKLE_CLAIM_SIMULATION_ENABLED', '', 'Serve the claim simulation and ledger routes. Empty: true in development, false in production.', (raw, env) =>
-    raw === '' ? (env.ENVIRONMENT ?? 'development').trim() !== 'production' : boolean(raw)),
+  merkleClaimSimulationEnabled: def(
+    'MERKLE_CLAIM_SIMULATION_ENABLED',
+    '',
+    'Serve the claim simulation and ledger routes. Empty: true in development, false in production.',
+    (raw, env) => (raw === '' ? (env.ENVIRONMENT ?? 'development').trim() !== 'production' : boolean(raw)),
+  ),
   disclaimerFile: def('DISCLAIMER_FILE', '', 'Markdown file replacing the built-in disclaimer text.', readableFile),
 } as const
 
@@ -199,7 +384,7 @@ export const PRODUCTION_SECRETS: Array<{ key: keyof Config; why: string }> = [
   { key: 'metricsToken', why: '/metrics answers only with it' },
 ]
 
-export function loadConfig (env: Env = process.env, overrides: Partial<Config> = {}): Config {
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
   const config: Record<string, unknown> = {}
   const problems: ConfigProblem[] = []
   for (const [key, variable] of Object.entries(CONFIG_VARIABLES) as Array<[keyof Vars, Variable<unknown>]>) {
@@ -212,11 +397,18 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
   }
   const result = { ...(config as Config), ...overrides }
   if (result.consensusThreshold > result.consensusSampleSize) {
-    problems.push({ variable: 'CONSENSUS_THRESHOLD', reason: `must not exceed CONSENSUS_SAMPLE_SIZE (${result.consensusSampleSize})` })
+    problems.push({
+      variable: 'CONSENSUS_THRESHOLD',
+      reason: `must not exceed CONSENSUS_SAMPLE_SIZE (${result.consensusSampleSize})`,
+    })
   }
   if (result.environment === 'production') {
     for (const secret of PRODUCTION_SECRETS) {
-      if (result[secret.key] === '') problems.push({ variable: CONFIG_VARIABLES[secret.key].name, reason: `must be set when ENVIRONMENT=production (${secret.why})` })
+      if (result[secret.key] === '')
+        problems.push({
+          variable: CONFIG_VARIABLES[secret.key].name,
+          reason: `must be set when ENVIRONMENT=production (${secret.why})`,
+        })
     }
   }
   if (problems.length > 0) throw new ConfigError(problems[0]!.variable, problems[0]!.reason, problems.slice(1))
@@ -224,16 +416,18 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
 }
 
 /** Names in a `.env` file that are not configuration variables (likely misspelled). */
-export function unknownVariables (names: string[]): Array<{ name: string; suggestion?: string }> {
+export function unknownVariables(names: string[]): Array<{ name: string; suggestion?: string }> {
   const known = Object.values(CONFIG_VARIABLES).map((v) => v.name)
   const extra = new Set(['SOTAPOOL_MNEMONIC', 'SOTAPOOL_PROGRESS', 'NODE_ENV', 'TEST_DATABASE', 'TEST_POSTGRES_URL'])
-  return names.filter((n) => !known.includes(n) && !extra.has(n)).map((name) => {
-    const suggestion = known.map((k) => ({ k, d: editDistance(name, k) })).sort((a, b) => a.d - b.d)[0]
-    return suggestion !== undefined && suggestion.d <= 3 ? { name, suggestion: suggestion.k } : { name }
-  })
+  return names
+    .filter((n) => !known.includes(n) && !extra.has(n))
+    .map((name) => {
+      const suggestion = known.map((k) => ({ k, d: editDistance(name, k) })).sort((a, b) => a.d - b.d)[0]
+      return suggestion !== undefined && suggestion.d <= 3 ? { name, suggestion: suggestion.k } : { name }
+    })
 }
 
-function editDistance (a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j)
   for (let i = 1; i <= a.length; i++) {
     let previous = row[0]!
@@ -247,6 +441,6 @@ function editDistance (a: string, b: string): number {
   return row[b.length]!
 }
 
-export function defaultTaskType (config: Pick<Config, 'taskTypes'>): string {
+export function defaultTaskType(config: Pick<Config, 'taskTypes'>): string {
   return config.taskTypes[0] ?? 'cifar10_binary'
 }

@@ -4,7 +4,13 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
-export type AuthFailureReason = 'missing_header' | 'bad_timestamp' | 'stale_timestamp' | 'bad_address' | 'bad_signature' | 'replay'
+export type AuthFailureReason =
+  | 'missing_header'
+  | 'bad_timestamp'
+  | 'stale_timestamp'
+  | 'bad_address'
+  | 'bad_signature'
+  | 'replay'
 
 export interface PoolMetrics {
   registry: Registry
@@ -21,7 +27,7 @@ export interface PoolMetrics {
   proofCacheBytes: Gauge
 }
 
-export function createMetrics (): PoolMetrics {
+export function createMetrics(): PoolMetrics {
   const registry = new Registry()
   // Default metric names already start with process_ or nodejs_: the prefix is only the pool's name.
   collectDefaultMetrics({ register: registry, prefix: 'sotapool_' })
@@ -29,7 +35,11 @@ export function createMetrics (): PoolMetrics {
     new Counter<L>({ name, help, labelNames, registers: [registry] })
   return {
     registry,
-    requests: counter('sotapool_http_requests_total', 'HTTP requests by method, route and status', ['method', 'route', 'status']),
+    requests: counter('sotapool_http_requests_total', 'HTTP requests by method, route and status', [
+      'method',
+      'route',
+      'status',
+    ]),
     latency: new Histogram({
       name: 'sotapool_http_request_duration_seconds',
       help: 'HTTP request latency by method, route and status',
@@ -44,8 +54,15 @@ export function createMetrics (): PoolMetrics {
     windowCloses: counter('sotapool_window_closes_total', 'Windows closed by this process'),
     epochCloses: counter('sotapool_epoch_closes_total', 'Epochs closed by this process'),
     authFailures: counter('sotapool_auth_failures_total', 'Refused signed requests by reason', ['reason']),
-    proofCacheLookups: counter('sotapool_proof_cache_lookups_total', 'Proof requests by how the proof cache answered: hit, miss (epoch loaded now), bypass (cache off or epoch not cacheable: database), no_leaf (database answers 404)', ['result']),
-    proofCacheBytes: new Gauge({ name: 'sotapool_proof_cache_bytes', help: 'Estimated bytes held by the proof cache (PROOF_CACHE_MB is its budget)', registers: [registry] }),
+    proofCacheLookups: counter(
+      'sotapool_proof_cache_lookups_total',
+      'Proof requests by how the proof cache answered: hit, miss (epoch loaded now), bypass (cache off or epoch not cacheable: database), no_leaf (database answers 404)',
+      ['result'],
+    ),
+    proofCacheBytes: new Gauge({
+      name: 'sotapool_proof_cache_bytes',
+      help: 'Estimated bytes held by the proof cache (PROOF_CACHE_MB is its budget)',
+      registers: [registry],
+    }),
   }
 }
-

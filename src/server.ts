@@ -8,15 +8,20 @@ import type { Config } from './config.ts'
 import { EpochCloser } from './jobs/epoch-closer.ts'
 import { createPoolContext, type PoolContext } from './services/context.ts'
 
-export async function serve (config: Config): Promise<FastifyInstance> {
+export async function serve(config: Config): Promise<FastifyInstance> {
   const logger = pino({ level: config.logLevel })
   const pool = await createPoolContext(config, { log: logger })
   const app = await buildApp(pool, { logger })
   const closer = config.backgroundJobs ? new EpochCloser(pool, app.log) : undefined
   // Without the closer this process still follows a tempo change stored by `sotapool tempo set`.
-  const tempoTimer = closer === undefined
-    ? setInterval(() => { pool.refreshTempo().catch((err: unknown) => { app.log.warn({ err }, 'could not re-read the stored tempo') }) }, config.jobIntervalS * 1000)
-    : undefined
+  const tempoTimer =
+    closer === undefined
+      ? setInterval(() => {
+          pool.refreshTempo().catch((err: unknown) => {
+            app.log.warn({ err }, 'could not re-read the stored tempo')
+          })
+        }, config.jobIntervalS * 1000)
+      : undefined
   logStart(logger, 'Pool API', pool, config.apiHost, config.apiPort)
   await listen(app, pool, config.apiHost, config.apiPort, async () => {
     clearInterval(tempoTimer)
@@ -26,7 +31,7 @@ export async function serve (config: Config): Promise<FastifyInstance> {
   return app
 }
 
-export async function serveClaims (config: Config): Promise<FastifyInstance> {
+export async function serveClaims(config: Config): Promise<FastifyInstance> {
   const logger = pino({ level: config.logLevel })
   const pool = await createPoolContext(config, { log: logger })
   const app = await buildClaimApp(pool, { logger })
@@ -36,7 +41,12 @@ export async function serveClaims (config: Config): Promise<FastifyInstance> {
 }
 
 /** One line with the effective configuration an operator needs to recognise the process (no secrets). */
-export function startLine (what: string, pool: PoolContext, host: string, port: number): { fields: Record<string, unknown>; message: string } {
+export function startLine(
+  what: string,
+  pool: PoolContext,
+  host: string,
+  port: number,
+): { fields: Record<string, unknown>; message: string } {
   const { config, tempo } = pool
   const blockSource = config.chainEndpoint === '' ? 'clock' : `chain ${config.chainEndpoint}`
   const claimApp = config.merkleClaimEnabled ? `mounted at ${config.merkleClaimPathPrefix}` : 'not mounted'
@@ -44,24 +54,37 @@ export function startLine (what: string, pool: PoolContext, host: string, port: 
     listen: `${host}:${port}`,
     environment: config.environment,
     database: pool.database.label,
-    tempo: { block_time_s: tempo.blockTimeS, window_blocks: tempo.windowBlocks, epoch_windows: tempo.epochWindows, genesis: isoTime(pool.genesisMs) },
+    tempo: {
+      block_time_s: tempo.blockTimeS,
+      window_blocks: tempo.windowBlocks,
+      epoch_windows: tempo.epochWindows,
+      genesis: isoTime(pool.genesisMs),
+    },
     block_source: blockSource,
     claim_app: claimApp,
     background_jobs: config.backgroundJobs,
   }
-  const message = `sotapool ${what} on ${host}:${port}: environment ${config.environment}, database ${pool.database.label}, ` +
+  const message =
+    `sotapool ${what} on ${host}:${port}: environment ${config.environment}, database ${pool.database.label}, ` +
     `tempo ${tempo.blockTimeS} s/block, ${tempo.windowBlocks} blocks/window, ${tempo.epochWindows} windows/epoch, genesis ${isoTime(pool.genesisMs) ?? '?'}, ` +
     `blocks from ${blockSource}, claim app ${claimApp}, background jobs ${config.backgroundJobs ? 'on' : 'off'}`
   return { fields, message }
 }
 
-function logStart (logger: Logger, what: string, pool: PoolContext, host: string, port: number): void {
+function logStart(logger: Logger, what: string, pool: PoolContext, host: string, port: number): void {
   const { fields, message } = startLine(what, pool, host, port)
   logger.info(fields, message)
-  if (pool.database.label === 'sqlite::memory:') logger.warn('the database is in memory (DATABASE_URL=sqlite::memory:): everything is lost when the process exits')
+  if (pool.database.label === 'sqlite::memory:')
+    logger.warn('the database is in memory (DATABASE_URL=sqlite::memory:): everything is lost when the process exits')
 }
 
-async function listen (app: FastifyInstance, pool: PoolContext, host: string, port: number, beforeClose: () => Promise<void>): Promise<void> {
+async function listen(
+  app: FastifyInstance,
+  pool: PoolContext,
+  host: string,
+  port: number,
+  beforeClose: () => Promise<void>,
+): Promise<void> {
   closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
     if (err !== undefined) app.log.error({ err }, 'closing after error')
     else app.log.info({ signal }, `shutting down on ${signal ?? 'request'}: finishing in-flight requests`)

@@ -23,15 +23,18 @@ export interface BlockSource {
  * change are stored in the database), so a restart or a block-time change never renumbers blocks.
  */
 export class ClockBlockSource implements BlockSource {
-  constructor (private readonly clock: Clock, private readonly tempo: Tempo) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly tempo: Tempo,
+  ) {}
 
-  currentBlock (): number {
+  currentBlock(): number {
     return blockAtTime(this.clock.now(), this.tempo)
   }
 
-  status (): BlockSourceStatus {
+  status(): BlockSourceStatus {
     return { source: 'clock', connected: true, lastBlockAt: blockStartMs(this.currentBlock(), this.tempo) }
   }
 
-  async close (): Promise<void> {}
+  async close(): Promise<void> {}
 }

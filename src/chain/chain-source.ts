@@ -21,10 +21,15 @@ export interface ChainSourceOptions {
   maxRetryMs?: number
 }
 
-interface Header { number: string | number }
+interface Header {
+  number: string | number
+}
 
 const parseHeight = (header: Header): number | undefined => {
-  const n = typeof header?.number === 'string' ? Number.parseInt(header.number, header.number.startsWith('0x') ? 16 : 10) : header?.number
+  const n =
+    typeof header?.number === 'string'
+      ? Number.parseInt(header.number, header.number.startsWith('0x') ? 16 : 10)
+      : header?.number
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined
 }
 
@@ -38,7 +43,7 @@ export class ChainBlockSource implements BlockSource {
   private closed = false
   private lastRemembered = 0
 
-  constructor (private readonly options: ChainSourceOptions) {
+  constructor(private readonly options: ChainSourceOptions) {
     if (options.lastKnown !== undefined) {
       this.block = options.lastKnown.block
       this.blockAt = options.lastKnown.atMs
@@ -50,59 +55,69 @@ export class ChainBlockSource implements BlockSource {
    * from an earlier run) or after `waitMs`. Waiting for the head, not only the connection, keeps a new
    * pool from taking block 0 as the chain's height and numbering its first window from there.
    */
-  async start (waitMs = 5000): Promise<void> {
+  async start(waitMs = 5000): Promise<void> {
     this.connect()
     const deadline = Date.now() + waitMs
-    while (!this.closed && this.block === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    while (!this.closed && this.block === undefined && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50))
   }
 
-  currentBlock (): number {
+  currentBlock(): number {
     if (this.block === undefined || this.blockAt === null) return 0
     // Between heads (or while disconnected) the height advances with the clock, never backwards.
     const elapsed = Math.max(0, this.options.clock.now() - this.blockAt)
     return this.block + (this.connected() ? 0 : Math.floor(elapsed / (this.options.blockTimeS * 1000)))
   }
 
-  status (): BlockSourceStatus {
+  status(): BlockSourceStatus {
     return { source: 'chain', connected: this.connected(), lastBlockAt: this.blockAt }
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     this.closed = true
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
     await this.provider?.disconnect().catch(() => {})
   }
 
-  private connected (): boolean {
+  private connected(): boolean {
     return this.provider?.isConnected === true
   }
 
-  private connect (): void {
+  private connect(): void {
     if (this.closed) return
     if (this.provider === undefined) {
       // Manual mode (no auto-connect): this class owns the retry policy.
       this.provider = new WsProvider(this.options.endpoint, false)
-      this.provider.on('connected', () => { void this.onConnected() })
-      this.provider.on('disconnected', () => { this.scheduleRetry() })
+      this.provider.on('connected', () => {
+        void this.onConnected()
+      })
+      this.provider.on('disconnected', () => {
+        this.scheduleRetry()
+      })
       this.provider.on('error', () => {})
     }
-    this.provider.connect().catch(() => { this.scheduleRetry() })
+    this.provider.connect().catch(() => {
+      this.scheduleRetry()
+    })
   }
 
-  private scheduleRetry (): void {
+  private scheduleRetry(): void {
     if (this.closed || this.retryTimer !== undefined) return
     const min = this.options.minRetryMs ?? 1000
     const max = this.options.maxRetryMs ?? 30_000
     const delay = Math.min(max, min * 2 ** Math.min(this.attempts, 16))
     this.attempts++
-    this.options.log?.warn({ endpoint: this.options.endpoint, retryInMs: delay }, 'chain endpoint unreachable; retrying')
+    this.options.log?.warn(
+      { endpoint: this.options.endpoint, retryInMs: delay },
+      'chain endpoint unreachable; retrying',
+    )
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined
       this.connect()
     }, delay)
   }
 
-  private async onConnected (): Promise<void> {
+  private async onConnected(): Promise<void> {
     this.attempts = 0
     this.options.log?.info({ endpoint: this.options.endpoint }, 'connected to chain')
     const provider = this.provider!
@@ -110,9 +125,14 @@ export class ChainBlockSource implements BlockSource {
       this.onHeader(await provider.send<Header>('chain_getHeader', []))
       // The provider re-subscribes by itself after a reconnect, so subscribe once.
       if (!this.subscribed) {
-        await provider.subscribe('chain_newHead', 'chain_subscribeNewHeads', [], (err: Error | null, header: Header) => {
-          if (err === null) this.onHeader(header)
-        })
+        await provider.subscribe(
+          'chain_newHead',
+          'chain_subscribeNewHeads',
+          [],
+          (err: Error | null, header: Header) => {
+            if (err === null) this.onHeader(header)
+          },
+        )
         this.subscribed = true
       }
     } catch (err) {
@@ -120,7 +140,7 @@ export class ChainBlockSource implements BlockSource {
     }
   }
 
-  private onHeader (header: Header): void {
+  private onHeader(header: Header): void {
     const height = parseHeight(header)
     if (height === undefined) return
     const now = this.options.clock.now()

@@ -9,7 +9,7 @@ import { configOrExit, parseInteger } from './main.ts'
 import { progress } from './progress.ts'
 
 /** Runs `fn` on the pool's existing database (operator commands never create one), then closes it. */
-export async function withPool<T> (fn: (pool: PoolContext) => Promise<T>): Promise<T> {
+export async function withPool<T>(fn: (pool: PoolContext) => Promise<T>): Promise<T> {
   const { createPoolContext } = await import('../services/context.ts')
   // Only `serve` and `migrate` create a database; an operator command on a missing one is a mistake.
   const pool = await createPoolContext(configOrExit(), { createDatabase: false, log: stderrLog })
@@ -22,15 +22,20 @@ export async function withPool<T> (fn: (pool: PoolContext) => Promise<T>): Promi
 
 /** Warnings of the pool context (an adopted tempo, the chain) on standard error, keeping stdout JSON. */
 export const stderrLog = {
-  warn: (_obj: object, msg: string): void => { process.stderr.write(`sotapool: warning: ${msg}\n`) },
+  warn: (_obj: object, msg: string): void => {
+    process.stderr.write(`sotapool: warning: ${msg}\n`)
+  },
   info: (): void => {},
 }
 
 /** Writes a command's result as JSON on standard output. */
-export const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }
+export const print = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+}
 
-export function registerEpochCommands (program: Command): void {
-  program.command('window')
+export function registerEpochCommands(program: Command): void {
+  program
+    .command('window')
     .description('Window operations')
     .command('close')
     .description('Close ended windows (all not closed yet, or the one given) and store their points')
@@ -47,7 +52,8 @@ export function registerEpochCommands (program: Command): void {
     })
 
   const epoch = program.command('epoch').description('Epoch operations: close, verify, export')
-  epoch.command('close')
+  epoch
+    .command('close')
     .description('Close ready epochs (all not closed yet, or the one given): payouts, cumulative credit, claim tree')
     .argument('[epoch]', 'epoch id (default: every ready epoch)', parseInteger('epoch'))
     .action(async (id?: number) => {
@@ -55,12 +61,20 @@ export function registerEpochCommands (program: Command): void {
         if (id !== undefined) {
           const closed = await pool.epochs.close(id)
           const { root, num_of_leaves: leaves, epoch_units: units } = await pool.claims.epochMeta(id)
-          print({ epoch: id, closed, note: closed ? 'closed now' : 'was already closed', root, num_of_leaves: leaves, epoch_units: units })
+          print({
+            epoch: id,
+            closed,
+            note: closed ? 'closed now' : 'was already closed',
+            root,
+            num_of_leaves: leaves,
+            epoch_units: units,
+          })
         } else {
           await closeWindows(pool)
           const last = await pool.epochs.lastClosed()
           const ready: number[] = []
-          for (let e = last === null ? await pool.epochs.firstEpoch() : last + 1; pool.epochs.isReady(e); e++) ready.push(e)
+          for (let e = last === null ? await pool.epochs.firstEpoch() : last + 1; pool.epochs.isReady(e); e++)
+            ready.push(e)
           const bar = progress('closing epochs', ready.length)
           const closed: number[] = []
           try {
@@ -75,21 +89,35 @@ export function registerEpochCommands (program: Command): void {
         }
       })
     })
-  epoch.command('verify')
-    .description('Recompute a closed epoch (or, with --all, every closed epoch) from the database and compare with what is stored; ' +
-      'or, with --url, check a pool\'s published epoch artifacts over HTTP with no database (exit 1 on any mismatch)')
+  epoch
+    .command('verify')
+    .description(
+      'Recompute a closed epoch (or, with --all, every closed epoch) from the database and compare with what is stored; ' +
+        "or, with --url, check a pool's published epoch artifacts over HTTP with no database (exit 1 on any mismatch)",
+    )
     .argument('[epoch]', 'epoch id (or --all, or --url)', parseInteger('epoch'))
     .option('--all', 'verify every closed epoch (the check after restoring a backup)')
-    .option('--url <url>', 'a Pool API (claims under /claims) or claim server URL: verify its artifacts, no database needed')
-    .option('--epoch <number>', 'with --url: only this epoch (default: every closed epoch, oldest first)', parseInteger('--epoch'))
-    .option('--root <hex>', 'with --url and --epoch: a root obtained independently (e.g. from chain) the artifact must match')
+    .option(
+      '--url <url>',
+      'a Pool API (claims under /claims) or claim server URL: verify its artifacts, no database needed',
+    )
+    .option(
+      '--epoch <number>',
+      'with --url: only this epoch (default: every closed epoch, oldest first)',
+      parseInteger('--epoch'),
+    )
+    .option(
+      '--root <hex>',
+      'with --url and --epoch: a root obtained independently (e.g. from chain) the artifact must match',
+    )
     .action(async (id: number | undefined, opts: { all?: boolean; url?: string; epoch?: number; root?: string }) => {
       if (opts.url !== undefined) {
         const { verifyRemote } = await import('./verify-remote.ts')
         process.exitCode = await verifyRemote({ url: opts.url, epoch: opts.epoch ?? id, root: opts.root })
         return
       }
-      if ((id === undefined) === (opts.all !== true)) throw new Error('epoch verify needs an EPOCH or --all (from the database), or --url (over HTTP)')
+      if ((id === undefined) === (opts.all !== true))
+        throw new Error('epoch verify needs an EPOCH or --all (from the database), or --url (over HTTP)')
       if (opts.all === true) {
         const result = await withPool(verifyAll)
         print(result)
@@ -97,11 +125,18 @@ export function registerEpochCommands (program: Command): void {
         return
       }
       const result = await withPool(async (pool) => await pool.epochs.verify(id!))
-      print({ epoch: id, match: result.ok, root: result.root, recomputed_root: result.recomputedRoot, mismatches: result.mismatches })
+      print({
+        epoch: id,
+        match: result.ok,
+        root: result.root,
+        recomputed_root: result.recomputedRoot,
+        mismatches: result.mismatches,
+      })
       if (!result.ok) process.exitCode = 1
     })
-  epoch.command('export')
-    .description('Write a closed epoch\'s artifact: the same bytes GET /claims/epoch/{epoch}/artifact serves')
+  epoch
+    .command('export')
+    .description("Write a closed epoch's artifact: the same bytes GET /claims/epoch/{epoch}/artifact serves")
     .argument('<epoch>', 'epoch id', parseInteger('epoch'))
     .option('-o, --output <file>', 'write to this file instead of standard output')
     .action(async (id: number, opts: { output?: string }) => {
@@ -116,12 +151,22 @@ export function registerEpochCommands (program: Command): void {
       })
     })
 
-  program.command('verify-proof')
-    .description('Check a proof package offline: recompute the leaf and fold the proof to the root (exit 1 when it does not verify)')
-    .argument('<source>', 'a proof package JSON file, or its URL (e.g. http://127.0.0.1:8434/claims/epoch/3/proof/<hotkey>)')
-    .option('--root <hex>', 'a root obtained independently (e.g. from chain); default: the package\'s own root')
+  program
+    .command('verify-proof')
+    .description(
+      'Check a proof package offline: recompute the leaf and fold the proof to the root (exit 1 when it does not verify)',
+    )
+    .argument(
+      '<source>',
+      'a proof package JSON file, or its URL (e.g. http://127.0.0.1:8434/claims/epoch/3/proof/<hotkey>)',
+    )
+    .option('--root <hex>', "a root obtained independently (e.g. from chain); default: the package's own root")
     .action(async (source: string, opts: { root?: string }) => {
-      const text = /^https?:\/\//.test(source) ? await fetchText(source) : await readFile(source, 'utf8').catch((err: Error) => { throw new Error(`cannot read ${source}: ${err.message}`) })
+      const text = /^https?:\/\//.test(source)
+        ? await fetchText(source)
+        : await readFile(source, 'utf8').catch((err: Error) => {
+            throw new Error(`cannot read ${source}: ${err.message}`)
+          })
       let pkg: unknown
       try {
         pkg = JSON.parse(text)
@@ -131,9 +176,11 @@ export function registerEpochCommands (program: Command): void {
       const shape = pkg as { leaves?: unknown; hotkey?: unknown; epoch?: unknown }
       if (Array.isArray(shape.leaves) && shape.hotkey === undefined) {
         // An `epoch export` artifact holds every leaf; a proof package is one of them plus the root.
-        throw new Error(`${source} is an epoch artifact (epoch ${String(shape.epoch)}, ${shape.leaves.length} leaves), not a proof package: ` +
-          `check one hotkey's package with \`sotapool verify-proof <claim-url>/epoch/${String(shape.epoch)}/proof/<hotkey>\`, ` +
-          'or the whole epoch against the database with `sotapool epoch verify`')
+        throw new Error(
+          `${source} is an epoch artifact (epoch ${String(shape.epoch)}, ${shape.leaves.length} leaves), not a proof package: ` +
+            `check one hotkey's package with \`sotapool verify-proof <claim-url>/epoch/${String(shape.epoch)}/proof/<hotkey>\`, ` +
+            'or the whole epoch against the database with `sotapool epoch verify`',
+        )
       }
       const { initClaimTree } = await import('../domain/claim-tree.ts')
       const { checkProofPackage } = await import('../domain/proof-package.ts')
@@ -145,7 +192,7 @@ export function registerEpochCommands (program: Command): void {
 }
 
 /** Closes every ended window not closed yet, oldest first, with a progress bar. */
-async function closeWindows (pool: PoolContext): Promise<number[]> {
+async function closeWindows(pool: PoolContext): Promise<number[]> {
   const current = pool.currentWindow().windowNumber
   const from = (await pool.windows.lastClosed()) + 1
   const bar = progress('closing windows', current - from)
@@ -162,8 +209,12 @@ async function closeWindows (pool: PoolContext): Promise<number[]> {
 }
 
 /** Verifies every closed epoch (the check after a backup or a restore). */
-export async function verifyAll (pool: PoolContext): Promise<{ ok: boolean; epochs: number; mismatched: Array<{ epoch: number; mismatches: string[] }> }> {
-  const ids = (await pool.database.db.selectFrom('epochs').select('epoch_id').orderBy('epoch_id').execute()).map((r) => Number(r.epoch_id))
+export async function verifyAll(
+  pool: PoolContext,
+): Promise<{ ok: boolean; epochs: number; mismatched: Array<{ epoch: number; mismatches: string[] }> }> {
+  const ids = (await pool.database.db.selectFrom('epochs').select('epoch_id').orderBy('epoch_id').execute()).map((r) =>
+    Number(r.epoch_id),
+  )
   const bar = progress('verifying epochs', ids.length)
   const mismatched: Array<{ epoch: number; mismatches: string[] }> = []
   try {
@@ -179,7 +230,7 @@ export async function verifyAll (pool: PoolContext): Promise<{ ok: boolean; epoc
 }
 
 /** Passes the artifact's pieces through, ticking a progress bar per leaf line once the leaves list began. */
-async function * withLeafProgress (pieces: AsyncIterable<string>, leaves: number): AsyncGenerator<string> {
+async function* withLeafProgress(pieces: AsyncIterable<string>, leaves: number): AsyncGenerator<string> {
   const bar = progress('writing leaves', leaves)
   let inLeaves = false
   try {
@@ -187,7 +238,10 @@ async function * withLeafProgress (pieces: AsyncIterable<string>, leaves: number
       let from = 0
       if (!inLeaves) {
         const at = piece.indexOf('"leaves":[')
-        if (at >= 0) { inLeaves = true; from = at }
+        if (at >= 0) {
+          inLeaves = true
+          from = at
+        }
       }
       if (inLeaves) {
         let lines = 0
@@ -201,7 +255,7 @@ async function * withLeafProgress (pieces: AsyncIterable<string>, leaves: number
   }
 }
 
-async function fetchText (url: string): Promise<string> {
+async function fetchText(url: string): Promise<string> {
   let response: Response
   try {
     response = await fetch(url)

@@ -2,8 +2,9 @@
 import type { Command } from 'commander'
 import { parseInteger } from './main.ts'
 
-export function registerKeyCommands (program: Command): void {
-  program.command('keygen')
+export function registerKeyCommands(program: Command): void {
+  program
+    .command('keygen')
     .description('Generate a new sr25519 hotkey: prints its mnemonic and SS58 address (prefix 42)')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
@@ -19,7 +20,8 @@ export function registerKeyCommands (program: Command): void {
       }
     })
 
-  program.command('sign')
+  program
+    .command('sign')
     .description('Print the X-Key, X-Timestamp and X-Signature headers of a signed request')
     .option('--mnemonic <phrase>', 'mnemonic or secret URI of the hotkey (or set SOTAPOOL_MNEMONIC)')
     .option('--recipient <ss58>', 'sign a recipient-coldkey update for this recipient instead of auth:{ts}')
@@ -32,12 +34,20 @@ export function registerKeyCommands (program: Command): void {
       const { decodeHotkey } = await import('../crypto/sr25519.ts')
       const recipient = opts.recipient === undefined ? undefined : decodeHotkey(opts.recipient.trim())
       if (recipient !== undefined && 'error' in recipient) {
-        throw new Error(recipient.canonical === undefined ? '--recipient must be an SS58 address (prefix 42)' : `--recipient: ${recipient.error}`)
+        throw new Error(
+          recipient.canonical === undefined
+            ? '--recipient must be an SS58 address (prefix 42)'
+            : `--recipient: ${recipient.error}`,
+        )
       }
       const key = await keyFromSecret(secret)
       const headers = signedHeaders(key, opts.timestamp ?? Math.floor(Date.now() / 1000), opts.recipient)
-      process.stdout.write(opts.json === true
-        ? `${JSON.stringify(headers, null, 2)}\n`
-        : `${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`)
+      process.stdout.write(
+        opts.json === true
+          ? `${JSON.stringify(headers, null, 2)}\n`
+          : `${Object.entries(headers)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join('\n')}\n`,
+      )
     })
 }

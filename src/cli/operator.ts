@@ -8,8 +8,7 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { print, withPool } from './epochs.ts'
 import { configOrExit, parseInteger } from './main.ts'
 
-
-async function hotkeyArgument (value: string): Promise<string> {
+async function hotkeyArgument(value: string): Promise<string> {
   const { cryptoReady, decodeHotkey } = await import('../crypto/sr25519.ts')
   await cryptoReady()
   const decoded = decodeHotkey(value.trim())
@@ -17,10 +16,11 @@ async function hotkeyArgument (value: string): Promise<string> {
   return value.trim()
 }
 
-export function registerOperatorCommands (program: Command): void {
+export function registerOperatorCommands(program: Command): void {
   const miner = program.command('miner').description('Inspect, ban and unban miners (bans are per hotkey)')
-  miner.command('show')
-    .description('A miner\'s reputation, credit, recipient, active assignment and ban')
+  miner
+    .command('show')
+    .description("A miner's reputation, credit, recipient, active assignment and ban")
     .argument('<hotkey>', 'SS58 hotkey')
     .action(async (hotkey: string) => {
       const key = await hotkeyArgument(hotkey)
@@ -30,8 +30,11 @@ export function registerOperatorCommands (program: Command): void {
         print({ ...stats, banned: await pool.controls.banOf(key) })
       })
     })
-  miner.command('ban')
-    .description('Refuse every signed request of a hotkey (403) and expire its active assignment; its credit so far stays claimable')
+  miner
+    .command('ban')
+    .description(
+      'Refuse every signed request of a hotkey (403) and expire its active assignment; its credit so far stays claimable',
+    )
     .argument('<hotkey>', 'SS58 hotkey')
     .requiredOption('--reason <text>', 'why (shown to the miner in the 403)')
     .action(async (hotkey: string, opts: { reason: string }) => {
@@ -39,11 +42,17 @@ export function registerOperatorCommands (program: Command): void {
       if (opts.reason.trim() === '') throw new Error('--reason must not be empty')
       await withPool(async (pool) => {
         const added = await pool.controls.ban(key, opts.reason.trim())
-        print({ hotkey: key, banned: true, note: added ? 'banned now' : 'was already banned (reason updated)', ban: await pool.controls.banOf(key) })
+        print({
+          hotkey: key,
+          banned: true,
+          note: added ? 'banned now' : 'was already banned (reason updated)',
+          ban: await pool.controls.banOf(key),
+        })
       })
     })
-  miner.command('unban')
-    .description('Lift a hotkey\'s ban')
+  miner
+    .command('unban')
+    .description("Lift a hotkey's ban")
     .argument('<hotkey>', 'SS58 hotkey')
     .action(async (hotkey: string) => {
       const key = await hotkeyArgument(hotkey)
@@ -52,17 +61,29 @@ export function registerOperatorCommands (program: Command): void {
         print({ hotkey: key, banned: false, note: removed ? 'unbanned now' : 'was not banned' })
       })
     })
-  miner.command('bans')
+  miner
+    .command('bans')
     .description('List banned hotkeys')
-    .action(async () => { await withPool(async (pool) => { print({ bans: await pool.controls.listBans() }) }) })
+    .action(async () => {
+      await withPool(async (pool) => {
+        print({ bans: await pool.controls.listBans() })
+      })
+    })
 
-  program.command('leases')
+  program
+    .command('leases')
     .description('Leases and batches, newest first (active and overdue ones by default)')
-    .option('--miner <hotkey>', 'only this miner\'s')
-    .option('--status <status>', 'active, submitted or expired (default active)', (v: string) => {
-      if (!['active', 'submitted', 'expired', 'all'].includes(v)) throw new InvalidArgumentError('--status must be active, submitted, expired or all')
-      return v
-    }, 'active')
+    .option('--miner <hotkey>', "only this miner's")
+    .option(
+      '--status <status>',
+      'active, submitted or expired (default active)',
+      (v: string) => {
+        if (!['active', 'submitted', 'expired', 'all'].includes(v))
+          throw new InvalidArgumentError('--status must be active, submitted, expired or all')
+        return v
+      },
+      'active',
+    )
     .option('--limit <n>', 'at most this many', parseInteger('--limit', 1), 100)
     .action(async (opts: { miner?: string; status: string; limit: number }) => {
       const minerKey = opts.miner === undefined ? undefined : await hotkeyArgument(opts.miner)
@@ -78,36 +99,64 @@ export function registerOperatorCommands (program: Command): void {
       })
     })
 
-  const maintenance = program.command('maintenance').description('Maintenance mode: signed writes answer 503 with Retry-After, reads keep working')
-  maintenance.command('on')
+  const maintenance = program
+    .command('maintenance')
+    .description('Maintenance mode: signed writes answer 503 with Retry-After, reads keep working')
+  maintenance
+    .command('on')
     .description('Turn maintenance mode on for every process on this database')
     .option('--retry-after <seconds>', 'Retry-After sent to miners', parseInteger('--retry-after', 1), 300)
     .option('--message <text>', 'shown to miners in the 503', '')
     .action(async (opts: { retryAfter: number; message: string }) => {
-      await withPool(async (pool) => { print({ maintenance: await pool.controls.setMaintenance(true, opts.retryAfter, opts.message.trim()), note: 'in force in every process within 2 s' }) })
+      await withPool(async (pool) => {
+        print({
+          maintenance: await pool.controls.setMaintenance(true, opts.retryAfter, opts.message.trim()),
+          note: 'in force in every process within 2 s',
+        })
+      })
     })
-  maintenance.command('off')
+  maintenance
+    .command('off')
     .description('Turn maintenance mode off')
-    .action(async () => { await withPool(async (pool) => { print({ maintenance: await pool.controls.setMaintenance(false) }) }) })
-  maintenance.command('status')
+    .action(async () => {
+      await withPool(async (pool) => {
+        print({ maintenance: await pool.controls.setMaintenance(false) })
+      })
+    })
+  maintenance
+    .command('status')
     .description('Whether maintenance mode is on')
-    .action(async () => { await withPool(async (pool) => { print({ maintenance: await pool.controls.maintenanceState() }) }) })
+    .action(async () => {
+      await withPool(async (pool) => {
+        print({ maintenance: await pool.controls.maintenanceState() })
+      })
+    })
 
-  program.command('backup')
-    .description('SQLite: an online backup to FILE, then every closed epoch verified in the copy. PostgreSQL: pg_dump --format=custom to FILE')
+  program
+    .command('backup')
+    .description(
+      'SQLite: an online backup to FILE, then every closed epoch verified in the copy. PostgreSQL: pg_dump --format=custom to FILE',
+    )
     .argument('<file>', 'where to write the backup (must not exist)')
     .action(async (file: string) => {
       if (existsSync(file)) throw new Error(`${file} exists already; a backup never overwrites`)
       const config = configOrExit()
       if (!config.databaseUrl.startsWith('sqlite:')) {
         await pgDump(config.databaseUrl, file)
-        process.stderr.write(`wrote ${file}; check it with: createdb <scratch> && pg_restore --no-owner -d <scratch-url> ${file} && DATABASE_URL=<scratch-url> sotapool epoch verify --all\n`)
+        process.stderr.write(
+          `wrote ${file}; check it with: createdb <scratch> && pg_restore --no-owner -d <scratch-url> ${file} && DATABASE_URL=<scratch-url> sotapool epoch verify --all\n`,
+        )
         return
       }
       const started = Date.now()
-      await withPool(async (pool) => { await pool.database.backup!(file) })
+      await withPool(async (pool) => {
+        await pool.database.backup!(file)
+      })
       const { createPoolContext } = await import('../services/context.ts')
-      const copy = await createPoolContext({ ...config, databaseUrl: `sqlite:${file}`, adoptStoredTempo: true, backgroundJobs: false }, { createDatabase: false })
+      const copy = await createPoolContext(
+        { ...config, databaseUrl: `sqlite:${file}`, adoptStoredTempo: true, backgroundJobs: false },
+        { createDatabase: false },
+      )
       try {
         const { verifyAll } = await import('./epochs.ts')
         const verified = await verifyAll(copy)
@@ -118,21 +167,25 @@ export function registerOperatorCommands (program: Command): void {
       }
     })
 
-  program.command('prune')
-    .description('Delete evaluations older than the horizon whose epoch has closed (never what an open epoch or epoch verify needs)')
+  program
+    .command('prune')
+    .description(
+      'Delete evaluations older than the horizon whose epoch has closed (never what an open epoch or epoch verify needs)',
+    )
     .option('--days <n>', 'horizon in days (default RETENTION_DAYS)', parseInteger('--days'))
     .option('--dry-run', 'count what would be deleted')
     .action(async (opts: { days?: number; dryRun?: boolean }) => {
       await withPool(async (pool) => {
         const days = opts.days ?? pool.config.retentionDays
-        if (days === 0 && opts.days === undefined) throw new Error('RETENTION_DAYS is 0 (keep everything): give --days N')
+        if (days === 0 && opts.days === undefined)
+          throw new Error('RETENTION_DAYS is 0 (keep everything): give --days N')
         const { pruneEvaluations } = await import('../services/retention.ts')
         print(await pruneEvaluations(pool, days, opts.dryRun === true))
       })
     })
 }
 
-async function pgDump (url: string, file: string): Promise<void> {
+async function pgDump(url: string, file: string): Promise<void> {
   const { redactUrl } = await import('../db/database.ts')
   const { pgToolFor } = await import('../db/pg-tools.ts')
   const { default: pg } = await import('pg')
@@ -151,11 +204,24 @@ async function pgDump (url: string, file: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const child = spawn(tool.path, ['--format=custom', `--file=${file}`, url], { stdio: ['ignore', 'inherit', 'pipe'] })
     let stderr = ''
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    child.on('error', (err) => { reject(new Error(`cannot run ${tool.path} (${err.message}); install the PostgreSQL client tools, or run pg_dump on the database server`)) })
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
+    child.on('error', (err) => {
+      reject(
+        new Error(
+          `cannot run ${tool.path} (${err.message}); install the PostgreSQL client tools, or run pg_dump on the database server`,
+        ),
+      )
+    })
     child.on('close', (code) => {
       if (code === 0) resolve()
-      else reject(new Error(`pg_dump of ${redactUrl(url)} failed (exit ${code}): ${stderr.trim().split(url).join(redactUrl(url))}`))
+      else
+        reject(
+          new Error(
+            `pg_dump of ${redactUrl(url)} failed (exit ${code}): ${stderr.trim().split(url).join(redactUrl(url))}`,
+          ),
+        )
     })
   })
 }

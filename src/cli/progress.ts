@@ -4,22 +4,33 @@
  */
 import { Presets, SingleBar } from 'cli-progress'
 
-export interface Progress { tick(by?: number): void; stop(): void }
+export interface Progress {
+  tick(by?: number): void
+  stop(): void
+}
 
-export function progress (label: string, total: number): Progress {
+export function progress(label: string, total: number): Progress {
   const forced = process.env.SOTAPOOL_PROGRESS === 'always'
   if (total <= 0 || (!forced && process.stderr.isTTY !== true)) return { tick: () => {}, stop: () => {} }
-  const bar = new SingleBar({
-    format: `${label} |{bar}| {value}/{total} {eta_formatted}`,
-    stream: process.stderr,
-    noTTYOutput: forced,
-    notTTYSchedule: 1000,
-    hideCursor: true,
-  }, Presets.shades_classic)
+  const bar = new SingleBar(
+    {
+      format: `${label} |{bar}| {value}/{total} {eta_formatted}`,
+      stream: process.stderr,
+      noTTYOutput: forced,
+      notTTYSchedule: 1000,
+      hideCursor: true,
+    },
+    Presets.shades_classic,
+  )
   bar.start(total, 0)
   let done = 0
   return {
-    tick (by = 1) { done += by; bar.update(done) },
-    stop () { bar.stop() },
+    tick(by = 1) {
+      done += by
+      bar.update(done)
+    },
+    stop() {
+      bar.stop()
+    },
   }
 }

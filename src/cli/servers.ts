@@ -4,16 +4,23 @@ import { configOrExit } from './main.ts'
 
 // Commands load what they run only when run, so `--help` and light commands start fast.
 
-export function registerServerCommands (program: Command): void {
-  program.command('serve')
+export function registerServerCommands(program: Command): void {
+  program
+    .command('serve')
     .description('Run the Pool API (with the claim app mounted when MERKLE_CLAIM_ENABLED=true)')
-    .action(async () => { await (await import('../server.ts')).serve(configOrExit()) })
+    .action(async () => {
+      await (await import('../server.ts')).serve(configOrExit())
+    })
 
-  program.command('claims')
+  program
+    .command('claims')
     .description('Run the standalone claim server (the claim routes with no prefix) on MERKLE_CLAIM_PORT')
-    .action(async () => { await (await import('../server.ts')).serveClaims(configOrExit()) })
+    .action(async () => {
+      await (await import('../server.ts')).serveClaims(configOrExit())
+    })
 
-  program.command('migrate')
+  program
+    .command('migrate')
     .description('Apply pending database migrations to DATABASE_URL and exit')
     .action(async () => {
       const config = configOrExit()

@@ -6,23 +6,27 @@ import { parseInteger } from './main.ts'
 
 const parseFraction = (value: string): number => {
   const n = Number(value)
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('--dishonest must be a fraction between 0 and 1')
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new InvalidArgumentError('--dishonest must be a fraction between 0 and 1')
   return n
 }
 
 const parseRecipient = (value: string): string => {
   // The SS58 check needs no WebAssembly, so it runs while options are parsed.
-  if (!/^[1-9A-HJ-NP-Za-km-z]{40,60}$/.test(value.trim())) throw new InvalidArgumentError('--recipient must be an SS58 address (prefix 42)')
+  if (!/^[1-9A-HJ-NP-Za-km-z]{40,60}$/.test(value.trim()))
+    throw new InvalidArgumentError('--recipient must be an SS58 address (prefix 42)')
   return value.trim()
 }
 
 const parseUrl = (value: string): string => {
-  if (!/^https?:\/\/[^\s/]+/.test(value)) throw new InvalidArgumentError('--url must be an http(s) URL such as http://127.0.0.1:8434')
+  if (!/^https?:\/\/[^\s/]+/.test(value))
+    throw new InvalidArgumentError('--url must be an http(s) URL such as http://127.0.0.1:8434')
   return value.replace(/\/+$/, '')
 }
 
-export function registerSimulateCommand (program: Command): void {
-  program.command('simulate')
+export function registerSimulateCommand(program: Command): void {
+  program
+    .command('simulate')
     .description('Run N simulated miners (real keys and signatures) against a pool for a while and summarise')
     .option('--url <url>', 'Pool API base URL', parseUrl, 'http://127.0.0.1:8434')
     .option('--miners <n>', 'number of simulated miners', parseInteger('--miners', 1), 10)
@@ -31,61 +35,108 @@ export function registerSimulateCommand (program: Command): void {
     .option('--seed-phrase <prefix>', 'keys are derived as //<prefix><i>, so runs can reuse miners', 'sim')
     .option('--recipient <ss58>', 'set this recipient coldkey for every miner first', parseRecipient)
     .option('--json', 'print the summary as JSON')
-    .action(async (opts: { url: string; miners: number; duration: number; dishonest: number; seedPhrase: string; recipient?: string; json?: boolean }) => {
-      const { keyFromSecret } = await import('../crypto/keys.ts')
-      const { SimulatedMiner } = await import('../simulation/miner.ts')
-      const calls: CallRecord[] = []
-      const record = (c: CallRecord): void => { calls.push(c) }
-      const dishonestCount = Math.round(opts.miners * opts.dishonest)
-      const miners = await Promise.all(Array.from({ length: opts.miners }, async (_, i) =>
-        new SimulatedMiner(await keyFromSecret(`//${opts.seedPhrase}${i}`), opts.url, i >= dishonestCount, record)))
-      if (opts.recipient !== undefined) {
-        const { isHotkey } = await import('../crypto/sr25519.ts')
-        if (!isHotkey(opts.recipient)) throw new Error(`--recipient ${opts.recipient} is not an SS58 address with prefix 42`)
-        const set = await Promise.all(miners.map(async (m) => await m.setRecipient(opts.recipient!)))
-        if (!set.some((ok) => ok)) {
-          const failed = calls.find((c) => c.route === 'recipient')
-          throw new Error(`no miner could set its recipient at ${opts.url}: ${failed?.error ?? `${failed?.status ?? '?'} ${failed?.code ?? ''}`}`)
+    .action(
+      async (opts: {
+        url: string
+        miners: number
+        duration: number
+        dishonest: number
+        seedPhrase: string
+        recipient?: string
+        json?: boolean
+      }) => {
+        const { keyFromSecret } = await import('../crypto/keys.ts')
+        const { SimulatedMiner } = await import('../simulation/miner.ts')
+        const calls: CallRecord[] = []
+        const record = (c: CallRecord): void => {
+          calls.push(c)
         }
-      }
-
-      const bar = opts.json === true ? undefined : new SingleBar({ format: 'simulating |{bar}| {value}/{total} s | leases {leases} | submits {submits} | errors {errors}' }, Presets.shades_classic)
-      bar?.start(opts.duration, 0, { leases: 0, submits: 0, errors: 0 })
-      const started = Date.now()
-      const deadline = started + opts.duration * 1000
-      const ticker = setInterval(() => {
-        bar?.update(Math.min(opts.duration, Math.floor((Date.now() - started) / 1000)), {
-          leases: calls.filter((c) => c.route === 'lease' && c.status === 200).length,
-          submits: calls.filter((c) => c.route === 'submit' && c.status === 200).length,
-          errors: calls.filter((c) => c.status !== 200 && c.status !== 404).length,
-        })
-      }, 500)
-      await Promise.all(miners.map(async (m) => {
-        while (Date.now() < deadline) {
-          // No work (404) or a busy miner: back off briefly, as real clients do.
-          if (!(await m.cycle())) await new Promise((r) => setTimeout(r, 500))
+        const dishonestCount = Math.round(opts.miners * opts.dishonest)
+        const miners = await Promise.all(
+          Array.from(
+            { length: opts.miners },
+            async (_, i) =>
+              new SimulatedMiner(
+                await keyFromSecret(`//${opts.seedPhrase}${i}`),
+                opts.url,
+                i >= dishonestCount,
+                record,
+              ),
+          ),
+        )
+        if (opts.recipient !== undefined) {
+          const { isHotkey } = await import('../crypto/sr25519.ts')
+          if (!isHotkey(opts.recipient))
+            throw new Error(`--recipient ${opts.recipient} is not an SS58 address with prefix 42`)
+          const set = await Promise.all(miners.map(async (m) => await m.setRecipient(opts.recipient!)))
+          if (!set.some((ok) => ok)) {
+            const failed = calls.find((c) => c.route === 'recipient')
+            throw new Error(
+              `no miner could set its recipient at ${opts.url}: ${failed?.error ?? `${failed?.status ?? '?'} ${failed?.code ?? ''}`}`,
+            )
+          }
         }
-      }))
-      clearInterval(ticker)
-      bar?.update(opts.duration)
-      bar?.stop()
 
-      const summary = await summarise(calls, (Date.now() - started) / 1000, opts.miners, dishonestCount)
-      if (opts.json === true) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
-      else printSummary(summary)
-      if (summary.submissions === 0) {
-        const unreachable = calls.find((c) => c.error !== undefined)
-        process.stderr.write(`sotapool: nothing succeeded: no submission was accepted by ${opts.url}${unreachable === undefined ? '' : ` (${unreachable.error})`}\n`)
-        process.exitCode = 1
-      }
-    })
+        const bar =
+          opts.json === true
+            ? undefined
+            : new SingleBar(
+                {
+                  format:
+                    'simulating |{bar}| {value}/{total} s | leases {leases} | submits {submits} | errors {errors}',
+                },
+                Presets.shades_classic,
+              )
+        bar?.start(opts.duration, 0, { leases: 0, submits: 0, errors: 0 })
+        const started = Date.now()
+        const deadline = started + opts.duration * 1000
+        const ticker = setInterval(() => {
+          bar?.update(Math.min(opts.duration, Math.floor((Date.now() - started) / 1000)), {
+            leases: calls.filter((c) => c.route === 'lease' && c.status === 200).length,
+            submits: calls.filter((c) => c.route === 'submit' && c.status === 200).length,
+            errors: calls.filter((c) => c.status !== 200 && c.status !== 404).length,
+          })
+        }, 500)
+        await Promise.all(
+          miners.map(async (m) => {
+            while (Date.now() < deadline) {
+              // No work (404) or a busy miner: back off briefly, as real clients do.
+              if (!(await m.cycle())) await new Promise((r) => setTimeout(r, 500))
+            }
+          }),
+        )
+        clearInterval(ticker)
+        bar?.update(opts.duration)
+        bar?.stop()
+
+        const summary = await summarise(calls, (Date.now() - started) / 1000, opts.miners, dishonestCount)
+        if (opts.json === true) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
+        else printSummary(summary)
+        if (summary.submissions === 0) {
+          const unreachable = calls.find((c) => c.error !== undefined)
+          process.stderr.write(
+            `sotapool: nothing succeeded: no submission was accepted by ${opts.url}${unreachable === undefined ? '' : ` (${unreachable.error})`}\n`,
+          )
+          process.exitCode = 1
+        }
+      },
+    )
 }
 
-async function summarise (calls: CallRecord[], seconds: number, miners: number, dishonest: number) {
+async function summarise(calls: CallRecord[], seconds: number, miners: number, dishonest: number) {
   const { percentile } = await import('../simulation/miner.ts')
   const latency = (route: CallRecord['route']) => {
-    const ms = calls.filter((c) => c.route === route).map((c) => c.ms).sort((a, b) => a - b)
-    return { count: ms.length, p50_ms: round(percentile(ms, 50)), p90_ms: round(percentile(ms, 90)), p99_ms: round(percentile(ms, 99)), max_ms: round(ms.at(-1) ?? 0) }
+    const ms = calls
+      .filter((c) => c.route === route)
+      .map((c) => c.ms)
+      .sort((a, b) => a - b)
+    return {
+      count: ms.length,
+      p50_ms: round(percentile(ms, 50)),
+      p90_ms: round(percentile(ms, 90)),
+      p99_ms: round(percentile(ms, 99)),
+      max_ms: round(ms.at(-1) ?? 0),
+    }
   }
   const errors: Record<string, number> = {}
   for (const c of calls) if (c.code !== null) errors[c.code] = (errors[c.code] ?? 0) + 1
@@ -104,11 +155,17 @@ async function summarise (calls: CallRecord[], seconds: number, miners: number, 
   }
 }
 
-function printSummary (s: Awaited<ReturnType<typeof summarise>>): void {
+function printSummary(s: Awaited<ReturnType<typeof summarise>>): void {
   const lines = [
     `miners ${s.miners} (${s.dishonest_miners} dishonest), ${s.seconds} s`,
     `leases ${s.leases}, submissions ${s.submissions}, ${s.cycles_per_second} cycles/s`,
-    `errors by code: ${Object.keys(s.errors_by_code).length === 0 ? 'none' : Object.entries(s.errors_by_code).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `errors by code: ${
+      Object.keys(s.errors_by_code).length === 0
+        ? 'none'
+        : Object.entries(s.errors_by_code)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')
+    }`,
     ...(s.first_network_error === null ? [] : [`first network error: ${s.first_network_error}`]),
     'latency        count    p50 ms   p90 ms   p99 ms   max ms',
     ...(['lease', 'submit'] as const).map((r) => {

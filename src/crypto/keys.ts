@@ -13,13 +13,13 @@ export interface MinerKey {
   sign(message: string): string
 }
 
-export async function generateMnemonic (): Promise<string> {
+export async function generateMnemonic(): Promise<string> {
   await cryptoWaitReady()
   return mnemonicGenerate(12)
 }
 
 /** Derives an sr25519 key from a mnemonic or a secret URI such as `//Alice` or `<mnemonic>//hard`. */
-export async function keyFromSecret (secret: string): Promise<MinerKey> {
+export async function keyFromSecret(secret: string): Promise<MinerKey> {
   await cryptoWaitReady()
   const phrase = secret.trim()
   const base = phrase.split('//')[0]?.trim() ?? ''
@@ -37,7 +37,11 @@ export const recipientMessage = (timestamp: number | string, recipient: string):
   `recipient_coldkey:update:${timestamp}:${recipient.trim()}`
 
 /** The three auth headers for a request signed now (or at `timestamp`). */
-export function signedHeaders (key: MinerKey, timestamp: number, recipient?: string): Record<'X-Key' | 'X-Timestamp' | 'X-Signature', string> {
+export function signedHeaders(
+  key: MinerKey,
+  timestamp: number,
+  recipient?: string,
+): Record<'X-Key' | 'X-Timestamp' | 'X-Signature', string> {
   const message = recipient === undefined ? walletMessage(timestamp) : recipientMessage(timestamp, recipient)
   return { 'X-Key': key.address, 'X-Timestamp': String(timestamp), 'X-Signature': key.sign(message) }
 }

@@ -10,7 +10,7 @@ export const SS58_PREFIX = 42
 let ready: Promise<void> | undefined
 
 /** Loads the WebAssembly once; every verification awaits this before its first use. */
-export async function cryptoReady (): Promise<void> {
+export async function cryptoReady(): Promise<void> {
   ready ??= waitReady().then((ok) => {
     if (!ok) throw new Error('sr25519 WebAssembly failed to load')
   })
@@ -27,8 +27,13 @@ const decoded = new Map<string, Uint8Array>()
  * prefix below 64 be written with one byte or with two, so one key has more than one valid address;
  * only `decodeHotkey` decides which spelling the pool accepts.
  */
-export function decodeAnySpelling (address: string): { publicKey: Uint8Array } | { error: string } {
-  if (typeof address !== 'string' || address.length < 40 || address.length > 60 || !/^[1-9A-HJ-NP-Za-km-z]+$/.test(address)) {
+export function decodeAnySpelling(address: string): { publicKey: Uint8Array } | { error: string } {
+  if (
+    typeof address !== 'string' ||
+    address.length < 40 ||
+    address.length > 60 ||
+    !/^[1-9A-HJ-NP-Za-km-z]+$/.test(address)
+  ) {
     return { error: 'not an SS58 address' }
   }
   const [valid, reason] = checkAddress(address, SS58_PREFIX)
@@ -43,14 +48,17 @@ export function decodeAnySpelling (address: string): { publicKey: Uint8Array } |
  * gives) to its 32-byte public key, or says why it is not one. Any other spelling of a valid key is
  * refused with the canonical address to use, so one key is always one miner.
  */
-export function decodeHotkey (address: string): { publicKey: Uint8Array } | { error: string, canonical?: string } {
+export function decodeHotkey(address: string): { publicKey: Uint8Array } | { error: string; canonical?: string } {
   const known = typeof address === 'string' ? decoded.get(address) : undefined
   if (known !== undefined) return { publicKey: known.slice() }
   const any = decodeAnySpelling(address)
   if ('error' in any) return any
   const canonical = encodeHotkey(any.publicKey)
   if (canonical !== address) {
-    return { error: `${address} is another spelling of the key whose canonical SS58 address (prefix 42) is ${canonical}; use ${canonical}`, canonical }
+    return {
+      error: `${address} is another spelling of the key whose canonical SS58 address (prefix 42) is ${canonical}; use ${canonical}`,
+      canonical,
+    }
   }
   if (decoded.size >= DECODED_CACHE_LIMIT) decoded.clear()
   decoded.set(address, any.publicKey.slice())
@@ -58,7 +66,7 @@ export function decodeHotkey (address: string): { publicKey: Uint8Array } | { er
 }
 
 /** The canonical address of any valid spelling of a prefix-42 key, or undefined when it is not one. */
-export function canonicalHotkey (address: string): string | undefined {
+export function canonicalHotkey(address: string): string | undefined {
   const any = decodeAnySpelling(address)
   return 'error' in any ? undefined : encodeHotkey(any.publicKey)
 }
@@ -68,7 +76,7 @@ export const isHotkey = (address: string): boolean => 'publicKey' in decodeHotke
 export const encodeHotkey = (publicKey: Uint8Array): string => encodeAddress(publicKey, SS58_PREFIX)
 
 /** Parses 64 signature bytes from hex, with or without 0x. */
-export function parseSignature (hex: string): Uint8Array | undefined {
+export function parseSignature(hex: string): Uint8Array | undefined {
   const body = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex
   if (!/^[0-9a-fA-F]{128}$/.test(body)) return undefined
   return Uint8Array.from(Buffer.from(body, 'hex'))
@@ -80,12 +88,14 @@ const encoder = new TextEncoder()
  * True when `signature` signs `message` under `publicKey`, either over the raw UTF-8 message or over
  * `<Bytes>message</Bytes>`, the way browser wallet extensions wrap what they sign. Call after cryptoReady().
  */
-export function verifyMessage (publicKey: Uint8Array, message: string, signature: Uint8Array): boolean {
-  return verifyBytes(publicKey, encoder.encode(message), signature) ||
+export function verifyMessage(publicKey: Uint8Array, message: string, signature: Uint8Array): boolean {
+  return (
+    verifyBytes(publicKey, encoder.encode(message), signature) ||
     verifyBytes(publicKey, encoder.encode(`<Bytes>${message}</Bytes>`), signature)
+  )
 }
 
-function verifyBytes (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+function verifyBytes(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   try {
     return sr25519Verify(signature, message, publicKey)
   } catch {

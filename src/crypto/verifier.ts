@@ -16,14 +16,18 @@ export const inlineVerifier: SignatureVerifier = {
   close: async () => {},
 }
 
-interface Pending { resolve: (ok: boolean) => void; args: [Uint8Array, string, Uint8Array]; worker: Worker }
+interface Pending {
+  resolve: (ok: boolean) => void
+  args: [Uint8Array, string, Uint8Array]
+  worker: Worker
+}
 
 class WorkerVerifier implements SignatureVerifier {
   private readonly pending = new Map<number, Pending>()
   private nextId = 0
   private turn = 0
 
-  constructor (private readonly workers: Worker[]) {
+  constructor(private readonly workers: Worker[]) {
     for (const worker of workers) {
       worker.unref()
       worker.on('message', (m: { id?: number; ok?: boolean }) => {
@@ -32,12 +36,16 @@ class WorkerVerifier implements SignatureVerifier {
         this.pending.delete(m.id)
       })
       // A worker that dies must not lose requests: what it held is verified inline instead.
-      worker.on('error', () => { this.retire(worker) })
-      worker.on('exit', () => { this.retire(worker) })
+      worker.on('error', () => {
+        this.retire(worker)
+      })
+      worker.on('exit', () => {
+        this.retire(worker)
+      })
     }
   }
 
-  async verify (publicKey: Uint8Array, message: string, signature: Uint8Array): Promise<boolean> {
+  async verify(publicKey: Uint8Array, message: string, signature: Uint8Array): Promise<boolean> {
     if (this.workers.length === 0) return verifyMessage(publicKey, message, signature)
     const worker = this.workers[this.turn++ % this.workers.length]!
     const id = this.nextId++
@@ -47,7 +55,7 @@ class WorkerVerifier implements SignatureVerifier {
     })
   }
 
-  private retire (worker: Worker): void {
+  private retire(worker: Worker): void {
     const index = this.workers.indexOf(worker)
     if (index >= 0) this.workers.splice(index, 1)
     for (const [id, p] of this.pending) {
@@ -57,7 +65,7 @@ class WorkerVerifier implements SignatureVerifier {
     }
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     const workers = [...this.workers]
     this.workers.length = 0
     await Promise.all(workers.map(async (w) => await w.terminate()))
@@ -65,16 +73,20 @@ class WorkerVerifier implements SignatureVerifier {
 }
 
 /** Starts `threads` verifier workers and waits until each has loaded its WebAssembly. */
-export async function createVerifier (threads: number): Promise<SignatureVerifier> {
+export async function createVerifier(threads: number): Promise<SignatureVerifier> {
   await cryptoReady() // inline verification, and the fallback when a worker dies
   if (threads <= 0) return inlineVerifier
-  const workers = await Promise.all(Array.from({ length: threads }, async () => {
-    const worker = new Worker(new URL('./verify-worker.mjs', import.meta.url))
-    await new Promise<void>((resolve, reject) => {
-      worker.once('message', () => { resolve() })
-      worker.once('error', reject)
-    })
-    return worker
-  }))
+  const workers = await Promise.all(
+    Array.from({ length: threads }, async () => {
+      const worker = new Worker(new URL('./verify-worker.mjs', import.meta.url))
+      await new Promise<void>((resolve, reject) => {
+        worker.once('message', () => {
+          resolve()
+        })
+        worker.once('error', reject)
+      })
+      return worker
+    }),
+  )
   return new WorkerVerifier(workers)
 }

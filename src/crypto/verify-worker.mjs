@@ -15,7 +15,8 @@ const verify = (signature, message, publicKey) => {
 
 await waitReady()
 parentPort.on('message', ({ id, publicKey, message, signature }) => {
-  const ok = verify(signature, encoder.encode(message), publicKey) ||
+  const ok =
+    verify(signature, encoder.encode(message), publicKey) ||
     verify(signature, encoder.encode(`<Bytes>${message}</Bytes>`), publicKey)
   parentPort.postMessage({ id, ok })
 })

@@ -18,7 +18,7 @@ const UNITS_PER_ALPHA = 1_000_000_000n
 // ---- API ------------------------------------------------------------------------------------------
 
 class ApiError extends Error {
-  constructor (status, detail) {
+  constructor(status, detail) {
     super(typeof detail === 'string' ? detail : `HTTP ${status}`)
     this.status = status
     this.detail = detail
@@ -26,26 +26,29 @@ class ApiError extends Error {
 }
 
 /** GET a JSON body; non-2xx answers (except `accept` statuses, e.g. a degraded /health) throw ApiError. */
-async function getJson (url, { headers = {}, accept = [] } = {}) {
+async function getJson(url, { headers = {}, accept = [] } = {}) {
   const response = await fetch(url, { headers: { accept: 'application/json', ...headers }, cache: 'no-store' })
   const body = await response.json().catch(() => null)
   if (!response.ok && !accept.includes(response.status)) {
     const detail = body?.detail
-    throw new ApiError(response.status, Array.isArray(detail) ? detail.map((d) => d.msg).join('; ') : detail ?? response.statusText)
+    throw new ApiError(
+      response.status,
+      Array.isArray(detail) ? detail.map((d) => d.msg).join('; ') : (detail ?? response.statusText),
+    )
   }
   return body
 }
 
 const claimsUrl = (path) => `${CONFIG.claimsPrefix}${path}`
 
-async function loadEpochs () {
+async function loadEpochs() {
   const list = await getJson(claimsUrl('/epochs'))
   const metas = await Promise.all(list.epochs.slice(0, EPOCHS_SHOWN).map((id) => getJson(claimsUrl(`/epoch/${id}`))))
   return { ids: list.epochs, defaultEpoch: list.default_epoch, metas }
 }
 
 /** Everything the page shows, fetched in parallel; each section fails on its own. */
-async function loadAll (token, chartTaskType) {
+async function loadAll(token, chartTaskType) {
   const sections = {
     health: getJson('/health', { accept: [503] }),
     monitor: getJson('/api/v1/monitor/summary', { headers: token ? { 'x-monitor-token': token } : {} }),
@@ -61,16 +64,17 @@ async function loadAll (token, chartTaskType) {
 
 // ---- formatting -----------------------------------------------------------------------------------
 
-const fmtNumber = (x, digits = 6) => (typeof x === 'number' ? x.toLocaleString('en-US', { maximumFractionDigits: digits }) : '—')
+const fmtNumber = (x, digits = 6) =>
+  typeof x === 'number' ? x.toLocaleString('en-US', { maximumFractionDigits: digits }) : '—'
 
-function fmtDuration (seconds) {
+function fmtDuration(seconds) {
   const m = Math.floor(seconds / 60)
   const s = seconds % 60
   return m > 0 ? `${m} min ${String(s).padStart(2, '0')} s` : `${s} s`
 }
 
 /** Units (integer or decimal string) as alpha with every digit kept: BigInt, never a float. */
-function fmtAlpha (units) {
+function fmtAlpha(units) {
   if (units === null || units === undefined) return '—'
   const u = BigInt(units)
   const whole = u / UNITS_PER_ALPHA
@@ -82,14 +86,14 @@ const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString() : '—')
 
 // ---- small components -----------------------------------------------------------------------------
 
-function Card ({ title, testid, actions, wide, children }) {
+function Card({ title, testid, actions, wide, children }) {
   return html`<section class=${`card${wide ? ' wide' : ''}`} data-testid=${testid}>
     <header class="card-head"><h2>${title}</h2>${actions}</header>
     ${children}
   </section>`
 }
 
-function Stat ({ label, value, testid, sub, title }) {
+function Stat({ label, value, testid, sub, title }) {
   return html`<div class="stat" title=${title}>
     <div class="stat-label">${label}</div>
     <div class="stat-value" data-testid=${testid}>${value}</div>
@@ -97,20 +101,21 @@ function Stat ({ label, value, testid, sub, title }) {
   </div>`
 }
 
-function Problem ({ error, what }) {
+function Problem({ error, what }) {
   if (!error) return null
   return html`<p class="problem" role="alert">Could not load ${what}: ${error.message}</p>`
 }
 
-function Mono ({ text, testid }) {
+function Mono({ text, testid }) {
   return html`<span class="mono ellipsis" title=${text} data-testid=${testid}>${text}</span>`
 }
 
-const Pill = ({ kind, children, testid }) => html`<span class=${`pill pill-${kind}`} data-testid=${testid}>${children}</span>`
+const Pill = ({ kind, children, testid }) =>
+  html`<span class=${`pill pill-${kind}`} data-testid=${testid}>${children}</span>`
 
 // ---- sections -------------------------------------------------------------------------------------
 
-function Overview ({ health, monitor, sota }) {
+function Overview({ health, monitor, sota }) {
   const hd = health.data
   const md = monitor.data
   const defaultSota = sota.data?.[0]
@@ -120,11 +125,14 @@ function Overview ({ health, monitor, sota }) {
     <div class="stat">
       <div class="stat-label">Window</div>
       <div class="stat-value" data-testid="window-number">${hd ? hd.window_number : '—'}</div>
-      ${hd && html`<div class="stat-sub">
+      ${
+        hd &&
+        html`<div class="stat-sub">
         <span data-testid="time-left" data-seconds=${hd.time_remaining_s}>${fmtDuration(hd.time_remaining_s)}</span> left
         <div class="bar" aria-hidden="true"><div style=${`width:${(progress * 100).toFixed(1)}%`}></div></div>
         block ${hd.current_block} of ${hd.tempo.window_start_block}–${hd.tempo.window_end_block}
-      </div>`}
+      </div>`
+      }
     </div>
     <${Stat} label="Epoch" testid="epoch-current" value=${hd ? hd.epoch.current : '—'}
       sub=${hd && `last closed: ${hd.epoch.last_closed ?? 'none'}${md?.epochs.pending_close.length ? ` · pending: ${md.epochs.pending_close.join(', ')}` : ''}`} />
@@ -137,7 +145,7 @@ function Overview ({ health, monitor, sota }) {
   </div>`
 }
 
-function TokenForm ({ error, onSave }) {
+function TokenForm({ error, onSave }) {
   const [value, setValue] = useState('')
   const refused = sessionStorage.getItem(TOKEN_KEY) !== null
   const submit = (event) => {
@@ -156,7 +164,7 @@ function TokenForm ({ error, onSave }) {
   </form>`
 }
 
-function Monitor ({ monitor, sota, onToken, onForgetToken, hasToken }) {
+function Monitor({ monitor, sota, onToken, onForgetToken, hasToken }) {
   const md = monitor.data
   const forget = hasToken && html`<button class="link" onClick=${onForgetToken}>Forget token</button>`
   if (monitor.error?.status === 401) {
@@ -165,41 +173,53 @@ function Monitor ({ monitor, sota, onToken, onForgetToken, hasToken }) {
   const sotaByType = Object.fromEntries((sota.data ?? []).map((s) => [s.task_type, s.sota_threshold]))
   return html`<${Card} title="Algorithms and alerts" testid="monitor-card" actions=${forget}>
     <${Problem} error=${monitor.error} what="the monitor summary" />
-    ${md && html`
+    ${
+      md &&
+      html`
       <table data-testid="algorithms-table">
         <thead><tr><th>Task type</th><th class="num">Evaluating</th><th class="num">Scored</th><th class="num">Rejected</th><th class="num">SOTA</th></tr></thead>
-        <tbody>${Object.entries(md.algorithms).map(([taskType, c]) => html`
+        <tbody>${Object.entries(md.algorithms).map(
+          ([taskType, c]) => html`
           <tr data-task-type=${taskType}>
             <td class="mono">${taskType}</td>
             <td class="num" data-testid="algorithms-evaluating">${c.evaluating}</td>
             <td class="num" data-testid="algorithms-scored">${c.scored}</td>
             <td class="num" data-testid="algorithms-rejected">${c.rejected}</td>
             <td class="num">${fmtNumber(sotaByType[taskType] ?? md.sota[taskType])}</td>
-          </tr>`)}
+          </tr>`,
+        )}
         </tbody>
       </table>
       <div class="alerts" data-testid="alerts">
         <h3>Alerts <${Pill} kind=${md.alerts.overall} testid="alerts-overall">${md.alerts.overall}<//></h3>
-        ${md.alerts.items.length === 0
-          ? html`<p class="muted">No alerts.</p>`
-          : html`<ul>${md.alerts.items.map((a) => html`<li><${Pill} kind=${a.severity}>${a.severity}<//> <code>${a.code}</code> ${a.message}</li>`)}</ul>`}
+        ${
+          md.alerts.items.length === 0
+            ? html`<p class="muted">No alerts.</p>`
+            : html`<ul>${md.alerts.items.map((a) => html`<li><${Pill} kind=${a.severity}>${a.severity}<//> <code>${a.code}</code> ${a.message}</li>`)}</ul>`
+        }
       </div>
-      ${md.credit && html`<p data-testid="monitor-credit">Epoch ${md.credit.epoch}: paid ${fmtAlpha(md.credit.epoch_units)} of ${fmtAlpha(md.credit.budget_units)},
+      ${
+        md.credit &&
+        html`<p data-testid="monitor-credit">Epoch ${md.credit.epoch}: paid ${fmtAlpha(md.credit.epoch_units)} of ${fmtAlpha(md.credit.budget_units)},
         fee ${fmtAlpha(md.credit.fee_units)}, <span data-testid="monitor-undistributed">undistributed ${fmtAlpha(md.credit.undistributed_units)}</span>.
-        ${md.credit.awaiting_recipient.miners > 0
-          ? html`<${Pill} kind="warn" testid="monitor-awaiting">${md.credit.awaiting_recipient.miners} credited, waiting for a recipient: ${fmtAlpha(md.credit.awaiting_recipient.units)}<//>`
-          : html`<span class="muted">No credit is waiting for a recipient.</span>`}</p>`}
-      <p class="muted small">Zero-evaluation ratio ${fmtNumber(md.leases.zero_evaluation_ratio * 100, 1)}% · overdue active leases ${md.leases.overdue_active} · generated ${fmtTime(md.generated_at)}</p>`}
+        ${
+          md.credit.awaiting_recipient.miners > 0
+            ? html`<${Pill} kind="warn" testid="monitor-awaiting">${md.credit.awaiting_recipient.miners} credited, waiting for a recipient: ${fmtAlpha(md.credit.awaiting_recipient.units)}<//>`
+            : html`<span class="muted">No credit is waiting for a recipient.</span>`
+        }</p>`
+      }
+      <p class="muted small">Zero-evaluation ratio ${fmtNumber(md.leases.zero_evaluation_ratio * 100, 1)}% · overdue active leases ${md.leases.overdue_active} · generated ${fmtTime(md.generated_at)}</p>`
+    }
   <//>`
 }
 
-function cssVar (name) {
+function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim()
 }
 
 const DARK = window.matchMedia('(prefers-color-scheme: dark)')
 
-function SotaChart ({ points }) {
+function SotaChart({ points }) {
   const box = useRef(null)
   // uPlot draws on a canvas with colours read once: redraw when the colour scheme flips.
   const [dark, setDark] = useState(DARK.matches)
@@ -220,20 +240,37 @@ function SotaChart ({ points }) {
     const fg = cssVar('--muted')
     const grid = cssVar('--border')
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } }
-    const plot = new uPlot({
-      width: box.current.clientWidth,
-      height: 260,
-      scales: {
-        x: { time: true, range: (_u, min, max) => (min === max ? [min - 1800, max + 1800] : [min, max]) },
-        y: { range: (_u, min, max) => [Math.max(0, min - 0.05), Math.min(1, max + 0.05)] },
+    const plot = new uPlot(
+      {
+        width: box.current.clientWidth,
+        height: 260,
+        scales: {
+          x: { time: true, range: (_u, min, max) => (min === max ? [min - 1800, max + 1800] : [min, max]) },
+          y: { range: (_u, min, max) => [Math.max(0, min - 0.05), Math.min(1, max + 0.05)] },
+        },
+        axes: [axis, { ...axis, label: 'score', size: 56 }],
+        series: [
+          { label: 'decided' },
+          {
+            label: 'SOTA',
+            stroke: cssVar('--accent'),
+            width: 2,
+            paths: uPlot.paths.stepped({ align: 1 }),
+            points: { show: false },
+            value: (_u, v) => fmtNumber(v),
+          },
+          {
+            label: 'consensus score',
+            stroke: fg,
+            paths: () => null,
+            points: { show: true, size: 6, stroke: fg, fill: fg },
+            value: (_u, v) => fmtNumber(v),
+          },
+        ],
       },
-      axes: [axis, { ...axis, label: 'score', size: 56 }],
-      series: [
-        { label: 'decided' },
-        { label: 'SOTA', stroke: cssVar('--accent'), width: 2, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false }, value: (_u, v) => fmtNumber(v) },
-        { label: 'consensus score', stroke: fg, paths: () => null, points: { show: true, size: 6, stroke: fg, fill: fg }, value: (_u, v) => fmtNumber(v) },
-      ],
-    }, data, box.current)
+      data,
+      box.current,
+    )
     const resize = new ResizeObserver(() => plot.setSize({ width: box.current.clientWidth, height: 260 }))
     resize.observe(box.current)
     return () => {
@@ -241,12 +278,15 @@ function SotaChart ({ points }) {
       plot.destroy()
     }
   }, [key])
-  if (points.length === 0) return html`<p class="muted" data-testid="sota-chart-empty">No algorithm of this task type has been scored yet.</p>`
+  if (points.length === 0)
+    return html`<p class="muted" data-testid="sota-chart-empty">No algorithm of this task type has been scored yet.</p>`
   return html`<div ref=${box} class="chart" data-testid="sota-chart" data-points=${points.length}></div>`
 }
 
-function SotaHistory ({ history, taskType, onTaskType }) {
-  const select = CONFIG.taskTypes.length > 1 && html`<select aria-label="Task type" value=${taskType} onChange=${(e) => onTaskType(e.currentTarget.value)}>
+function SotaHistory({ history, taskType, onTaskType }) {
+  const select =
+    CONFIG.taskTypes.length > 1 &&
+    html`<select aria-label="Task type" value=${taskType} onChange=${(e) => onTaskType(e.currentTarget.value)}>
     ${CONFIG.taskTypes.map((t) => html`<option value=${t}>${t}</option>`)}
   </select>`
   const points = history.data?.task_type === taskType ? history.data.points : []
@@ -258,37 +298,43 @@ function SotaHistory ({ history, taskType, onTaskType }) {
   <//>`
 }
 
-function Leaderboard ({ leaderboard, onPick }) {
+function Leaderboard({ leaderboard, onPick }) {
   const miners = leaderboard.data?.miners ?? []
   return html`<${Card} title="Leaderboard" testid="leaderboard-card" wide=${true}>
     <${Problem} error=${leaderboard.error} what="the leaderboard" />
-    ${miners.length === 0 && !leaderboard.error
-      ? html`<p class="muted">No miner yet.</p>`
-      : html`<table data-testid="leaderboard">
+    ${
+      miners.length === 0 && !leaderboard.error
+        ? html`<p class="muted">No miner yet.</p>`
+        : html`<table data-testid="leaderboard">
           <thead><tr><th class="num">#</th><th>Hotkey</th><th class="num">Reputation</th><th>Last seen</th><th></th></tr></thead>
-          <tbody>${miners.map((m) => html`<tr key=${m.hotkey}>
+          <tbody>${miners.map(
+            (m) => html`<tr key=${m.hotkey}>
             <td class="num">${m.rank}</td>
             <td class="hotkey"><${Mono} text=${m.hotkey} testid="leaderboard-hotkey" /></td>
             <td class="num" data-testid="leaderboard-reputation">${fmtNumber(m.reputation)}</td>
             <td class="small">${fmtTime(m.last_seen)}</td>
             <td><button class="link" title="Look up this hotkey's claim" onClick=${() => onPick(m.hotkey)}>claim</button></td>
-          </tr>`)}</tbody>
-        </table>`}
+          </tr>`,
+          )}</tbody>
+        </table>`
+    }
   <//>`
 }
 
-function Epochs ({ epochs }) {
+function Epochs({ epochs }) {
   if (CONFIG.claimsPrefix === null) {
     return html`<${Card} title="Recent epochs" testid="epochs-card"><p class="muted">The claim app is not mounted (MERKLE_CLAIM_ENABLED=false).</p><//>`
   }
   const metas = epochs.data?.metas ?? []
   return html`<${Card} title="Recent epochs" testid="epochs-card" wide=${true}>
     <${Problem} error=${epochs.error} what="the epochs" />
-    ${metas.length === 0 && !epochs.error
-      ? html`<p class="muted">No epoch has closed yet.</p>`
-      : html`<div class="scroll"><table data-testid="epochs">
+    ${
+      metas.length === 0 && !epochs.error
+        ? html`<p class="muted">No epoch has closed yet.</p>`
+        : html`<div class="scroll"><table data-testid="epochs">
           <thead><tr><th class="num">Epoch</th><th>Status</th><th>Windows</th><th class="num">Leaves</th><th class="num">Total (cumulative)</th><th class="num">Paid this epoch</th><th class="num">Fee</th><th class="num">Undistributed</th><th>Root</th><th>Closed</th></tr></thead>
-          <tbody>${metas.map((e) => html`<tr key=${e.epoch} data-epoch=${e.epoch}>
+          <tbody>${metas.map(
+            (e) => html`<tr key=${e.epoch} data-epoch=${e.epoch}>
             <td class="num" data-testid="epoch-id">${e.epoch}</td>
             <td><${Pill} kind=${e.status === 'claimable' ? 'ok' : 'muted'}>${e.status}<//>${e.epoch === epochs.data.defaultEpoch ? html` <${Pill} kind="accent">default<//>` : ''}
               ${e.awaiting_recipient && e.awaiting_recipient.miners > 0 ? html` <span data-testid="epoch-awaiting" title="No leaf until a recipient coldkey is set; the next epoch close after that puts the whole credit in a leaf"><${Pill} kind="warn">${e.awaiting_recipient.miners} credited, waiting for a recipient (${fmtAlpha(e.awaiting_recipient.units)})<//></span>` : ''}</td>
@@ -300,26 +346,31 @@ function Epochs ({ epochs }) {
             <td class="num" data-testid="epoch-undistributed" title=${`${e.undistributed_units} units left undistributed (miner cap)`}>${fmtAlpha(e.undistributed_units)}</td>
             <td class="root"><${Mono} text=${e.root} testid="epoch-root" /></td>
             <td class="small">${fmtTime(e.closed_at)}</td>
-          </tr>`)}</tbody>
-        </table></div>`}
+          </tr>`,
+          )}</tbody>
+        </table></div>`
+    }
   <//>`
 }
 
 /** Fetches the proof package and the epoch's published root, then verifies locally. */
-async function lookUpClaim (hotkey, epoch) {
-  const path = epoch === '' ? `/epoch/proof/${encodeURIComponent(hotkey)}` : `/epoch/${epoch}/proof/${encodeURIComponent(hotkey)}`
+async function lookUpClaim(hotkey, epoch) {
+  const path =
+    epoch === '' ? `/epoch/proof/${encodeURIComponent(hotkey)}` : `/epoch/${epoch}/proof/${encodeURIComponent(hotkey)}`
   const pkg = await getJson(claimsUrl(path))
   const meta = await getJson(claimsUrl(`/epoch/${pkg.epoch}`))
   return { pkg, meta, check: checkProofPackage(pkg, meta.root) }
 }
 
-function ClaimResult ({ result }) {
+function ClaimResult({ result }) {
   const { pkg, meta, check } = result
   return html`<div class="claim-result">
     <div class=${`verdict ${check.ok ? 'verdict-ok' : 'verdict-bad'}`} data-testid="claim-verdict" data-ok=${String(check.ok)}>
-      ${check.ok
-        ? html`<strong>✔ Proof verifies.</strong> Recomputed in this browser, the leaf of index ${pkg.index} folds through ${pkg.proof.length} proof hash${pkg.proof.length === 1 ? '' : 'es'} to the root epoch ${meta.epoch} publishes.`
-        : html`<strong>✘ Proof does not verify.</strong><ul>${check.problems.map((p) => html`<li>${p}</li>`)}</ul>`}
+      ${
+        check.ok
+          ? html`<strong>✔ Proof verifies.</strong> Recomputed in this browser, the leaf of index ${pkg.index} folds through ${pkg.proof.length} proof hash${pkg.proof.length === 1 ? '' : 'es'} to the root epoch ${meta.epoch} publishes.`
+          : html`<strong>✘ Proof does not verify.</strong><ul>${check.problems.map((p) => html`<li>${p}</li>`)}</ul>`
+      }
     </div>
     <dl class="fields">
       <dt>Epoch</dt><dd data-testid="claim-epoch">${pkg.epoch}</dd>
@@ -336,7 +387,7 @@ function ClaimResult ({ result }) {
   </div>`
 }
 
-function ClaimLookup ({ epochs, hotkey, setHotkey }) {
+function ClaimLookup({ epochs, hotkey, setHotkey }) {
   const [epoch, setEpoch] = useState('')
   const [state, setState] = useState({ busy: false, result: null, error: null })
   const submit = async (event) => {
@@ -368,7 +419,7 @@ function ClaimLookup ({ epochs, hotkey, setHotkey }) {
   <//>`
 }
 
-function Footer ({ disclaimer }) {
+function Footer({ disclaimer }) {
   return html`<footer class="footer">
     ${disclaimer && html`<p><strong>${disclaimer.title}.</strong> ${disclaimer.summary} <a href=${disclaimer.url ?? '/api/v1/disclaimer.md'}>Read the full text</a>.</p>`}
     <p class="muted small">API: <a href="/docs">Swagger UI</a> · <a href="/redoc">Redoc</a> · <a href="/openapi.json">openapi.json</a> · <a href="/metrics">metrics</a></p>
@@ -380,7 +431,7 @@ function Footer ({ disclaimer }) {
 const EMPTY = { data: null, error: null }
 const SECTION_NAMES = ['health', 'monitor', 'leaderboard', 'sota', 'history', 'epochs']
 
-function App () {
+function App() {
   const [sections, setSections] = useState(Object.fromEntries(SECTION_NAMES.map((n) => [n, EMPTY])))
   const [token, setToken] = useState(() => sessionStorage.getItem(TOKEN_KEY))
   const [chartTaskType, setChartTaskType] = useState(CONFIG.taskTypes[0])
@@ -396,13 +447,17 @@ function App () {
     setLoading(true)
     try {
       const results = await loadAll(token, chartTaskType)
-      setSections((previous) => Object.fromEntries(SECTION_NAMES.map((name) => {
-        const r = results[name]
-        if (r.status === 'fulfilled') return [name, { data: r.value, error: null }]
-        // Keep the last good numbers on a transient failure, but never monitor data once a token is refused.
-        const keep = name === 'monitor' && r.reason?.status === 401 ? null : previous[name].data
-        return [name, { data: keep, error: r.reason }]
-      })))
+      setSections((previous) =>
+        Object.fromEntries(
+          SECTION_NAMES.map((name) => {
+            const r = results[name]
+            if (r.status === 'fulfilled') return [name, { data: r.value, error: null }]
+            // Keep the last good numbers on a transient failure, but never monitor data once a token is refused.
+            const keep = name === 'monitor' && r.reason?.status === 401 ? null : previous[name].data
+            return [name, { data: keep, error: r.reason }]
+          }),
+        ),
+      )
       setUpdatedAt(new Date())
     } finally {
       inFlight.current = false

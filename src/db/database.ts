@@ -56,12 +56,14 @@ export interface OpenOptions {
   poolSize?: number
 }
 
-export function openDatabase (url: string, options: OpenOptions = {}): Database {
-  return url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length), options.create ?? true) : openPostgres(url, options.poolSize ?? 20)
+export function openDatabase(url: string, options: OpenOptions = {}): Database {
+  return url.startsWith('sqlite:')
+    ? openSqlite(url.slice('sqlite:'.length), options.create ?? true)
+    : openPostgres(url, options.poolSize ?? 20)
 }
 
 /** The URL with any password replaced, for logs and error messages. */
-export function redactUrl (url: string): string {
+export function redactUrl(url: string): string {
   if (url.startsWith('sqlite:')) return url
   try {
     const parsed = new URL(url)
@@ -73,14 +75,16 @@ export function redactUrl (url: string): string {
 }
 
 export class DatabaseMissingError extends Error {
-  constructor (path: string) {
-    super(`no database at ${path}: DATABASE_URL names a SQLite file that does not exist (${existsSync(dirname(path)) ? 'the file is missing' : `its folder ${dirname(path)} is missing too`}); ` +
-      'check DATABASE_URL, or create the pool with `sotapool migrate` or `sotapool serve`')
+  constructor(path: string) {
+    super(
+      `no database at ${path}: DATABASE_URL names a SQLite file that does not exist (${existsSync(dirname(path)) ? 'the file is missing' : `its folder ${dirname(path)} is missing too`}); ` +
+        'check DATABASE_URL, or create the pool with `sotapool migrate` or `sotapool serve`',
+    )
     this.name = 'DatabaseMissingError'
   }
 }
 
-function openSqlite (file: string, create: boolean): Database {
+function openSqlite(file: string, create: boolean): Database {
   const path = file === ':memory:' ? ':memory:' : resolve(file)
   if (path !== ':memory:' && !existsSync(path)) {
     if (!create) throw new DatabaseMissingError(path)
@@ -105,7 +109,7 @@ function openSqlite (file: string, create: boolean): Database {
     // Kysely's SQLite driver hands out one connection at a time, so a transaction excludes every other
     // query of this process; BEGIN IMMEDIATE also excludes other processes' writers from the start,
     // which avoids the read-then-upgrade deadlock SQLite reports as SQLITE_BUSY.
-    async transaction (fn) {
+    async transaction(fn) {
       return await db.connection().execute(async (conn) => {
         await sql`begin immediate`.execute(conn)
         try {
@@ -118,9 +122,17 @@ function openSqlite (file: string, create: boolean): Database {
         }
       })
     },
-    ping: async () => await sql`select 1`.execute(db).then(() => true, () => false),
-    backup: async (file) => { await connection.backup(file) },
-    close: async () => { await db.destroy() },
+    ping: async () =>
+      await sql`select 1`.execute(db).then(
+        () => true,
+        () => false,
+      ),
+    backup: async (file) => {
+      await connection.backup(file)
+    },
+    close: async () => {
+      await db.destroy()
+    },
   }
 }
 
@@ -131,10 +143,13 @@ function openSqlite (file: string, create: boolean): Database {
  */
 const PREPARED_STATEMENTS = 512
 
-function reusingStatements (connection: BetterSqlite3.Database): { prepare(sql: string): BetterSqlite3.Statement; close(): void } {
+function reusingStatements(connection: BetterSqlite3.Database): {
+  prepare(sql: string): BetterSqlite3.Statement
+  close(): void
+} {
   const prepared = new Map<string, BetterSqlite3.Statement>()
   return {
-    prepare (text) {
+    prepare(text) {
       const known = prepared.get(text)
       if (known !== undefined && !known.busy) return known
       const statement = connection.prepare(text)
@@ -144,14 +159,16 @@ function reusingStatements (connection: BetterSqlite3.Database): { prepare(sql: 
       }
       return statement
     },
-    close () { connection.close() },
+    close() {
+      connection.close()
+    },
   }
 }
 
 /** Advisory lock key of window closing (an arbitrary constant: "sota" in ASCII). */
 const WINDOW_LOCK_KEY = 0x736f7461
 
-function openPostgres (url: string, poolSize: number): Database {
+function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 })
   // An idle client that loses its server must not crash the process; the next query reports the failure.
   pool.on('error', () => {})
@@ -162,7 +179,7 @@ function openPostgres (url: string, poolSize: number): Database {
     label: redactUrl(url),
     // BEGIN and what the transaction needs first travel as one simple-protocol query: a round trip less
     // per transaction, where every round trip costs a system call on each side.
-    async transaction (fn, options = {}) {
+    async transaction(fn, options = {}) {
       const start = ['begin']
       if (options.durable === false) start.push('set local synchronous_commit = off')
       if (options.windows === 'shared') start.push(`select pg_advisory_xact_lock_shared(${WINDOW_LOCK_KEY})`)
@@ -179,16 +196,23 @@ function openPostgres (url: string, poolSize: number): Database {
         }
       })
     },
-    ping: async () => await sql`select 1`.execute(db).then(() => true, () => false),
-    close: async () => { await db.destroy() },
+    ping: async () =>
+      await sql`select 1`.execute(db).then(
+        () => true,
+        () => false,
+      ),
+    close: async () => {
+      await db.destroy()
+    },
   }
 }
 
 /** True when `err` is a unique or primary-key violation on either database. */
-export function isUniqueViolation (err: unknown): boolean {
+export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: unknown }
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
 }
 
 /** Converts a driver integer (bigint on both stores) to a number where the value is known to be small. */
-export const toNumber = (v: bigint | number | null | undefined): number => (v === null || v === undefined ? 0 : Number(v))
+export const toNumber = (v: bigint | number | null | undefined): number =>
+  v === null || v === undefined ? 0 : Number(v)

@@ -27,9 +27,12 @@ const MIGRATIONS: Record<string, MigrationModule> = {
 const SQLITE_ATTEMPTS = 10
 
 /** Applies pending migrations; returns their names. `report` hears what a migration changed in stored data. */
-export async function migrateToLatest (database: Database, report?: (migration: string, notes: string[]) => void): Promise<string[]> {
+export async function migrateToLatest(
+  database: Database,
+  report?: (migration: string, notes: string[]) => void,
+): Promise<string[]> {
   const provider: MigrationProvider = {
-    async getMigrations () {
+    async getMigrations() {
       const out: Record<string, Migration> = {}
       for (const [name, m] of Object.entries(MIGRATIONS)) {
         out[name] = {
@@ -46,7 +49,8 @@ export async function migrateToLatest (database: Database, report?: (migration: 
   for (let attempt = 1; ; attempt++) {
     const { error, results } = await migrator.migrateToLatest()
     if (error === undefined) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
-    if (database.dialect !== 'sqlite' || attempt >= SQLITE_ATTEMPTS) throw error instanceof Error ? error : new Error(String(error))
+    if (database.dialect !== 'sqlite' || attempt >= SQLITE_ATTEMPTS)
+      throw error instanceof Error ? error : new Error(String(error))
     await new Promise((resolve) => setTimeout(resolve, 100 * attempt))
   }
 }

@@ -4,7 +4,10 @@
  */
 import type { Generated } from 'kysely'
 
-export interface PoolMetaTable { key: string; value: string }
+export interface PoolMetaTable {
+  key: string
+  value: string
+}
 
 export interface MinersTable {
   hotkey: string
@@ -16,7 +19,11 @@ export interface MinersTable {
   reputation: Generated<number>
 }
 
-export interface UsedSignaturesTable { signature: string; hotkey: string; expires_at: bigint }
+export interface UsedSignaturesTable {
+  signature: string
+  hotkey: string
+  expires_at: bigint
+}
 
 export type AlgorithmState = 'evaluating' | 'scored' | 'rejected'
 export type RepeatKind = 'none' | 'own' | 'other'
@@ -48,7 +55,10 @@ export interface AlgorithmsTable {
   verified_by: string | null
 }
 
-export interface AlgorithmParentsTable { algorithm_id: bigint; parent_id: bigint }
+export interface AlgorithmParentsTable {
+  algorithm_id: bigint
+  parent_id: bigint
+}
 
 export type AssignmentKind = 'lease' | 'evolve' | 'evaluate'
 export type AssignmentStatus = 'active' | 'submitted' | 'expired'
@@ -72,9 +82,16 @@ export interface AssignmentsTable {
  */
 export type AssignmentRole = 'evaluate' | 'recheck' | 'seed' | 'gossip'
 
-export interface AssignmentItemsTable { assignment_id: string; role: AssignmentRole; algorithm_id: bigint }
+export interface AssignmentItemsTable {
+  assignment_id: string
+  role: AssignmentRole
+  algorithm_id: bigint
+}
 
-export interface LeaseWindowsTable { miner_hotkey: string; window_number: bigint }
+export interface LeaseWindowsTable {
+  miner_hotkey: string
+  window_number: bigint
+}
 
 export type EvaluationOutcome = 'agree' | 'disagree' | 'none'
 
@@ -89,7 +106,10 @@ export interface EvaluationsTable {
   outcome: EvaluationOutcome | null
 }
 
-export interface WindowClosesTable { window_number: bigint; closed_at: bigint }
+export interface WindowClosesTable {
+  window_number: bigint
+  closed_at: bigint
+}
 
 export interface WindowPointsTable {
   window_number: bigint
@@ -122,7 +142,13 @@ export interface EpochsTable {
   params: string
 }
 
-export interface EpochPayoutsTable { epoch_id: bigint; hotkey: string; points: number; micro_points: bigint; units: bigint }
+export interface EpochPayoutsTable {
+  epoch_id: bigint
+  hotkey: string
+  points: number
+  micro_points: bigint
+  units: bigint
+}
 
 export interface EpochLeavesTable {
   epoch_id: bigint
@@ -144,9 +170,16 @@ export interface ClaimsTable {
   claimed_at: bigint
 }
 
-export interface MinerBansTable { hotkey: string; reason: string; banned_at: bigint }
+export interface MinerBansTable {
+  hotkey: string
+  reason: string
+  banned_at: bigint
+}
 
-export interface HotkeyClaimsTable { hotkey: string; claimed_units: bigint }
+export interface HotkeyClaimsTable {
+  hotkey: string
+  claimed_units: bigint
+}
 
 export interface DB {
   pool_meta: PoolMetaTable

@@ -249,8 +249,8 @@ function hotkeyRanks(entries: readonly ClaimEntry[]): Uint32Array {
   }
   keys.sort()
 
-  const samePrefix = (k: number): boolean => words[2 * k + hiAt] === words[2 * k - 2 + hiAt] &&
-    ((words[2 * k + loAt]! ^ words[2 * k - 2 + loAt]!) & ~mask) === 0
+  const samePrefix = (k: number): boolean =>
+    words[2 * k + hiAt] === words[2 * k - 2 + hiAt] && ((words[2 * k + loAt]! ^ words[2 * k - 2 + loAt]!) & ~mask) === 0
   for (let start = 0; start < n; ) {
     let end = start + 1
     while (end < n && samePrefix(end)) end++

@@ -21,7 +21,15 @@
  *   plain JavaScript, its own SS58 decoding and tree folding), not `claim-tree.ts` (WebAssembly BLAKE2b,
  *   flat-buffer builder) that built the root: a bug in the builder cannot hide itself in the check.
  */
-import { CLAIM_TREE_FORMAT, compareBytes, decodeSs58, fromHex32, hashLeaf, rootOfLeaves, toHex } from '../dashboard/verify.js'
+import {
+  CLAIM_TREE_FORMAT,
+  compareBytes,
+  decodeSs58,
+  fromHex32,
+  hashLeaf,
+  rootOfLeaves,
+  toHex,
+} from '../dashboard/verify.js'
 import { computePayouts, toMicroPoints, type PointsEntry } from './payouts.ts'
 import { U64_MAX } from './units.ts'
 
@@ -57,9 +65,23 @@ export interface ArtifactHeader {
   params: ArtifactParams
 }
 
-export interface ArtifactPayout { hotkey: string; points: number; micro_points: Units; units: Units }
-export interface ArtifactCredit { hotkey: string; credit_units: Units }
-export interface ArtifactLeaf { index: number; hotkey: string; recipient_coldkey: string; amount_units: Units; leaf: string }
+export interface ArtifactPayout {
+  hotkey: string
+  points: number
+  micro_points: Units
+  units: Units
+}
+export interface ArtifactCredit {
+  hotkey: string
+  credit_units: Units
+}
+export interface ArtifactLeaf {
+  index: number
+  hotkey: string
+  recipient_coldkey: string
+  amount_units: Units
+  leaf: string
+}
 
 export interface EpochArtifact extends ArtifactHeader {
   artifact: typeof ARTIFACT_NAME
@@ -74,14 +96,26 @@ export interface EpochArtifact extends ArtifactHeader {
  * The artifact as JSON text pieces, written as the lists are read: the header, then one list element per
  * line. Pure: the lists are whatever async iterables the caller reads from its store.
  */
-export async function * artifactText (header: ArtifactHeader, lists: {
-  payouts: AsyncIterable<ArtifactPayout>
-  creditWithoutLeaf: AsyncIterable<ArtifactCredit>
-  leaves: AsyncIterable<ArtifactLeaf>
-}): AsyncGenerator<string> {
-  const head = JSON.stringify({ artifact: ARTIFACT_NAME, version: ARTIFACT_VERSION, format: CLAIM_TREE_FORMAT, ...header })
+export async function* artifactText(
+  header: ArtifactHeader,
+  lists: {
+    payouts: AsyncIterable<ArtifactPayout>
+    creditWithoutLeaf: AsyncIterable<ArtifactCredit>
+    leaves: AsyncIterable<ArtifactLeaf>
+  },
+): AsyncGenerator<string> {
+  const head = JSON.stringify({
+    artifact: ARTIFACT_NAME,
+    version: ARTIFACT_VERSION,
+    format: CLAIM_TREE_FORMAT,
+    ...header,
+  })
   yield head.slice(0, -1)
-  for (const [name, items] of [['payouts', lists.payouts], ['credit_without_leaf', lists.creditWithoutLeaf], ['leaves', lists.leaves]] as const) {
+  for (const [name, items] of [
+    ['payouts', lists.payouts],
+    ['credit_without_leaf', lists.creditWithoutLeaf],
+    ['leaves', lists.leaves],
+  ] as const) {
     let first = true
     let chunk = `,\n"${name}":[`
     for await (const item of items as AsyncIterable<unknown>) {
@@ -122,35 +156,39 @@ class Unreadable extends Error {}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-function int (o: Record<string, unknown>, key: string, where: string): number {
+function int(o: Record<string, unknown>, key: string, where: string): number {
   const v = o[key]
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new Unreadable(`${where}${key} must be a non-negative integer, got ${JSON.stringify(v)}`)
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new Unreadable(`${where}${key} must be a non-negative integer, got ${JSON.stringify(v)}`)
   return v
 }
 
-function units (o: Record<string, unknown>, key: string, where: string): bigint {
+function units(o: Record<string, unknown>, key: string, where: string): bigint {
   const v = o[key]
   let u: bigint | undefined
   if (typeof v === 'number' && Number.isSafeInteger(v)) u = BigInt(v)
   else if (typeof v === 'string' && /^\d{1,20}$/.test(v)) u = BigInt(v)
-  if (u === undefined || u < 0n || u > U64_MAX) throw new Unreadable(`${where}${key} must be an unsigned 64-bit amount, got ${JSON.stringify(v)}`)
+  if (u === undefined || u < 0n || u > U64_MAX)
+    throw new Unreadable(`${where}${key} must be an unsigned 64-bit amount, got ${JSON.stringify(v)}`)
   return u
 }
 
-function str (o: Record<string, unknown>, key: string, where: string): string {
+function str(o: Record<string, unknown>, key: string, where: string): string {
   const v = o[key]
   if (typeof v !== 'string') throw new Unreadable(`${where}${key} must be a string`)
   return v
 }
 
-function list (o: Record<string, unknown>, key: string): Array<Record<string, unknown>> {
+function list(o: Record<string, unknown>, key: string): Array<Record<string, unknown>> {
   const v = o[key]
   if (!Array.isArray(v)) throw new Unreadable(`${key} must be a list`)
-  v.forEach((item, i) => { if (!isObject(item)) throw new Unreadable(`${key}[${i}] must be an object`) })
+  v.forEach((item, i) => {
+    if (!isObject(item)) throw new Unreadable(`${key}[${i}] must be an object`)
+  })
   return v as Array<Record<string, unknown>>
 }
 
-function key (address: string, where: string): Uint8Array {
+function key(address: string, where: string): Uint8Array {
   try {
     return decodeSs58(address)
   } catch (err) {
@@ -159,7 +197,7 @@ function key (address: string, where: string): Uint8Array {
 }
 
 /** The credit an artifact states, read without checking it (the epoch before the one checked). */
-export function creditState (artifact: unknown): CreditState {
+export function creditState(artifact: unknown): CreditState {
   if (!isObject(artifact)) throw new Error('the artifact is not a JSON object')
   const credit = new Map<string, bigint>()
   const leafAmounts = new Map<string, bigint>()
@@ -168,7 +206,8 @@ export function creditState (artifact: unknown): CreditState {
     leafAmounts.set(str(l, 'hotkey', 'leaf '), amount)
     credit.set(str(l, 'hotkey', 'leaf '), amount)
   }
-  for (const c of list(artifact, 'credit_without_leaf')) credit.set(str(c, 'hotkey', 'credit_without_leaf '), units(c, 'credit_units', 'credit_without_leaf '))
+  for (const c of list(artifact, 'credit_without_leaf'))
+    credit.set(str(c, 'hotkey', 'credit_without_leaf '), units(c, 'credit_units', 'credit_without_leaf '))
   return { epoch: int(artifact, 'epoch', ''), credit, leafAmounts }
 }
 
@@ -177,7 +216,7 @@ export function creditState (artifact: unknown): CreditState {
  * within the budget, leaves → root by the independent tree code, and cumulative credit chained from the
  * previous epoch (`previous` null: the pool's first closed epoch, so no earlier credit). Never throws.
  */
-export function checkEpochArtifact (
+export function checkEpochArtifact(
   artifact: unknown,
   previous: CreditState | null,
   progress?: (leavesDone: number, leavesTotal: number) => void,
@@ -189,9 +228,12 @@ export function checkEpochArtifact (
   try {
     if (!isObject(artifact)) throw new Unreadable('the artifact is not a JSON object')
     const a = artifact
-    if (a.artifact !== ARTIFACT_NAME) throw new Unreadable(`artifact is ${JSON.stringify(a.artifact)}, expected ${ARTIFACT_NAME}`)
-    if (a.version !== ARTIFACT_VERSION) throw new Unreadable(`version is ${JSON.stringify(a.version)}; this verifier reads version ${ARTIFACT_VERSION}`)
-    if (a.format !== CLAIM_TREE_FORMAT) throw new Unreadable(`format is ${JSON.stringify(a.format)}, expected ${CLAIM_TREE_FORMAT}`)
+    if (a.artifact !== ARTIFACT_NAME)
+      throw new Unreadable(`artifact is ${JSON.stringify(a.artifact)}, expected ${ARTIFACT_NAME}`)
+    if (a.version !== ARTIFACT_VERSION)
+      throw new Unreadable(`version is ${JSON.stringify(a.version)}; this verifier reads version ${ARTIFACT_VERSION}`)
+    if (a.format !== CLAIM_TREE_FORMAT)
+      throw new Unreadable(`format is ${JSON.stringify(a.format)}, expected ${CLAIM_TREE_FORMAT}`)
     epoch = int(a, 'epoch', '')
     root = str(a, 'root', '')
     const statedRoot = (() => {
@@ -214,15 +256,31 @@ export function checkEpochArtifact (
     const leaves = list(a, 'leaves')
     leafCount = leaves.length
     const expect = (what: string, stated: bigint | number, derived: bigint | number, why: string): void => {
-      if (BigInt(stated) !== BigInt(derived)) problems.push(`${what}: the artifact says ${stated}, ${why} gives ${derived}`)
+      if (BigInt(stated) !== BigInt(derived))
+        problems.push(`${what}: the artifact says ${stated}, ${why} gives ${derived}`)
     }
 
     // The windows covered and the budget are those of the parameters.
     const windowStart = epoch * epochWindows
     expect('window_start', int(a, 'window_start', ''), windowStart, `epoch ${epoch} × epoch_windows ${epochWindows}`)
-    expect('window_end', int(a, 'window_end', ''), windowStart + epochWindows - 1, `${epochWindows} windows from window ${windowStart}`)
-    expect('block_start', int(a, 'block_start', ''), windowStart * windowBlocks, `window ${windowStart} × window_blocks ${windowBlocks}`)
-    expect('block_end', int(a, 'block_end', ''), (windowStart + epochWindows) * windowBlocks - 1, `the last block of window ${windowStart + epochWindows - 1}`)
+    expect(
+      'window_end',
+      int(a, 'window_end', ''),
+      windowStart + epochWindows - 1,
+      `${epochWindows} windows from window ${windowStart}`,
+    )
+    expect(
+      'block_start',
+      int(a, 'block_start', ''),
+      windowStart * windowBlocks,
+      `window ${windowStart} × window_blocks ${windowBlocks}`,
+    )
+    expect(
+      'block_end',
+      int(a, 'block_end', ''),
+      (windowStart + epochWindows) * windowBlocks - 1,
+      `the last block of window ${windowStart + epochWindows - 1}`,
+    )
     expect('budget_units', units(a, 'budget_units', ''), budget, 'params.budget_units')
 
     // Inputs → amounts, by the payout rules the close uses.
@@ -231,9 +289,13 @@ export function checkEpochArtifact (
     for (const [i, p] of payouts.entries()) {
       const hotkey = str(p, 'hotkey', `payouts[${i}].`)
       const points = p.points
-      if (typeof points !== 'number' || !Number.isFinite(points) || points < 0) throw new Unreadable(`payout of ${hotkey}: points must be a finite number ≥ 0`)
+      if (typeof points !== 'number' || !Number.isFinite(points) || points < 0)
+        throw new Unreadable(`payout of ${hotkey}: points must be a finite number ≥ 0`)
       const micro = units(p, 'micro_points', `payout of ${hotkey}: `)
-      if (micro !== toMicroPoints(points)) problems.push(`payout of ${hotkey}: micro_points ${micro} is not points ${points} rounded to micro-points (${toMicroPoints(points)})`)
+      if (micro !== toMicroPoints(points))
+        problems.push(
+          `payout of ${hotkey}: micro_points ${micro} is not points ${points} rounded to micro-points (${toMicroPoints(points)})`,
+        )
       if (stated.has(hotkey)) throw new Unreadable(`payout of ${hotkey} is listed twice`)
       stated.set(hotkey, units(p, 'units', `payout of ${hotkey}: `))
       entries.push({ hotkey, publicKey: key(hotkey, `payout of ${hotkey}`), microPoints: toMicroPoints(points) })
@@ -247,19 +309,33 @@ export function checkEpochArtifact (
     const derived = new Map(rules.payouts.map((p) => [p.hotkey, p.units]))
     for (const [hotkey, u] of stated) {
       const d = derived.get(hotkey)
-      if (d === undefined) problems.push(`payout of ${hotkey}: ${u} units listed for 0 micro-points (only miners with points are paid)`)
-      else if (d !== u) problems.push(`payout of ${hotkey}: the artifact says ${u} units, the payout rules give ${d} (from the listed points and params)`)
+      if (d === undefined)
+        problems.push(`payout of ${hotkey}: ${u} units listed for 0 micro-points (only miners with points are paid)`)
+      else if (d !== u)
+        problems.push(
+          `payout of ${hotkey}: the artifact says ${u} units, the payout rules give ${d} (from the listed points and params)`,
+        )
     }
     const paid = [...stated.values()].reduce((s, u) => s + u, 0n)
     const fee = units(a, 'fee_units', '')
     const epochUnits = units(a, 'epoch_units', '')
     const undistributed = units(a, 'undistributed_units', '')
-    expect('fee_units', fee, rules.feeUnits, `pool_fee_bps ${feeBps} of budget ${budget}${entries.some((e) => e.microPoints > 0n) ? '' : ' (no points: no fee)'}`)
+    expect(
+      'fee_units',
+      fee,
+      rules.feeUnits,
+      `pool_fee_bps ${feeBps} of budget ${budget}${entries.some((e) => e.microPoints > 0n) ? '' : ' (no points: no fee)'}`,
+    )
     expect('epoch_units', epochUnits, paid, 'the sum of the listed payouts')
     expect('undistributed_units', undistributed, rules.undistributedUnits, 'the payout rules')
     // Totals within the budget: the epoch balances, and no one is paid above the cap.
-    if (fee + epochUnits + undistributed !== budget) problems.push(`totals: fee ${fee} + paid ${epochUnits} + undistributed ${undistributed} = ${fee + epochUnits + undistributed}, not the budget ${budget}`)
-    if (rules.capUnits !== null) for (const [hotkey, u] of stated) if (u > rules.capUnits) problems.push(`payout of ${hotkey}: ${u} units exceed the cap of ${rules.capUnits}`)
+    if (fee + epochUnits + undistributed !== budget)
+      problems.push(
+        `totals: fee ${fee} + paid ${epochUnits} + undistributed ${undistributed} = ${fee + epochUnits + undistributed}, not the budget ${budget}`,
+      )
+    if (rules.capUnits !== null)
+      for (const [hotkey, u] of stated)
+        if (u > rules.capUnits) problems.push(`payout of ${hotkey}: ${u} units exceed the cap of ${rules.capUnits}`)
 
     // Cumulative credit: earlier credit + this epoch's payout, for every hotkey that has any.
     const before = previous?.credit ?? new Map<string, bigint>()
@@ -284,9 +360,15 @@ export function checkEpochArtifact (
       const hotkey = str(l, 'hotkey', `leaf ${i}: `)
       const where = `leaf ${i} (hotkey ${hotkey})`
       const index = int(l, 'index', `${where}: `)
-      if (index !== i) orderProblems.push(`leaf order: the leaf at position ${i} (hotkey ${hotkey}) has index ${index}; leaves are listed by index from 0`)
+      if (index !== i)
+        orderProblems.push(
+          `leaf order: the leaf at position ${i} (hotkey ${hotkey}) has index ${index}; leaves are listed by index from 0`,
+        )
       const hk = key(hotkey, where)
-      if (previousKey !== null && compareBytes(previousKey, hk) >= 0) orderProblems.push(`leaf order: ${where} does not sort after leaf ${i - 1} (hotkey ${previousHotkey}) by public key`)
+      if (previousKey !== null && compareBytes(previousKey, hk) >= 0)
+        orderProblems.push(
+          `leaf order: ${where} does not sort after leaf ${i - 1} (hotkey ${previousHotkey}) by public key`,
+        )
       previousKey = hk
       previousHotkey = hotkey
       const recipient = key(str(l, 'recipient_coldkey', `${where}: `), `${where} recipient`)
@@ -297,12 +379,15 @@ export function checkEpochArtifact (
       credit.set(hotkey, amount)
       if (amount < minPayout) leafProblems.push(`${where}: amount ${amount} is below min_payout_units ${minPayout}`)
       const want = (before.get(hotkey) ?? 0n) + (stated.get(hotkey) ?? 0n)
-      if (amount !== want) leafProblems.push(`${where}: cumulative amount ${amount}, but ${creditWhy(hotkey)} = ${want}`)
+      if (amount !== want)
+        leafProblems.push(`${where}: cumulative amount ${amount}, but ${creditWhy(hotkey)} = ${want}`)
       const leaf = hashLeaf(BigInt(epoch), i, hk, recipient, amount)
       const leafHex = toHex(leaf)
       const statedLeaf = str(l, 'leaf', `${where}: `).toLowerCase()
       if (statedLeaf !== leafHex) {
-        leafProblems.push(`${where}: the leaf hash ${statedLeaf} does not match its fields (index ${i}, recipient ${l.recipient_coldkey as string}, amount ${amount} hash to ${leafHex})`)
+        leafProblems.push(
+          `${where}: the leaf hash ${statedLeaf} does not match its fields (index ${i}, recipient ${l.recipient_coldkey as string}, amount ${amount} hash to ${leafHex})`,
+        )
       }
       hashes.push(leaf)
       if (progress !== undefined && (i + 1) % 1000 === 0) progress(i + 1, leaves.length)
@@ -310,7 +395,8 @@ export function checkEpochArtifact (
     progress?.(leaves.length, leaves.length)
     problems.push(...orderProblems, ...leafProblems)
     const folded = toHex(rootOfLeaves(hashes))
-    if (folded !== statedRoot) problems.push(`root: the ${leaves.length} leaves fold to ${folded}, the artifact names ${statedRoot}`)
+    if (folded !== statedRoot)
+      problems.push(`root: the ${leaves.length} leaves fold to ${folded}, the artifact names ${statedRoot}`)
     expect('num_of_leaves', int(a, 'num_of_leaves', ''), leaves.length, 'the listed leaves')
     expect('total_units', units(a, 'total_units', ''), total, 'the sum of the leaf amounts')
 
@@ -319,17 +405,29 @@ export function checkEpochArtifact (
       const got = credit.get(hotkey)
       const what = leafAmounts.has(hotkey) ? `leaf of ${hotkey}: cumulative amount` : `credit of ${hotkey}`
       if (got === undefined) {
-        if (want > 0n) problems.push(`credit of ${hotkey}: ${want} units (${creditWhy(hotkey)}) are missing from both the leaves and credit_without_leaf`)
+        if (want > 0n)
+          problems.push(
+            `credit of ${hotkey}: ${want} units (${creditWhy(hotkey)}) are missing from both the leaves and credit_without_leaf`,
+          )
       } else if (got !== want && !leafAmounts.has(hotkey)) {
         // (Leaf amounts were compared in the leaf loop.)
         problems.push(`${what} ${got}, but ${creditWhy(hotkey)} = ${want}`)
       }
       // Stated outright, though the chain above implies it: a cumulative amount never decreases.
       const earlier = previous?.leafAmounts.get(hotkey)
-      if (earlier !== undefined && got !== undefined && got < earlier) problems.push(`${what} fell from ${earlier} in epoch ${previous!.epoch} to ${got}`)
+      if (earlier !== undefined && got !== undefined && got < earlier)
+        problems.push(`${what} fell from ${earlier} in epoch ${previous!.epoch} to ${got}`)
     }
-    if (previous !== null && previous.epoch !== epoch - 1) problems.push(`the previous artifact is of epoch ${previous.epoch}, not ${epoch - 1}`)
-    return { ok: problems.length === 0, epoch, root: statedRoot, leaves: leafCount, problems, state: { epoch, credit, leafAmounts } }
+    if (previous !== null && previous.epoch !== epoch - 1)
+      problems.push(`the previous artifact is of epoch ${previous.epoch}, not ${epoch - 1}`)
+    return {
+      ok: problems.length === 0,
+      epoch,
+      root: statedRoot,
+      leaves: leafCount,
+      problems,
+      state: { epoch, credit, leafAmounts },
+    }
   } catch (err) {
     if (!(err instanceof Unreadable)) throw err
     problems.push(`unreadable artifact: ${err.message}`)

@@ -90,7 +90,8 @@ function checkInput(entries: readonly PointsEntry[], params: PayoutParams): void
   const hotkeys = new Set<string>()
   const keys = new Set<string>()
   for (const e of entries) {
-    if (typeof e.hotkey !== 'string' || e.hotkey === '') throw new TypeError('payouts: hotkey must be a non-empty string')
+    if (typeof e.hotkey !== 'string' || e.hotkey === '')
+      throw new TypeError('payouts: hotkey must be a non-empty string')
     if (!(e.publicKey instanceof Uint8Array) || e.publicKey.length !== 32) {
       throw new TypeError(`payouts: ${e.hotkey}: publicKey must be 32 bytes`)
     }
@@ -126,7 +127,9 @@ export function computePayouts(entries: readonly PointsEntry[], params: PayoutPa
   const feeUnits = earners.length === 0 ? 0n : (budgetUnits * BigInt(params.feeBps)) / BPS
   const distributableUnits = budgetUnits - feeUnits
   // Within a round the capping test is monotone in mp, so each round caps a prefix of this order.
-  const byPoints = earners.slice().sort((a, b) => (a.microPoints < b.microPoints ? 1 : a.microPoints > b.microPoints ? -1 : 0))
+  const byPoints = earners
+    .slice()
+    .sort((a, b) => (a.microPoints < b.microPoints ? 1 : a.microPoints > b.microPoints ? -1 : 0))
   let uncappedMp = earners.reduce((sum, e) => sum + e.microPoints, 0n)
   let cappedCount = 0
   if (capUnits !== null) {

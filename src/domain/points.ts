@@ -29,56 +29,56 @@
  *   caller.
  */
 
-export type EvolverBaseline = 'sota' | 'genealogy' | 'local_evolver';
-export type RepetitionScope = 'miner' | 'global' | 'both' | 'off';
+export type EvolverBaseline = 'sota' | 'genealogy' | 'local_evolver'
+export type RepetitionScope = 'miner' | 'global' | 'both' | 'off'
 
 export interface PointsParams {
-  evaluatorWeight: number;
-  evolverWeight: number;
-  baseline: EvolverBaseline;
-  repetitionScope: RepetitionScope;
-  repetitionPenalty: number;
-  minRewardActivity: number;
+  evaluatorWeight: number
+  evolverWeight: number
+  baseline: EvolverBaseline
+  repetitionScope: RepetitionScope
+  repetitionPenalty: number
+  minRewardActivity: number
 }
 
 /** Evaluations of algorithms decided in the window ('none' = no winner). */
 export interface EvaluationFact {
-  miner: string;
-  outcome: 'agree' | 'disagree' | 'none';
+  miner: string
+  outcome: 'agree' | 'disagree' | 'none'
   /** How many evaluations this fact stands for (default 1), so callers can pass grouped counts. */
-  count?: number;
+  count?: number
 }
 
 export interface EvolutionFact {
-  miner: string;
-  algorithmId: number;
+  miner: string
+  algorithmId: number
   /** Consensus score, or null if the evolution was rejected. */
-  score: number | null;
+  score: number | null
   /** Who had submitted the same canonical hash before: this miner, only others, or nobody. */
-  repeat: 'none' | 'own' | 'other';
-  baselines: { sota: number; genealogy: number; local_evolver: number };
+  repeat: 'none' | 'own' | 'other'
+  baselines: { sota: number; genealogy: number; local_evolver: number }
 }
 
 export interface MinerWindowPoints {
-  miner: string;
-  agreements: number;
-  disagreements: number;
-  evaluations: number;
-  evolutions: number;
-  scoredEvolutions: number;
-  evaluatorPoints: number;
-  evolverPoints: number;
-  penalty: number;
-  inConsensus: boolean;
-  active: boolean;
-  points: number;
+  miner: string
+  agreements: number
+  disagreements: number
+  evaluations: number
+  evolutions: number
+  scoredEvolutions: number
+  evaluatorPoints: number
+  evolverPoints: number
+  penalty: number
+  inConsensus: boolean
+  active: boolean
+  points: number
 }
 
 interface Tally {
-  agreements: number;
-  disagreements: number;
-  evaluations: number;
-  evolutions: EvolutionFact[];
+  agreements: number
+  disagreements: number
+  evaluations: number
+  evolutions: EvolutionFact[]
 }
 
 export function computeWindowPoints(
@@ -86,51 +86,52 @@ export function computeWindowPoints(
   evolutions: readonly EvolutionFact[],
   params: PointsParams,
 ): MinerWindowPoints[] {
-  validateParams(params);
-  const tallies = new Map<string, Tally>();
+  validateParams(params)
+  const tallies = new Map<string, Tally>()
   const tallyOf = (miner: string): Tally => {
-    let tally = tallies.get(miner);
+    let tally = tallies.get(miner)
     if (tally === undefined) {
-      tally = { agreements: 0, disagreements: 0, evaluations: 0, evolutions: [] };
-      tallies.set(miner, tally);
+      tally = { agreements: 0, disagreements: 0, evaluations: 0, evolutions: [] }
+      tallies.set(miner, tally)
     }
-    return tally;
-  };
+    return tally
+  }
 
   for (const fact of evaluations) {
-    const count = fact.count ?? 1;
-    if (!Number.isSafeInteger(count) || count < 0) throw new Error(`evaluation count must be a non-negative integer, got ${count}`);
-    const tally = tallyOf(fact.miner);
-    tally.evaluations += count;
-    if (fact.outcome === 'agree') tally.agreements += count;
-    else if (fact.outcome === 'disagree') tally.disagreements += count;
+    const count = fact.count ?? 1
+    if (!Number.isSafeInteger(count) || count < 0)
+      throw new Error(`evaluation count must be a non-negative integer, got ${count}`)
+    const tally = tallyOf(fact.miner)
+    tally.evaluations += count
+    if (fact.outcome === 'agree') tally.agreements += count
+    else if (fact.outcome === 'disagree') tally.disagreements += count
   }
-  const algorithmIds = new Set<number>();
+  const algorithmIds = new Set<number>()
   for (const fact of evolutions) {
-    validateEvolution(fact);
+    validateEvolution(fact)
     if (algorithmIds.has(fact.algorithmId)) {
-      throw new Error(`duplicate evolution fact for algorithm ${fact.algorithmId}`);
+      throw new Error(`duplicate evolution fact for algorithm ${fact.algorithmId}`)
     }
-    algorithmIds.add(fact.algorithmId);
-    tallyOf(fact.miner).evolutions.push(fact);
+    algorithmIds.add(fact.algorithmId)
+    tallyOf(fact.miner).evolutions.push(fact)
   }
 
-  const miners = [...tallies.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const miners = [...tallies.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
   return miners.map((miner) => {
-    const tally = tallies.get(miner) as Tally;
-    const ordered = [...tally.evolutions].sort((a, b) => a.algorithmId - b.algorithmId);
-    let evolverPoints = 0;
-    let penalised = 0;
+    const tally = tallies.get(miner) as Tally
+    const ordered = [...tally.evolutions].sort((a, b) => a.algorithmId - b.algorithmId)
+    let evolverPoints = 0
+    let penalised = 0
     for (const fact of ordered) {
-      evolverPoints += improvement(fact, params);
-      if (isPenalised(fact.repeat, params.repetitionScope)) penalised += 1;
+      evolverPoints += improvement(fact, params)
+      if (isPenalised(fact.repeat, params.repetitionScope)) penalised += 1
     }
-    const evaluatorPoints = Math.max(0, tally.agreements - tally.disagreements) * params.evaluatorWeight;
-    const penalty = penalised * params.repetitionPenalty;
-    const inConsensus = tally.agreements >= tally.disagreements;
-    const active = tally.evaluations + ordered.length >= params.minRewardActivity;
+    const evaluatorPoints = Math.max(0, tally.agreements - tally.disagreements) * params.evaluatorWeight
+    const penalty = penalised * params.repetitionPenalty
+    const inConsensus = tally.agreements >= tally.disagreements
+    const active = tally.evaluations + ordered.length >= params.minRewardActivity
     // Math.max(0, -0) is +0, so a zero result is never reported as -0.
-    const points = inConsensus && active ? Math.max(0, evaluatorPoints + evolverPoints - penalty) : 0;
+    const points = inConsensus && active ? Math.max(0, evaluatorPoints + evolverPoints - penalty) : 0
     return {
       miner,
       agreements: tally.agreements,
@@ -144,25 +145,25 @@ export function computeWindowPoints(
       inConsensus,
       active,
       points,
-    };
-  });
+    }
+  })
 }
 
 /** Evolver points earned by one evolution, before gates and penalties. */
 export function improvement(fact: EvolutionFact, params: PointsParams): number {
-  if (fact.score === null || fact.repeat !== 'none') return 0;
-  return Math.max(0, fact.score - fact.baselines[params.baseline]) * params.evolverWeight;
+  if (fact.score === null || fact.repeat !== 'none') return 0
+  return Math.max(0, fact.score - fact.baselines[params.baseline]) * params.evolverWeight
 }
 
 function isPenalised(repeat: EvolutionFact['repeat'], scope: RepetitionScope): boolean {
   switch (scope) {
     case 'miner':
-      return repeat === 'own';
+      return repeat === 'own'
     case 'global':
     case 'both':
-      return repeat !== 'none';
+      return repeat !== 'none'
     case 'off':
-      return false;
+      return false
   }
 }
 
@@ -172,22 +173,22 @@ function validateParams(params: PointsParams): void {
     ['evolverWeight', params.evolverWeight],
     ['repetitionPenalty', params.repetitionPenalty],
     ['minRewardActivity', params.minRewardActivity],
-  ];
+  ]
   for (const [name, value] of nonNegative) {
-    if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be finite and >= 0, got ${value}`);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be finite and >= 0, got ${value}`)
   }
 }
 
 function validateEvolution(fact: EvolutionFact): void {
   if (!Number.isSafeInteger(fact.algorithmId)) {
-    throw new Error(`algorithm id must be an integer, got ${fact.algorithmId}`);
+    throw new Error(`algorithm id must be an integer, got ${fact.algorithmId}`)
   }
   if (fact.score !== null && (!Number.isFinite(fact.score) || fact.score < 0 || fact.score > 1)) {
-    throw new Error(`score of algorithm ${fact.algorithmId} must be in [0, 1] or null, got ${fact.score}`);
+    throw new Error(`score of algorithm ${fact.algorithmId} must be in [0, 1] or null, got ${fact.score}`)
   }
   for (const [name, value] of Object.entries(fact.baselines)) {
     if (!Number.isFinite(value)) {
-      throw new Error(`${name} baseline of algorithm ${fact.algorithmId} must be finite, got ${value}`);
+      throw new Error(`${name} baseline of algorithm ${fact.algorithmId} must be finite, got ${value}`)
     }
   }
 }

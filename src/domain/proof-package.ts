@@ -6,15 +6,25 @@ import { decodeHotkey } from '../crypto/sr25519.ts'
 import { CLAIM_TREE_FORMAT, foldProof, fromHex32, hashLeaf, toHex32 } from './claim-tree.ts'
 import { unitsFromJson } from './units.ts'
 
-export interface ProofPackageCheck { ok: boolean; leaf: string | null; root: string | null; problems: string[] }
+export interface ProofPackageCheck {
+  ok: boolean
+  leaf: string | null
+  root: string | null
+  problems: string[]
+}
 
-export function checkProofPackage (pkg: unknown, expectedRoot?: string): ProofPackageCheck {
+export function checkProofPackage(pkg: unknown, expectedRoot?: string): ProofPackageCheck {
   const problems: string[] = []
   const p = (pkg ?? {}) as Record<string, unknown>
-  if (p.format !== CLAIM_TREE_FORMAT) problems.push(`format is ${JSON.stringify(p.format)}, expected ${CLAIM_TREE_FORMAT}`)
-  const epoch = typeof p.epoch === 'number' && Number.isSafeInteger(p.epoch) && p.epoch >= 0 ? BigInt(p.epoch) : undefined
+  if (p.format !== CLAIM_TREE_FORMAT)
+    problems.push(`format is ${JSON.stringify(p.format)}, expected ${CLAIM_TREE_FORMAT}`)
+  const epoch =
+    typeof p.epoch === 'number' && Number.isSafeInteger(p.epoch) && p.epoch >= 0 ? BigInt(p.epoch) : undefined
   if (epoch === undefined) problems.push('epoch must be a non-negative integer')
-  const index = typeof p.index === 'number' && Number.isInteger(p.index) && p.index >= 0 && p.index <= 0xffff_ffff ? p.index : undefined
+  const index =
+    typeof p.index === 'number' && Number.isInteger(p.index) && p.index >= 0 && p.index <= 0xffff_ffff
+      ? p.index
+      : undefined
   if (index === undefined) problems.push('index must be an unsigned 32-bit integer')
   const hotkey = typeof p.hotkey === 'string' ? decodeHotkey(p.hotkey) : { error: 'missing' }
   if ('error' in hotkey) problems.push(`hotkey: ${hotkey.error}`)
@@ -35,14 +45,23 @@ export function checkProofPackage (pkg: unknown, expectedRoot?: string): ProofPa
   } catch {
     problems.push('root must be 0x followed by 64 hex digits')
   }
-  if (problems.length > 0 || epoch === undefined || index === undefined || 'error' in hotkey || 'error' in recipient ||
-    amount === undefined || proof === undefined || root === undefined) {
+  if (
+    problems.length > 0 ||
+    epoch === undefined ||
+    index === undefined ||
+    'error' in hotkey ||
+    'error' in recipient ||
+    amount === undefined ||
+    proof === undefined ||
+    root === undefined
+  ) {
     return { ok: false, leaf: null, root: null, problems }
   }
   const leaf = hashLeaf(epoch, index, { hotkey: hotkey.publicKey, recipient: recipient.publicKey, amountUnits: amount })
   const folded = toHex32(foldProof(leaf, proof))
   const leafHex = toHex32(leaf)
-  if (typeof p.leaf === 'string' && p.leaf.toLowerCase() !== leafHex) problems.push(`leaf in the package (${p.leaf}) differs from the recomputed leaf ${leafHex}`)
+  if (typeof p.leaf === 'string' && p.leaf.toLowerCase() !== leafHex)
+    problems.push(`leaf in the package (${p.leaf}) differs from the recomputed leaf ${leafHex}`)
   // `amount` repeats `amount_units` for clients that read it; a package where they differ is not trustworthy.
   if (p.amount !== undefined && unitsFromJson(p.amount) !== amount) {
     problems.push(`amount (${JSON.stringify(p.amount)}) differs from amount_units (${amount})`)

@@ -9,7 +9,7 @@ export const unitsToJson = (units: bigint): number | string =>
   units <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(units) : units.toString()
 
 /** Reads an amount sent as a JSON integer or a decimal string; undefined when it is neither or not u64. */
-export function unitsFromJson (value: unknown): bigint | undefined {
+export function unitsFromJson(value: unknown): bigint | undefined {
   let units: bigint
   if (typeof value === 'number' && Number.isSafeInteger(value)) units = BigInt(value)
   else if (typeof value === 'string' && /^\d{1,20}$/.test(value)) units = BigInt(value)

@@ -11,7 +11,7 @@ export const IMMUTABLE = 'public, max-age=31536000, immutable'
 export const REVALIDATE = 'no-cache'
 
 /** Sets the ETag and Cache-Control headers; true when If-None-Match names this ETag (answer 304). */
-export function notModified (request: FastifyRequest, reply: FastifyReply, etag: string, cacheControl: string): boolean {
+export function notModified(request: FastifyRequest, reply: FastifyReply, etag: string, cacheControl: string): boolean {
   void reply.header('etag', etag).header('cache-control', cacheControl)
   const match = request.headers['if-none-match']
   return match?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag) ?? false

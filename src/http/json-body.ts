@@ -13,11 +13,14 @@ import { PoolError } from '../errors.ts'
 const NEEDS_REWRITE = /NaN|Infinity|\d{16}/
 export const MAX_JSON_DEPTH = 64
 
-export function parseJsonBody (text: string): unknown {
+export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') return undefined
   const depth = nestingDepth(text)
   if (depth > MAX_JSON_DEPTH) {
-    throw new PoolError('POOL_ERR_MALFORMED_JSON', `Malformed JSON body: nested deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`)
+    throw new PoolError(
+      'POOL_ERR_MALFORMED_JSON',
+      `Malformed JSON body: nested deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`,
+    )
   }
   const source = NEEDS_REWRITE.test(text) ? rewrite(text) : text
   let parsed: unknown
@@ -28,19 +31,25 @@ export function parseJsonBody (text: string): unknown {
   }
   // A NUL character cannot be stored in PostgreSQL text and means nothing here; it can only arrive escaped.
   if (/\\u0000/i.test(text) && containsNul(parsed)) {
-    throw new PoolError('POOL_ERR_MALFORMED_JSON', 'Malformed JSON body: NUL characters (\\u0000) are not allowed in strings')
+    throw new PoolError(
+      'POOL_ERR_MALFORMED_JSON',
+      'Malformed JSON body: NUL characters (\\u0000) are not allowed in strings',
+    )
   }
   return parsed
 }
 
 /** Deepest nesting of arrays and objects outside string literals, in one pass without recursion. */
-function nestingDepth (text: string): number {
+function nestingDepth(text: string): number {
   let depth = 0
   let deepest = 0
   let i = 0
   while (i < text.length) {
     const c = text[i]
-    if (c === '"') { i = endOfString(text, i); continue }
+    if (c === '"') {
+      i = endOfString(text, i)
+      continue
+    }
     if (c === '[' || c === '{') deepest = Math.max(deepest, ++depth)
     else if (c === ']' || c === '}') depth--
     i++
@@ -49,7 +58,7 @@ function nestingDepth (text: string): number {
 }
 
 /** True when any string (value or key) holds a NUL character; iterative, so no depth can overflow it. */
-function containsNul (root: unknown): boolean {
+function containsNul(root: unknown): boolean {
   const stack: unknown[] = [root]
   while (stack.length > 0) {
     const value = stack.pop()
@@ -70,7 +79,7 @@ function containsNul (root: unknown): boolean {
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9'
 
 /** One pass over the text outside string literals; returns it with the tolerated tokens replaced. */
-function rewrite (text: string): string {
+function rewrite(text: string): string {
   let out = ''
   let copiedUpTo = 0
   let lastKey: string | undefined
@@ -86,13 +95,24 @@ function rewrite (text: string): string {
       i = end
       continue
     }
-    if (c === ' ' || c === '\n' || c === '\r' || c === '\t') { i++; continue }
-    if (c === ':') { lastKey = pendingKey; previous = ':'; i++; continue }
+    if (c === ' ' || c === '\n' || c === '\r' || c === '\t') {
+      i++
+      continue
+    }
+    if (c === ':') {
+      lastKey = pendingKey
+      previous = ':'
+      i++
+      continue
+    }
     pendingKey = undefined
     const token = text.startsWith('-Infinity', i) ? '-Infinity' : text.startsWith('NaN', i) ? 'NaN' : undefined
     if (token !== undefined) {
       if (previous !== ':' || lastKey !== 'score') {
-        throw new PoolError('POOL_ERR_MALFORMED_JSON', `Malformed JSON body: ${token} is accepted only as a score, at position ${i}`)
+        throw new PoolError(
+          'POOL_ERR_MALFORMED_JSON',
+          `Malformed JSON body: ${token} is accepted only as a score, at position ${i}`,
+        )
       }
       out += `${text.slice(copiedUpTo, i)}null`
       i += token.length
@@ -119,7 +139,7 @@ function rewrite (text: string): string {
 }
 
 /** Index just past the closing quote of the string starting at `start` (or the end of the text). */
-function endOfString (text: string, start: number): number {
+function endOfString(text: string, start: number): number {
   let i = start + 1
   while (i < text.length) {
     const c = text[i]

@@ -6,12 +6,18 @@ export class RateLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>()
   private lastSweep = 0
 
-  constructor (private readonly perMinute: number, private readonly now: () => number, private readonly windowMs = 60_000) {}
+  constructor(
+    private readonly perMinute: number,
+    private readonly now: () => number,
+    private readonly windowMs = 60_000,
+  ) {}
 
-  get enabled (): boolean { return this.perMinute > 0 }
+  get enabled(): boolean {
+    return this.perMinute > 0
+  }
 
   /** Counts one request for `key`; returns seconds to wait when over the limit, else undefined. */
-  take (key: string): number | undefined {
+  take(key: string): number | undefined {
     if (!this.enabled) return undefined
     const now = this.now()
     this.sweep(now)
@@ -25,7 +31,7 @@ export class RateLimiter {
   }
 
   /** Drops ended windows now and then, so memory follows the number of recently active keys. */
-  private sweep (now: number): void {
+  private sweep(now: number): void {
     if (now - this.lastSweep < this.windowMs) return
     this.lastSweep = now
     for (const [key, entry] of this.windows) if (now - entry.start >= this.windowMs) this.windows.delete(key)

@@ -9,7 +9,7 @@ import type { FastifyHelmetOptions } from '@fastify/helmet'
 
 type Directives = Record<string, string[]>
 
-export function pageSecurityHeaders (directives: Directives): Omit<FastifyHelmetOptions, 'global'> {
+export function pageSecurityHeaders(directives: Directives): Omit<FastifyHelmetOptions, 'global'> {
   return {
     contentSecurityPolicy: {
       useDefaults: false,
@@ -30,9 +30,10 @@ export function pageSecurityHeaders (directives: Directives): Omit<FastifyHelmet
 }
 
 /** CSP source for an inline `<script>` whose text is `content`. */
-export const scriptHash = (content: string): string => `'sha256-${createHash('sha256').update(content, 'utf8').digest('base64')}'`
+export const scriptHash = (content: string): string =>
+  `'sha256-${createHash('sha256').update(content, 'utf8').digest('base64')}'`
 
 /** The hashes of every inline script of an HTML page (scripts with a src load from 'self'). */
-export function inlineScriptHashes (html: string): string[] {
+export function inlineScriptHashes(html: string): string[] {
   return [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) => scriptHash(m[1] ?? ''))
 }

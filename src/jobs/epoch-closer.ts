@@ -16,20 +16,27 @@ export class EpochCloser {
   private running: Promise<void> | undefined
   private lastPrune = -Infinity
 
-  constructor (private readonly pool: PoolContext, private readonly log: FastifyBaseLogger) {}
+  constructor(
+    private readonly pool: PoolContext,
+    private readonly log: FastifyBaseLogger,
+  ) {}
 
-  start (): void {
+  start(): void {
     this.pool.processes.set(EPOCH_CLOSER, true)
     const tick = (): void => {
-      this.running = this.runOnce().catch((err: unknown) => { this.log.error({ err }, 'epoch closer failed; retrying next tick') })
+      this.running = this.runOnce()
+        .catch((err: unknown) => {
+          this.log.error({ err }, 'epoch closer failed; retrying next tick')
+        })
         .finally(() => {
-          if (this.pool.processes.get(EPOCH_CLOSER) === true) this.timer = setTimeout(tick, this.pool.config.jobIntervalS * 1000)
+          if (this.pool.processes.get(EPOCH_CLOSER) === true)
+            this.timer = setTimeout(tick, this.pool.config.jobIntervalS * 1000)
         })
     }
     tick()
   }
 
-  async runOnce (): Promise<void> {
+  async runOnce(): Promise<void> {
     const now = this.pool.clock.now()
     // A `sotapool tempo set` by the operator reaches running processes here.
     await this.pool.refreshTempo()
@@ -43,11 +50,12 @@ export class EpochCloser {
     if (this.pool.config.retentionDays > 0 && now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now
       const pruned = await pruneEvaluations(this.pool, this.pool.config.retentionDays)
-      if (pruned.evaluations > 0) this.log.info(pruned, `retention: deleted ${pruned.evaluations} evaluations older than ${pruned.horizon}`)
+      if (pruned.evaluations > 0)
+        this.log.info(pruned, `retention: deleted ${pruned.evaluations} evaluations older than ${pruned.horizon}`)
     }
   }
 
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     this.pool.processes.set(EPOCH_CLOSER, false)
     if (this.timer !== undefined) clearTimeout(this.timer)
     await this.running

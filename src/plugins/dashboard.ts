@@ -29,7 +29,7 @@ const VENDOR: Record<string, { file: string; type: string }> = {
 const CONFIG_PLACEHOLDER = '<!-- sotapool:config -->'
 
 /** What the page cannot learn from the public API, as an inline script (`<` escaped so it cannot close the tag). */
-export function dashboardConfigScript (config: { claimsPrefix: string | null; taskTypes: readonly string[] }): string {
+export function dashboardConfigScript(config: { claimsPrefix: string | null; taskTypes: readonly string[] }): string {
   return `<script>window.SOTAPOOL = ${JSON.stringify(config).replace(/</g, '\\u003c')}</script>`
 }
 
@@ -39,10 +39,13 @@ const dashboard: FastifyPluginAsync = async (app) => {
 
   const template = readFileSync(join(DASHBOARD_DIR, 'index.html'), 'utf8')
   if (!template.includes(CONFIG_PLACEHOLDER)) throw new Error(`dashboard index.html lacks ${CONFIG_PLACEHOLDER}`)
-  const page = template.replace(CONFIG_PLACEHOLDER, dashboardConfigScript({
-    claimsPrefix: config.merkleClaimEnabled ? config.merkleClaimPathPrefix : null,
-    taskTypes: config.taskTypes,
-  }))
+  const page = template.replace(
+    CONFIG_PLACEHOLDER,
+    dashboardConfigScript({
+      claimsPrefix: config.merkleClaimEnabled ? config.merkleClaimPathPrefix : null,
+      taskTypes: config.taskTypes,
+    }),
+  )
   // Scripts: the page's own files, the vendor modules and its two inline scripts (the config and the
   // import map) by hash; charts and the proof check run in the page, reading only this origin.
   const headers = pageSecurityHeaders({
@@ -56,14 +59,22 @@ const dashboard: FastifyPluginAsync = async (app) => {
   })
 
   for (const url of ['/dashboard', '/dashboard/', '/dashboard/index.html']) {
-    app.get(url, { schema: { hide: true } }, async (_request, reply) =>
-      await reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page))
+    app.get(
+      url,
+      { schema: { hide: true } },
+      async (_request, reply) =>
+        await reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page),
+    )
   }
 
   for (const [name, { file, type }] of Object.entries(VENDOR)) {
     const body = readFileSync(file)
-    app.get(`/dashboard/vendor/${name}`, { schema: { hide: true } }, async (_request, reply) =>
-      await reply.type(`${type}; charset=utf-8`).header('cache-control', 'public, max-age=3600').send(body))
+    app.get(
+      `/dashboard/vendor/${name}`,
+      { schema: { hide: true } },
+      async (_request, reply) =>
+        await reply.type(`${type}; charset=utf-8`).header('cache-control', 'public, max-age=3600').send(body),
+    )
   }
 
   // The page's own scripts and styles; type declarations kept for the tests are not served.

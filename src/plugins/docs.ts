@@ -20,8 +20,11 @@ const ERROR_TABLE_CSS = `.swagger-ui .info .markdown table { border-collapse: co
 .swagger-ui .info .markdown th { background: #f6f8fa }`
 
 const errorTableMarkdown = (): string =>
-  ['| code | status | detail | meaning |', '|---|---|---|---|',
-    ...errorCodeTable().map((e) => `| \`${e.code}\` | ${e.status} | ${e.message} | ${e.description} |`)].join('\n')
+  [
+    '| code | status | detail | meaning |',
+    '|---|---|---|---|',
+    ...errorCodeTable().map((e) => `| \`${e.code}\` | ${e.status} | ${e.message} | ${e.description} |`),
+  ].join('\n')
 
 const DESCRIPTION = `
 The Pool API of sotapool: miners sign in with sr25519 hotkeys, lease work, submit scores and evolved
@@ -61,52 +64,85 @@ const DOCS_HEADERS = pageSecurityHeaders({
   'worker-src': ["'self'", 'blob:'],
 })
 
-export default fp(async (app) => {
-  app.addHook('onRoute', (route) => {
-    if (/^\/(docs|redoc)(\/|$)/.test(route.url)) route.config = { ...route.config, helmet: DOCS_HEADERS } as typeof route.config
-  })
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: { title: 'sotapool Pool API', version: VERSION, description: DESCRIPTION },
-      tags: [
-        { name: 'health', description: 'Health and tempo' },
-        { name: 'miners', description: 'Registration, stats, leaderboard, payout recipient' },
-        { name: 'tasks', description: 'Leases, batches and submissions' },
-        { name: 'results', description: 'SOTA and verified results' },
-        { name: 'claims', description: 'Merkle claim proofs and claim simulation' },
-        { name: 'monitor', description: 'Operator monitoring' },
-        { name: 'disclaimer', description: 'No reward guarantee' },
-      ],
-      components: {
-        securitySchemes: {
-          XKey: { type: 'apiKey', in: 'header', name: 'X-Key', description: 'SS58 hotkey (prefix 42)' },
-          XTimestamp: { type: 'apiKey', in: 'header', name: 'X-Timestamp', description: 'Unix seconds, decimal' },
-          XSignature: { type: 'apiKey', in: 'header', name: 'X-Signature', description: 'sr25519 signature of the signed text, hex' },
-          MonitorToken: { type: 'apiKey', in: 'header', name: 'X-Monitor-Token', description: 'Equals MONITOR_TOKEN' },
+export default fp(
+  async (app) => {
+    app.addHook('onRoute', (route) => {
+      if (/^\/(docs|redoc)(\/|$)/.test(route.url))
+        route.config = { ...route.config, helmet: DOCS_HEADERS } as typeof route.config
+    })
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: { title: 'sotapool Pool API', version: VERSION, description: DESCRIPTION },
+        tags: [
+          { name: 'health', description: 'Health and tempo' },
+          { name: 'miners', description: 'Registration, stats, leaderboard, payout recipient' },
+          { name: 'tasks', description: 'Leases, batches and submissions' },
+          { name: 'results', description: 'SOTA and verified results' },
+          { name: 'claims', description: 'Merkle claim proofs and claim simulation' },
+          { name: 'monitor', description: 'Operator monitoring' },
+          { name: 'disclaimer', description: 'No reward guarantee' },
+        ],
+        components: {
+          securitySchemes: {
+            XKey: { type: 'apiKey', in: 'header', name: 'X-Key', description: 'SS58 hotkey (prefix 42)' },
+            XTimestamp: { type: 'apiKey', in: 'header', name: 'X-Timestamp', description: 'Unix seconds, decimal' },
+            XSignature: {
+              type: 'apiKey',
+              in: 'header',
+              name: 'X-Signature',
+              description: 'sr25519 signature of the signed text, hex',
+            },
+            MonitorToken: {
+              type: 'apiKey',
+              in: 'header',
+              name: 'X-Monitor-Token',
+              description: 'Equals MONITOR_TOKEN',
+            },
+          },
         },
       },
-    },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-  })
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    staticCSP: false,
-    // Swagger UI renders markdown tables without cell spacing, so the error table's headers ran together.
-    theme: { css: [{ filename: 'sotapool.css', content: ERROR_TABLE_CSS }] },
-  })
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+      refResolver: {
+        buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+      },
+    })
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: false,
+      // Swagger UI renders markdown tables without cell spacing, so the error table's headers ran together.
+      theme: { css: [{ filename: 'sotapool.css', content: ERROR_TABLE_CSS }] },
+    })
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
-  // The bundle shows Redocly's logo from their CDN; every page of the pool loads only its own assets.
-  const redocBundle = readFileSync(require.resolve('redoc/bundles/redoc.standalone.js'), 'utf8')
-    .replace(REDOC_REMOTE_LOGO, '/favicon.svg')
-  if (redocBundle.includes('https://cdn.')) throw new Error('the Redoc bundle still refers to a CDN')
-  const favicon = readFileSync(new URL('../content/favicon.svg', import.meta.url))
-  for (const url of ['/favicon.ico', '/favicon.svg']) {
-    app.get(url, { schema: { hide: true } }, async (_request, reply) =>
-      await reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(favicon))
-  }
-  app.get('/redoc', { schema: { hide: true } }, async (_request, reply) => await reply.type('text/html; charset=utf-8').send(REDOC_PAGE))
-  app.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) =>
-    await reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(redocBundle))
-}, { name: 'pool-docs' })
+    // The bundle shows Redocly's logo from their CDN; every page of the pool loads only its own assets.
+    const redocBundle = readFileSync(require.resolve('redoc/bundles/redoc.standalone.js'), 'utf8').replace(
+      REDOC_REMOTE_LOGO,
+      '/favicon.svg',
+    )
+    if (redocBundle.includes('https://cdn.')) throw new Error('the Redoc bundle still refers to a CDN')
+    const favicon = readFileSync(new URL('../content/favicon.svg', import.meta.url))
+    for (const url of ['/favicon.ico', '/favicon.svg']) {
+      app.get(
+        url,
+        { schema: { hide: true } },
+        async (_request, reply) =>
+          await reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(favicon),
+      )
+    }
+    app.get(
+      '/redoc',
+      { schema: { hide: true } },
+      async (_request, reply) => await reply.type('text/html; charset=utf-8').send(REDOC_PAGE),
+    )
+    app.get(
+      '/redoc/redoc.standalone.js',
+      { schema: { hide: true } },
+      async (_request, reply) =>
+        await reply
+          .type('application/javascript; charset=utf-8')
+          .header('cache-control', 'public, max-age=86400')
+          .send(redocBundle),
+    )
+  },
+  { name: 'pool-docs' },
+)

@@ -15,7 +15,7 @@ const DisclaimerResponse = Type.Object({
 
 const BUILT_IN = new URL('../content/disclaimer.md', import.meta.url)
 
-export function disclaimerText (file: string): string {
+export function disclaimerText(file: string): string {
   return readFileSync(file === '' ? BUILT_IN : file, 'utf8')
 }
 
@@ -27,21 +27,32 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     title: 'No reward guarantee',
     must_display: true,
     url: '/api/v1/disclaimer.md',
-    summary: 'Participation guarantees no reward, payout, emission, rank, validator acceptance or claimability; every part of the system can fail. Not financial advice.',
+    summary:
+      'Participation guarantees no reward, payout, emission, rank, validator acceptance or claimability; every part of the system can fail. Not financial advice.',
     text,
   }
-  app.get('/api/v1/disclaimer', {
-    schema: { tags: ['disclaimer'], summary: 'Disclaimer as JSON', response: { 200: DisclaimerResponse } },
-  }, async () => body)
+  app.get(
+    '/api/v1/disclaimer',
+    {
+      schema: { tags: ['disclaimer'], summary: 'Disclaimer as JSON', response: { 200: DisclaimerResponse } },
+    },
+    async () => body,
+  )
   for (const url of ['/api/v1/disclaimer.md', '/disclaimer.md']) {
-    app.get(url, {
-      schema: {
-        tags: ['disclaimer'],
-        summary: url.startsWith('/api') ? 'Disclaimer as Markdown' : 'Disclaimer as Markdown (root compatibility route)',
-        produces: ['text/markdown'],
-        response: { 200: { type: 'string', description: 'text/markdown' } },
+    app.get(
+      url,
+      {
+        schema: {
+          tags: ['disclaimer'],
+          summary: url.startsWith('/api')
+            ? 'Disclaimer as Markdown'
+            : 'Disclaimer as Markdown (root compatibility route)',
+          produces: ['text/markdown'],
+          response: { 200: { type: 'string', description: 'text/markdown' } },
+        },
       },
-    }, async (_request, reply) => await reply.type('text/markdown; charset=utf-8').send(text))
+      async (_request, reply) => await reply.type('text/markdown; charset=utf-8').send(text),
+    )
   }
 }
 

@@ -21,7 +21,9 @@ const HealthResponse = Type.Object({
   epoch: Type.Object({
     current: Type.Integer(),
     last_closed: Type.Union([Type.Integer(), Type.Null()]),
-    overdue: Type.Array(Type.Integer(), { description: 'Epochs ready for more than 5 minutes and still not closed (the pool is degraded meanwhile)' }),
+    overdue: Type.Array(Type.Integer(), {
+      description: 'Epochs ready for more than 5 minutes and still not closed (the pool is degraded meanwhile)',
+    }),
   }),
   database: Type.Object({ ok: Type.Boolean(), dialect: Type.String() }),
   onchain_runtime: Type.Object({
@@ -42,16 +44,27 @@ const HealthResponse = Type.Object({
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   for (const url of ['/health', '/status']) {
-    app.get(url, {
-      schema: {
-        tags: ['health'],
-        summary: url === '/health' ? 'Pool health, tempo, epochs and on-chain runtime status' : 'Same report as /health',
-        response: { 200: HealthResponse, 503: { ...HealthResponse, description: 'Degraded: database unreachable, chain silent for 5 minutes, or an epoch overdue' } },
+    app.get(
+      url,
+      {
+        schema: {
+          tags: ['health'],
+          summary:
+            url === '/health' ? 'Pool health, tempo, epochs and on-chain runtime status' : 'Same report as /health',
+          response: {
+            200: HealthResponse,
+            503: {
+              ...HealthResponse,
+              description: 'Degraded: database unreachable, chain silent for 5 minutes, or an epoch overdue',
+            },
+          },
+        },
       },
-    }, async (_request, reply) => {
-      const report = await healthReport(app.pool)
-      return await reply.code(report.healthy ? 200 : 503).send(report.body)
-    })
+      async (_request, reply) => {
+        const report = await healthReport(app.pool)
+        return await reply.code(report.healthy ? 200 : 503).send(report.body)
+      },
+    )
   }
 }
 

@@ -1,17 +1,25 @@
 /** Schemas shared by many routes: errors, auth headers, amounts. */
 import { Type } from 'typebox'
 
-export const ErrorResponse = Type.Object({
-  detail: Type.Union([
-    Type.String(),
-    Type.Array(Type.Object({
-      loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
-      msg: Type.String(),
-      type: Type.String(),
-    })),
-  ], { description: 'What was wrong: a message, or for 422 a list of {loc, msg, type}.' }),
-  code: Type.String({ description: 'Stable POOL_ERR_* identifier (see the error table).' }),
-}, { $id: 'ErrorResponse', description: 'Every error body.' })
+export const ErrorResponse = Type.Object(
+  {
+    detail: Type.Union(
+      [
+        Type.String(),
+        Type.Array(
+          Type.Object({
+            loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
+            msg: Type.String(),
+            type: Type.String(),
+          }),
+        ),
+      ],
+      { description: 'What was wrong: a message, or for 422 a list of {loc, msg, type}.' },
+    ),
+    code: Type.String({ description: 'Stable POOL_ERR_* identifier (see the error table).' }),
+  },
+  { $id: 'ErrorResponse', description: 'Every error body.' },
+)
 
 export const errorRef = Type.Unsafe<{ detail: unknown; code: string }>({ $ref: 'ErrorResponse#' })
 
@@ -20,8 +28,15 @@ export const errors = (...statuses: number[]): Record<number, typeof errorRef> =
   Object.fromEntries(statuses.map((s) => [s, { ...errorRef, description: STATUS_TEXT[s] ?? 'Error' }]))
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad request', 401: 'Authentication failed', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict',
-  413: 'Body too large', 422: 'Validation failed', 429: 'Rate limited', 503: 'Degraded',
+  400: 'Bad request',
+  401: 'Authentication failed',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict',
+  413: 'Body too large',
+  422: 'Validation failed',
+  429: 'Rate limited',
+  503: 'Degraded',
 }
 
 export const Units = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^[0-9]{1,20}$' })], {

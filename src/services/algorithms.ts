@@ -36,10 +36,18 @@ export const oneOriginal = (oc: OnConflictBuilder<DB, 'algorithms'>): OnConflict
 
 export const BUILT_IN_SEED_DIR = fileURLToPath(new URL('../../seeds/', import.meta.url))
 
-export async function toRecords (db: Queryable, rows: readonly AlgorithmRow[]): Promise<AlgorithmRecord[]> {
+export async function toRecords(db: Queryable, rows: readonly AlgorithmRow[]): Promise<AlgorithmRecord[]> {
   if (rows.length === 0) return []
-  const parents = await db.selectFrom('algorithm_parents').select(['algorithm_id', 'parent_id'])
-    .where('algorithm_id', 'in', rows.map((r) => r.id)).orderBy('parent_id').execute()
+  const parents = await db
+    .selectFrom('algorithm_parents')
+    .select(['algorithm_id', 'parent_id'])
+    .where(
+      'algorithm_id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .orderBy('parent_id')
+    .execute()
   const byChild = new Map<bigint, number[]>()
   for (const p of parents) {
     const list = byChild.get(p.algorithm_id) ?? []
@@ -63,7 +71,13 @@ export async function toRecords (db: Queryable, rows: readonly AlgorithmRow[]): 
  * Loads the built-in seed programs of every task type once per database. The `seeded:<type>` marker is
  * inserted in the same transaction, so several processes starting together seed once.
  */
-export async function loadSeeds (database: Database, taskTypes: readonly string[], seedDir: string, nowMs: number, windowNumber: number): Promise<number> {
+export async function loadSeeds(
+  database: Database,
+  taskTypes: readonly string[],
+  seedDir: string,
+  nowMs: number,
+  windowNumber: number,
+): Promise<number> {
   const dir = seedDir === '' ? BUILT_IN_SEED_DIR : seedDir
   let loaded = 0
   for (const taskType of taskTypes) {
@@ -71,23 +85,30 @@ export async function loadSeeds (database: Database, taskTypes: readonly string[
     loaded += await database.transaction(async (trx) => {
       // ON CONFLICT DO NOTHING, not a caught unique violation: on PostgreSQL a failed statement aborts the
       // whole transaction, and committing it then throws, so the second process to start would crash.
-      const marked = await trx.insertInto('pool_meta').values({ key: `seeded:${taskType}`, value: String(files.length) })
-        .onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst()
+      const marked = await trx
+        .insertInto('pool_meta')
+        .values({ key: `seeded:${taskType}`, value: String(files.length) })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .executeTakeFirst()
       if (Number(marked.numInsertedOrUpdatedRows ?? 0n) === 0) return 0
       for (const { text, validated } of files) {
-        await trx.insertInto('algorithms').values({
-          task_type: taskType,
-          algorithm_dsl: validated.canonical,
-          submitted_dsl: validated.canonical === text ? null : text,
-          algorithm_hash: validated.hash,
-          input_dim: BigInt(validated.inputDim),
-          state: 'evaluating',
-          miner_hotkey: null,
-          is_seed: 1n,
-          repeat: 'none',
-          created_at: BigInt(nowMs),
-          created_window: BigInt(windowNumber),
-        }).onConflict(oneOriginal).execute()
+        await trx
+          .insertInto('algorithms')
+          .values({
+            task_type: taskType,
+            algorithm_dsl: validated.canonical,
+            submitted_dsl: validated.canonical === text ? null : text,
+            algorithm_hash: validated.hash,
+            input_dim: BigInt(validated.inputDim),
+            state: 'evaluating',
+            miner_hotkey: null,
+            is_seed: 1n,
+            repeat: 'none',
+            created_at: BigInt(nowMs),
+            created_window: BigInt(windowNumber),
+          })
+          .onConflict(oneOriginal)
+          .execute()
       }
       return files.length
     })
@@ -96,10 +117,12 @@ export async function loadSeeds (database: Database, taskTypes: readonly string[
 }
 
 /** Seed programs of one task type, each read for that task's input dimension like a submission. */
-function readSeedFiles (dir: string, inputDim: number): Array<{ text: string; validated: ValidatedAlgorithm }> {
+function readSeedFiles(dir: string, inputDim: number): Array<{ text: string; validated: ValidatedAlgorithm }> {
   let names: string[]
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.dsl')).sort()
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.dsl'))
+      .sort()
   } catch {
     return []
   }
@@ -118,37 +141,78 @@ function readSeedFiles (dir: string, inputDim: number): Array<{ text: string; va
  * (evaluations so far plus open hand-outs below n); fewest evaluations first, then oldest.
  * `ids` restricts the pick to those algorithms.
  */
-export async function evaluationCandidates (db: Queryable, args: {
-  taskType: string; miner: string; sampleSize: number; nowMs: number; limit: number; ids?: bigint[]
-  /** PostgreSQL: lock the picked rows (FOR NO KEY UPDATE), skipping rows other transactions hold. */
-  lock?: 'skip-locked'
-}): Promise<AlgorithmRow[]> {
+export async function evaluationCandidates(
+  db: Queryable,
+  args: {
+    taskType: string
+    miner: string
+    sampleSize: number
+    nowMs: number
+    limit: number
+    ids?: bigint[]
+    /** PostgreSQL: lock the picked rows (FOR NO KEY UPDATE), skipping rows other transactions hold. */
+    lock?: 'skip-locked'
+  },
+): Promise<AlgorithmRow[]> {
   if (args.limit <= 0 || args.ids?.length === 0) return []
-  return await db.selectFrom('algorithms as a').selectAll('a')
+  return await db
+    .selectFrom('algorithms as a')
+    .selectAll('a')
     .$if(args.ids !== undefined, (q) => q.where('a.id', 'in', args.ids!))
     .where('a.task_type', '=', args.taskType)
     .where('a.state', '=', 'evaluating')
     .where('a.dsl_readable', '=', 1n)
     .where((eb) => eb.or([eb('a.miner_hotkey', 'is', null), eb('a.miner_hotkey', '!=', args.miner)]))
-    .where((eb) => eb.not(eb.exists(eb.selectFrom('evaluations as e').select('e.id')
-      .whereRef('e.algorithm_id', '=', 'a.id').where('e.miner_hotkey', '=', args.miner))))
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('evaluations as e')
+            .select('e.id')
+            .whereRef('e.algorithm_id', '=', 'a.id')
+            .where('e.miner_hotkey', '=', args.miner),
+        ),
+      ),
+    )
     // Open hand-outs are counted from the algorithm's items (by index), each item's assignment looked up
     // by key: driven from active assignments instead, the count read every one of them per candidate.
-    .where((eb) => eb(
-      eb('a.evaluation_count', '+', eb.selectFrom('assignment_items as i')
-        .select((x) => x.fn.countAll<bigint>().as('n'))
-        .whereRef('i.algorithm_id', '=', 'a.id').where('i.role', '=', 'evaluate')
-        .where((x) => x.exists(x.selectFrom('assignments as s').select('s.id').whereRef('s.id', '=', 'i.assignment_id')
-          .where('s.status', '=', 'active').where('s.timeout_at', '>', BigInt(args.nowMs))))),
-      '<', BigInt(args.sampleSize)))
-    .orderBy('a.evaluation_count', 'asc').orderBy('a.id', 'asc')
+    .where((eb) =>
+      eb(
+        eb(
+          'a.evaluation_count',
+          '+',
+          eb
+            .selectFrom('assignment_items as i')
+            .select((x) => x.fn.countAll<bigint>().as('n'))
+            .whereRef('i.algorithm_id', '=', 'a.id')
+            .where('i.role', '=', 'evaluate')
+            .where((x) =>
+              x.exists(
+                x
+                  .selectFrom('assignments as s')
+                  .select('s.id')
+                  .whereRef('s.id', '=', 'i.assignment_id')
+                  .where('s.status', '=', 'active')
+                  .where('s.timeout_at', '>', BigInt(args.nowMs)),
+              ),
+            ),
+        ),
+        '<',
+        BigInt(args.sampleSize),
+      ),
+    )
+    .orderBy('a.evaluation_count', 'asc')
+    .orderBy('a.id', 'asc')
     .limit(args.limit)
     .$if(args.lock === 'skip-locked', (q) => q.forNoKeyUpdate().skipLocked())
     .execute()
 }
 
 /** Evaluating algorithms this miner could be handed now (for pending_evaluations). */
-export async function countEvaluationCandidates (db: Queryable, args: { taskTypes: readonly string[]; miner: string; sampleSize: number; nowMs: number }): Promise<number> {
+export async function countEvaluationCandidates(
+  db: Queryable,
+  args: { taskTypes: readonly string[]; miner: string; sampleSize: number; nowMs: number },
+): Promise<number> {
   let total = 0
   for (const taskType of args.taskTypes) {
     total += (await evaluationCandidates(db, { ...args, taskType, limit: 1000 })).length
@@ -160,38 +224,66 @@ export async function countEvaluationCandidates (db: Queryable, args: { taskType
  * The seed set: the best scored algorithms of the task type (score descending, ties by id); while fewer
  * than `limit` are scored, built-in seeds fill it.
  */
-export async function seedSet (db: Queryable, taskType: string, limit: number): Promise<AlgorithmRow[]> {
+export async function seedSet(db: Queryable, taskType: string, limit: number): Promise<AlgorithmRow[]> {
   if (limit <= 0) return []
-  const best = await db.selectFrom('algorithms').selectAll()
-    .where('task_type', '=', taskType).where('state', '=', 'scored').where('dsl_readable', '=', 1n)
-    .orderBy('consensus_score', 'desc').orderBy('id', 'asc').limit(limit).execute()
+  const best = await db
+    .selectFrom('algorithms')
+    .selectAll()
+    .where('task_type', '=', taskType)
+    .where('state', '=', 'scored')
+    .where('dsl_readable', '=', 1n)
+    .orderBy('consensus_score', 'desc')
+    .orderBy('id', 'asc')
+    .limit(limit)
+    .execute()
   if (best.length >= limit) return best
-  const fill = await db.selectFrom('algorithms').selectAll()
-    .where('task_type', '=', taskType).where('is_seed', '=', 1n).where('state', '!=', 'rejected').where('dsl_readable', '=', 1n)
+  const fill = await db
+    .selectFrom('algorithms')
+    .selectAll()
+    .where('task_type', '=', taskType)
+    .where('is_seed', '=', 1n)
+    .where('state', '!=', 'rejected')
+    .where('dsl_readable', '=', 1n)
     .where('id', 'not in', best.length > 0 ? best.map((b) => b.id) : [-1n])
-    .orderBy('id', 'asc').limit(limit - best.length).execute()
+    .orderBy('id', 'asc')
+    .limit(limit - best.length)
+    .execute()
   return [...best, ...fill]
 }
 
 /** Ids of the best of the most recently scored algorithms of the task type. */
-export async function gossipIds (db: Queryable, taskType: string, limit: number): Promise<number[]> {
+export async function gossipIds(db: Queryable, taskType: string, limit: number): Promise<number[]> {
   if (limit <= 0) return []
-  const recent = db.selectFrom('algorithms').select(['id', 'consensus_score'])
-    .where('task_type', '=', taskType).where('state', '=', 'scored').where('dsl_readable', '=', 1n)
-    .orderBy('decided_at', 'desc').orderBy('id', 'desc').limit(100).as('recent')
-  const rows = await db.selectFrom(recent).select('recent.id')
-    .orderBy('recent.consensus_score', 'desc').orderBy('recent.id', 'asc').limit(limit).execute()
+  const recent = db
+    .selectFrom('algorithms')
+    .select(['id', 'consensus_score'])
+    .where('task_type', '=', taskType)
+    .where('state', '=', 'scored')
+    .where('dsl_readable', '=', 1n)
+    .orderBy('decided_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(100)
+    .as('recent')
+  const rows = await db
+    .selectFrom(recent)
+    .select('recent.id')
+    .orderBy('recent.consensus_score', 'desc')
+    .orderBy('recent.id', 'asc')
+    .limit(limit)
+    .execute()
   return rows.map((r) => Number(r.id))
 }
 
 /** Who submitted this program (same identity hash) before: this miner, only others, or nobody. */
-export async function repeatKind (db: Queryable, hash: string, miner: string): Promise<RepeatKind> {
-  const rows = await db.selectFrom('algorithms')
+export async function repeatKind(db: Queryable, hash: string, miner: string): Promise<RepeatKind> {
+  const rows = await db
+    .selectFrom('algorithms')
     .select((eb) => [
       eb.fn.countAll<bigint>().as('any'),
       eb.fn.sum<bigint>(sql`case when miner_hotkey = ${miner} then 1 else 0 end`).as('own'),
     ])
-    .where('algorithm_hash', '=', hash).executeTakeFirstOrThrow()
+    .where('algorithm_hash', '=', hash)
+    .executeTakeFirstOrThrow()
   if (Number(rows.own ?? 0) > 0) return 'own'
   return Number(rows.any) > 0 ? 'other' : 'none'
 }

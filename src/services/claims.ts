@@ -53,46 +53,67 @@ export class ClaimService {
 
   readonly proofCache: ProofCache
 
-  constructor (private readonly database: Database, private readonly now: () => number, options: { proofCacheBytes?: number; metrics?: PoolMetrics } = {}) {
+  constructor(
+    private readonly database: Database,
+    private readonly now: () => number,
+    options: { proofCacheBytes?: number; metrics?: PoolMetrics } = {},
+  ) {
     this.proofCache = new ProofCache(database, options.proofCacheBytes ?? 0, options.metrics)
   }
 
-  async epochs (): Promise<{ epochs: number[]; default_epoch: number | null }> {
-    const rows = await this.database.db.selectFrom('epochs').select(['epoch_id', 'num_of_leaves']).orderBy('epoch_id', 'desc').execute()
+  async epochs(): Promise<{ epochs: number[]; default_epoch: number | null }> {
+    const rows = await this.database.db
+      .selectFrom('epochs')
+      .select(['epoch_id', 'num_of_leaves'])
+      .orderBy('epoch_id', 'desc')
+      .execute()
     const claimable = rows.find((r) => r.num_of_leaves > 0n)
-    return { epochs: rows.map((r) => Number(r.epoch_id)), default_epoch: claimable === undefined ? null : Number(claimable.epoch_id) }
+    return {
+      epochs: rows.map((r) => Number(r.epoch_id)),
+      default_epoch: claimable === undefined ? null : Number(claimable.epoch_id),
+    }
   }
 
   /** The epoch named, or the default (newest claimable) one. */
-  async resolveEpoch (epochId: number | undefined): Promise<EpochRow> {
+  async resolveEpoch(epochId: number | undefined): Promise<EpochRow> {
     if (epochId === undefined) {
       // Read every time: the default changes when an epoch closes, possibly in another process.
-      const newest = await this.database.db.selectFrom('epochs').select('epoch_id').where('num_of_leaves', '>', 0n)
-        .orderBy('epoch_id', 'desc').limit(1).executeTakeFirst()
+      const newest = await this.database.db
+        .selectFrom('epochs')
+        .select('epoch_id')
+        .where('num_of_leaves', '>', 0n)
+        .orderBy('epoch_id', 'desc')
+        .limit(1)
+        .executeTakeFirst()
       if (newest === undefined) throw new PoolError('POOL_ERR_EPOCH_NOT_FOUND', 'no claimable epoch yet')
       epochId = Number(newest.epoch_id)
     }
     const cached = this.epochCache.get(epochId)
     if (cached !== undefined) return cached
-    const row = await this.database.db.selectFrom('epochs').selectAll().where('epoch_id', '=', BigInt(epochId)).executeTakeFirst()
-    if (row === undefined) throw new PoolError('POOL_ERR_EPOCH_NOT_FOUND', `epoch ${epochId} not found (unknown or not closed yet)`)
+    const row = await this.database.db
+      .selectFrom('epochs')
+      .selectAll()
+      .where('epoch_id', '=', BigInt(epochId))
+      .executeTakeFirst()
+    if (row === undefined)
+      throw new PoolError('POOL_ERR_EPOCH_NOT_FOUND', `epoch ${epochId} not found (unknown or not closed yet)`)
     this.epochCache.set(epochId, row)
     return row
   }
 
-  async epochMeta (epochId: number | undefined) {
+  async epochMeta(epochId: number | undefined) {
     const e = await this.resolveEpoch(epochId)
     const { miners, units } = await this.awaiting(e)
     return {
       ...epochSummary(e),
       format: CLAIM_TREE_FORMAT,
-      status: e.num_of_leaves > 0n ? 'claimable' as const : 'empty' as const,
+      status: e.num_of_leaves > 0n ? ('claimable' as const) : ('empty' as const),
       awaiting_recipient: { miners, units },
     }
   }
 
   /** Credit through a closed epoch held for hotkeys without a recipient (fixed once the epoch closed). */
-  private async awaiting (e: EpochRow): Promise<AwaitingRecipient> {
+  private async awaiting(e: EpochRow): Promise<AwaitingRecipient> {
     const id = Number(e.epoch_id)
     const known = this.awaitingCache.get(id)
     if (known !== undefined) return known
@@ -102,7 +123,7 @@ export class ClaimService {
   }
 
   /** The proof package of `hotkey`, from the cache when it holds the epoch, else from the store. */
-  async proofAnswer (epochId: number | undefined, hotkey: string): Promise<ProofAnswer> {
+  async proofAnswer(epochId: number | undefined, hotkey: string): Promise<ProofAnswer> {
     const e = await this.resolveEpoch(epochId)
     const cached = await this.proofCache.lookup(e, hotkey)
     if (cached !== undefined) return cached
@@ -114,20 +135,31 @@ export class ClaimService {
    * The package of `hotkey` when the cache holds it already, synchronously (the hot path: no query, no
    * waiting). A hotkey found there is stored in a leaf, so it is a canonical address.
    */
-  cachedProof (epochId: number, hotkey: string): ProofText | undefined {
+  cachedProof(epochId: number, hotkey: string): ProofText | undefined {
     return this.proofCache.peek(epochId, hotkey)
   }
 
-  private async storedProof (e: EpochRow, hotkey: string): Promise<ProofPackage> {
-    const leaf = await this.database.db.selectFrom('epoch_leaves').selectAll()
-      .where('epoch_id', '=', e.epoch_id).where('hotkey', '=', hotkey).executeTakeFirst()
+  private async storedProof(e: EpochRow, hotkey: string): Promise<ProofPackage> {
+    const leaf = await this.database.db
+      .selectFrom('epoch_leaves')
+      .selectAll()
+      .where('epoch_id', '=', e.epoch_id)
+      .where('hotkey', '=', hotkey)
+      .executeTakeFirst()
     if (leaf === undefined) {
-      const credited = await this.database.db.selectFrom('epoch_payouts').select((eb) => eb.fn.sum<bigint>('units').as('units'))
-        .where('hotkey', '=', hotkey).where('epoch_id', '<=', e.epoch_id).executeTakeFirst()
+      const credited = await this.database.db
+        .selectFrom('epoch_payouts')
+        .select((eb) => eb.fn.sum<bigint>('units').as('units'))
+        .where('hotkey', '=', hotkey)
+        .where('epoch_id', '<=', e.epoch_id)
+        .executeTakeFirst()
       const units = BigInt(credited?.units ?? 0n)
-      throw new PoolError('POOL_ERR_LEAF_NOT_FOUND', units > 0n
-        ? `hotkey ${hotkey} has no claim in epoch ${e.epoch_id}: it is credited ${units} units, waiting for a recipient coldkey (or below MIN_PAYOUT_UNITS); once a recipient is set, the next epoch that closes puts the whole credit in its leaf`
-        : `hotkey ${hotkey} has no claim in epoch ${e.epoch_id}`)
+      throw new PoolError(
+        'POOL_ERR_LEAF_NOT_FOUND',
+        units > 0n
+          ? `hotkey ${hotkey} has no claim in epoch ${e.epoch_id}: it is credited ${units} units, waiting for a recipient coldkey (or below MIN_PAYOUT_UNITS); once a recipient is set, the next epoch that closes puts the whole credit in its leaf`
+          : `hotkey ${hotkey} has no claim in epoch ${e.epoch_id}`,
+      )
     }
     const amount = unitsToJson(leaf.amount_units)
     return {
@@ -144,13 +176,22 @@ export class ClaimService {
     }
   }
 
-  async claim (epochId: number | undefined, body: ClaimBody) {
+  async claim(epochId: number | undefined, body: ClaimBody) {
     const hotkey = decodeHotkey(body.hotkey.trim())
-    if ('error' in hotkey) throw validationError(['body', 'hotkey'], `hotkey is not a valid SS58 address: ${hotkey.error}`)
+    if ('error' in hotkey)
+      throw validationError(['body', 'hotkey'], `hotkey is not a valid SS58 address: ${hotkey.error}`)
     const recipient = decodeHotkey(body.recipient_coldkey.trim())
-    if ('error' in recipient) throw validationError(['body', 'recipient_coldkey'], `recipient_coldkey is not a valid SS58 address: ${recipient.error}`)
+    if ('error' in recipient)
+      throw validationError(
+        ['body', 'recipient_coldkey'],
+        `recipient_coldkey is not a valid SS58 address: ${recipient.error}`,
+      )
     const amount = unitsFromJson(body.amount_units)
-    if (amount === undefined) throw validationError(['body', 'amount_units'], 'amount_units must be an unsigned 64-bit integer, as a number or a decimal string')
+    if (amount === undefined)
+      throw validationError(
+        ['body', 'amount_units'],
+        'amount_units must be an unsigned 64-bit integer, as a number or a decimal string',
+      )
     const proof = body.proof.map((p, i) => {
       try {
         return fromHex32(p)
@@ -159,29 +200,56 @@ export class ClaimService {
       }
     })
     const e = await this.resolveEpoch(epochId)
-    if (e.root === ZERO_ROOT) throw new PoolError('POOL_ERR_EPOCH_NOT_CLAIMABLE', `epoch ${e.epoch_id} has no claim root`)
+    if (e.root === ZERO_ROOT)
+      throw new PoolError('POOL_ERR_EPOCH_NOT_CLAIMABLE', `epoch ${e.epoch_id} has no claim root`)
     await initClaimTree()
-    const valid = verifyClaim(e.epoch_id, body.index, { hotkey: hotkey.publicKey, recipient: recipient.publicKey, amountUnits: amount }, proof, fromHex32(e.root))
+    const valid = verifyClaim(
+      e.epoch_id,
+      body.index,
+      { hotkey: hotkey.publicKey, recipient: recipient.publicKey, amountUnits: amount },
+      proof,
+      fromHex32(e.root),
+    )
     if (!valid) throw new PoolError('POOL_ERR_INVALID_PROOF')
 
     const key = body.hotkey.trim()
     const nowMs = this.now()
     const db = this.database
     const transfer = await db.transaction(async (trx) => {
-      await trx.insertInto('hotkey_claims').values({ hotkey: key, claimed_units: 0n }).onConflict((oc) => oc.column('hotkey').doNothing()).execute()
-      const current = await trx.selectFrom('hotkey_claims').select('claimed_units').where('hotkey', '=', key)
-        .$if(db.dialect === 'postgres', (q) => q.forUpdate()).executeTakeFirstOrThrow()
+      await trx
+        .insertInto('hotkey_claims')
+        .values({ hotkey: key, claimed_units: 0n })
+        .onConflict((oc) => oc.column('hotkey').doNothing())
+        .execute()
+      const current = await trx
+        .selectFrom('hotkey_claims')
+        .select('claimed_units')
+        .where('hotkey', '=', key)
+        .$if(db.dialect === 'postgres', (q) => q.forUpdate())
+        .executeTakeFirstOrThrow()
       const already = BigInt(current.claimed_units)
       if (amount <= already) return { transferred: 0n, cumulative: already }
       const transferred = amount - already
       await trx.updateTable('hotkey_claims').set({ claimed_units: amount }).where('hotkey', '=', key).execute()
-      await trx.insertInto('claims').values({
-        epoch_id: e.epoch_id, hotkey: key, leaf_index: BigInt(body.index), recipient_coldkey: body.recipient_coldkey.trim(),
-        amount_units: amount, transferred_units: transferred, claimed_at: BigInt(nowMs),
-      }).execute()
+      await trx
+        .insertInto('claims')
+        .values({
+          epoch_id: e.epoch_id,
+          hotkey: key,
+          leaf_index: BigInt(body.index),
+          recipient_coldkey: body.recipient_coldkey.trim(),
+          amount_units: amount,
+          transferred_units: transferred,
+          claimed_at: BigInt(nowMs),
+        })
+        .execute()
       return { transferred, cumulative: amount }
     })
-    if (transfer.transferred === 0n) throw new PoolError('POOL_ERR_ALREADY_CLAIMED', `already claimed: ${transfer.cumulative} units have been transferred for this hotkey`)
+    if (transfer.transferred === 0n)
+      throw new PoolError(
+        'POOL_ERR_ALREADY_CLAIMED',
+        `already claimed: ${transfer.cumulative} units have been transferred for this hotkey`,
+      )
     return {
       status: 'claimed' as const,
       epoch: Number(e.epoch_id),
@@ -194,9 +262,14 @@ export class ClaimService {
     }
   }
 
-  async ledger (epochId: number | undefined) {
+  async ledger(epochId: number | undefined) {
     const e = await this.resolveEpoch(epochId)
-    const rows = await this.database.db.selectFrom('claims').selectAll().where('epoch_id', '=', e.epoch_id).orderBy('leaf_index').execute()
+    const rows = await this.database.db
+      .selectFrom('claims')
+      .selectAll()
+      .where('epoch_id', '=', e.epoch_id)
+      .orderBy('leaf_index')
+      .execute()
     return {
       epoch: Number(e.epoch_id),
       claims: rows.map((r) => ({

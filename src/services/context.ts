@@ -67,7 +67,13 @@ export interface ContextOptions {
 type ChainLog = { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }
 
 /** The chain when SUBTENSOR_CHAIN_ENDPOINT is set, else the clock counting from the stored genesis. */
-async function defaultBlockSource (config: Config, clock: Clock, database: Database, tempo: Tempo, log?: ChainLog): Promise<BlockSource> {
+async function defaultBlockSource(
+  config: Config,
+  clock: Clock,
+  database: Database,
+  tempo: Tempo,
+  log?: ChainLog,
+): Promise<BlockSource> {
   if (config.chainEndpoint === '') return new ClockBlockSource(clock, tempo)
   const block = await getMeta(database.db, 'chain_block')
   const at = await getMeta(database.db, 'chain_block_at')
@@ -86,16 +92,21 @@ async function defaultBlockSource (config: Config, clock: Clock, database: Datab
   return source
 }
 
-export async function createPoolContext (config: Config, options: ContextOptions = {}): Promise<PoolContext> {
+export async function createPoolContext(config: Config, options: ContextOptions = {}): Promise<PoolContext> {
   const clock = options.clock ?? systemClock
-  const database = options.database ?? openDatabase(config.databaseUrl, { create: options.createDatabase ?? true, poolSize: config.databasePoolSize })
+  const database =
+    options.database ??
+    openDatabase(config.databaseUrl, { create: options.createDatabase ?? true, poolSize: config.databasePoolSize })
   try {
-    await migrateToLatest(database, (migration, notes) => options.log?.warn({ migration, changes: notes }, `migration ${migration} changed stored data`))
+    await migrateToLatest(database, (migration, notes) =>
+      options.log?.warn({ migration, changes: notes }, `migration ${migration} changed stored data`),
+    )
     const genesisMs = Number(await initMeta(database.db, 'genesis_ms', String(clock.now())))
     const tempo = await initTempo(database.db, configuredTempo(config), genesisMs)
     const adopted = checkTempo(tempo, configuredTempo(config), config.adoptStoredTempo)
     if (adopted.length > 0) options.log?.warn({ adopted }, adoptedTempoWarning(adopted))
-    const blocks = options.blocks?.(genesisMs) ?? await defaultBlockSource(config, clock, database, tempo, options.log)
+    const blocks =
+      options.blocks?.(genesisMs) ?? (await defaultBlockSource(config, clock, database, tempo, options.log))
     const now = (): number => clock.now()
     const windowNow = (): number => windowInfo(blocks.currentBlock(), tempo).windowNumber
     const metrics = createMetrics()
@@ -110,7 +121,7 @@ export async function createPoolContext (config: Config, options: ContextOptions
       blocks,
       tempo,
       genesisMs,
-      async refreshTempo () {
+      async refreshTempo() {
         // In place: the services and the block source hold this same object.
         const stored = await readTempo(database.db)
         if (stored !== undefined) Object.assign(tempo, stored)
@@ -129,7 +140,7 @@ export async function createPoolContext (config: Config, options: ContextOptions
       currentWindow: () => windowInfo(blocks.currentBlock(), tempo),
       currentEpoch: () => epochOfWindow(context.currentWindow().windowNumber, tempo),
       sotaByTaskType: async () => await sotaByTaskType(database.db, config.taskTypes),
-      async close () {
+      async close() {
         await verifier.close()
         await blocks.close()
         await database.close()

@@ -17,15 +17,25 @@ export interface AwaitingRecipient {
  * Hotkeys whose cumulative credit through `epoch` reaches its minimum payout but that have no leaf in
  * the epoch: the close leaves out only those without a (valid) recipient, so they are waiting for one.
  */
-export async function awaitingRecipient (db: Queryable, epoch: number, minPayoutUnits: bigint, limit = 100): Promise<AwaitingRecipient> {
-  const rows = await db.selectFrom('epoch_payouts')
+export async function awaitingRecipient(
+  db: Queryable,
+  epoch: number,
+  minPayoutUnits: bigint,
+  limit = 100,
+): Promise<AwaitingRecipient> {
+  const rows = await db
+    .selectFrom('epoch_payouts')
     .select((eb) => ['hotkey', eb.fn.sum<bigint>('units').as('units')])
     .where('epoch_id', '<=', BigInt(epoch))
-    .where('hotkey', 'not in', (eb) => eb.selectFrom('epoch_leaves').select('hotkey').where('epoch_id', '=', BigInt(epoch)))
+    .where('hotkey', 'not in', (eb) =>
+      eb.selectFrom('epoch_leaves').select('hotkey').where('epoch_id', '=', BigInt(epoch)),
+    )
     .groupBy('hotkey')
     .orderBy('hotkey')
     .execute()
-  const waiting = rows.map((r) => ({ hotkey: r.hotkey, units: BigInt(r.units) })).filter((r) => r.units > 0n && r.units >= minPayoutUnits)
+  const waiting = rows
+    .map((r) => ({ hotkey: r.hotkey, units: BigInt(r.units) }))
+    .filter((r) => r.units > 0n && r.units >= minPayoutUnits)
   return {
     miners: waiting.length,
     units: unitsToJson(waiting.reduce((s, r) => s + r.units, 0n)),
@@ -34,7 +44,7 @@ export async function awaitingRecipient (db: Queryable, epoch: number, minPayout
 }
 
 /** The minimum payout an epoch closed with (from its stored parameters). */
-export function minPayoutOf (params: string): bigint {
+export function minPayoutOf(params: string): bigint {
   const parsed = JSON.parse(params) as { min_payout_units?: string }
   return BigInt(parsed.min_payout_units ?? '0')
 }

@@ -16,7 +16,14 @@ import { computePayouts, toMicroPoints, type PayoutResult } from '../domain/payo
 import { epochOfWindow, epochWindows, settingsOfEpoch, windowBlocks, type Tempo } from '../domain/tempo.ts'
 import { STORED_UNITS_MAX, unitsToJson } from '../domain/units.ts'
 import { decodeHotkey } from '../crypto/sr25519.ts'
-import { ARTIFACT_NAME, ARTIFACT_VERSION, artifactText, type ArtifactHeader, type ArtifactParams, type EpochArtifact } from '../domain/epoch-artifact.ts'
+import {
+  ARTIFACT_NAME,
+  ARTIFACT_VERSION,
+  artifactText,
+  type ArtifactHeader,
+  type ArtifactParams,
+  type EpochArtifact,
+} from '../domain/epoch-artifact.ts'
 import { PoolError } from '../errors.ts'
 import type { PoolMetrics } from '../metrics.ts'
 import { getMeta, setMeta } from './pool-meta.ts'
@@ -27,7 +34,13 @@ export const EPOCH_OVERDUE_MS = 5 * 60 * 1000
 const CLOSE_FAILURE_KEY = 'epoch_close_failure'
 
 /** The last failed attempt to close an epoch, kept in the database so every process reports it. */
-export interface CloseFailure { epoch: number; error: string; first_failed_at: number; last_failed_at: number; attempts: number }
+export interface CloseFailure {
+  epoch: number
+  error: string
+  first_failed_at: number
+  last_failed_at: number
+  attempts: number
+}
 
 /** The parameters an epoch closed with, as stored with it and published in its artifact. */
 export type EpochParams = ArtifactParams
@@ -38,7 +51,14 @@ export interface EpochComputation {
   params: EpochParams
   payouts: PayoutResult
   points: Map<string, number>
-  leaves: Array<{ index: number; hotkey: string; recipient: string; amountUnits: bigint; leaf: string; proof: string[] }>
+  leaves: Array<{
+    index: number
+    hotkey: string
+    recipient: string
+    amountUnits: bigint
+    leaf: string
+    proof: string[]
+  }>
   root: string
   windowStart: number
   windowEnd: number
@@ -47,7 +67,7 @@ export interface EpochComputation {
 }
 
 export class EpochService {
-  constructor (
+  constructor(
     private readonly database: Database,
     private readonly config: Config,
     private readonly tempo: Tempo,
@@ -61,18 +81,23 @@ export class EpochService {
    * An epoch may close once its last window has ended and EPOCH_CLOSE_DELAY_BLOCKS have passed
    * (`extraBlocks` later still, for an alert's grace period).
    */
-  isReady (epoch: number, extraBlocks = 0): boolean {
+  isReady(epoch: number, extraBlocks = 0): boolean {
     const { last } = epochWindows(epoch, this.tempo)
-    return this.currentBlock() >= windowBlocks(last, this.tempo).last + 1 + this.config.epochCloseDelayBlocks + extraBlocks
+    return (
+      this.currentBlock() >= windowBlocks(last, this.tempo).last + 1 + this.config.epochCloseDelayBlocks + extraBlocks
+    )
   }
 
-  async lastClosed (): Promise<number | null> {
-    const row = await this.database.db.selectFrom('epochs').select((eb) => eb.fn.max('epoch_id').as('id')).executeTakeFirst()
+  async lastClosed(): Promise<number | null> {
+    const row = await this.database.db
+      .selectFrom('epochs')
+      .select((eb) => eb.fn.max('epoch_id').as('id'))
+      .executeTakeFirst()
     return row?.id === null || row?.id === undefined ? null : Number(row.id)
   }
 
   /** The first epoch that can have activity: the one holding the pool's first window. */
-  async firstEpoch (): Promise<number> {
+  async firstEpoch(): Promise<number> {
     return epochOfWindow(await this.windows.firstWindow(), this.tempo)
   }
 
@@ -81,7 +106,7 @@ export class EpochService {
    * fails is recorded (epoch, cause, attempts) for the monitor summary and rethrown; the background
    * closer tries again on its next run, and the record is cleared once the epoch closes.
    */
-  async closeReady (): Promise<number[]> {
+  async closeReady(): Promise<number[]> {
     await this.windows.closeEnded()
     const last = await this.lastClosed()
     const closed: number[] = []
@@ -98,12 +123,12 @@ export class EpochService {
   }
 
   /** The recorded failure of the oldest epoch not closed yet, if its last close attempt failed. */
-  async closeFailure (): Promise<CloseFailure | undefined> {
+  async closeFailure(): Promise<CloseFailure | undefined> {
     const text = await getMeta(this.database.db, CLOSE_FAILURE_KEY)
-    return text === undefined || text === '' ? undefined : JSON.parse(text) as CloseFailure
+    return text === undefined || text === '' ? undefined : (JSON.parse(text) as CloseFailure)
   }
 
-  private async recordFailure (epoch: number, err: unknown): Promise<void> {
+  private async recordFailure(epoch: number, err: unknown): Promise<void> {
     const previous = await this.closeFailure()
     const now = this.now()
     const same = previous?.epoch === epoch
@@ -118,13 +143,14 @@ export class EpochService {
   }
 
   /** Forgets a recorded failure once its epoch is closed. */
-  private async clearFailure (lastClosed: number | null): Promise<void> {
+  private async clearFailure(lastClosed: number | null): Promise<void> {
     const failure = await this.closeFailure()
-    if (failure !== undefined && lastClosed !== null && failure.epoch <= lastClosed) await setMeta(this.database.db, CLOSE_FAILURE_KEY, '')
+    if (failure !== undefined && lastClosed !== null && failure.epoch <= lastClosed)
+      await setMeta(this.database.db, CLOSE_FAILURE_KEY, '')
   }
 
   /** Epochs ready for longer than EPOCH_OVERDUE_MS and still not closed, oldest first (at most 100). */
-  async overdue (): Promise<number[]> {
+  async overdue(): Promise<number[]> {
     const last = await this.lastClosed()
     const overdueBlocks = Math.ceil(EPOCH_OVERDUE_MS / (this.tempo.blockTimeS * 1000))
     const out: number[] = []
@@ -138,16 +164,30 @@ export class EpochService {
   }
 
   /** Closes one epoch; false when it was already closed. Throws when it is not ready. */
-  async close (epoch: number): Promise<boolean> {
-    if (!this.isReady(epoch)) throw new Error(`epoch ${epoch} cannot close yet: its last window has not ended (plus EPOCH_CLOSE_DELAY_BLOCKS)`)
+  async close(epoch: number): Promise<boolean> {
+    if (!this.isReady(epoch))
+      throw new Error(`epoch ${epoch} cannot close yet: its last window has not ended (plus EPOCH_CLOSE_DELAY_BLOCKS)`)
     await initClaimTree()
     await this.windows.closeEnded()
     const first = await this.firstEpoch()
     const done = await this.database.transaction(async (trx) => {
-      if (await trx.selectFrom('epochs').select('epoch_id').where('epoch_id', '=', BigInt(epoch)).executeTakeFirst() !== undefined) return false
+      if (
+        (await trx.selectFrom('epochs').select('epoch_id').where('epoch_id', '=', BigInt(epoch)).executeTakeFirst()) !==
+        undefined
+      )
+        return false
       // Leaves carry cumulative credit, so every earlier epoch's payouts must be stored first.
-      if (epoch > first && await trx.selectFrom('epochs').select('epoch_id').where('epoch_id', '=', BigInt(epoch - 1)).executeTakeFirst() === undefined) {
-        throw new Error(`epoch ${epoch} cannot close before epoch ${epoch - 1}: close the earlier epochs first (or close all ready epochs)`)
+      if (
+        epoch > first &&
+        (await trx
+          .selectFrom('epochs')
+          .select('epoch_id')
+          .where('epoch_id', '=', BigInt(epoch - 1))
+          .executeTakeFirst()) === undefined
+      ) {
+        throw new Error(
+          `epoch ${epoch} cannot close before epoch ${epoch - 1}: close the earlier epochs first (or close all ready epochs)`,
+        )
       }
       const result = await this.compute(trx, epoch, this.currentParams(epoch), await currentRecipients(trx))
       // false when another process closed the epoch meanwhile (its row appeared after the check above).
@@ -157,7 +197,7 @@ export class EpochService {
     return done
   }
 
-  private currentParams (epoch: number): EpochParams {
+  private currentParams(epoch: number): EpochParams {
     const tempo = settingsOfEpoch(epoch, this.tempo)
     return {
       budget_units: this.config.epochBudgetUnits.toString(),
@@ -173,12 +213,22 @@ export class EpochService {
    * The whole close as a function of stored facts: window points of the epoch, payouts of earlier
    * epochs, and the recipients to put in the leaves.
    */
-  async compute (db: Queryable, epoch: number, params: EpochParams, recipients: Map<string, string>): Promise<EpochComputation> {
+  async compute(
+    db: Queryable,
+    epoch: number,
+    params: EpochParams,
+    recipients: Map<string, string>,
+  ): Promise<EpochComputation> {
     const { first, last } = epochWindows(epoch, { ...this.tempo, epochWindows: params.epoch_windows })
-    const rows = await db.selectFrom('window_points as p').innerJoin('miners as m', 'm.hotkey', 'p.miner_hotkey')
+    const rows = await db
+      .selectFrom('window_points as p')
+      .innerJoin('miners as m', 'm.hotkey', 'p.miner_hotkey')
       .select(['p.miner_hotkey', 'p.window_number', 'p.points', 'm.public_key'])
-      .where('p.window_number', '>=', BigInt(first)).where('p.window_number', '<=', BigInt(last))
-      .orderBy('p.miner_hotkey').orderBy('p.window_number').execute()
+      .where('p.window_number', '>=', BigInt(first))
+      .where('p.window_number', '<=', BigInt(last))
+      .orderBy('p.miner_hotkey')
+      .orderBy('p.window_number')
+      .execute()
     // Summed in window order in code, so both databases give the same float for the same rows.
     const points = new Map<string, number>()
     const publicKeys = new Map<string, Uint8Array>()
@@ -186,15 +236,23 @@ export class EpochService {
       points.set(r.miner_hotkey, (points.get(r.miner_hotkey) ?? 0) + r.points)
       publicKeys.set(r.miner_hotkey, Uint8Array.from(Buffer.from(r.public_key, 'hex')))
     }
-    const entries = [...points.entries()].filter(([, p]) => p > 0)
+    const entries = [...points.entries()]
+      .filter(([, p]) => p > 0)
       .map(([hotkey, p]) => ({ hotkey, publicKey: publicKeys.get(hotkey)!, microPoints: toMicroPoints(p) }))
     const payouts = computePayouts(entries, {
-      budgetUnits: BigInt(params.budget_units), feeBps: params.pool_fee_bps, minerCapBps: params.miner_cap_bps,
+      budgetUnits: BigInt(params.budget_units),
+      feeBps: params.pool_fee_bps,
+      minerCapBps: params.miner_cap_bps,
     })
 
     const credit = new Map<string, bigint>()
-    const earlier = await db.selectFrom('epoch_payouts').select(['hotkey', 'units']).where('epoch_id', '<', BigInt(epoch)).execute()
-    for (const p of [...earlier, ...payouts.payouts]) credit.set(p.hotkey, (credit.get(p.hotkey) ?? 0n) + BigInt(p.units))
+    const earlier = await db
+      .selectFrom('epoch_payouts')
+      .select(['hotkey', 'units'])
+      .where('epoch_id', '<', BigInt(epoch))
+      .execute()
+    for (const p of [...earlier, ...payouts.payouts])
+      credit.set(p.hotkey, (credit.get(p.hotkey) ?? 0n) + BigInt(p.units))
 
     const minPayout = BigInt(params.min_payout_units)
     const claimable: Array<ClaimEntry & { hotkeyAddress: string; recipientAddress: string }> = []
@@ -205,7 +263,13 @@ export class EpochService {
       const hk = decodeHotkey(hotkey)
       const rc = decodeHotkey(recipient)
       if ('error' in hk || 'error' in rc) continue
-      claimable.push({ hotkey: hk.publicKey, recipient: rc.publicKey, amountUnits: amount, hotkeyAddress: hotkey, recipientAddress: recipient })
+      claimable.push({
+        hotkey: hk.publicKey,
+        recipient: rc.publicKey,
+        amountUnits: amount,
+        hotkeyAddress: hotkey,
+        recipientAddress: recipient,
+      })
     }
     await initClaimTree()
     const tree = buildClaimTree(BigInt(epoch), claimable)
@@ -240,33 +304,54 @@ export class EpochService {
    * NOTHING, not a caught unique violation: on PostgreSQL a failed statement aborts the transaction, so
    * the process that lost the race would fail at commit instead of reporting "already closed".
    */
-  private async store (trx: Transaction<DB>, c: EpochComputation): Promise<boolean> {
-    const inserted = await trx.insertInto('epochs').values({
-      epoch_id: BigInt(c.epoch),
-      root: c.root,
-      num_of_leaves: BigInt(c.leaves.length),
-      total_units: c.leaves.reduce((s, l) => s + l.amountUnits, 0n),
-      epoch_units: c.payouts.distributedUnits,
-      fee_units: c.payouts.feeUnits,
-      undistributed_units: c.payouts.undistributedUnits,
-      budget_units: BigInt(c.params.budget_units),
-      window_start: BigInt(c.windowStart),
-      window_end: BigInt(c.windowEnd),
-      block_start: BigInt(c.blockStart),
-      block_end: BigInt(c.blockEnd),
-      closed_at: BigInt(this.now()),
-      params: JSON.stringify(c.params),
-    }).onConflict((oc) => oc.column('epoch_id').doNothing()).executeTakeFirst()
+  private async store(trx: Transaction<DB>, c: EpochComputation): Promise<boolean> {
+    const inserted = await trx
+      .insertInto('epochs')
+      .values({
+        epoch_id: BigInt(c.epoch),
+        root: c.root,
+        num_of_leaves: BigInt(c.leaves.length),
+        total_units: c.leaves.reduce((s, l) => s + l.amountUnits, 0n),
+        epoch_units: c.payouts.distributedUnits,
+        fee_units: c.payouts.feeUnits,
+        undistributed_units: c.payouts.undistributedUnits,
+        budget_units: BigInt(c.params.budget_units),
+        window_start: BigInt(c.windowStart),
+        window_end: BigInt(c.windowEnd),
+        block_start: BigInt(c.blockStart),
+        block_end: BigInt(c.blockEnd),
+        closed_at: BigInt(this.now()),
+        params: JSON.stringify(c.params),
+      })
+      .onConflict((oc) => oc.column('epoch_id').doNothing())
+      .executeTakeFirst()
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return false
     const payoutRows = c.payouts.payouts.map((p) => ({
-      epoch_id: BigInt(c.epoch), hotkey: p.hotkey, points: c.points.get(p.hotkey) ?? 0, micro_points: p.microPoints, units: p.units,
+      epoch_id: BigInt(c.epoch),
+      hotkey: p.hotkey,
+      points: c.points.get(p.hotkey) ?? 0,
+      micro_points: p.microPoints,
+      units: p.units,
     }))
-    for (let i = 0; i < payoutRows.length; i += 500) await trx.insertInto('epoch_payouts').values(payoutRows.slice(i, i + 500)).execute()
+    for (let i = 0; i < payoutRows.length; i += 500)
+      await trx
+        .insertInto('epoch_payouts')
+        .values(payoutRows.slice(i, i + 500))
+        .execute()
     const leafRows = c.leaves.map((l) => ({
-      epoch_id: BigInt(c.epoch), leaf_index: BigInt(l.index), hotkey: l.hotkey, recipient_coldkey: l.recipient,
-      amount_units: l.amountUnits, leaf: l.leaf, proof: JSON.stringify(l.proof),
+      epoch_id: BigInt(c.epoch),
+      leaf_index: BigInt(l.index),
+      hotkey: l.hotkey,
+      recipient_coldkey: l.recipient,
+      amount_units: l.amountUnits,
+      leaf: l.leaf,
+      proof: JSON.stringify(l.proof),
     }))
-    for (let i = 0; i < leafRows.length; i += 500) await trx.insertInto('epoch_leaves').values(leafRows.slice(i, i + 500)).execute()
+    for (let i = 0; i < leafRows.length; i += 500)
+      await trx
+        .insertInto('epoch_leaves')
+        .values(leafRows.slice(i, i + 500))
+        .execute()
     return true
   }
 
@@ -274,19 +359,35 @@ export class EpochService {
    * Recomputes a closed epoch from the window points and earlier payouts, with the recipients its leaves
    * recorded and the parameters it was closed with, and compares every stored number.
    */
-  async verify (epoch: number): Promise<{ ok: boolean; root: string; recomputedRoot: string; mismatches: string[] }> {
+  async verify(epoch: number): Promise<{ ok: boolean; root: string; recomputedRoot: string; mismatches: string[] }> {
     const db = this.database.db
     const stored = await db.selectFrom('epochs').selectAll().where('epoch_id', '=', BigInt(epoch)).executeTakeFirst()
     if (stored === undefined) throw new Error(`epoch ${epoch} is not closed`)
-    const leaves = await db.selectFrom('epoch_leaves').selectAll().where('epoch_id', '=', BigInt(epoch)).orderBy('leaf_index').execute()
-    const payouts = await db.selectFrom('epoch_payouts').selectAll().where('epoch_id', '=', BigInt(epoch)).orderBy('hotkey').execute()
+    const leaves = await db
+      .selectFrom('epoch_leaves')
+      .selectAll()
+      .where('epoch_id', '=', BigInt(epoch))
+      .orderBy('leaf_index')
+      .execute()
+    const payouts = await db
+      .selectFrom('epoch_payouts')
+      .selectAll()
+      .where('epoch_id', '=', BigInt(epoch))
+      .orderBy('hotkey')
+      .execute()
     const recipients = new Map(leaves.map((l) => [l.hotkey, l.recipient_coldkey]))
     const c = await this.compute(db, epoch, JSON.parse(stored.params) as EpochParams, recipients)
     const mismatches: string[] = []
-    const expect = (what: string, a: unknown, b: unknown): void => { if (String(a) !== String(b)) mismatches.push(`${what}: stored ${String(a)}, recomputed ${String(b)}`) }
+    const expect = (what: string, a: unknown, b: unknown): void => {
+      if (String(a) !== String(b)) mismatches.push(`${what}: stored ${String(a)}, recomputed ${String(b)}`)
+    }
     expect('root', stored.root, c.root)
     expect('num_of_leaves', stored.num_of_leaves, c.leaves.length)
-    expect('total_units', stored.total_units, c.leaves.reduce((s, l) => s + l.amountUnits, 0n))
+    expect(
+      'total_units',
+      stored.total_units,
+      c.leaves.reduce((s, l) => s + l.amountUnits, 0n),
+    )
     // The published totals (what /claims/epoch shows) are recomputed too, as store() derives them.
     expect('epoch_units', stored.epoch_units, c.payouts.distributedUnits)
     expect('fee_units', stored.fee_units, c.payouts.feeUnits)
@@ -310,36 +411,90 @@ export class EpochService {
    * function of rows that never change once the epoch is closed, so the ETag (a hash of the epoch row)
    * names it for good.
    */
-  async artifact (epoch: number): Promise<{ etag: string; text: AsyncIterable<string> }> {
+  async artifact(epoch: number): Promise<{ etag: string; text: AsyncIterable<string> }> {
     const db = this.database.db
     const e = await db.selectFrom('epochs').selectAll().where('epoch_id', '=', BigInt(epoch)).executeTakeFirst()
-    if (e === undefined) throw new PoolError('POOL_ERR_EPOCH_NOT_FOUND', `epoch ${epoch} not found (unknown or not closed yet)`)
+    if (e === undefined)
+      throw new PoolError('POOL_ERR_EPOCH_NOT_FOUND', `epoch ${epoch} not found (unknown or not closed yet)`)
     const header: ArtifactHeader = {
       ...epochSummary(e),
       budget_units: unitsToJson(e.budget_units),
       params: JSON.parse(e.params) as EpochParams,
     }
     const id = e.epoch_id
-    const payouts = pages(async (after: string | null) => await db.selectFrom('epoch_payouts').select(['hotkey', 'points', 'micro_points', 'units'])
-      .where('epoch_id', '=', id).$if(after !== null, (q) => q.where('hotkey', '>', after!)).orderBy('hotkey').limit(ARTIFACT_PAGE).execute(),
-    (r) => r.hotkey, (r) => ({ hotkey: r.hotkey, points: r.points, micro_points: unitsToJson(BigInt(r.micro_points)), units: unitsToJson(BigInt(r.units)) }))
+    const payouts = pages(
+      async (after: string | null) =>
+        await db
+          .selectFrom('epoch_payouts')
+          .select(['hotkey', 'points', 'micro_points', 'units'])
+          .where('epoch_id', '=', id)
+          .$if(after !== null, (q) => q.where('hotkey', '>', after!))
+          .orderBy('hotkey')
+          .limit(ARTIFACT_PAGE)
+          .execute(),
+      (r) => r.hotkey,
+      (r) => ({
+        hotkey: r.hotkey,
+        points: r.points,
+        micro_points: unitsToJson(BigInt(r.micro_points)),
+        units: unitsToJson(BigInt(r.units)),
+      }),
+    )
     // Cumulative credit of hotkeys without a leaf in this epoch (no recipient, or below the minimum).
-    const creditWithoutLeaf = pages(async (after: string | null) => await db.selectFrom('epoch_payouts as p')
-      .select(['p.hotkey', (eb) => eb.fn.sum<bigint>('p.units').as('credit')])
-      .where('p.epoch_id', '<=', id)
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('epoch_leaves as l').select('l.hotkey').where('l.epoch_id', '=', id).whereRef('l.hotkey', '=', 'p.hotkey'))))
-      .$if(after !== null, (q) => q.where('p.hotkey', '>', after!))
-      .groupBy('p.hotkey').having((eb) => eb.fn.sum('p.units'), '>', 0).orderBy('p.hotkey').limit(ARTIFACT_PAGE).execute(),
-    (r) => r.hotkey, (r) => ({ hotkey: r.hotkey, credit_units: unitsToJson(BigInt(r.credit)) }))
-    const leaves = pages(async (after: bigint | null) => await db.selectFrom('epoch_leaves').select(['leaf_index', 'hotkey', 'recipient_coldkey', 'amount_units', 'leaf'])
-      .where('epoch_id', '=', id).$if(after !== null, (q) => q.where('leaf_index', '>', after!)).orderBy('leaf_index').limit(ARTIFACT_PAGE).execute(),
-    (r) => BigInt(r.leaf_index), (r) => ({ index: Number(r.leaf_index), hotkey: r.hotkey, recipient_coldkey: r.recipient_coldkey, amount_units: unitsToJson(BigInt(r.amount_units)), leaf: r.leaf }))
-    const etag = `"${createHash('sha256').update(`${ARTIFACT_NAME}/${ARTIFACT_VERSION}\n${JSON.stringify(header)}`).digest('hex').slice(0, 32)}"`
+    const creditWithoutLeaf = pages(
+      async (after: string | null) =>
+        await db
+          .selectFrom('epoch_payouts as p')
+          .select(['p.hotkey', (eb) => eb.fn.sum<bigint>('p.units').as('credit')])
+          .where('p.epoch_id', '<=', id)
+          .where((eb) =>
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('epoch_leaves as l')
+                  .select('l.hotkey')
+                  .where('l.epoch_id', '=', id)
+                  .whereRef('l.hotkey', '=', 'p.hotkey'),
+              ),
+            ),
+          )
+          .$if(after !== null, (q) => q.where('p.hotkey', '>', after!))
+          .groupBy('p.hotkey')
+          .having((eb) => eb.fn.sum('p.units'), '>', 0)
+          .orderBy('p.hotkey')
+          .limit(ARTIFACT_PAGE)
+          .execute(),
+      (r) => r.hotkey,
+      (r) => ({ hotkey: r.hotkey, credit_units: unitsToJson(BigInt(r.credit)) }),
+    )
+    const leaves = pages(
+      async (after: bigint | null) =>
+        await db
+          .selectFrom('epoch_leaves')
+          .select(['leaf_index', 'hotkey', 'recipient_coldkey', 'amount_units', 'leaf'])
+          .where('epoch_id', '=', id)
+          .$if(after !== null, (q) => q.where('leaf_index', '>', after!))
+          .orderBy('leaf_index')
+          .limit(ARTIFACT_PAGE)
+          .execute(),
+      (r) => BigInt(r.leaf_index),
+      (r) => ({
+        index: Number(r.leaf_index),
+        hotkey: r.hotkey,
+        recipient_coldkey: r.recipient_coldkey,
+        amount_units: unitsToJson(BigInt(r.amount_units)),
+        leaf: r.leaf,
+      }),
+    )
+    const etag = `"${createHash('sha256')
+      .update(`${ARTIFACT_NAME}/${ARTIFACT_VERSION}\n${JSON.stringify(header)}`)
+      .digest('hex')
+      .slice(0, 32)}"`
     return { etag, text: artifactText(header, { payouts, creditWithoutLeaf, leaves }) }
   }
 
   /** The artifact parsed (for the CLI's summaries and for tests; the text is what gets published). */
-  async export (epoch: number): Promise<EpochArtifact> {
+  async export(epoch: number): Promise<EpochArtifact> {
     let text = ''
     for await (const piece of (await this.artifact(epoch)).text) text += piece
     return JSON.parse(text) as EpochArtifact
@@ -349,7 +504,11 @@ export class EpochService {
 const ARTIFACT_PAGE = 2_000
 
 /** Rows page by page by a keyset (`after` the last key read), mapped one by one. */
-async function * pages<R, K, T> (fetch: (after: K | null) => Promise<R[]>, keyOf: (row: R) => K, map: (row: R) => T): AsyncGenerator<T> {
+async function* pages<R, K, T>(
+  fetch: (after: K | null) => Promise<R[]>,
+  keyOf: (row: R) => K,
+  map: (row: R) => T,
+): AsyncGenerator<T> {
   let after: K | null = null
   for (;;) {
     const rows = await fetch(after)
@@ -360,7 +519,7 @@ async function * pages<R, K, T> (fetch: (after: K | null) => Promise<R[]>, keyOf
 }
 
 /** The published facts of a closed epoch, as the claim API and the artifact show them. */
-export function epochSummary (e: Selectable<EpochsTable>) {
+export function epochSummary(e: Selectable<EpochsTable>) {
   return {
     epoch: Number(e.epoch_id),
     root: e.root,
@@ -377,7 +536,11 @@ export function epochSummary (e: Selectable<EpochsTable>) {
   }
 }
 
-async function currentRecipients (db: Queryable): Promise<Map<string, string>> {
-  const rows = await db.selectFrom('miners').select(['hotkey', 'recipient_coldkey']).where('recipient_coldkey', 'is not', null).execute()
+async function currentRecipients(db: Queryable): Promise<Map<string, string>> {
+  const rows = await db
+    .selectFrom('miners')
+    .select(['hotkey', 'recipient_coldkey'])
+    .where('recipient_coldkey', 'is not', null)
+    .execute()
   return new Map(rows.map((r) => [r.hotkey, r.recipient_coldkey!]))
 }

@@ -6,21 +6,26 @@ import { VERSION } from '../version.ts'
 /** A configured chain that has given no block for this long makes the pool degraded. */
 export const CHAIN_STALE_MS = 5 * 60 * 1000
 
-export async function healthReport (pool: PoolContext) {
+export async function healthReport(pool: PoolContext) {
   const window = pool.currentWindow()
   const chain = pool.blocks.status()
   const databaseOk = await pool.database.ping()
   const lastClosed = databaseOk
-    ? await pool.database.db.selectFrom('epochs').select((eb) => eb.fn.max('epoch_id').as('id')).executeTakeFirst().catch(() => undefined)
+    ? await pool.database.db
+        .selectFrom('epochs')
+        .select((eb) => eb.fn.max('epoch_id').as('id'))
+        .executeTakeFirst()
+        .catch(() => undefined)
     : undefined
-  const chainStale = chain.source === 'chain' && (chain.lastBlockAt === null || pool.clock.now() - chain.lastBlockAt > CHAIN_STALE_MS)
+  const chainStale =
+    chain.source === 'chain' && (chain.lastBlockAt === null || pool.clock.now() - chain.lastBlockAt > CHAIN_STALE_MS)
   // Payouts stop while an epoch stays unclosed: that is not healthy, whatever the cause.
   const overdue = databaseOk ? await pool.epochs.overdue().catch(() => []) : []
   const healthy = databaseOk && !chainStale && overdue.length === 0
   return {
     healthy,
     body: {
-      status: healthy ? 'healthy' as const : 'degraded' as const,
+      status: healthy ? ('healthy' as const) : ('degraded' as const),
       window_number: window.windowNumber,
       current_block: window.block,
       time_remaining_s: window.timeRemainingS,

@@ -14,7 +14,7 @@ export interface MinerRecord {
 }
 
 export class MinerService {
-  constructor (private readonly database: Database) {}
+  constructor(private readonly database: Database) {}
 
   /**
    * Registers the hotkey if unknown, else refreshes last_seen; tells which happened. Runs on every signed
@@ -22,7 +22,12 @@ export class MinerService {
    * With `signature` (state-changing requests) it first records the signature as used: a replay changes
    * nothing and answers `replay`. On PostgreSQL both writes are one statement, one round trip.
    */
-  async touch (hotkey: string, publicKeyHex: string, nowMs: number, signature?: { value: string; expiresAtMs: number }): Promise<{ created: boolean; replay: boolean }> {
+  async touch(
+    hotkey: string,
+    publicKeyHex: string,
+    nowMs: number,
+    signature?: { value: string; expiresAtMs: number },
+  ): Promise<{ created: boolean; replay: boolean }> {
     const now = BigInt(nowMs)
     let seen: boolean
     if (signature !== undefined && this.database.dialect === 'postgres') {
@@ -39,17 +44,25 @@ export class MinerService {
     } else {
       if (signature !== undefined) {
         try {
-          await this.database.db.insertInto('used_signatures').values({ signature: signature.value, hotkey, expires_at: BigInt(signature.expiresAtMs) }).execute()
+          await this.database.db
+            .insertInto('used_signatures')
+            .values({ signature: signature.value, hotkey, expires_at: BigInt(signature.expiresAtMs) })
+            .execute()
         } catch (err) {
           if (isUniqueViolation(err)) return { created: false, replay: true }
           throw err
         }
       }
-      const updated = await this.database.db.updateTable('miners').set({ last_seen: now }).where('hotkey', '=', hotkey).executeTakeFirst()
+      const updated = await this.database.db
+        .updateTable('miners')
+        .set({ last_seen: now })
+        .where('hotkey', '=', hotkey)
+        .executeTakeFirst()
       seen = Number(updated.numUpdatedRows) > 0
     }
     if (seen) return { created: false, replay: false }
-    const inserted = await this.database.db.insertInto('miners')
+    const inserted = await this.database.db
+      .insertInto('miners')
       .values({ hotkey, public_key: publicKeyHex, created_at: now, last_seen: now })
       // No conflict target: a concurrent first request of the same key may collide on the hotkey or on the
       // public key index first, and either means "registered already" (naming only the hotkey made the
@@ -60,61 +73,127 @@ export class MinerService {
     return { created: Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0, replay: false }
   }
 
-  async get (hotkey: string): Promise<MinerRecord> {
-    const row = await this.database.db.selectFrom('miners').select(['hotkey', 'reputation', 'created_at', 'last_seen'])
-      .where('hotkey', '=', hotkey).executeTakeFirst()
+  async get(hotkey: string): Promise<MinerRecord> {
+    const row = await this.database.db
+      .selectFrom('miners')
+      .select(['hotkey', 'reputation', 'created_at', 'last_seen'])
+      .where('hotkey', '=', hotkey)
+      .executeTakeFirst()
     if (row === undefined) throw new PoolError('POOL_ERR_MINER_NOT_FOUND', `miner ${hotkey} not found`)
-    return { hotkey: row.hotkey, reputation: row.reputation, created_at: isoTime(row.created_at), last_seen: isoTime(row.last_seen) }
+    return {
+      hotkey: row.hotkey,
+      reputation: row.reputation,
+      created_at: isoTime(row.created_at),
+      last_seen: isoTime(row.last_seen),
+    }
   }
 
-  async setRecipient (hotkey: string, recipient: string, nowMs: number): Promise<{ recipient_coldkey: string; updated_at: string | null }> {
-    await this.database.db.updateTable('miners')
+  async setRecipient(
+    hotkey: string,
+    recipient: string,
+    nowMs: number,
+  ): Promise<{ recipient_coldkey: string; updated_at: string | null }> {
+    await this.database.db
+      .updateTable('miners')
       .set({ recipient_coldkey: recipient, recipient_updated_at: BigInt(nowMs) })
-      .where('hotkey', '=', hotkey).execute()
+      .where('hotkey', '=', hotkey)
+      .execute()
     return { recipient_coldkey: recipient, updated_at: isoTime(nowMs) }
   }
 
-  async getRecipient (hotkey: string): Promise<{ miner_hotkey: string; recipient_coldkey: string | null; updated_at: string | null }> {
-    const row = await this.database.db.selectFrom('miners').select(['hotkey', 'recipient_coldkey', 'recipient_updated_at'])
-      .where('hotkey', '=', hotkey).executeTakeFirst()
+  async getRecipient(
+    hotkey: string,
+  ): Promise<{ miner_hotkey: string; recipient_coldkey: string | null; updated_at: string | null }> {
+    const row = await this.database.db
+      .selectFrom('miners')
+      .select(['hotkey', 'recipient_coldkey', 'recipient_updated_at'])
+      .where('hotkey', '=', hotkey)
+      .executeTakeFirst()
     if (row === undefined) throw new PoolError('POOL_ERR_MINER_NOT_FOUND', `miner ${hotkey} not found`)
-    return { miner_hotkey: row.hotkey, recipient_coldkey: row.recipient_coldkey, updated_at: isoTime(row.recipient_updated_at) }
+    return {
+      miner_hotkey: row.hotkey,
+      recipient_coldkey: row.recipient_coldkey,
+      updated_at: isoTime(row.recipient_updated_at),
+    }
   }
 
   /** The miner's own numbers; windows of the current epoch count toward epoch points once closed. */
-  async stats (hotkey: string, epochWindowRange: { first: number; last: number }, nowMs: number) {
+  async stats(hotkey: string, epochWindowRange: { first: number; last: number }, nowMs: number) {
     const db = this.database.db
     const miner = await db.selectFrom('miners').selectAll().where('hotkey', '=', hotkey).executeTakeFirst()
     if (miner === undefined) throw new PoolError('POOL_ERR_MINER_NOT_FOUND', `miner ${hotkey} not found`)
-    const [evaluations, outcomes, evolutions, epochPoints, credited, claimed, active, lastLeaf, lastEpoch] = await Promise.all([
-      db.selectFrom('evaluations').select((eb) => eb.fn.countAll<bigint>().as('n')).where('miner_hotkey', '=', hotkey).executeTakeFirstOrThrow(),
-      db.selectFrom('window_points')
-        .select((eb) => [eb.fn.sum<bigint>('agreements').as('agreements'), eb.fn.sum<bigint>('disagreements').as('disagreements')])
-        .where('miner_hotkey', '=', hotkey).executeTakeFirstOrThrow(),
-      db.selectFrom('algorithms')
-        .select((eb) => [eb.fn.countAll<bigint>().as('total'), eb.fn.sum<bigint>(sql`case when state = 'scored' then 1 else 0 end`).as('scored')])
-        .where('miner_hotkey', '=', hotkey).where('is_seed', '=', 0n).executeTakeFirstOrThrow(),
-      db.selectFrom('window_points').select((eb) => eb.fn.sum<number>('points').as('points'))
-        .where('miner_hotkey', '=', hotkey)
-        .where('window_number', '>=', BigInt(epochWindowRange.first)).where('window_number', '<=', BigInt(epochWindowRange.last))
-        .executeTakeFirstOrThrow(),
-      db.selectFrom('epoch_payouts').select((eb) => eb.fn.sum<bigint>('units').as('units')).where('hotkey', '=', hotkey).executeTakeFirstOrThrow(),
-      db.selectFrom('hotkey_claims').select('claimed_units').where('hotkey', '=', hotkey).executeTakeFirst(),
-      db.selectFrom('assignments').select(['id', 'kind', 'timeout_at'])
-        .where('miner_hotkey', '=', hotkey).where('status', '=', 'active').where('timeout_at', '>', BigInt(nowMs))
-        .executeTakeFirst(),
-      db.selectFrom('epoch_leaves').select('epoch_id').where('hotkey', '=', hotkey).orderBy('epoch_id', 'desc').limit(1).executeTakeFirst(),
-      db.selectFrom('epochs').select((eb) => eb.fn.max('epoch_id').as('id')).executeTakeFirst(),
-    ])
+    const [evaluations, outcomes, evolutions, epochPoints, credited, claimed, active, lastLeaf, lastEpoch] =
+      await Promise.all([
+        db
+          .selectFrom('evaluations')
+          .select((eb) => eb.fn.countAll<bigint>().as('n'))
+          .where('miner_hotkey', '=', hotkey)
+          .executeTakeFirstOrThrow(),
+        db
+          .selectFrom('window_points')
+          .select((eb) => [
+            eb.fn.sum<bigint>('agreements').as('agreements'),
+            eb.fn.sum<bigint>('disagreements').as('disagreements'),
+          ])
+          .where('miner_hotkey', '=', hotkey)
+          .executeTakeFirstOrThrow(),
+        db
+          .selectFrom('algorithms')
+          .select((eb) => [
+            eb.fn.countAll<bigint>().as('total'),
+            eb.fn.sum<bigint>(sql`case when state = 'scored' then 1 else 0 end`).as('scored'),
+          ])
+          .where('miner_hotkey', '=', hotkey)
+          .where('is_seed', '=', 0n)
+          .executeTakeFirstOrThrow(),
+        db
+          .selectFrom('window_points')
+          .select((eb) => eb.fn.sum<number>('points').as('points'))
+          .where('miner_hotkey', '=', hotkey)
+          .where('window_number', '>=', BigInt(epochWindowRange.first))
+          .where('window_number', '<=', BigInt(epochWindowRange.last))
+          .executeTakeFirstOrThrow(),
+        db
+          .selectFrom('epoch_payouts')
+          .select((eb) => eb.fn.sum<bigint>('units').as('units'))
+          .where('hotkey', '=', hotkey)
+          .executeTakeFirstOrThrow(),
+        db.selectFrom('hotkey_claims').select('claimed_units').where('hotkey', '=', hotkey).executeTakeFirst(),
+        db
+          .selectFrom('assignments')
+          .select(['id', 'kind', 'timeout_at'])
+          .where('miner_hotkey', '=', hotkey)
+          .where('status', '=', 'active')
+          .where('timeout_at', '>', BigInt(nowMs))
+          .executeTakeFirst(),
+        db
+          .selectFrom('epoch_leaves')
+          .select('epoch_id')
+          .where('hotkey', '=', hotkey)
+          .orderBy('epoch_id', 'desc')
+          .limit(1)
+          .executeTakeFirst(),
+        db
+          .selectFrom('epochs')
+          .select((eb) => eb.fn.max('epoch_id').as('id'))
+          .executeTakeFirst(),
+      ])
     const creditedUnits = BigInt(credited.units ?? 0n)
     const claimedUnits = claimed?.claimed_units ?? 0n
     // Credit exists without a leaf until a recipient is set; say so instead of showing a bare number.
-    const inLatestTree = lastLeaf !== undefined && lastEpoch?.id !== null && lastEpoch?.id !== undefined && BigInt(lastLeaf.epoch_id) === BigInt(lastEpoch.id)
-    const creditStatus = creditedUnits === 0n
-      ? 'no credit yet'
-      : miner.recipient_coldkey === null
-        ? 'credited, waiting for a recipient'
-        : inLatestTree ? 'in the claim tree' : 'recipient set, in the claim tree from the next epoch close (if above MIN_PAYOUT_UNITS)'
+    const inLatestTree =
+      lastLeaf !== undefined &&
+      lastEpoch?.id !== null &&
+      lastEpoch?.id !== undefined &&
+      BigInt(lastLeaf.epoch_id) === BigInt(lastEpoch.id)
+    const creditStatus =
+      creditedUnits === 0n
+        ? 'no credit yet'
+        : miner.recipient_coldkey === null
+          ? 'credited, waiting for a recipient'
+          : inLatestTree
+            ? 'in the claim tree'
+            : 'recipient set, in the claim tree from the next epoch close (if above MIN_PAYOUT_UNITS)'
     return {
       hotkey,
       reputation: miner.reputation,
@@ -133,23 +212,36 @@ export class MinerService {
       recipient_updated_at: isoTime(miner.recipient_updated_at),
       created_at: isoTime(miner.created_at),
       last_seen: isoTime(miner.last_seen),
-      active_assignment: active === undefined ? null : { id: active.id, kind: active.kind, timeout_at: isoTime(active.timeout_at) },
+      active_assignment:
+        active === undefined ? null : { id: active.id, kind: active.kind, timeout_at: isoTime(active.timeout_at) },
     }
   }
 
-  async counts (nowMs: number): Promise<{ total: number; activeLastHour: number }> {
-    const row = await this.database.db.selectFrom('miners')
+  async counts(nowMs: number): Promise<{ total: number; activeLastHour: number }> {
+    const row = await this.database.db
+      .selectFrom('miners')
       .select((eb) => [
         eb.fn.countAll<bigint>().as('total'),
         eb.fn.sum<bigint>(sql`case when last_seen >= ${BigInt(nowMs - 3_600_000)} then 1 else 0 end`).as('active'),
-      ]).executeTakeFirstOrThrow()
+      ])
+      .executeTakeFirstOrThrow()
     return { total: toNumber(row.total), activeLastHour: toNumber(row.active) }
   }
 
-  async leaderboard (limit: number) {
-    const rows = await this.database.db.selectFrom('miners')
+  async leaderboard(limit: number) {
+    const rows = await this.database.db
+      .selectFrom('miners')
       .select(['hotkey', 'reputation', 'last_seen', 'created_at'])
-      .orderBy('reputation', 'desc').orderBy('hotkey', 'asc').limit(limit).execute()
-    return rows.map((r, i) => ({ rank: i + 1, hotkey: r.hotkey, reputation: r.reputation, created_at: isoTime(r.created_at), last_seen: isoTime(r.last_seen) }))
+      .orderBy('reputation', 'desc')
+      .orderBy('hotkey', 'asc')
+      .limit(limit)
+      .execute()
+    return rows.map((r, i) => ({
+      rank: i + 1,
+      hotkey: r.hotkey,
+      reputation: r.reputation,
+      created_at: isoTime(r.created_at),
+      last_seen: isoTime(r.last_seen),
+    }))
   }
 }

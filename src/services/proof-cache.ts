@@ -34,14 +34,20 @@ export class ByteLru<K, V> {
   private readonly entries = new Map<K, { value: V; bytes: number }>()
   private total = 0
 
-  constructor (readonly budget: number) {}
+  constructor(readonly budget: number) {}
 
-  get bytes (): number { return this.total }
-  get size (): number { return this.entries.size }
-  keys (): K[] { return [...this.entries.keys()] }
+  get bytes(): number {
+    return this.total
+  }
+  get size(): number {
+    return this.entries.size
+  }
+  keys(): K[] {
+    return [...this.entries.keys()]
+  }
 
   /** The value, now the most recently used. */
-  get (key: K): V | undefined {
+  get(key: K): V | undefined {
     const entry = this.entries.get(key)
     if (entry === undefined) return undefined
     this.entries.delete(key)
@@ -53,7 +59,7 @@ export class ByteLru<K, V> {
    * Stores `value` as the most recently used, evicting the least recently used until the total fits.
    * Something bigger than the whole budget is not stored (false); what was stored stays.
    */
-  set (key: K, value: V, bytes: number): boolean {
+  set(key: K, value: V, bytes: number): boolean {
     if (!(bytes >= 0) || bytes > this.budget) return false
     this.delete(key)
     for (const [oldest, entry] of this.entries) {
@@ -66,7 +72,7 @@ export class ByteLru<K, V> {
     return true
   }
 
-  delete (key: K): void {
+  delete(key: K): void {
     const entry = this.entries.get(key)
     if (entry === undefined) return
     this.entries.delete(key)
@@ -75,10 +81,17 @@ export class ByteLru<K, V> {
 }
 
 /** The epoch row fields a cached epoch is checked against. */
-export interface ClosedEpoch { epoch_id: bigint; root: string; num_of_leaves: bigint }
+export interface ClosedEpoch {
+  epoch_id: bigint
+  root: string
+  num_of_leaves: bigint
+}
 
 /** A proof package ready to send: its JSON text and its strong ETag. */
-export interface ProofText { etag: string; text: string }
+export interface ProofText {
+  etag: string
+  text: string
+}
 
 const HASH_BYTES = 32
 const HEX = 2 * HASH_BYTES
@@ -102,10 +115,10 @@ const LOAD_PAGE = 5_000
  * first 64 bits. The root part is computed once per cached epoch, so a hit hashes nothing.
  */
 const PROOF_LAYOUT = 'proof-package/1'
-export function epochTag (root: string): string {
+export function epochTag(root: string): string {
   return createHash('sha256').update(`${PROOF_LAYOUT}\n${CLAIM_TREE_FORMAT}\n${root}`).digest('hex').slice(0, 16)
 }
-export function proofEtag (root: string, leaf: string): string {
+export function proofEtag(root: string, leaf: string): string {
   return `"${epochTag(root)}${leaf.slice(2, 18)}"`
 }
 
@@ -113,7 +126,7 @@ export function proofEtag (root: string, leaf: string): string {
  * The proof of leaf `index` as the JSON array's inside (`"0x…","0x…"`), from hex levels (leaf level first):
  * the sibling rule of claim-tree's proof, on hex text. A leaf next to a carried odd node skips that level.
  */
-export function proofJson (levels: readonly string[], index: number): string {
+export function proofJson(levels: readonly string[], index: number): string {
   let proof = ''
   let p = index
   for (let k = 0; k < levels.length - 1; k++) {
@@ -129,7 +142,7 @@ class CachedEpoch {
   private readonly head: string
   private readonly tail: string
 
-  constructor (
+  constructor(
     epoch: number,
     root: string,
     private readonly indexOf: Map<string, number>,
@@ -150,14 +163,28 @@ class CachedEpoch {
   }
 
   /** The package of `hotkey`, with the same bytes as the route's serializer writes; undefined without a leaf. */
-  proof (hotkey: string): ProofText | undefined {
+  proof(hotkey: string): ProofText | undefined {
     const index = this.indexOf.get(hotkey)
     if (index === undefined) return undefined
     const proof = proofJson(this.levels, index)
     const leaf = this.levels[0]!.substring(index * HEX, (index + 1) * HEX)
     const amount = this.amounts[index]!
-    const text = this.head + index + ',"hotkey":' + JSON.stringify(hotkey) + ',"recipient_coldkey":' + this.recipients[index]! +
-      ',"amount_units":' + amount + ',"amount":' + amount + ',"proof":[' + proof + this.tail + leaf + FORMAT_END
+    const text =
+      this.head +
+      index +
+      ',"hotkey":' +
+      JSON.stringify(hotkey) +
+      ',"recipient_coldkey":' +
+      this.recipients[index]! +
+      ',"amount_units":' +
+      amount +
+      ',"amount":' +
+      amount +
+      ',"proof":[' +
+      proof +
+      this.tail +
+      leaf +
+      FORMAT_END
     return { etag: `"${this.tag}${leaf.substring(0, 16)}"`, text }
   }
 }
@@ -172,20 +199,30 @@ export class ProofCache {
   /** Epochs that cannot be cached (bigger than the budget, or stored rows that do not rebuild the root). */
   private readonly uncacheable = new Set<number>()
 
-  constructor (private readonly database: Database, budgetBytes: number, private readonly metrics?: PoolMetrics) {
+  constructor(
+    private readonly database: Database,
+    budgetBytes: number,
+    private readonly metrics?: PoolMetrics,
+  ) {
     this.lru = new ByteLru(budgetBytes)
   }
 
-  get enabled (): boolean { return this.lru.budget > 0 }
-  get bytes (): number { return this.lru.bytes }
+  get enabled(): boolean {
+    return this.lru.budget > 0
+  }
+  get bytes(): number {
+    return this.lru.bytes
+  }
   /** Cached epochs, least recently used first. */
-  epochs (): number[] { return this.lru.keys() }
+  epochs(): number[] {
+    return this.lru.keys()
+  }
 
   /**
    * The package of `hotkey` in the closed epoch `e`, from memory (loading the epoch on first use); undefined
    * when the database must answer: the cache is off, the epoch cannot be cached, or the hotkey has no leaf.
    */
-  async lookup (e: ClosedEpoch, hotkey: string): Promise<ProofText | undefined> {
+  async lookup(e: ClosedEpoch, hotkey: string): Promise<ProofText | undefined> {
     const id = Number(e.epoch_id)
     let cached = this.lru.get(id)
     let result: LookupResult = 'hit'
@@ -208,35 +245,40 @@ export class ProofCache {
   }
 
   /** The package from an epoch already in memory, with no waiting; undefined when `lookup` must decide. */
-  peek (epochId: number, hotkey: string): ProofText | undefined {
+  peek(epochId: number, hotkey: string): ProofText | undefined {
     const answer = this.lru.get(epochId)?.proof(hotkey)
     if (answer !== undefined) this.count('hit')
     return answer
   }
 
-  private count (result: LookupResult): void {
+  private count(result: LookupResult): void {
     this.metrics?.proofCacheLookups.inc({ result })
   }
 
-  private async load (e: ClosedEpoch): Promise<CachedEpoch | undefined> {
+  private async load(e: ClosedEpoch): Promise<CachedEpoch | undefined> {
     const id = Number(e.epoch_id)
     let pending = this.loading.get(id)
     if (pending === undefined) {
-      pending = this.read(e).then((cached) => {
-        if (cached === undefined || !this.lru.set(id, cached, cached.bytes)) {
-          this.uncacheable.add(id)
-          return undefined
-        }
-        this.metrics?.proofCacheBytes.set(this.lru.bytes)
-        return cached
-      }, () => undefined).finally(() => this.loading.delete(id))
+      pending = this.read(e)
+        .then(
+          (cached) => {
+            if (cached === undefined || !this.lru.set(id, cached, cached.bytes)) {
+              this.uncacheable.add(id)
+              return undefined
+            }
+            this.metrics?.proofCacheBytes.set(this.lru.bytes)
+            return cached
+          },
+          () => undefined,
+        )
+        .finally(() => this.loading.delete(id))
       this.loading.set(id, pending)
     }
     return await pending
   }
 
   /** Reads the epoch's leaves page by page and rebuilds its levels; undefined when they do not match the row. */
-  private async read (e: ClosedEpoch): Promise<CachedEpoch | undefined> {
+  private async read(e: ClosedEpoch): Promise<CachedEpoch | undefined> {
     const n = Number(e.num_of_leaves)
     const leafLevel = Buffer.alloc(n * HASH_BYTES)
     const indexOf = new Map<string, number>()
@@ -246,8 +288,14 @@ export class ProofCache {
     let bytes = n * LEAF_OVERHEAD
     let next = 0
     for (;;) {
-      const rows = await this.database.db.selectFrom('epoch_leaves').select(['leaf_index', 'hotkey', 'recipient_coldkey', 'amount_units', 'leaf'])
-        .where('epoch_id', '=', e.epoch_id).where('leaf_index', '>=', BigInt(next)).orderBy('leaf_index').limit(LOAD_PAGE).execute()
+      const rows = await this.database.db
+        .selectFrom('epoch_leaves')
+        .select(['leaf_index', 'hotkey', 'recipient_coldkey', 'amount_units', 'leaf'])
+        .where('epoch_id', '=', e.epoch_id)
+        .where('leaf_index', '>=', BigInt(next))
+        .orderBy('leaf_index')
+        .limit(LOAD_PAGE)
+        .execute()
       for (const r of rows) {
         if (Number(r.leaf_index) !== next || next >= n || !/^0x[0-9a-f]{64}$/.test(r.leaf)) return undefined
         leafLevel.write(r.leaf.slice(2), next * HASH_BYTES, 'hex')
@@ -267,7 +315,9 @@ export class ProofCache {
     }
     if (next !== n || indexOf.size !== n || n === 0) return undefined
     await initClaimTree()
-    const levels = [leafLevel, ...upperLevels(leafLevel)].map((l) => Buffer.from(l.buffer, l.byteOffset, l.length).toString('hex'))
+    const levels = [leafLevel, ...upperLevels(leafLevel)].map((l) =>
+      Buffer.from(l.buffer, l.byteOffset, l.length).toString('hex'),
+    )
     if (`0x${levels[levels.length - 1]!}` !== e.root) return undefined
     for (const level of levels) bytes += level.length
     return new CachedEpoch(Number(e.epoch_id), e.root, indexOf, recipients, amounts, levels, epochTag(e.root), bytes)

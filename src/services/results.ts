@@ -4,40 +4,83 @@ import type { Database } from '../db/database.ts'
 import { PoolError } from '../errors.ts'
 
 export class ResultService {
-  constructor (private readonly database: Database, private readonly verifiers: readonly string[], private readonly now: () => number) {}
+  constructor(
+    private readonly database: Database,
+    private readonly verifiers: readonly string[],
+    private readonly now: () => number,
+  ) {}
 
-  async sota (taskType: string) {
-    const best = await this.database.db.selectFrom('algorithms')
+  async sota(taskType: string) {
+    const best = await this.database.db
+      .selectFrom('algorithms')
       .select(['id', 'consensus_score', 'miner_hotkey', 'decided_window', 'decided_at'])
-      .where('task_type', '=', taskType).where('state', '=', 'scored')
-      .orderBy('consensus_score', 'desc').orderBy('decided_at', 'asc').orderBy('id', 'asc')
-      .limit(1).executeTakeFirst()
+      .where('task_type', '=', taskType)
+      .where('state', '=', 'scored')
+      .orderBy('consensus_score', 'desc')
+      .orderBy('decided_at', 'asc')
+      .orderBy('id', 'asc')
+      .limit(1)
+      .executeTakeFirst()
     return {
       task_type: taskType,
       sota_threshold: best?.consensus_score ?? 0,
       algorithm_id: best === undefined ? null : Number(best.id),
       miner_hotkey: best?.miner_hotkey ?? null,
-      window_number: best?.decided_window === null || best?.decided_window === undefined ? null : Number(best.decided_window),
+      window_number:
+        best?.decided_window === null || best?.decided_window === undefined ? null : Number(best.decided_window),
       updated_at: isoTime(best?.decided_at),
     }
   }
 
   /** Marks a scored algorithm verified; verifying again keeps the first verification. */
-  async verify (hotkey: string, resultId: number) {
-    if (!this.verifiers.includes(hotkey)) throw new PoolError('POOL_ERR_NOT_VERIFIER', `hotkey ${hotkey} is not an allowed verifier`)
+  async verify(hotkey: string, resultId: number) {
+    if (!this.verifiers.includes(hotkey))
+      throw new PoolError('POOL_ERR_NOT_VERIFIER', `hotkey ${hotkey} is not an allowed verifier`)
     const db = this.database.db
-    const row = await db.selectFrom('algorithms').select(['id', 'state']).where('id', '=', BigInt(resultId)).executeTakeFirst()
-    if (row === undefined || row.state !== 'scored') throw new PoolError('POOL_ERR_RESULT_NOT_FOUND', `result ${resultId} not found (only scored algorithms are results)`)
-    await db.updateTable('algorithms').set({ verified_at: BigInt(this.now()), verified_by: hotkey })
-      .where('id', '=', BigInt(resultId)).where('verified_at', 'is', null).execute()
-    const result = await db.selectFrom('algorithms').select(['verified_at', 'verified_by']).where('id', '=', BigInt(resultId)).executeTakeFirstOrThrow()
-    return { status: 'verified' as const, result_id: resultId, verified_at: isoTime(result.verified_at), verified_by: result.verified_by }
+    const row = await db
+      .selectFrom('algorithms')
+      .select(['id', 'state'])
+      .where('id', '=', BigInt(resultId))
+      .executeTakeFirst()
+    if (row === undefined || row.state !== 'scored')
+      throw new PoolError(
+        'POOL_ERR_RESULT_NOT_FOUND',
+        `result ${resultId} not found (only scored algorithms are results)`,
+      )
+    await db
+      .updateTable('algorithms')
+      .set({ verified_at: BigInt(this.now()), verified_by: hotkey })
+      .where('id', '=', BigInt(resultId))
+      .where('verified_at', 'is', null)
+      .execute()
+    const result = await db
+      .selectFrom('algorithms')
+      .select(['verified_at', 'verified_by'])
+      .where('id', '=', BigInt(resultId))
+      .executeTakeFirstOrThrow()
+    return {
+      status: 'verified' as const,
+      result_id: resultId,
+      verified_at: isoTime(result.verified_at),
+      verified_by: result.verified_by,
+    }
   }
 
-  async listVerified (query: { limit: number; task_type?: string; min_score?: number }) {
-    let q = this.database.db.selectFrom('algorithms')
-      .select(['id', 'task_type', 'consensus_score', 'miner_hotkey', 'algorithm_hash', 'algorithm_dsl', 'verified_at', 'verified_by'])
-      .where('state', '=', 'scored').where('verified_at', 'is not', null)
+  async listVerified(query: { limit: number; task_type?: string; min_score?: number }) {
+    let q = this.database.db
+      .selectFrom('algorithms')
+      .select([
+        'id',
+        'task_type',
+        'consensus_score',
+        'miner_hotkey',
+        'algorithm_hash',
+        'algorithm_dsl',
+        'verified_at',
+        'verified_by',
+      ])
+      .where('state', '=', 'scored')
+      .where('verified_at', 'is not', null)
     if (query.task_type !== undefined) q = q.where('task_type', '=', query.task_type)
     if (query.min_score !== undefined) q = q.where('consensus_score', '>=', query.min_score)
     const rows = await q.orderBy('verified_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute()

@@ -7,15 +7,18 @@
 import type { Database } from '../db/database.ts'
 
 export class SignatureLedger {
-  constructor (private readonly database: Database) {}
+  constructor(private readonly database: Database) {}
 
   /** Gives the signature back when its request was refused, so a refused request leaves no trace. */
-  async release (signature: string): Promise<void> {
+  async release(signature: string): Promise<void> {
     await this.database.db.deleteFrom('used_signatures').where('signature', '=', signature).execute()
   }
 
-  async purgeExpired (nowMs: number): Promise<number> {
-    const result = await this.database.db.deleteFrom('used_signatures').where('expires_at', '<', BigInt(nowMs)).executeTakeFirst()
+  async purgeExpired(nowMs: number): Promise<number> {
+    const result = await this.database.db
+      .deleteFrom('used_signatures')
+      .where('expires_at', '<', BigInt(nowMs))
+      .executeTakeFirst()
     return Number(result.numDeletedRows)
   }
 }

@@ -11,49 +11,78 @@ import { getMeta, initMeta, setMeta } from './pool-meta.ts'
 const TEMPO_KEY = 'tempo'
 
 export class TempoDriftError extends Error {
-  constructor (readonly differences: ReturnType<typeof tempoDifferences>) {
-    super(`this process's tempo differs from the one stored with the pool's data: ${differences
-      .map((d) => `${d.variable} is ${d.wanted} here but ${d.stored} in the database`).join('; ')}. ` +
-      'Set the stored values, or pass --adopt-stored-tempo (ADOPT_STORED_TEMPO=true) to run with them; ' +
-      'to change the tempo on purpose, use `sotapool tempo set`.')
+  constructor(readonly differences: ReturnType<typeof tempoDifferences>) {
+    super(
+      `this process's tempo differs from the one stored with the pool's data: ${differences
+        .map((d) => `${d.variable} is ${d.wanted} here but ${d.stored} in the database`)
+        .join('; ')}. ` +
+        'Set the stored values, or pass --adopt-stored-tempo (ADOPT_STORED_TEMPO=true) to run with them; ' +
+        'to change the tempo on purpose, use `sotapool tempo set`.',
+    )
     this.name = 'TempoDriftError'
   }
 }
 
-export const configuredTempo = (config: Pick<Config, 'blockTimeS' | 'windowBlocks' | 'epochWindows'>): TempoSettings =>
-  ({ blockTimeS: config.blockTimeS, windowBlocks: config.windowBlocks, epochWindows: config.epochWindows })
+export const configuredTempo = (
+  config: Pick<Config, 'blockTimeS' | 'windowBlocks' | 'epochWindows'>,
+): TempoSettings => ({
+  blockTimeS: config.blockTimeS,
+  windowBlocks: config.windowBlocks,
+  epochWindows: config.epochWindows,
+})
 
 interface StoredSegment {
-  from_block: number; from_window: number; from_epoch: number; from_ms: number
-  block_time_s: number; window_blocks: number; epoch_windows: number
+  from_block: number
+  from_window: number
+  from_epoch: number
+  from_ms: number
+  block_time_s: number
+  window_blocks: number
+  epoch_windows: number
 }
 
 const toStored = (s: TempoSegment): StoredSegment => ({
-  from_block: s.fromBlock, from_window: s.fromWindow, from_epoch: s.fromEpoch, from_ms: s.fromMs,
-  block_time_s: s.blockTimeS, window_blocks: s.windowBlocks, epoch_windows: s.epochWindows,
+  from_block: s.fromBlock,
+  from_window: s.fromWindow,
+  from_epoch: s.fromEpoch,
+  from_ms: s.fromMs,
+  block_time_s: s.blockTimeS,
+  window_blocks: s.windowBlocks,
+  epoch_windows: s.epochWindows,
 })
 const fromStored = (s: StoredSegment): TempoSegment => ({
-  fromBlock: s.from_block, fromWindow: s.from_window, fromEpoch: s.from_epoch, fromMs: s.from_ms,
-  blockTimeS: s.block_time_s, windowBlocks: s.window_blocks, epochWindows: s.epoch_windows,
+  fromBlock: s.from_block,
+  fromWindow: s.from_window,
+  fromEpoch: s.from_epoch,
+  fromMs: s.from_ms,
+  blockTimeS: s.block_time_s,
+  windowBlocks: s.window_blocks,
+  epochWindows: s.epoch_windows,
 })
 
-function tempoOf (segments: TempoSegment[]): Tempo {
+function tempoOf(segments: TempoSegment[]): Tempo {
   const { blockTimeS, windowBlocks, epochWindows } = segments.at(-1)!
   return { blockTimeS, windowBlocks, epochWindows, segments }
 }
 
 /** The stored tempo; at first start (or on a pool made before tempo was stored) the configured one is stored. */
-export async function initTempo (db: Queryable, settings: TempoSettings, genesisMs: number): Promise<Tempo> {
-  const text = await initMeta(db, TEMPO_KEY, JSON.stringify({ segments: [toStored(initialSegment(settings, genesisMs))] }))
+export async function initTempo(db: Queryable, settings: TempoSettings, genesisMs: number): Promise<Tempo> {
+  const text = await initMeta(
+    db,
+    TEMPO_KEY,
+    JSON.stringify({ segments: [toStored(initialSegment(settings, genesisMs))] }),
+  )
   return tempoOf((JSON.parse(text) as { segments: StoredSegment[] }).segments.map(fromStored))
 }
 
-export async function readTempo (db: Queryable): Promise<Tempo | undefined> {
+export async function readTempo(db: Queryable): Promise<Tempo | undefined> {
   const text = await getMeta(db, TEMPO_KEY)
-  return text === undefined ? undefined : tempoOf((JSON.parse(text) as { segments: StoredSegment[] }).segments.map(fromStored))
+  return text === undefined
+    ? undefined
+    : tempoOf((JSON.parse(text) as { segments: StoredSegment[] }).segments.map(fromStored))
 }
 
-export async function writeTempo (db: Queryable, tempo: Tempo): Promise<void> {
+export async function writeTempo(db: Queryable, tempo: Tempo): Promise<void> {
   await setMeta(db, TEMPO_KEY, JSON.stringify({ segments: (tempo.segments ?? []).map(toStored) }))
 }
 
@@ -61,7 +90,11 @@ export async function writeTempo (db: Queryable, tempo: Tempo): Promise<void> {
  * Throws TempoDriftError when the configured settings differ from the stored ones and adoption is off;
  * otherwise returns the differences adopted (for a warning).
  */
-export function checkTempo (stored: Tempo, configured: TempoSettings, adopt: boolean): ReturnType<typeof tempoDifferences> {
+export function checkTempo(
+  stored: Tempo,
+  configured: TempoSettings,
+  adopt: boolean,
+): ReturnType<typeof tempoDifferences> {
   const differences = tempoDifferences(stored, configured)
   if (differences.length > 0 && !adopt) throw new TempoDriftError(differences)
   return differences

@@ -10,18 +10,40 @@ import { isoTime } from '../clock.ts'
 import type { Config } from '../config.ts'
 import type { Database, Queryable } from '../db/database.ts'
 import { isUniqueViolation } from '../db/database.ts'
-import type { AlgorithmsTable, AssignmentKind, AssignmentRole, AssignmentStatus, DB, EvaluationOutcome, RepeatKind } from '../db/schema.ts'
+import type {
+  AlgorithmsTable,
+  AssignmentKind,
+  AssignmentRole,
+  AssignmentStatus,
+  DB,
+  EvaluationOutcome,
+  RepeatKind,
+} from '../db/schema.ts'
 import { decideConsensus } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
 import { taskInputDim } from '../domain/task-types.ts'
 import { PoolError, validationError } from '../errors.ts'
 import type { PoolMetrics } from '../metrics.ts'
 import {
-  countEvaluationCandidates, evaluationCandidates, gossipIds, oneOriginal, repeatKind, seedSet, toRecords, type AlgorithmRecord, type AlgorithmRow,
+  countEvaluationCandidates,
+  evaluationCandidates,
+  gossipIds,
+  oneOriginal,
+  repeatKind,
+  seedSet,
+  toRecords,
+  type AlgorithmRecord,
+  type AlgorithmRow,
 } from './algorithms.ts'
 
-export interface EvaluationInput { algorithm_id: number; score: number | null }
-export interface EvolutionInput { parent_algorithm_ids: number[]; algorithm_dsl: string }
+export interface EvaluationInput {
+  algorithm_id: number
+  score: number | null
+}
+export interface EvolutionInput {
+  parent_algorithm_ids: number[]
+  algorithm_dsl: string
+}
 
 export interface LeaseRequest {
   miner: string
@@ -67,7 +89,7 @@ const BATCH_EVOLVE_SEEDS = 2
 const HAND_OUT_WAIT_MS = 100
 
 export class WorkService {
-  constructor (
+  constructor(
     private readonly database: Database,
     private readonly config: Config,
     private readonly metrics: PoolMetrics,
@@ -75,37 +97,55 @@ export class WorkService {
     private readonly currentWindow: () => number,
   ) {}
 
-  async lease (request: LeaseRequest): Promise<LeaseResponse> {
+  async lease(request: LeaseRequest): Promise<LeaseResponse> {
     const nowMs = this.now()
     const timeoutAt = nowMs + this.config.leaseTtlS * 1000
     // Rows picked for evaluation stay locked until commit (PostgreSQL, see handOut): everything that does
     // not need them runs before they are locked, and the records are read after commit (an algorithm's
     // parents never change). A lease that a crash of the database server loses is asked for again by its
     // miner, so its commit does not wait for the disk.
-    const picked = await this.database.transaction(async (trx) => {
-      await this.claimAssignmentSlot(trx, request.miner, nowMs)
-      if (this.config.leaseEnforceWindow) await this.claimLeaseWindow(trx, request.miner, request.windowNumber)
-      const seeds = await seedSet(trx, request.taskType, request.seedBatchSize)
-      const gossip = await gossipIds(trx, request.taskType, request.gossipLimit)
+    const picked = await this.database.transaction(
+      async (trx) => {
+        await this.claimAssignmentSlot(trx, request.miner, nowMs)
+        if (this.config.leaseEnforceWindow) await this.claimLeaseWindow(trx, request.miner, request.windowNumber)
+        const seeds = await seedSet(trx, request.taskType, request.seedBatchSize)
+        const gossip = await gossipIds(trx, request.taskType, request.gossipLimit)
 
-      const candidates = await this.handOut(trx, { taskType: request.taskType, miner: request.miner, nowMs, limit: request.evalBatchSize })
-      const rechecks = candidates.length >= MIN_EVALUATE_SET ? [] : await this.bootstrapFill(trx, request.miner, seeds, candidates, request.evalBatchSize)
-      const evaluate = [...candidates, ...rechecks]
-      if (evaluate.length === 0 && seeds.length === 0) throw new PoolError('POOL_ERR_NO_WORK', `No work available right now for task type ${request.taskType}`)
+        const candidates = await this.handOut(trx, {
+          taskType: request.taskType,
+          miner: request.miner,
+          nowMs,
+          limit: request.evalBatchSize,
+        })
+        const rechecks =
+          candidates.length >= MIN_EVALUATE_SET
+            ? []
+            : await this.bootstrapFill(trx, request.miner, seeds, candidates, request.evalBatchSize)
+        const evaluate = [...candidates, ...rechecks]
+        if (evaluate.length === 0 && seeds.length === 0)
+          throw new PoolError('POOL_ERR_NO_WORK', `No work available right now for task type ${request.taskType}`)
 
-      const id = randomUUID()
-      await this.insertAssignment(trx, {
-        id, miner: request.miner, kind: 'lease', taskType: request.taskType, windowNumber: request.windowNumber,
-        nowMs, timeoutAt, evolveBudget: this.config.leaseEvolveBudget,
-        items: [
-          ...candidates.map((a) => ({ role: 'evaluate' as const, id: a.id })),
-          ...rechecks.map((a) => ({ role: 'recheck' as const, id: a.id })),
-          ...seeds.map((a) => ({ role: 'seed' as const, id: a.id })),
-          ...gossip.map((g) => ({ role: 'gossip' as const, id: BigInt(g) })),
-        ],
-      })
-      return { id, evaluate, seeds, gossip }
-    }, { durable: false })
+        const id = randomUUID()
+        await this.insertAssignment(trx, {
+          id,
+          miner: request.miner,
+          kind: 'lease',
+          taskType: request.taskType,
+          windowNumber: request.windowNumber,
+          nowMs,
+          timeoutAt,
+          evolveBudget: this.config.leaseEvolveBudget,
+          items: [
+            ...candidates.map((a) => ({ role: 'evaluate' as const, id: a.id })),
+            ...rechecks.map((a) => ({ role: 'recheck' as const, id: a.id })),
+            ...seeds.map((a) => ({ role: 'seed' as const, id: a.id })),
+            ...gossip.map((g) => ({ role: 'gossip' as const, id: BigInt(g) })),
+          ],
+        })
+        return { id, evaluate, seeds, gossip }
+      },
+      { durable: false },
+    )
     // One parents query for both lists.
     const records = await toRecords(this.database.db, [...picked.evaluate, ...picked.seeds])
     const response: LeaseResponse = {
@@ -123,51 +163,94 @@ export class WorkService {
   }
 
   /** The older batch style: an evaluate batch (up to 5 candidates) or an evolve batch (2 seeds). */
-  async requestBatch (miner: string, preference: 'evolve' | 'evaluate' | undefined, taskType: string): Promise<BatchResponse> {
+  async requestBatch(
+    miner: string,
+    preference: 'evolve' | 'evaluate' | undefined,
+    taskType: string,
+  ): Promise<BatchResponse> {
     const nowMs = this.now()
     const timeoutAt = nowMs + this.config.leaseTtlS * 1000
     const windowNumber = this.currentWindow()
-    const picked = await this.database.transaction(async (trx) => {
-      await this.claimAssignmentSlot(trx, miner, nowMs)
-      let kind: 'evolve' | 'evaluate' = preference ?? 'evaluate'
-      let algorithms: AlgorithmRow[] = kind === 'evaluate'
-        ? await this.handOut(trx, { taskType, miner, nowMs, limit: BATCH_EVALUATE_SIZE })
-        : await seedSet(trx, taskType, BATCH_EVOLVE_SEEDS)
-      if (algorithms.length === 0 && preference === undefined) {
-        kind = 'evolve'
-        algorithms = await seedSet(trx, taskType, BATCH_EVOLVE_SEEDS)
-      }
-      if (algorithms.length === 0) throw new PoolError('POOL_ERR_NO_WORK', `No ${kind} work available right now`)
-      const id = randomUUID()
-      await this.insertAssignment(trx, {
-        id, miner, kind, taskType, windowNumber, nowMs, timeoutAt, evolveBudget: kind === 'evolve' ? 1 : 0,
-        items: algorithms.map((a) => ({ role: kind === 'evolve' ? 'seed' as const : 'evaluate' as const, id: a.id })),
-      })
-      return { id, kind, algorithms }
-    }, { durable: false })
+    const picked = await this.database.transaction(
+      async (trx) => {
+        await this.claimAssignmentSlot(trx, miner, nowMs)
+        let kind: 'evolve' | 'evaluate' = preference ?? 'evaluate'
+        let algorithms: AlgorithmRow[] =
+          kind === 'evaluate'
+            ? await this.handOut(trx, { taskType, miner, nowMs, limit: BATCH_EVALUATE_SIZE })
+            : await seedSet(trx, taskType, BATCH_EVOLVE_SEEDS)
+        if (algorithms.length === 0 && preference === undefined) {
+          kind = 'evolve'
+          algorithms = await seedSet(trx, taskType, BATCH_EVOLVE_SEEDS)
+        }
+        if (algorithms.length === 0) throw new PoolError('POOL_ERR_NO_WORK', `No ${kind} work available right now`)
+        const id = randomUUID()
+        await this.insertAssignment(trx, {
+          id,
+          miner,
+          kind,
+          taskType,
+          windowNumber,
+          nowMs,
+          timeoutAt,
+          evolveBudget: kind === 'evolve' ? 1 : 0,
+          items: algorithms.map((a) => ({
+            role: kind === 'evolve' ? ('seed' as const) : ('evaluate' as const),
+            id: a.id,
+          })),
+        })
+        return { id, kind, algorithms }
+      },
+      { durable: false },
+    )
     const response: BatchResponse = {
-      batch_id: picked.id, task_type: picked.kind, algorithms: await toRecords(this.database.db, picked.algorithms), timeout_at: isoTime(timeoutAt) as string, window_number: windowNumber,
+      batch_id: picked.id,
+      task_type: picked.kind,
+      algorithms: await toRecords(this.database.db, picked.algorithms),
+      timeout_at: isoTime(timeoutAt) as string,
+      window_number: windowNumber,
     }
     this.metrics.leases.inc({ kind: response.task_type })
     return response
   }
 
-  async submitLease (miner: string, leaseId: string, body: { evaluations: EvaluationInput[]; evolutions: EvolutionInput[]; iterations?: number }) {
+  async submitLease(
+    miner: string,
+    leaseId: string,
+    body: { evaluations: EvaluationInput[]; evolutions: EvolutionInput[]; iterations?: number },
+  ) {
     if (body.iterations !== undefined && body.iterations < this.config.leaseMinIterations) {
-      throw validationError(['body', 'iterations'], `iterations must be at least ${this.config.leaseMinIterations}`, 'POOL_ERR_INVALID_SUBMISSION')
+      throw validationError(
+        ['body', 'iterations'],
+        `iterations must be at least ${this.config.leaseMinIterations}`,
+        'POOL_ERR_INVALID_SUBMISSION',
+      )
     }
-    const result = await this.database.transaction(async (trx) => {
-      const { assignment, windowNumber } = await this.takeAssignment(trx, miner, leaseId, ['lease'])
-      if (body.evolutions.length > assignment.evolve_budget) {
-        throw validationError(['body', 'evolutions'], `at most ${assignment.evolve_budget} evolution(s) allowed by this lease, got ${body.evolutions.length}`, 'POOL_ERR_INVALID_SUBMISSION')
-      }
-      this.checkEvaluations(assignment, body.evaluations, ['body', 'evaluations'])
-      const validated = this.validateEvolutions(body.evolutions, assignment.task_type, ['body', 'evolutions'])
-      // Evolutions first: evaluations lock the evaluated algorithms' rows, held until commit, so they come last.
-      const created = await this.storeEvolutions(trx, miner, assignment, body.evolutions, validated, windowNumber, ['body', 'evolutions'])
-      const evaluated = await this.storeEvaluations(trx, miner, assignment, body.evaluations, windowNumber, ['body', 'evaluations'])
-      return { evaluated, created, windowNumber }
-    }, { windows: 'shared' })
+    const result = await this.database.transaction(
+      async (trx) => {
+        const { assignment, windowNumber } = await this.takeAssignment(trx, miner, leaseId, ['lease'])
+        if (body.evolutions.length > assignment.evolve_budget) {
+          throw validationError(
+            ['body', 'evolutions'],
+            `at most ${assignment.evolve_budget} evolution(s) allowed by this lease, got ${body.evolutions.length}`,
+            'POOL_ERR_INVALID_SUBMISSION',
+          )
+        }
+        this.checkEvaluations(assignment, body.evaluations, ['body', 'evaluations'])
+        const validated = this.validateEvolutions(body.evolutions, assignment.task_type, ['body', 'evolutions'])
+        // Evolutions first: evaluations lock the evaluated algorithms' rows, held until commit, so they come last.
+        const created = await this.storeEvolutions(trx, miner, assignment, body.evolutions, validated, windowNumber, [
+          'body',
+          'evolutions',
+        ])
+        const evaluated = await this.storeEvaluations(trx, miner, assignment, body.evaluations, windowNumber, [
+          'body',
+          'evaluations',
+        ])
+        return { evaluated, created, windowNumber }
+      },
+      { windows: 'shared' },
+    )
     this.recordSubmission('lease', result.evaluated)
     return {
       status: 'accepted' as const,
@@ -179,52 +262,95 @@ export class WorkService {
     }
   }
 
-  async submitEvolution (miner: string, batchId: string, evolution: EvolutionInput) {
-    const { created, windowNumber } = await this.database.transaction(async (trx) => {
-      const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evolve'])
-      const validated = this.validateEvolutions([evolution], assignment.task_type, ['body'])
-      return { created: await this.storeEvolutions(trx, miner, assignment, [evolution], validated, windowNumber, ['body']), windowNumber }
-    }, { windows: 'shared' })
+  async submitEvolution(miner: string, batchId: string, evolution: EvolutionInput) {
+    const { created, windowNumber } = await this.database.transaction(
+      async (trx) => {
+        const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evolve'])
+        const validated = this.validateEvolutions([evolution], assignment.task_type, ['body'])
+        return {
+          created: await this.storeEvolutions(trx, miner, assignment, [evolution], validated, windowNumber, ['body']),
+          windowNumber,
+        }
+      },
+      { windows: 'shared' },
+    )
     this.recordSubmission('evolve', { accepted: 0, decided: [] })
-    return { status: 'accepted' as const, batch_id: batchId, algorithm_id: created[0] as number, new_algorithm_ids: created, window_number: windowNumber }
+    return {
+      status: 'accepted' as const,
+      batch_id: batchId,
+      algorithm_id: created[0] as number,
+      new_algorithm_ids: created,
+      window_number: windowNumber,
+    }
   }
 
-  async submitEvaluation (miner: string, batchId: string, evaluations: EvaluationInput[]) {
-    const { evaluated, windowNumber } = await this.database.transaction(async (trx) => {
-      const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evaluate'])
-      this.checkEvaluations(assignment, evaluations, ['body', 'evaluations'])
-      return { evaluated: await this.storeEvaluations(trx, miner, assignment, evaluations, windowNumber, ['body', 'evaluations']), windowNumber }
-    }, { windows: 'shared' })
+  async submitEvaluation(miner: string, batchId: string, evaluations: EvaluationInput[]) {
+    const { evaluated, windowNumber } = await this.database.transaction(
+      async (trx) => {
+        const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evaluate'])
+        this.checkEvaluations(assignment, evaluations, ['body', 'evaluations'])
+        return {
+          evaluated: await this.storeEvaluations(trx, miner, assignment, evaluations, windowNumber, [
+            'body',
+            'evaluations',
+          ]),
+          windowNumber,
+        }
+      },
+      { windows: 'shared' },
+    )
     this.recordSubmission('evaluate', evaluated)
-    return { status: 'accepted' as const, batch_id: batchId, evaluations_accepted: evaluated.accepted, window_number: windowNumber }
+    return {
+      status: 'accepted' as const,
+      batch_id: batchId,
+      evaluations_accepted: evaluated.accepted,
+      window_number: windowNumber,
+    }
   }
 
-  async pending (miner: string) {
+  async pending(miner: string) {
     const nowMs = this.now()
     const db = this.database.db
     const [count, active] = await Promise.all([
-      countEvaluationCandidates(db, { taskTypes: this.config.taskTypes, miner, sampleSize: this.config.consensusSampleSize, nowMs }),
-      db.selectFrom('assignments').select(['id', 'kind', 'timeout_at'])
-        .where('miner_hotkey', '=', miner).where('status', '=', 'active').where('timeout_at', '>', BigInt(nowMs)).executeTakeFirst(),
+      countEvaluationCandidates(db, {
+        taskTypes: this.config.taskTypes,
+        miner,
+        sampleSize: this.config.consensusSampleSize,
+        nowMs,
+      }),
+      db
+        .selectFrom('assignments')
+        .select(['id', 'kind', 'timeout_at'])
+        .where('miner_hotkey', '=', miner)
+        .where('status', '=', 'active')
+        .where('timeout_at', '>', BigInt(nowMs))
+        .executeTakeFirst(),
     ])
     return {
       has_pending_evaluations: count > 0,
       pending_count: count,
-      active_assignment: active === undefined ? null : { id: active.id, kind: active.kind, timeout_at: isoTime(active.timeout_at) as string },
+      active_assignment:
+        active === undefined
+          ? null
+          : { id: active.id, kind: active.kind, timeout_at: isoTime(active.timeout_at) as string },
     }
   }
 
   /** Marks every assignment past its timeout expired; their unsubmitted slots are free again. */
-  async expireOverdue (): Promise<number> {
-    const result = await this.database.db.updateTable('assignments').set({ status: 'expired' })
-      .where('status', '=', 'active').where('timeout_at', '<=', BigInt(this.now())).executeTakeFirst()
+  async expireOverdue(): Promise<number> {
+    const result = await this.database.db
+      .updateTable('assignments')
+      .set({ status: 'expired' })
+      .where('status', '=', 'active')
+      .where('timeout_at', '<=', BigInt(this.now()))
+      .executeTakeFirst()
     return Number(result.numUpdatedRows)
   }
 
   // --- inside transactions -------------------------------------------------------------------
 
   /** Frees the miner from an expired assignment, then refuses if an active one remains (one statement). */
-  private async claimAssignmentSlot (trx: Transaction<DB>, miner: string, nowMs: number): Promise<void> {
+  private async claimAssignmentSlot(trx: Transaction<DB>, miner: string, nowMs: number): Promise<void> {
     // One miner's concurrent requests queue here, before any algorithm row is locked: a request waiting
     // on the other's new assignment while holding rows that one needs would deadlock (PostgreSQL).
     // On PostgreSQL the lock is taken in the same statement, by a data-modifying CTE (which always runs, unlike
@@ -232,18 +358,30 @@ export class WorkService {
     // so an assignment committed meanwhile is caught by the one-active-assignment index at insert instead.
     const locked = this.database.dialect === 'postgres'
     const source = locked
-      ? trx.with('m', (db) => db.updateTable('miners').set((eb) => ({ last_seen: eb.ref('last_seen') })).where('hotkey', '=', miner).returning('hotkey'))
+      ? trx.with('m', (db) =>
+          db
+            .updateTable('miners')
+            .set((eb) => ({ last_seen: eb.ref('last_seen') }))
+            .where('hotkey', '=', miner)
+            .returning('hotkey'),
+        )
       : trx
-    const active = await source.updateTable('assignments')
+    const active = await source
+      .updateTable('assignments')
       .set({ status: sql<AssignmentStatus>`case when timeout_at <= ${BigInt(nowMs)} then 'expired' else status end` })
-      .where('miner_hotkey', '=', locked ? sql<string>`(select hotkey from m)` : miner).where('status', '=', 'active')
-      .returning('status').execute()
+      .where('miner_hotkey', '=', locked ? sql<string>`(select hotkey from m)` : miner)
+      .where('status', '=', 'active')
+      .returning('status')
+      .execute()
     if (active.some((a) => a.status === 'active')) throw new PoolError('POOL_ERR_ACTIVE_ASSIGNMENT')
   }
 
-  private async claimLeaseWindow (trx: Transaction<DB>, miner: string, windowNumber: number): Promise<void> {
+  private async claimLeaseWindow(trx: Transaction<DB>, miner: string, windowNumber: number): Promise<void> {
     try {
-      await trx.insertInto('lease_windows').values({ miner_hotkey: miner, window_number: BigInt(windowNumber) }).execute()
+      await trx
+        .insertInto('lease_windows')
+        .values({ miner_hotkey: miner, window_number: BigInt(windowNumber) })
+        .execute()
     } catch (err) {
       if (isUniqueViolation(err)) throw new PoolError('POOL_ERR_WINDOW_LEASE_USED')
       throw err
@@ -262,7 +400,10 @@ export class WorkService {
    * HAND_OUT_WAIT_MS (locked in id order, the order submissions lock them in, so neither deadlocks).
    * `FOR NO KEY UPDATE` leaves the key-share locks of inserted evaluations alone.
    */
-  private async handOut (trx: Transaction<DB>, args: { taskType: string; miner: string; nowMs: number; limit: number }): Promise<AlgorithmRow[]> {
+  private async handOut(
+    trx: Transaction<DB>,
+    args: { taskType: string; miner: string; nowMs: number; limit: number },
+  ): Promise<AlgorithmRow[]> {
     const query = { ...args, sampleSize: this.config.consensusSampleSize }
     if (this.database.dialect !== 'postgres') return await evaluationCandidates(trx, query)
     let picked = await evaluationCandidates(trx, { ...query, lock: 'skip-locked' })
@@ -273,7 +414,17 @@ export class WorkService {
       // a lease hands out seeds to re-check instead; the savepoint keeps the transaction usable.
       await sql.raw(`savepoint hand_out; set local lock_timeout = ${HAND_OUT_WAIT_MS}`).execute(trx)
       try {
-        await trx.selectFrom('algorithms').select('id').where('id', 'in', picked.map((a) => a.id)).orderBy('id').forNoKeyUpdate().execute()
+        await trx
+          .selectFrom('algorithms')
+          .select('id')
+          .where(
+            'id',
+            'in',
+            picked.map((a) => a.id),
+          )
+          .orderBy('id')
+          .forNoKeyUpdate()
+          .execute()
       } catch (err) {
         if ((err as { code?: unknown }).code !== '55P03') throw err // lock_not_available
         await sql.raw('rollback to savepoint hand_out').execute(trx)
@@ -290,29 +441,72 @@ export class WorkService {
    * only algorithms already decided, whose evaluations are records and take no slot (one still being
    * evaluated is handed out through its slots only).
    */
-  private async bootstrapFill (trx: Queryable, miner: string, seeds: AlgorithmRow[], chosen: AlgorithmRow[], limit: number): Promise<AlgorithmRow[]> {
+  private async bootstrapFill(
+    trx: Queryable,
+    miner: string,
+    seeds: AlgorithmRow[],
+    chosen: AlgorithmRow[],
+    limit: number,
+  ): Promise<AlgorithmRow[]> {
     const taken = new Set(chosen.map((a) => a.id))
     const open = seeds.filter((s) => !taken.has(s.id) && s.miner_hotkey !== miner && s.state !== 'evaluating')
     if (open.length === 0) return []
-    const done = new Set((await trx.selectFrom('evaluations').select('algorithm_id')
-      .where('miner_hotkey', '=', miner).where('algorithm_id', 'in', open.map((s) => s.id)).execute()).map((r) => r.algorithm_id))
+    const done = new Set(
+      (
+        await trx
+          .selectFrom('evaluations')
+          .select('algorithm_id')
+          .where('miner_hotkey', '=', miner)
+          .where(
+            'algorithm_id',
+            'in',
+            open.map((s) => s.id),
+          )
+          .execute()
+      ).map((r) => r.algorithm_id),
+    )
     return open.filter((s) => !done.has(s.id)).slice(0, Math.max(0, Math.min(limit, MIN_EVALUATE_SET) - chosen.length))
   }
 
-  private async insertAssignment (trx: Transaction<DB>, a: {
-    id: string; miner: string; kind: AssignmentKind; taskType: string; windowNumber: number; nowMs: number; timeoutAt: number; evolveBudget: number
-    items: Array<{ role: AssignmentRole; id: bigint }>
-  }): Promise<void> {
+  private async insertAssignment(
+    trx: Transaction<DB>,
+    a: {
+      id: string
+      miner: string
+      kind: AssignmentKind
+      taskType: string
+      windowNumber: number
+      nowMs: number
+      timeoutAt: number
+      evolveBudget: number
+      items: Array<{ role: AssignmentRole; id: bigint }>
+    },
+  ): Promise<void> {
     const row = {
-      id: a.id, miner_hotkey: a.miner, kind: a.kind, task_type: a.taskType, window_number: BigInt(a.windowNumber), status: 'active' as const,
-      issued_at: BigInt(a.nowMs), timeout_at: BigInt(a.timeoutAt), submitted_at: null, evolve_budget: BigInt(a.evolveBudget),
+      id: a.id,
+      miner_hotkey: a.miner,
+      kind: a.kind,
+      task_type: a.taskType,
+      window_number: BigInt(a.windowNumber),
+      status: 'active' as const,
+      issued_at: BigInt(a.nowMs),
+      timeout_at: BigInt(a.timeoutAt),
+      submitted_at: null,
+      evolve_budget: BigInt(a.evolveBudget),
     }
-    const items = [...new Map(a.items.map((i) => [`${i.role}:${i.id}`, i])).values()]
-      .map((i) => ({ assignment_id: a.id, role: i.role, algorithm_id: i.id }))
+    const items = [...new Map(a.items.map((i) => [`${i.role}:${i.id}`, i])).values()].map((i) => ({
+      assignment_id: a.id,
+      role: i.role,
+      algorithm_id: i.id,
+    }))
     try {
       if (this.database.dialect === 'postgres' && items.length > 0) {
         // One round trip: the assignment in a data-modifying CTE, its items in the statement itself.
-        await trx.with('a', (db) => db.insertInto('assignments').values(row)).insertInto('assignment_items').values(items).execute()
+        await trx
+          .with('a', (db) => db.insertInto('assignments').values(row))
+          .insertInto('assignment_items')
+          .values(items)
+          .execute()
         return
       }
       await trx.insertInto('assignments').values(row).execute()
@@ -332,37 +526,83 @@ export class WorkService {
    * the window cannot close before these decisions are in, and this statement's snapshot sees every close
    * committed before the lock.
    */
-  private async takeAssignment (trx: Transaction<DB>, miner: string, id: string, kinds: AssignmentKind[]): Promise<{ assignment: ActiveAssignment; windowNumber: number }> {
+  private async takeAssignment(
+    trx: Transaction<DB>,
+    miner: string,
+    id: string,
+    kinds: AssignmentKind[],
+  ): Promise<{ assignment: ActiveAssignment; windowNumber: number }> {
     const nowMs = this.now()
-    const items = this.database.dialect === 'postgres'
-      ? sql<string | null>`(select string_agg(i.role || ':' || i.algorithm_id, ',') from assignment_items i where i.assignment_id = assignments.id)`
-      : sql<string | null>`(select group_concat(i.role || ':' || i.algorithm_id) from assignment_items i where i.assignment_id = assignments.id)`
-    const updated = await trx.updateTable('assignments').set({ status: 'submitted', submitted_at: BigInt(nowMs) })
-      .where('id', '=', id).where('miner_hotkey', '=', miner).where('status', '=', 'active')
-      .where('timeout_at', '>', BigInt(nowMs)).where('kind', 'in', kinds)
-      .returning(['id', 'kind', 'task_type', 'evolve_budget', items.as('items'),
-        sql<bigint | number | null>`(select max(window_number) from window_closes)`.as('last_closed')])
+    const items =
+      this.database.dialect === 'postgres'
+        ? sql<
+            string | null
+          >`(select string_agg(i.role || ':' || i.algorithm_id, ',') from assignment_items i where i.assignment_id = assignments.id)`
+        : sql<
+            string | null
+          >`(select group_concat(i.role || ':' || i.algorithm_id) from assignment_items i where i.assignment_id = assignments.id)`
+    const updated = await trx
+      .updateTable('assignments')
+      .set({ status: 'submitted', submitted_at: BigInt(nowMs) })
+      .where('id', '=', id)
+      .where('miner_hotkey', '=', miner)
+      .where('status', '=', 'active')
+      .where('timeout_at', '>', BigInt(nowMs))
+      .where('kind', 'in', kinds)
+      .returning([
+        'id',
+        'kind',
+        'task_type',
+        'evolve_budget',
+        items.as('items'),
+        sql<bigint | number | null>`(select max(window_number) from window_closes)`.as('last_closed'),
+      ])
       .executeTakeFirst()
     if (updated === undefined) throw new PoolError('POOL_ERR_ASSIGNMENT_NOT_FOUND')
-    const byRole = new Map<AssignmentRole, Set<number>>([['evaluate', new Set()], ['recheck', new Set()], ['seed', new Set()], ['gossip', new Set()]])
+    const byRole = new Map<AssignmentRole, Set<number>>([
+      ['evaluate', new Set()],
+      ['recheck', new Set()],
+      ['seed', new Set()],
+      ['gossip', new Set()],
+    ])
     for (const item of (updated.items ?? '').split(',')) {
       const at = item.indexOf(':')
       if (at > 0) byRole.get(item.slice(0, at) as AssignmentRole)?.add(Number(item.slice(at + 1)))
     }
     const lastClosed = updated.last_closed === null ? -1 : Number(updated.last_closed)
     return {
-      assignment: { id: updated.id, kind: updated.kind, task_type: updated.task_type, evolve_budget: Number(updated.evolve_budget), items: byRole },
+      assignment: {
+        id: updated.id,
+        kind: updated.kind,
+        task_type: updated.task_type,
+        evolve_budget: Number(updated.evolve_budget),
+        items: byRole,
+      },
       windowNumber: Math.max(this.currentWindow(), lastClosed + 1),
     }
   }
 
   /** Every evaluation names an algorithm of this assignment's evaluate set, once. */
-  private checkEvaluations (assignment: ActiveAssignment, evaluations: EvaluationInput[], loc: Array<string | number>): void {
+  private checkEvaluations(
+    assignment: ActiveAssignment,
+    evaluations: EvaluationInput[],
+    loc: Array<string | number>,
+  ): void {
     const allowed = new Set([...(assignment.items.get('evaluate') ?? []), ...(assignment.items.get('recheck') ?? [])])
     const seen = new Set<number>()
     evaluations.forEach((e, i) => {
-      if (!allowed.has(e.algorithm_id)) throw validationError([...loc, i, 'algorithm_id'], `algorithm ${e.algorithm_id} is not in this assignment's evaluate set`, 'POOL_ERR_INVALID_SUBMISSION')
-      if (seen.has(e.algorithm_id)) throw validationError([...loc, i, 'algorithm_id'], `algorithm ${e.algorithm_id} is evaluated twice`, 'POOL_ERR_INVALID_SUBMISSION')
+      if (!allowed.has(e.algorithm_id))
+        throw validationError(
+          [...loc, i, 'algorithm_id'],
+          `algorithm ${e.algorithm_id} is not in this assignment's evaluate set`,
+          'POOL_ERR_INVALID_SUBMISSION',
+        )
+      if (seen.has(e.algorithm_id))
+        throw validationError(
+          [...loc, i, 'algorithm_id'],
+          `algorithm ${e.algorithm_id} is evaluated twice`,
+          'POOL_ERR_INVALID_SUBMISSION',
+        )
       seen.add(e.algorithm_id)
     })
   }
@@ -372,65 +612,147 @@ export class WorkService {
    * (one statement), then decides every algorithm that now has n evaluations. Algorithm rows are locked in
    * id order, as leases lock them, so concurrent submissions and leases never deadlock.
    */
-  private async storeEvaluations (trx: Transaction<DB>, miner: string, assignment: ActiveAssignment, evaluations: EvaluationInput[], windowNumber: number, loc: Array<string | number>) {
+  private async storeEvaluations(
+    trx: Transaction<DB>,
+    miner: string,
+    assignment: ActiveAssignment,
+    evaluations: EvaluationInput[],
+    windowNumber: number,
+    loc: Array<string | number>,
+  ) {
     if (evaluations.length === 0) return { accepted: 0, decided: [] as Array<'scored' | 'rejected'> }
     const nowMs = this.now()
     const sorted = [...evaluations].sort((a, b) => a.algorithm_id - b.algorithm_id)
-    const inserted = await trx.insertInto('evaluations').values(sorted.map((e) => ({
-      algorithm_id: BigInt(e.algorithm_id), miner_hotkey: miner, assignment_id: assignment.id, score: e.score,
-      window_number: BigInt(windowNumber), created_at: BigInt(nowMs), outcome: null,
-    }))).onConflict((oc) => oc.columns(['algorithm_id', 'miner_hotkey']).doNothing()).returning('algorithm_id').execute()
+    const inserted = await trx
+      .insertInto('evaluations')
+      .values(
+        sorted.map((e) => ({
+          algorithm_id: BigInt(e.algorithm_id),
+          miner_hotkey: miner,
+          assignment_id: assignment.id,
+          score: e.score,
+          window_number: BigInt(windowNumber),
+          created_at: BigInt(nowMs),
+          outcome: null,
+        })),
+      )
+      .onConflict((oc) => oc.columns(['algorithm_id', 'miner_hotkey']).doNothing())
+      .returning('algorithm_id')
+      .execute()
     if (inserted.length < sorted.length) {
       const stored = new Set(inserted.map((r) => Number(r.algorithm_id)))
       const i = evaluations.findIndex((e) => !stored.has(e.algorithm_id))
-      throw validationError([...loc, i, 'algorithm_id'], `algorithm ${evaluations[i]!.algorithm_id} was already evaluated by this miner`, 'POOL_ERR_INVALID_SUBMISSION')
+      throw validationError(
+        [...loc, i, 'algorithm_id'],
+        `algorithm ${evaluations[i]!.algorithm_id} was already evaluated by this miner`,
+        'POOL_ERR_INVALID_SUBMISSION',
+      )
     }
     // Only algorithms still collecting evaluations count these; others keep them as records.
     const ids = sorted.map((e) => BigInt(e.algorithm_id))
-    const counted = this.database.dialect === 'postgres'
-      ? await trx.updateTable('algorithms').set((eb) => ({ evaluation_count: eb('algorithms.evaluation_count', '+', 1n) }))
-        .from(trx.selectFrom('algorithms').select('id').where('id', 'in', ids).where('state', '=', 'evaluating').orderBy('id').forNoKeyUpdate().as('l'))
-        .whereRef('algorithms.id', '=', 'l.id').where('algorithms.state', '=', 'evaluating')
-        .returning(['algorithms.id', 'algorithms.evaluation_count']).execute()
-      : await trx.updateTable('algorithms').set((eb) => ({ evaluation_count: eb('evaluation_count', '+', 1n) }))
-        .where('id', 'in', ids).where('state', '=', 'evaluating')
-        .returning(['id', 'evaluation_count']).execute()
-    const complete = counted.filter((c) => Number(c.evaluation_count) === this.config.consensusSampleSize).map((c) => c.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    const counted =
+      this.database.dialect === 'postgres'
+        ? await trx
+            .updateTable('algorithms')
+            .set((eb) => ({ evaluation_count: eb('algorithms.evaluation_count', '+', 1n) }))
+            .from(
+              trx
+                .selectFrom('algorithms')
+                .select('id')
+                .where('id', 'in', ids)
+                .where('state', '=', 'evaluating')
+                .orderBy('id')
+                .forNoKeyUpdate()
+                .as('l'),
+            )
+            .whereRef('algorithms.id', '=', 'l.id')
+            .where('algorithms.state', '=', 'evaluating')
+            .returning(['algorithms.id', 'algorithms.evaluation_count'])
+            .execute()
+        : await trx
+            .updateTable('algorithms')
+            .set((eb) => ({ evaluation_count: eb('evaluation_count', '+', 1n) }))
+            .where('id', 'in', ids)
+            .where('state', '=', 'evaluating')
+            .returning(['id', 'evaluation_count'])
+            .execute()
+    const complete = counted
+      .filter((c) => Number(c.evaluation_count) === this.config.consensusSampleSize)
+      .map((c) => c.id)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     return { accepted: evaluations.length, decided: await this.decide(trx, complete, windowNumber, nowMs) }
   }
 
   /** Decides the algorithms (ids ascending) from their first n evaluations: one read, one write per algorithm, one for the outcomes. */
-  private async decide (trx: Transaction<DB>, algorithmIds: bigint[], windowNumber: number, nowMs: number): Promise<Array<'scored' | 'rejected'>> {
+  private async decide(
+    trx: Transaction<DB>,
+    algorithmIds: bigint[],
+    windowNumber: number,
+    nowMs: number,
+  ): Promise<Array<'scored' | 'rejected'>> {
     if (algorithmIds.length === 0) return []
-    const votes = await trx.selectFrom('evaluations').select(['id', 'algorithm_id', 'miner_hotkey', 'score'])
-      .where('algorithm_id', 'in', algorithmIds).orderBy('algorithm_id').orderBy('id').execute()
+    const votes = await trx
+      .selectFrom('evaluations')
+      .select(['id', 'algorithm_id', 'miner_hotkey', 'score'])
+      .where('algorithm_id', 'in', algorithmIds)
+      .orderBy('algorithm_id')
+      .orderBy('id')
+      .execute()
     const states: Array<'scored' | 'rejected'> = []
     const outcomes: Array<{ id: bigint; outcome: 'agree' | 'disagree' | 'none' }> = []
     for (const algorithmId of algorithmIds) {
       const own = votes.filter((v) => v.algorithm_id === algorithmId).slice(0, this.config.consensusSampleSize)
-      const decision = decideConsensus(own.map((v) => ({ miner: v.miner_hotkey, score: v.score })), {
-        threshold: this.config.consensusThreshold, toleranceRatio: this.config.toleranceRatio,
-      })
-      await trx.updateTable('algorithms').set({
-        state: decision.state,
-        consensus_score: decision.score,
-        reject_reason: decision.state === 'rejected' ? (decision.cluster === 'invalid' ? 'consensus_invalid' : 'no_consensus') : null,
-        decided_window: BigInt(windowNumber),
-        decided_at: BigInt(nowMs),
-      }).where('id', '=', algorithmId).execute()
+      const decision = decideConsensus(
+        own.map((v) => ({ miner: v.miner_hotkey, score: v.score })),
+        {
+          threshold: this.config.consensusThreshold,
+          toleranceRatio: this.config.toleranceRatio,
+        },
+      )
+      await trx
+        .updateTable('algorithms')
+        .set({
+          state: decision.state,
+          consensus_score: decision.score,
+          reject_reason:
+            decision.state === 'rejected'
+              ? decision.cluster === 'invalid'
+                ? 'consensus_invalid'
+                : 'no_consensus'
+              : null,
+          decided_window: BigInt(windowNumber),
+          decided_at: BigInt(nowMs),
+        })
+        .where('id', '=', algorithmId)
+        .execute()
       const agreeing = new Set(decision.agreeing)
       const disagreeing = new Set(decision.disagreeing)
-      for (const v of own) outcomes.push({ id: v.id, outcome: agreeing.has(v.miner_hotkey) ? 'agree' : disagreeing.has(v.miner_hotkey) ? 'disagree' : 'none' })
+      for (const v of own)
+        outcomes.push({
+          id: v.id,
+          outcome: agreeing.has(v.miner_hotkey) ? 'agree' : disagreeing.has(v.miner_hotkey) ? 'disagree' : 'none',
+        })
       states.push(decision.state)
     }
-    await trx.updateTable('evaluations')
-      .set({ outcome: sql<EvaluationOutcome>`case id ${sql.join(outcomes.map((o) => sql`when ${o.id} then ${o.outcome}`), sql` `)} end` })
-      .where('id', 'in', outcomes.map((o) => o.id)).execute()
+    await trx
+      .updateTable('evaluations')
+      .set({
+        outcome: sql<EvaluationOutcome>`case id ${sql.join(
+          outcomes.map((o) => sql`when ${o.id} then ${o.outcome}`),
+          sql` `,
+        )} end`,
+      })
+      .where(
+        'id',
+        'in',
+        outcomes.map((o) => o.id),
+      )
+      .execute()
     return states
   }
 
   /** Reads each evolution as the miners' software will, for the input dimension of the assignment's task. */
-  private validateEvolutions (evolutions: EvolutionInput[], taskType: string, loc: Array<string | number>) {
+  private validateEvolutions(evolutions: EvolutionInput[], taskType: string, loc: Array<string | number>) {
     const inputDim = taskInputDim(taskType)
     return evolutions.map((e, i) => {
       try {
@@ -438,7 +760,9 @@ export class WorkService {
       } catch (err) {
         if (err instanceof DslError) {
           const where = loc.length > 1 ? [...loc, i, 'algorithm_dsl'] : [...loc, 'evolved_function']
-          throw new PoolError('POOL_ERR_INVALID_DSL', [{ loc: where, msg: `invalid algorithm: ${err.message}`, type: 'value_error.dsl' }])
+          throw new PoolError('POOL_ERR_INVALID_DSL', [
+            { loc: where, msg: `invalid algorithm: ${err.message}`, type: 'value_error.dsl' },
+          ])
         }
         throw err
       }
@@ -449,18 +773,35 @@ export class WorkService {
    * Stores evolutions as new evaluating algorithms. One whose program (same identity) was submitted before is
    * kept as rejected (decided now, never evaluated again) so the repetition penalty can see it.
    */
-  private async storeEvolutions (trx: Transaction<DB>, miner: string, assignment: ActiveAssignment, evolutions: EvolutionInput[],
-    validated: ReturnType<WorkService['validateEvolutions']>, windowNumber: number, loc: Array<string | number>): Promise<number[]> {
-    const shown = new Set([...(assignment.items.get('evaluate') ?? []), ...(assignment.items.get('recheck') ?? []),
-      ...(assignment.items.get('seed') ?? []), ...(assignment.items.get('gossip') ?? [])])
+  private async storeEvolutions(
+    trx: Transaction<DB>,
+    miner: string,
+    assignment: ActiveAssignment,
+    evolutions: EvolutionInput[],
+    validated: ReturnType<WorkService['validateEvolutions']>,
+    windowNumber: number,
+    loc: Array<string | number>,
+  ): Promise<number[]> {
+    const shown = new Set([
+      ...(assignment.items.get('evaluate') ?? []),
+      ...(assignment.items.get('recheck') ?? []),
+      ...(assignment.items.get('seed') ?? []),
+      ...(assignment.items.get('gossip') ?? []),
+    ])
     const nowMs = this.now()
     const created: number[] = []
     for (const [i, evolution] of evolutions.entries()) {
       const where = loc.length > 1 ? [...loc, i, 'parent_algorithm_ids'] : [...loc, 'parent_functions']
       const parents = [...new Set(evolution.parent_algorithm_ids)]
-      if (parents.length === 0) throw validationError(where, 'an evolution must name at least one parent algorithm', 'POOL_ERR_INVALID_SUBMISSION')
+      if (parents.length === 0)
+        throw validationError(
+          where,
+          'an evolution must name at least one parent algorithm',
+          'POOL_ERR_INVALID_SUBMISSION',
+        )
       for (const p of parents) {
-        if (!shown.has(p)) throw validationError(where, `parent ${p} was not shown in this assignment`, 'POOL_ERR_INVALID_SUBMISSION')
+        if (!shown.has(p))
+          throw validationError(where, `parent ${p} was not shown in this assignment`, 'POOL_ERR_INVALID_SUBMISSION')
       }
       const program = validated[i]!
       const row = (repeat: RepeatKind) => ({
@@ -469,7 +810,7 @@ export class WorkService {
         submitted_dsl: program.canonical === evolution.algorithm_dsl ? null : evolution.algorithm_dsl,
         algorithm_hash: program.hash,
         input_dim: BigInt(program.inputDim),
-        state: repeat === 'none' ? 'evaluating' as const : 'rejected' as const,
+        state: repeat === 'none' ? ('evaluating' as const) : ('rejected' as const),
         reject_reason: repeat === 'none' ? null : 'duplicate',
         decided_window: repeat === 'none' ? null : BigInt(windowNumber),
         decided_at: repeat === 'none' ? null : BigInt(nowMs),
@@ -493,14 +834,22 @@ export class WorkService {
       if (repeat === 'none') {
         // The database keeps one original per program and task type: when another submission stored the
         // same program between the check above and this insert, this one is a repeat of it.
-        inserted = await trx.insertInto('algorithms').values(row('none')).onConflict(oneOriginal).returning('id').executeTakeFirst()
+        inserted = await trx
+          .insertInto('algorithms')
+          .values(row('none'))
+          .onConflict(oneOriginal)
+          .returning('id')
+          .executeTakeFirst()
         if (inserted === undefined) {
           const now = await repeatKind(trx, program.hash, miner)
           repeat = now === 'none' ? 'other' : now
         }
       }
       inserted ??= await trx.insertInto('algorithms').values(row(repeat)).returning('id').executeTakeFirstOrThrow()
-      await trx.insertInto('algorithm_parents').values(parents.map((p) => ({ algorithm_id: inserted.id, parent_id: BigInt(p) }))).execute()
+      await trx
+        .insertInto('algorithm_parents')
+        .values(parents.map((p) => ({ algorithm_id: inserted.id, parent_id: BigInt(p) })))
+        .execute()
       created.push(Number(inserted.id))
     }
     return created
@@ -511,7 +860,11 @@ export class WorkService {
    * identity hash (the repetition check's scope) and no concurrent submission stored it first; its id, or
    * undefined when it is a repeat (nothing written then).
    */
-  private async insertNewProgram (trx: Transaction<DB>, v: Insertable<AlgorithmsTable>, parents: number[]): Promise<bigint | undefined> {
+  private async insertNewProgram(
+    trx: Transaction<DB>,
+    v: Insertable<AlgorithmsTable>,
+    parents: number[],
+  ): Promise<bigint | undefined> {
     const { rows } = await sql<{ id: bigint }>`
       with ins as (
         insert into algorithms (task_type, algorithm_dsl, submitted_dsl, algorithm_hash, input_dim, state, reject_reason,
@@ -530,7 +883,10 @@ export class WorkService {
     return rows[0]?.id
   }
 
-  private recordSubmission (kind: AssignmentKind, evaluated: { accepted: number; decided: Array<'scored' | 'rejected'> }): void {
+  private recordSubmission(
+    kind: AssignmentKind,
+    evaluated: { accepted: number; decided: Array<'scored' | 'rejected'> },
+  ): void {
     this.metrics.submissions.inc({ kind })
     this.metrics.evaluations.inc(evaluated.accepted)
     for (const state of evaluated.decided) this.metrics.consensusDecisions.inc({ state })

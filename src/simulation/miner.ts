@@ -15,19 +15,28 @@ export interface CallRecord {
   error?: string
 }
 
-export interface SimAlgorithm { id: number; algorithm_dsl: string; algorithm_hash?: string }
+export interface SimAlgorithm {
+  id: number
+  algorithm_dsl: string
+  algorithm_hash?: string
+}
 
 /** The part of a lease answer the simulated miner reads. */
-interface LeaseReply { lease_id: string; evolve_budget: number; evaluate_algorithms: SimAlgorithm[]; seed_algorithms: SimAlgorithm[] }
+interface LeaseReply {
+  lease_id: string
+  evolve_budget: number
+  evaluate_algorithms: SimAlgorithm[]
+  seed_algorithms: SimAlgorithm[]
+}
 
 /** The score an honest evaluator reports: a fixed function of the program, plus tiny noise. */
-export function trueScore (algorithm: SimAlgorithm): number {
+export function trueScore(algorithm: SimAlgorithm): number {
   const digest = algorithm.algorithm_hash ?? createHash('sha256').update(algorithm.algorithm_dsl).digest('hex')
   return 0.4 + (Number.parseInt(digest.slice(0, 8), 16) / 0xffff_ffff) * 0.5
 }
 
 /** A new program from a seed: its first numeric constant nudged, so the canonical form differs. */
-export function mutate (dsl: string, random: () => number = Math.random): string | undefined {
+export function mutate(dsl: string, random: () => number = Math.random): string | undefined {
   const lines = dsl.split('\n')
   const index = lines.findIndex((l) => /^\s*[sv]\d+\s*=\s*-?\d+(\.\d+)?\s*(#.*)?$/.test(l))
   if (index < 0) return undefined
@@ -36,7 +45,7 @@ export function mutate (dsl: string, random: () => number = Math.random): string
 }
 
 export class SimulatedMiner {
-  constructor (
+  constructor(
     readonly key: MinerKey,
     private readonly baseUrl: string,
     readonly honest: boolean,
@@ -45,7 +54,13 @@ export class SimulatedMiner {
   ) {}
 
   /** One signed request; `json` is the body as `T` when the status is 200, else whatever JSON came back (or null). */
-  private async call<T = unknown> (route: CallRecord['route'], method: string, path: string, body: unknown, recipient?: string): Promise<{ status: number; json: T }> {
+  private async call<T = unknown>(
+    route: CallRecord['route'],
+    method: string,
+    path: string,
+    body: unknown,
+    recipient?: string,
+  ): Promise<{ status: number; json: T }> {
     const started = performance.now()
     let status = 0
     let json: unknown = null
@@ -53,7 +68,10 @@ export class SimulatedMiner {
     try {
       const response = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: { ...signedHeaders(this.key, Math.floor(Date.now() / 1000), recipient), 'content-type': 'application/json' },
+        headers: {
+          ...signedHeaders(this.key, Math.floor(Date.now() / 1000), recipient),
+          'content-type': 'application/json',
+        },
         body: JSON.stringify(body),
       })
       status = response.status
@@ -64,18 +82,34 @@ export class SimulatedMiner {
       error = `${method} ${this.baseUrl}${path}: ${cause?.message ?? cause?.code ?? (err as Error).message}`
     }
     this.record({
-      route, status, code: status === 200 ? null : ((json as { code?: string } | null)?.code ?? (status === 0 ? 'NETWORK_ERROR' : `HTTP_${status}`)), ms: performance.now() - started,
+      route,
+      status,
+      code:
+        status === 200
+          ? null
+          : ((json as { code?: string } | null)?.code ?? (status === 0 ? 'NETWORK_ERROR' : `HTTP_${status}`)),
+      ms: performance.now() - started,
       ...(error === undefined ? {} : { error }),
     })
     return { status, json: json as T }
   }
 
-  async setRecipient (recipient: string): Promise<boolean> {
-    return (await this.call('recipient', 'PUT', '/api/v1/miners/recipient-coldkey', { recipient_coldkey: recipient }, recipient)).status === 200
+  async setRecipient(recipient: string): Promise<boolean> {
+    return (
+      (
+        await this.call(
+          'recipient',
+          'PUT',
+          '/api/v1/miners/recipient-coldkey',
+          { recipient_coldkey: recipient },
+          recipient,
+        )
+      ).status === 200
+    )
   }
 
   /** One lease → submit cycle; returns false when there was no work (the caller backs off). */
-  async cycle (): Promise<boolean> {
+  async cycle(): Promise<boolean> {
     const lease = await this.call<LeaseReply>('lease', 'POST', '/api/v1/tasks/lease', { gossip_limit: 5 })
     if (lease.status !== 200) return false
     const evaluations = lease.json.evaluate_algorithms.map((a) => ({
@@ -89,12 +123,16 @@ export class SimulatedMiner {
       const dsl = mutate(parent.algorithm_dsl)
       if (dsl !== undefined) evolutions.push({ parent_algorithm_ids: [parent.id], algorithm_dsl: dsl })
     }
-    await this.call('submit', 'POST', `/api/v1/tasks/${lease.json.lease_id}/submit_lease`, { evaluations, evolutions, iterations: 1 })
+    await this.call('submit', 'POST', `/api/v1/tasks/${lease.json.lease_id}/submit_lease`, {
+      evaluations,
+      evolutions,
+      iterations: 1,
+    })
     return true
   }
 }
 
-export function percentile (sorted: readonly number[], p: number): number {
+export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 }

@@ -11,8 +11,16 @@ import { startTestPool, VECTOR_TIME_MS, type TestPool } from '../support/pool.ts
 import { TestMiner, evolvedProgram, type LeaseBody } from '../support/miner.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 const TOKEN = 'dashboard-test-monitor-token'
 const TASK = 'cifar10_binary'
 const WINDOW_MS = 360 * 12 * 1000
@@ -28,19 +36,25 @@ const scoreOf = (a: { id: number; parent_ids: number[] }): number =>
  * One window of activity: every miner leases and scores all it is offered, two minutes apart so decisions
  * spread over time; in the first round each also evolves one program. Rounds repeat until nothing is left.
  */
-async function workOneWindow (tp: TestPool, miners: TestMiner[], firstProgram: number): Promise<void> {
+async function workOneWindow(tp: TestPool, miners: TestMiner[], firstProgram: number): Promise<void> {
   for (let round = 0; round < 4; round++) {
     for (const [i, miner] of miners.entries()) {
       const lease: LeaseBody = await miner.leaseOk({ eval_batch_size: 64 })
-      const evolutions = round === 0 ? [{ parent_algorithm_ids: [lease.seed_algorithms[0]!.id], algorithm_dsl: evolvedProgram(firstProgram + i) }] : []
-      await miner.submitLeaseOk(lease.lease_id, { evaluations: lease.evaluate_algorithms.map((a) => ({ algorithm_id: a.id, score: scoreOf(a) })), evolutions })
+      const evolutions =
+        round === 0
+          ? [{ parent_algorithm_ids: [lease.seed_algorithms[0]!.id], algorithm_dsl: evolvedProgram(firstProgram + i) }]
+          : []
+      await miner.submitLeaseOk(lease.lease_id, {
+        evaluations: lease.evaluate_algorithms.map((a) => ({ algorithm_id: a.id, score: scoreOf(a) })),
+        evolutions,
+      })
       tp.clock.advance(2 * MINUTE_MS)
     }
   }
 }
 
 /** Moves the pinned clock to the first block of `window` and closes every window and epoch ready. */
-async function closeBefore (tp: TestPool, window: number): Promise<number[]> {
+async function closeBefore(tp: TestPool, window: number): Promise<number[]> {
   tp.clock.advance(VECTOR_TIME_MS + window * WINDOW_MS - tp.clock.now())
   return await tp.pool.epochs.closeReady()
 }
@@ -82,13 +96,23 @@ describe('the dashboard plugin', () => {
       assert.equal(response.status, 200, path)
       assert.match(response.headers.get('content-type') ?? '', /^text\/html/)
       const page = await response.text()
-      assert.ok(page.includes(`<script>window.SOTAPOOL = {"claimsPrefix":"/claims","taskTypes":["${TASK}"]}</script>`), path)
+      assert.ok(
+        page.includes(`<script>window.SOTAPOOL = {"claimsPrefix":"/claims","taskTypes":["${TASK}"]}</script>`),
+        path,
+      )
       assert.ok(!page.includes('sotapool:config'), 'the placeholder is replaced')
     }
   })
 
   it('sends security headers with the page and its files: a CSP naming what it loads, no framing, no sniffing, no referrer', async () => {
-    for (const path of ['/dashboard', '/dashboard/app.js', '/dashboard/vendor/preact.mjs', '/docs', '/docs/static/index.html', '/redoc']) {
+    for (const path of [
+      '/dashboard',
+      '/dashboard/app.js',
+      '/dashboard/vendor/preact.mjs',
+      '/docs',
+      '/docs/static/index.html',
+      '/redoc',
+    ]) {
       const response = await tp.app.inject({ url: path })
       assert.ok(response.statusCode === 200 || response.statusCode === 302, `${path}: ${response.statusCode}`)
       const csp = String(response.headers['content-security-policy'])
@@ -100,16 +124,26 @@ describe('the dashboard plugin', () => {
       assert.equal(response.headers['referrer-policy'], 'no-referrer', path)
     }
     const page = await tp.app.inject({ url: '/dashboard' })
-    assert.doesNotMatch(String(page.headers['content-security-policy']), /unsafe-inline|unsafe-eval/, 'the dashboard allows inline scripts only by hash')
+    assert.doesNotMatch(
+      String(page.headers['content-security-policy']),
+      /unsafe-inline|unsafe-eval/,
+      'the dashboard allows inline scripts only by hash',
+    )
     assert.match(String(page.headers['content-security-policy']), /script-src 'self' 'sha256-[^']+' 'sha256-[^']+'/)
   })
 
   it('injects a null claim prefix when the claim app is not mounted, and another prefix when configured', async () => {
-    for (const [env, expected] of [[{ MERKLE_CLAIM_ENABLED: 'false' }, null], [{ MERKLE_CLAIM_PATH_PREFIX: '/merkle' }, '/merkle']] as const) {
+    for (const [env, expected] of [
+      [{ MERKLE_CLAIM_ENABLED: 'false' }, null],
+      [{ MERKLE_CLAIM_PATH_PREFIX: '/merkle' }, '/merkle'],
+    ] as const) {
       const other = await startTestPool(env)
       try {
         const page = (await other.app.inject({ method: 'GET', url: '/dashboard' })).body
-        assert.ok(page.includes(`window.SOTAPOOL = ${JSON.stringify({ claimsPrefix: expected, taskTypes: [TASK] })}`), JSON.stringify(env))
+        assert.ok(
+          page.includes(`window.SOTAPOOL = ${JSON.stringify({ claimsPrefix: expected, taskTypes: [TASK] })}`),
+          JSON.stringify(env),
+        )
       } finally {
         await other.close()
       }
@@ -133,14 +167,23 @@ describe('the dashboard plugin', () => {
       assert.match(response.headers.get('content-type') ?? '', type, path)
       assert.ok((await response.text()).includes(marker), `${path} contains ${marker}`)
     }
-    for (const path of ['/dashboard/verify.d.ts', '/dashboard/missing.js', '/dashboard/vendor/react.mjs', '/dashboard/%2e%2e/plugins/dashboard.ts']) {
+    for (const path of [
+      '/dashboard/verify.d.ts',
+      '/dashboard/missing.js',
+      '/dashboard/vendor/react.mjs',
+      '/dashboard/%2e%2e/plugins/dashboard.ts',
+    ]) {
       assert.equal((await fetch(`${base}${path}`)).status, 404, path)
     }
   })
 
   it('GET /api/v1/results/sota/history gives every scored algorithm in decision order with the running best', async () => {
-    const rows = await tp.pool.database.db.selectFrom('algorithms').select(['id', 'consensus_score', 'decided_at', 'decided_window'])
-      .where('task_type', '=', TASK).where('state', '=', 'scored').execute()
+    const rows = await tp.pool.database.db
+      .selectFrom('algorithms')
+      .select(['id', 'consensus_score', 'decided_at', 'decided_window'])
+      .where('task_type', '=', TASK)
+      .where('state', '=', 'scored')
+      .execute()
     rows.sort((a, b) => Number(a.decided_at) - Number(b.decided_at) || Number(a.id) - Number(b.id))
     let best = 0
     const expected = rows.map((r) => {
@@ -174,20 +217,23 @@ describe('the dashboard plugin', () => {
     const doc = await api('/openapi.json')
     const route = doc.paths['/api/v1/results/sota/history']?.get
     assert.deepEqual(route?.tags, ['results'])
-    assert.deepEqual(Object.keys(route.responses['200'].content['application/json'].schema.properties.points.items.properties).sort(),
-      ['algorithm_id', 'consensus_score', 'decided_at', 'sota', 'window_number'])
+    assert.deepEqual(
+      Object.keys(route.responses['200'].content['application/json'].schema.properties.points.items.properties).sort(),
+      ['algorithm_id', 'consensus_score', 'decided_at', 'sota', 'window_number'],
+    )
     assert.ok(!Object.keys(doc.paths).some((p) => p.startsWith('/dashboard')))
   })
 })
 
-const textOf = async (page: Page, testid: string): Promise<string> => ((await page.getByTestId(testid).first().textContent()) ?? '').trim()
+const textOf = async (page: Page, testid: string): Promise<string> =>
+  ((await page.getByTestId(testid).first().textContent()) ?? '').trim()
 
 /** Waits until the element's text is exactly `expected` (the page fills in asynchronously). */
-async function waitForText (page: Page, testid: string, expected: string): Promise<void> {
+async function waitForText(page: Page, testid: string, expected: string): Promise<void> {
   const deadline = Date.now() + 10_000
   let seen = '(absent)'
   while (Date.now() < deadline) {
-    if (await page.getByTestId(testid).count() > 0) {
+    if ((await page.getByTestId(testid).count()) > 0) {
       seen = await textOf(page, testid)
       if (seen === expected) return
     }
@@ -211,7 +257,8 @@ test('the dashboard in a real browser', { timeout: 120_000 }, async (t) => {
     page.on('pageerror', (err) => pageErrors.push(err.message))
     // The 401 of the monitor summary and the 404 of a hotkey without a leaf are expected resource errors.
     page.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(message.text())
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+        pageErrors.push(message.text())
     })
     await page.clock.install()
     await page.goto(`${base}/dashboard`)
@@ -227,7 +274,10 @@ test('the dashboard in a real browser', { timeout: 120_000 }, async (t) => {
       assert.equal(health.window_number, 2)
       await waitForText(page, 'window-number', String(health.window_number))
       assert.equal(await page.getByTestId('time-left').getAttribute('data-seconds'), String(health.time_remaining_s))
-      assert.equal(await textOf(page, 'time-left'), `${Math.floor(health.time_remaining_s / 60)} min ${String(health.time_remaining_s % 60).padStart(2, '0')} s`)
+      assert.equal(
+        await textOf(page, 'time-left'),
+        `${Math.floor(health.time_remaining_s / 60)} min ${String(health.time_remaining_s % 60).padStart(2, '0')} s`,
+      )
       await waitForText(page, 'epoch-current', String(health.epoch.current))
       await waitForText(page, 'sota-value', shown(sota.sota_threshold))
       await waitForText(page, 'health-status', health.status)
@@ -256,14 +306,21 @@ test('the dashboard in a real browser', { timeout: 120_000 }, async (t) => {
         assert.equal((await row.getByTestId(`algorithms-${state}`).textContent())?.trim(), String(counts[state]), state)
       }
       await waitForText(page, 'alerts-overall', summary.alerts.overall)
-      for (const alert of summary.alerts.items) assert.ok((await textOf(page, 'alerts')).includes(alert.code), alert.code)
+      for (const alert of summary.alerts.items)
+        assert.ok((await textOf(page, 'alerts')).includes(alert.code), alert.code)
     })
 
     await t.test('lists the leaderboard as the API ranks it', async () => {
       assert.ok(leaderboard.miners.length >= 5)
       await waitForText(page, 'leaderboard-hotkey', leaderboard.miners[0].hotkey)
-      assert.deepEqual(await page.getByTestId('leaderboard-hotkey').allTextContents(), leaderboard.miners.map((m: { hotkey: string }) => m.hotkey))
-      assert.deepEqual(await page.getByTestId('leaderboard-reputation').allTextContents(), leaderboard.miners.map((m: { reputation: number }) => shown(m.reputation)))
+      assert.deepEqual(
+        await page.getByTestId('leaderboard-hotkey').allTextContents(),
+        leaderboard.miners.map((m: { hotkey: string }) => m.hotkey),
+      )
+      assert.deepEqual(
+        await page.getByTestId('leaderboard-reputation').allTextContents(),
+        leaderboard.miners.map((m: { reputation: number }) => shown(m.reputation)),
+      )
     })
 
     await t.test('draws the SOTA history with every point', async () => {
@@ -277,12 +334,24 @@ test('the dashboard in a real browser', { timeout: 120_000 }, async (t) => {
       assert.deepEqual(await page.getByTestId('epoch-id').allTextContents(), ['1', '0'])
       assert.match((await page.locator('tr[data-epoch="1"]').textContent()) ?? '', /claimable default/)
       assert.equal(await textOf(page, 'epoch-leaves'), String(latest.num_of_leaves))
-      const totals = await page.locator('tr[data-epoch="1"] td[title$=" units"]').evaluateAll((cells) => cells.map((c) => c.getAttribute('title')))
-      assert.deepEqual(totals, [`${latest.total_units} units`, `${latest.epoch_units} units`, `${latest.fee_units} units`])
+      const totals = await page
+        .locator('tr[data-epoch="1"] td[title$=" units"]')
+        .evaluateAll((cells) => cells.map((c) => c.getAttribute('title')))
+      assert.deepEqual(totals, [
+        `${latest.total_units} units`,
+        `${latest.epoch_units} units`,
+        `${latest.fee_units} units`,
+      ])
       // The fifth miner has credit but no recipient: the row says so instead of looking like nothing.
       assert.equal(latest.awaiting_recipient.miners, 1)
-      assert.match((await page.locator('tr[data-epoch="1"] [data-testid="epoch-awaiting"]').textContent()) ?? '', /1 credited, waiting for a recipient/)
-      assert.equal(await page.locator('tr[data-epoch="1"] [data-testid="epoch-undistributed"]').getAttribute('title'), `${latest.undistributed_units} units left undistributed (miner cap)`)
+      assert.match(
+        (await page.locator('tr[data-epoch="1"] [data-testid="epoch-awaiting"]').textContent()) ?? '',
+        /1 credited, waiting for a recipient/,
+      )
+      assert.equal(
+        await page.locator('tr[data-epoch="1"] [data-testid="epoch-undistributed"]').getAttribute('title'),
+        `${latest.undistributed_units} units left undistributed (miner cap)`,
+      )
       assert.match(await textOf(page, 'monitor-credit'), /1 credited, waiting for a recipient/)
     })
 
@@ -294,7 +363,7 @@ test('the dashboard in a real browser', { timeout: 120_000 }, async (t) => {
       await page.getByRole('button', { name: 'Look up', exact: true }).click()
       const verdict = page.getByTestId('claim-verdict')
       await verdict.waitFor()
-      assert.equal(await verdict.getAttribute('data-ok'), 'true', await verdict.textContent() ?? '')
+      assert.equal(await verdict.getAttribute('data-ok'), 'true', (await verdict.textContent()) ?? '')
       assert.match(await textOf(page, 'claim-verdict'), /Proof verifies/)
       assert.equal(await textOf(page, 'claim-root'), latest.root)
       assert.equal(await textOf(page, 'claim-epoch'), String(pkg.epoch))
@@ -319,22 +388,25 @@ test('the dashboard in a real browser', { timeout: 120_000 }, async (t) => {
       assert.match(await textOf(page, 'claim-error'), /^No claim/)
     })
 
-    await t.test('refuses a proof package whose amount was altered in transit (the check is really local)', async () => {
-      await page.route('**/claims/epoch/0/proof/**', async (route) => {
-        const response = await route.fetch()
-        const pkg = await response.json()
-        const more = (BigInt(pkg.amount_units) + 1n).toString()
-        await route.fulfill({ response, json: { ...pkg, amount_units: more, amount: more } })
-      })
-      await page.getByLabel('Hotkey').fill(withLeaf)
-      await page.getByLabel('Epoch').selectOption('0')
-      await page.getByRole('button', { name: 'Look up', exact: true }).click()
-      const verdict = page.getByTestId('claim-verdict')
-      await verdict.waitFor()
-      assert.equal(await verdict.getAttribute('data-ok'), 'false')
-      assert.match(await textOf(page, 'claim-verdict'), /does not verify[\s\S]*folds to/)
-      await page.unroute('**/claims/epoch/0/proof/**')
-    })
+    await t.test(
+      'refuses a proof package whose amount was altered in transit (the check is really local)',
+      async () => {
+        await page.route('**/claims/epoch/0/proof/**', async (route) => {
+          const response = await route.fetch()
+          const pkg = await response.json()
+          const more = (BigInt(pkg.amount_units) + 1n).toString()
+          await route.fulfill({ response, json: { ...pkg, amount_units: more, amount: more } })
+        })
+        await page.getByLabel('Hotkey').fill(withLeaf)
+        await page.getByLabel('Epoch').selectOption('0')
+        await page.getByRole('button', { name: 'Look up', exact: true }).click()
+        const verdict = page.getByTestId('claim-verdict')
+        await verdict.waitFor()
+        assert.equal(await verdict.getAttribute('data-ok'), 'false')
+        assert.match(await textOf(page, 'claim-verdict'), /does not verify[\s\S]*folds to/)
+        await page.unroute('**/claims/epoch/0/proof/**')
+      },
+    )
 
     await t.test('refreshes itself every 10 s', async () => {
       const before = await api('/api/v1/monitor/summary', { 'x-monitor-token': TOKEN })
@@ -358,7 +430,10 @@ test('Swagger UI and Redoc render under their Content-Security-Policy', { timeou
   }
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
   try {
-    for (const [path, rendered] of [['/docs', '.swagger-ui .info .title'], ['/redoc', '.api-info h1']] as const) {
+    for (const [path, rendered] of [
+      ['/docs', '.swagger-ui .info .title'],
+      ['/redoc', '.api-info h1'],
+    ] as const) {
       const page = await browser.newPage()
       const problems: string[] = []
       page.on('pageerror', (err) => problems.push(err.message))
@@ -367,12 +442,19 @@ test('Swagger UI and Redoc render under their Content-Security-Policy', { timeou
         // policy blocks it (and Redoc hides the image). Failed loads are caught below with their URL (the
         // browser's own favicon request excepted).
         const text = message.text()
-        if (message.type() === 'error' && !text.includes('https://cdn.redoc.ly/') && !text.startsWith('Failed to load resource')) problems.push(text)
+        if (
+          message.type() === 'error' &&
+          !text.includes('https://cdn.redoc.ly/') &&
+          !text.startsWith('Failed to load resource')
+        )
+          problems.push(text)
       })
-      page.on('response', (response) => { if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`) })
+      page.on('response', (response) => {
+        if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`)
+      })
       await page.goto(`${base}${path}`)
       await page.waitForSelector(rendered, { timeout: 60_000 })
-      assert.match(await page.textContent(rendered) ?? '', /sotapool Pool API/, path)
+      assert.match((await page.textContent(rendered)) ?? '', /sotapool Pool API/, path)
       assert.deepEqual(problems, [], `${path}: no script error and no Content-Security-Policy violation`)
       await page.close()
     }

@@ -27,12 +27,12 @@ const CONSENSUS = { CONSENSUS_SAMPLE_SIZE: '5', CONSENSUS_THRESHOLD: '3' }
 const EVOLUTIONS_PER_WINDOW = 2
 
 /** Deterministic random numbers in [0, 1) (SHA-256 of seed and counter), so every run and both stores play the same game. */
-function prng (seed: number): () => number {
+function prng(seed: number): () => number {
   let counter = 0
   return () => createHash('sha256').update(`${seed}:${counter++}`).digest().readUIntBE(0, 6) / 2 ** 48
 }
 
-function shuffled<T> (items: readonly T[], rng: () => number): T[] {
+function shuffled<T>(items: readonly T[], rng: () => number): T[] {
   const out = [...items]
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1))
@@ -41,7 +41,14 @@ function shuffled<T> (items: readonly T[], rng: () => number): T[] {
   return out
 }
 
-interface Stats { reputation: number; agreements: number; disagreements: number; evaluations_submitted: number; evolutions: number; scored_evolutions: number }
+interface Stats {
+  reputation: number
+  agreements: number
+  disagreements: number
+  evaluations_submitted: number
+  evolutions: number
+  scored_evolutions: number
+}
 
 describe('mining end to end', () => {
   it('honest miners earn reputation, liars are exposed, evolutions move SOTA up', async () => {
@@ -56,7 +63,12 @@ describe('mining end to end', () => {
 
       // Hidden true scores: seeds get fixed ones, evolutions their parent's plus an improvement.
       const truth = new Map<number, number>()
-      const seeds = await t.pool.database.db.selectFrom('algorithms').select('id').where('is_seed', '=', 1n).orderBy('id').execute()
+      const seeds = await t.pool.database.db
+        .selectFrom('algorithms')
+        .select('id')
+        .where('is_seed', '=', 1n)
+        .orderBy('id')
+        .execute()
       const seedTruth = [0.32, 0.41, 0.36, 0.45, 0.3, 0.38, 0.34, 0.4]
       seeds.forEach((s, i) => {
         truth.set(Number(s.id), seedTruth[i % seedTruth.length]!)
@@ -86,7 +98,10 @@ describe('mining end to end', () => {
             assert.equal(response.statusCode, 200, response.body)
             const lease = response.json() as LeaseBody
             assert.equal(lease.window_number, window)
-            const evaluations = lease.evaluate_algorithms.map((a) => ({ algorithm_id: a.id, score: report(miner, a.id) }))
+            const evaluations = lease.evaluate_algorithms.map((a) => ({
+              algorithm_id: a.id,
+              score: report(miner, a.id),
+            }))
             const evolutions: Array<{ parent_algorithm_ids: number[]; algorithm_dsl: string }> = []
             let pendingTruth: number | undefined
             if (evolvers.includes(miner) && (evolved.get(miner.hotkey) ?? 0) < EVOLUTIONS_PER_WINDOW) {
@@ -113,12 +128,25 @@ describe('mining end to end', () => {
 
       const db = t.pool.database.db
       // Everything that could be decided was: no algorithm is left half evaluated with miners to spare.
-      const states = await db.selectFrom('algorithms').select(['id', 'state', 'consensus_score', 'miner_hotkey', 'is_seed', 'decided_window']).execute()
-      assert.ok(states.every((a) => a.state !== 'evaluating'), `undecided: ${states.filter((a) => a.state === 'evaluating').map((a) => a.id).join(', ')}`)
+      const states = await db
+        .selectFrom('algorithms')
+        .select(['id', 'state', 'consensus_score', 'miner_hotkey', 'is_seed', 'decided_window'])
+        .execute()
+      assert.ok(
+        states.every((a) => a.state !== 'evaluating'),
+        `undecided: ${states
+          .filter((a) => a.state === 'evaluating')
+          .map((a) => a.id)
+          .join(', ')}`,
+      )
       // Where honest miners were the majority of the deciding votes, the consensus is (nearly) the hidden
       // score and they all agreed. (Liars may land in a cluster by luck, or agree with each other where they
       // were the majority.)
-      const votes = await db.selectFrom('evaluations').select(['algorithm_id', 'miner_hotkey', 'outcome']).where('outcome', 'is not', null).execute()
+      const votes = await db
+        .selectFrom('evaluations')
+        .select(['algorithm_id', 'miner_hotkey', 'outcome'])
+        .where('outcome', 'is not', null)
+        .execute()
       let honestMajorities = 0
       let honestBest: { id: bigint; score: number; author: string | null } | undefined
       for (const a of states) {
@@ -129,10 +157,16 @@ describe('mining end to end', () => {
           honestBest = { id: a.id, score: a.consensus_score, author: a.miner_hotkey }
         }
         assert.equal(a.state, 'scored', `algorithm ${a.id} decided by an honest majority`)
-        assert.ok(Math.abs(a.consensus_score! - trueScore(Number(a.id))) < 0.01, `algorithm ${a.id}: consensus ${a.consensus_score}, truth ${trueScore(Number(a.id))}`)
+        assert.ok(
+          Math.abs(a.consensus_score! - trueScore(Number(a.id))) < 0.01,
+          `algorithm ${a.id}: consensus ${a.consensus_score}, truth ${trueScore(Number(a.id))}`,
+        )
         for (const v of deciding.filter((x) => !isLiar.has(x.miner_hotkey))) assert.equal(v.outcome, 'agree')
       }
-      assert.ok(honestMajorities >= states.length / 2, `${honestMajorities} of ${states.length} decided by honest majorities`)
+      assert.ok(
+        honestMajorities >= states.length / 2,
+        `${honestMajorities} of ${states.length} decided by honest majorities`,
+      )
 
       const stats = new Map<string, Stats>()
       for (const m of miners) {
@@ -145,40 +179,71 @@ describe('mining end to end', () => {
         const s = stats.get(h.hotkey)!
         assert.ok(s.reputation > 0, `honest ${h.hotkey} has reputation ${s.reputation}`)
         assert.ok(s.reputation > bestLiar, `honest ${h.hotkey} (${s.reputation}) above every liar (${bestLiar})`)
-        assert.ok(s.agreements > s.disagreements, `honest ${h.hotkey}: ${s.agreements} agreements, ${s.disagreements} disagreements`)
+        assert.ok(
+          s.agreements > s.disagreements,
+          `honest ${h.hotkey}: ${s.agreements} agreements, ${s.disagreements} disagreements`,
+        )
       }
       for (const l of liars) {
         const s = stats.get(l.hotkey)!
         assert.ok(s.evaluations_submitted > 0)
-        assert.ok(s.disagreements > s.agreements, `liar ${l.hotkey}: ${s.agreements} agreements, ${s.disagreements} disagreements`)
+        assert.ok(
+          s.disagreements > s.agreements,
+          `liar ${l.hotkey}: ${s.agreements} agreements, ${s.disagreements} disagreements`,
+        )
       }
       // Reputation is exactly the sum of the stored window points.
-      const sums = await db.selectFrom('window_points').select(['miner_hotkey', (eb) => eb.fn.sum<number>('points').as('p')]).groupBy('miner_hotkey').execute()
+      const sums = await db
+        .selectFrom('window_points')
+        .select(['miner_hotkey', (eb) => eb.fn.sum<number>('points').as('p')])
+        .groupBy('miner_hotkey')
+        .execute()
       for (const row of sums) assert.ok(Math.abs(Number(row.p) - stats.get(row.miner_hotkey)!.reputation) < 1e-9)
       // Evolvers earned for their scored improvements.
-      for (const e of evolvers.slice(0, EVOLVERS - 1)) assert.ok(stats.get(e.hotkey)!.scored_evolutions > 0, `evolver ${e.hotkey} had an evolution scored`)
+      for (const e of evolvers.slice(0, EVOLVERS - 1))
+        assert.ok(stats.get(e.hotkey)!.scored_evolutions > 0, `evolver ${e.hotkey} had an evolution scored`)
 
       // SOTA moved up with the evolutions: the best honestly scored algorithm is an evolution that beats
       // every seed, and SOTA is at least that (it is the best consensus score of all).
       const sota = (await t.app.inject({ method: 'GET', url: '/api/v1/results/sota' })).json()
       assert.ok(honestBest !== undefined)
-      assert.ok(evolvers.some((e) => e.hotkey === honestBest!.author), 'the best honestly scored algorithm was evolved')
-      assert.ok(honestBest.score > bestSeedTruth + 0.01, `best honest score ${honestBest.score} beats the best seed (${bestSeedTruth})`)
-      assert.equal(sota.sota_threshold, Math.max(...states.filter((a) => a.state === 'scored').map((a) => a.consensus_score!)))
+      assert.ok(
+        evolvers.some((e) => e.hotkey === honestBest!.author),
+        'the best honestly scored algorithm was evolved',
+      )
+      assert.ok(
+        honestBest.score > bestSeedTruth + 0.01,
+        `best honest score ${honestBest.score} beats the best seed (${bestSeedTruth})`,
+      )
+      assert.equal(
+        sota.sota_threshold,
+        Math.max(...states.filter((a) => a.state === 'scored').map((a) => a.consensus_score!)),
+      )
       assert.ok(sota.sota_threshold >= honestBest.score)
       assert.ok(sotaAfterWindow[0]! >= bestSeedTruth - 0.01, `SOTA after window 0: ${sotaAfterWindow[0]}`)
       // After each window SOTA is the best of what it was and what the window scored.
       for (let w = 0; w < WINDOWS; w++) {
-        const scoredIn = states.filter((a) => a.state === 'scored' && Number(a.decided_window) === w).map((a) => a.consensus_score!)
-        assert.equal(sotaAfterWindow[w], Math.max(w === 0 ? 0 : sotaAfterWindow[w - 1]!, ...scoredIn), `SOTA after window ${w}`)
+        const scoredIn = states
+          .filter((a) => a.state === 'scored' && Number(a.decided_window) === w)
+          .map((a) => a.consensus_score!)
+        assert.equal(
+          sotaAfterWindow[w],
+          Math.max(w === 0 ? 0 : sotaAfterWindow[w - 1]!, ...scoredIn),
+          `SOTA after window ${w}`,
+        )
       }
       assert.ok(sota.sota_threshold > sotaAfterWindow[0]!, `SOTA ${JSON.stringify(sotaAfterWindow)} moved up`)
 
       // The leaderboard's top entries are the honest miners.
-      const board = (await t.app.inject({ method: 'GET', url: `/api/v1/miners/leaderboard?limit=${HONEST + LIARS}` })).json()
+      const board = (
+        await t.app.inject({ method: 'GET', url: `/api/v1/miners/leaderboard?limit=${HONEST + LIARS}` })
+      ).json()
       const top = board.miners.slice(0, HONEST).map((m: { hotkey: string }) => m.hotkey)
       assert.deepEqual([...top].sort(), honest.map((h) => h.hotkey).sort())
-      assert.deepEqual(board.miners.map((m: { rank: number }) => m.rank), board.miners.map((_: unknown, i: number) => i + 1))
+      assert.deepEqual(
+        board.miners.map((m: { rank: number }) => m.rank),
+        board.miners.map((_: unknown, i: number) => i + 1),
+      )
     } finally {
       await t.close()
     }

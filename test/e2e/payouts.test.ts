@@ -25,7 +25,7 @@ const LATE = MINERS - 1 // sets its recipient only after epoch 1 has closed
 const SKIPPER = 1 // does not claim epoch 1, so its epoch-2 claim catches up
 
 /** A valid variant of the linear SGD seed, distinct per k (its learning rate). */
-function evolvedProgram (k: number): string {
+function evolvedProgram(k: number): string {
   return [
     '# meta: scalar_count=6 vector_count=3 matrix_count=1 vector_dim=16',
     '# setup:',
@@ -45,7 +45,7 @@ function evolvedProgram (k: number): string {
 /** Every honest miner reports the same score for an algorithm, so consensus forms. */
 const scoreOf = (id: number): number => 0.3 + (id % 7) * 0.05
 
-const silentLog = { info () {}, error () {}, warn () {}, debug () {} } as unknown as FastifyBaseLogger
+const silentLog = { info() {}, error() {}, warn() {}, debug() {} } as unknown as FastifyBaseLogger
 
 describe('payouts end to end', () => {
   it('miners work through epochs, the closer closes them, and claims pay exactly what was earned', async () => {
@@ -80,7 +80,8 @@ describe('payouts end to end', () => {
             leases.push({ m, lease: r.json() })
           }
           for (const { m, lease } of leases) {
-            const parent = lease.seed_algorithms.find((a: any) => a.algorithm_dsl === LINEAR_SEED) ?? lease.seed_algorithms[0]
+            const parent =
+              lease.seed_algorithms.find((a: any) => a.algorithm_dsl === LINEAR_SEED) ?? lease.seed_algorithms[0]
             const r = await m.submitLease(lease.lease_id, {
               evaluations: lease.evaluate_algorithms.map((a: any) => ({ algorithm_id: a.id, score: scoreOf(a.id) })),
               evolutions: [{ parent_algorithm_ids: [parent.id], algorithm_dsl: evolvedProgram(k++) }],
@@ -122,7 +123,11 @@ describe('payouts end to end', () => {
           assert.equal(proof.status, 200, `${i} has a leaf in epoch ${epoch}`)
           const pkg = proof.body
           const check = checkProofPackage(pkg, meta.root)
-          assert.deepEqual(check.problems, [], `proof of miner ${i} in epoch ${epoch} verifies against the published root`)
+          assert.deepEqual(
+            check.problems,
+            [],
+            `proof of miner ${i} in epoch ${epoch} verifies against the published root`,
+          )
           assert.equal(pkg.recipient_coldkey, recipients[i])
           const amount = BigInt(pkg.amount_units)
           assert.equal(amount, credit.get(m.hotkey), 'the leaf carries the whole cumulative credit')
@@ -130,7 +135,13 @@ describe('payouts end to end', () => {
 
           if (i === SKIPPER && epoch === 1) continue
           const before = claimed.get(m.hotkey) ?? 0n
-          const body = { index: pkg.index, hotkey: pkg.hotkey, recipient_coldkey: pkg.recipient_coldkey, amount_units: pkg.amount_units, proof: pkg.proof }
+          const body = {
+            index: pkg.index,
+            hotkey: pkg.hotkey,
+            recipient_coldkey: pkg.recipient_coldkey,
+            amount_units: pkg.amount_units,
+            proof: pkg.proof,
+          }
           const r = await t.app.inject({ method: 'POST', url: `/claims/epoch/${epoch}/claim`, payload: body })
           if (amount === before) {
             assert.equal(r.statusCode, 409, 'nothing new to claim')
@@ -154,10 +165,17 @@ describe('payouts end to end', () => {
 
       // The late miner's first leaf held everything it earned in all three epochs, not only epoch 2.
       const late = miners[LATE]!
-      const payouts = await t.pool.database.db.selectFrom('epoch_payouts').select(['epoch_id', 'units']).where('hotkey', '=', late.hotkey).execute()
+      const payouts = await t.pool.database.db
+        .selectFrom('epoch_payouts')
+        .select(['epoch_id', 'units'])
+        .where('hotkey', '=', late.hotkey)
+        .execute()
       const earnedBeforeRecipient = payouts.filter((p) => p.epoch_id < 2n).reduce((s, p) => s + BigInt(p.units), 0n)
       assert.ok(earnedBeforeRecipient > 0n, 'the late miner earned before it had a recipient')
-      assert.equal(claimed.get(late.hotkey), payouts.reduce((s, p) => s + BigInt(p.units), 0n))
+      assert.equal(
+        claimed.get(late.hotkey),
+        payouts.reduce((s, p) => s + BigInt(p.units), 0n),
+      )
 
       // The skipper caught up in epoch 2: it holds its full cumulative credit like everyone else.
       const finalCredit = (await miners[SKIPPER]!.send('GET', '/api/v1/miners/stats')).json()
@@ -171,9 +189,15 @@ describe('payouts end to end', () => {
       assert.equal(ledgerTotal, transferredTotal)
       assert.equal(ledgerTotal, leavesClaimed)
       const hotkeyClaims = await t.pool.database.db.selectFrom('hotkey_claims').select('claimed_units').execute()
-      assert.equal(hotkeyClaims.reduce((s, r) => s + BigInt(r.claimed_units), 0n), leavesClaimed)
+      assert.equal(
+        hotkeyClaims.reduce((s, r) => s + BigInt(r.claimed_units), 0n),
+        leavesClaimed,
+      )
       // Nothing earned is lost: every unit paid out was claimed by the end.
-      const allPaid = (await t.pool.database.db.selectFrom('epoch_payouts').select('units').execute()).reduce((s, p) => s + BigInt(p.units), 0n)
+      const allPaid = (await t.pool.database.db.selectFrom('epoch_payouts').select('units').execute()).reduce(
+        (s, p) => s + BigInt(p.units),
+        0n,
+      )
       assert.equal(leavesClaimed, allPaid)
     } finally {
       await t.close()

@@ -19,11 +19,15 @@ const OPENAPI_SNAPSHOT = new URL('../fixtures/openapi.snapshot.json', import.met
 const TRANSCRIPT_SNAPSHOT = new URL('../fixtures/api-transcript.snapshot.json', import.meta.url)
 const UPDATE = process.env.UPDATE_SNAPSHOTS === '1'
 
-interface Exchange { request: string; status: number; type: string; body: string }
-
+interface Exchange {
+  request: string
+  status: number
+  type: string
+  body: string
+}
 
 /** Compares with the snapshot file, or writes it when UPDATE_SNAPSHOTS=1. */
-function matchesSnapshot (file: URL, actual: string): void {
+function matchesSnapshot(file: URL, actual: string): void {
   if (UPDATE) {
     writeFileSync(file, actual)
     return
@@ -37,26 +41,37 @@ class Transcript {
   private readonly uuids = new Map<string, string>()
   private lastBody = ''
 
-  record (request: string, response: { statusCode: number; headers: Record<string, unknown>; body: string }): void {
+  record(request: string, response: { statusCode: number; headers: Record<string, unknown>; body: string }): void {
     this.lastBody = response.body
-    this.exchanges.push({ request: this.normalize(request), status: response.statusCode, type: String(response.headers['content-type'] ?? ''), body: this.normalize(response.body) })
+    this.exchanges.push({
+      request: this.normalize(request),
+      status: response.statusCode,
+      type: String(response.headers['content-type'] ?? ''),
+      body: this.normalize(response.body),
+    })
   }
 
-  private normalize (text: string): string {
-    return text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (uuid) => {
-      let name = this.uuids.get(uuid)
-      if (name === undefined) {
-        name = `<uuid:${this.uuids.size + 1}>`
-        this.uuids.set(uuid, name)
-      }
-      return name
-    }).replace(/"dialect":"(sqlite|postgres)"/g, '"dialect":"<store>"')
+  private normalize(text: string): string {
+    return text
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (uuid) => {
+        let name = this.uuids.get(uuid)
+        if (name === undefined) {
+          name = `<uuid:${this.uuids.size + 1}>`
+          this.uuids.set(uuid, name)
+        }
+        return name
+      })
+      .replace(/"dialect":"(sqlite|postgres)"/g, '"dialect":"<store>"')
   }
 
   /** The last response as sent (real ids), for the next request. */
-  lastJson (): any { return JSON.parse(this.lastBody) }
+  lastJson(): any {
+    return JSON.parse(this.lastBody)
+  }
 
-  toString (): string { return `${JSON.stringify(this.exchanges, null, 1)}\n` }
+  toString(): string {
+    return `${JSON.stringify(this.exchanges, null, 1)}\n`
+  }
 }
 
 describe('what clients see', () => {
@@ -80,9 +95,18 @@ describe('what clients see', () => {
       assert.equal(a!.hotkey, verifier)
       const recipient = (await keyFromSecret('//snapshot-recipient')).address
       const pub = async (method: 'GET' | 'POST', url: string, body?: unknown): Promise<void> => {
-        log.record(`${method} ${url}`, await t.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) }))
+        log.record(
+          `${method} ${url}`,
+          await t.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) }),
+        )
       }
-      const signed = async (miner: TestMiner, method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown, recipientKey?: string): Promise<void> => {
+      const signed = async (
+        miner: TestMiner,
+        method: 'GET' | 'POST' | 'PUT',
+        url: string,
+        body?: unknown,
+        recipientKey?: string,
+      ): Promise<void> => {
         log.record(`${method} ${url} (signed)`, await miner.send(method, url, body, recipientKey))
       }
 
@@ -107,14 +131,21 @@ describe('what clients see', () => {
       await signed(c!, 'POST', '/api/v1/tasks/lease', { eval_batch_size: 64 })
       const leaseC = log.lastJson()
       await signed(a!, 'POST', '/api/v1/tasks/lease', {})
-      const scores = (lease: any, score: number): unknown[] => lease.evaluate_algorithms.map((x: { id: number }) => ({ algorithm_id: x.id, score }))
+      const scores = (lease: any, score: number): unknown[] =>
+        lease.evaluate_algorithms.map((x: { id: number }) => ({ algorithm_id: x.id, score }))
       const seedId = leaseA.seed_algorithms[0].id
       await signed(a!, 'POST', `/api/v1/tasks/${leaseA.lease_id}/submit_lease`, {
         evaluations: scores(leaseA, 0.5),
         evolutions: [{ algorithm_dsl: evolvedProgram(1), parent_algorithm_ids: [seedId] }],
       })
-      await signed(b!, 'POST', `/api/v1/tasks/${leaseB.lease_id}/submit_lease`, { evaluations: scores(leaseB, 0.5), evolutions: [] })
-      await signed(c!, 'POST', `/api/v1/tasks/${leaseC.lease_id}/submit_lease`, { evaluations: scores(leaseC, 0.9), evolutions: [] })
+      await signed(b!, 'POST', `/api/v1/tasks/${leaseB.lease_id}/submit_lease`, {
+        evaluations: scores(leaseB, 0.5),
+        evolutions: [],
+      })
+      await signed(c!, 'POST', `/api/v1/tasks/${leaseC.lease_id}/submit_lease`, {
+        evaluations: scores(leaseC, 0.9),
+        evolutions: [],
+      })
       await signed(c!, 'POST', `/api/v1/tasks/${leaseC.lease_id}/submit_lease`, { evaluations: [], evolutions: [] })
       await signed(b!, 'POST', '/api/v1/tasks/lease', { eval_batch_size: 'many' })
       await signed(b!, 'POST', '/api/v1/tasks/no-such-lease/submit_lease', { evaluations: [] })
@@ -125,15 +156,22 @@ describe('what clients see', () => {
       if (batch.batch_id === undefined) {
         // no evolve work: nothing to submit
       } else if (batch.task_type === 'evolve') {
-        await signed(b!, 'POST', `/api/v1/tasks/${batch.batch_id}/submit_evolution`, { evolved_function: evolvedProgram(2), parent_functions: [batch.algorithms[0].id] })
+        await signed(b!, 'POST', `/api/v1/tasks/${batch.batch_id}/submit_evolution`, {
+          evolved_function: evolvedProgram(2),
+          parent_functions: [batch.algorithms[0].id],
+        })
       } else {
-        await signed(b!, 'POST', `/api/v1/tasks/${batch.batch_id}/submit_evaluation`, { evaluations: batch.algorithms.map((x: { id: number }) => ({ algorithm_id: x.id, score: 0.5 })) })
+        await signed(b!, 'POST', `/api/v1/tasks/${batch.batch_id}/submit_evaluation`, {
+          evaluations: batch.algorithms.map((x: { id: number }) => ({ algorithm_id: x.id, score: 0.5 })),
+        })
       }
       await signed(c!, 'POST', '/api/v1/tasks/request', { task_type: 'evaluate' })
       const second = log.lastJson()
       await signed(c!, 'GET', '/api/v1/tasks/pending_evaluations')
       if (second.batch_id !== undefined) {
-        await signed(c!, 'POST', `/api/v1/tasks/${second.batch_id}/submit_evaluation`, { evaluations: [{ algorithm_id: 999_999, score: 0.5 }] })
+        await signed(c!, 'POST', `/api/v1/tasks/${second.batch_id}/submit_evaluation`, {
+          evaluations: [{ algorithm_id: 999_999, score: 0.5 }],
+        })
       }
       await signed(a!, 'POST', '/api/v1/tasks/request', { task_type: 'mine' })
 
@@ -152,12 +190,15 @@ describe('what clients see', () => {
 
       // Unsigned and badly signed requests.
       await pub('POST', '/api/v1/tasks/lease', {})
-      log.record('POST /api/v1/tasks/lease (stale timestamp)', await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/tasks/lease',
-        headers: { 'x-key': a!.hotkey, 'x-timestamp': '1', 'x-signature': '00'.repeat(64) },
-        payload: {},
-      }))
+      log.record(
+        'POST /api/v1/tasks/lease (stale timestamp)',
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/tasks/lease',
+          headers: { 'x-key': a!.hotkey, 'x-timestamp': '1', 'x-signature': '00'.repeat(64) },
+          payload: {},
+        }),
+      )
 
       // The epoch closes; the claim app serves it.
       await closeThrough(t, 0)
@@ -174,10 +215,28 @@ describe('what clients see', () => {
       await pub('GET', `/claims/epoch/0/claim/${c!.hotkey}`)
       await pub('GET', '/claims/epoch/0/proof/not-a-key')
       if (proof.proof !== undefined) {
-        await pub('POST', '/claims/epoch/claim', { index: proof.index, hotkey: proof.hotkey, recipient_coldkey: proof.recipient_coldkey, amount_units: proof.amount_units, proof: proof.proof })
-        await pub('POST', '/claims/epoch/0/claim', { index: proof.index, hotkey: proof.hotkey, recipient_coldkey: proof.recipient_coldkey, amount_units: proof.amount_units, proof: proof.proof })
+        await pub('POST', '/claims/epoch/claim', {
+          index: proof.index,
+          hotkey: proof.hotkey,
+          recipient_coldkey: proof.recipient_coldkey,
+          amount_units: proof.amount_units,
+          proof: proof.proof,
+        })
+        await pub('POST', '/claims/epoch/0/claim', {
+          index: proof.index,
+          hotkey: proof.hotkey,
+          recipient_coldkey: proof.recipient_coldkey,
+          amount_units: proof.amount_units,
+          proof: proof.proof,
+        })
       }
-      await pub('POST', '/claims/epoch/0/claim', { index: 0, hotkey: a!.hotkey, recipient_coldkey: recipient, amount_units: '1', proof: [] })
+      await pub('POST', '/claims/epoch/0/claim', {
+        index: 0,
+        hotkey: a!.hotkey,
+        recipient_coldkey: recipient,
+        amount_units: '1',
+        proof: [],
+      })
       await pub('GET', '/claims/ledger')
       await pub('GET', '/claims/ledger/0')
       await pub('GET', '/claims/epoch/0/artifact')

@@ -25,17 +25,46 @@ describe('an epoch of 100,000 leaves', () => {
       // Every 1000th miner has no recipient: its credit is listed without a leaf.
       const miners = Array.from({ length: MINERS + MINERS / 1000 }, (_, i) => {
         const key = randomBytes(32)
-        return { hotkey: encodeHotkey(key), publicKey: key.toString('hex'), recipient: i % 1000 === 999 ? null : encodeHotkey(randomBytes(32)), points: 1 + (i % 97) / 8 }
+        return {
+          hotkey: encodeHotkey(key),
+          publicKey: key.toString('hex'),
+          recipient: i % 1000 === 999 ? null : encodeHotkey(randomBytes(32)),
+          points: 1 + (i % 97) / 8,
+        }
       })
       for (let i = 0; i < miners.length; i += BATCH) {
         const batch = miners.slice(i, i + BATCH)
-        await db.insertInto('miners').values(batch.map((m) => ({
-          hotkey: m.hotkey, public_key: m.publicKey, created_at: now, last_seen: now, recipient_coldkey: m.recipient, recipient_updated_at: m.recipient === null ? null : now,
-        }))).execute()
-        await db.insertInto('window_points').values(batch.map((m) => ({
-          window_number: 0n, miner_hotkey: m.hotkey, agreements: 0n, disagreements: 0n, evaluations: 0n, evolutions: 0n, scored_evolutions: 0n,
-          evaluator_points: m.points, evolver_points: 0, penalty: 0, points: m.points,
-        }))).execute()
+        await db
+          .insertInto('miners')
+          .values(
+            batch.map((m) => ({
+              hotkey: m.hotkey,
+              public_key: m.publicKey,
+              created_at: now,
+              last_seen: now,
+              recipient_coldkey: m.recipient,
+              recipient_updated_at: m.recipient === null ? null : now,
+            })),
+          )
+          .execute()
+        await db
+          .insertInto('window_points')
+          .values(
+            batch.map((m) => ({
+              window_number: 0n,
+              miner_hotkey: m.hotkey,
+              agreements: 0n,
+              disagreements: 0n,
+              evaluations: 0n,
+              evolutions: 0n,
+              scored_evolutions: 0n,
+              evaluator_points: m.points,
+              evolver_points: 0,
+              penalty: 0,
+              points: m.points,
+            })),
+          )
+          .execute()
       }
       assert.deepEqual(await closeThrough(t, 0), [0])
       const meta = await t.pool.claims.epochMeta(0)
@@ -57,7 +86,13 @@ describe('an epoch of 100,000 leaves', () => {
       const lines: string[] = []
       const code = await verifyRemote({ url, out: (line) => lines.push(line) })
       assert.equal(code, 0, lines.join('\n'))
-      assert.match(lines.join('\n'), new RegExp(`^epoch 0: ok — ${MINERS} leaves, root ${meta.root}, paid \\d+ \\+ fee 50000000 \\+ undistributed 0 = budget 1000000000$`, 'm'))
+      assert.match(
+        lines.join('\n'),
+        new RegExp(
+          `^epoch 0: ok — ${MINERS} leaves, root ${meta.root}, paid \\d+ \\+ fee 50000000 \\+ undistributed 0 = budget 1000000000$`,
+          'm',
+        ),
+      )
     })
   })
 })

@@ -42,7 +42,7 @@ before(async () => {
   other = await keyFromSecret(vectors.keys.other.mnemonic)
 })
 
-function assertRefused (res: LightMyRequestResponse, code: string, detail: string | RegExp): void {
+function assertRefused(res: LightMyRequestResponse, code: string, detail: string | RegExp): void {
   assert.equal(res.statusCode, 401, res.body)
   const body = res.json() as { detail: string; code: string }
   assert.equal(body.code, code)
@@ -55,8 +55,12 @@ const register = async (app: FastifyInstance, headers: Record<string, string>): 
 
 describe('shared auth vectors through real routes', () => {
   let tp: TestPool
-  before(async () => { tp = await startTestPool() })
-  after(async () => { await tp.close() })
+  before(async () => {
+    tp = await startTestPool()
+  })
+  after(async () => {
+    await tp.close()
+  })
 
   const walletCases = vectors.cases.filter((c) => c.body === undefined)
   const recipientCases = vectors.cases.filter((c) => c.body !== undefined)
@@ -75,7 +79,11 @@ describe('shared auth vectors through real routes', () => {
         assert.equal(body.hotkey, vector.headers['X-Key'])
         assert.ok(body.status === 'registered' || body.status === 'refreshed')
       } else {
-        assertRefused(res, 'POOL_ERR_AUTH_BAD_SIGNATURE', 'invalid signature: it does not verify for this hotkey over auth:{X-Timestamp}')
+        assertRefused(
+          res,
+          'POOL_ERR_AUTH_BAD_SIGNATURE',
+          'invalid signature: it does not verify for this hotkey over auth:{X-Timestamp}',
+        )
       }
     })
 
@@ -105,8 +113,11 @@ describe('shared auth vectors through real routes', () => {
         assert.equal(body.recipient_coldkey, vector.body!.recipient_coldkey)
         inForce = vector.body!.recipient_coldkey
       } else {
-        assertRefused(res, 'POOL_ERR_AUTH_BAD_SIGNATURE',
-          'invalid signature: it does not verify for this hotkey over recipient_coldkey:update:{X-Timestamp}:{recipient_coldkey}')
+        assertRefused(
+          res,
+          'POOL_ERR_AUTH_BAD_SIGNATURE',
+          'invalid signature: it does not verify for this hotkey over recipient_coldkey:update:{X-Timestamp}:{recipient_coldkey}',
+        )
       }
     }
     const lookup = await tp.app.inject({ url: `${RECIPIENT}/${vectors.keys.miner.address}` })
@@ -117,16 +128,28 @@ describe('shared auth vectors through real routes', () => {
 
 describe('refusals say what was wrong', () => {
   let tp: TestPool
-  before(async () => { tp = await startTestPool() })
-  after(async () => { await tp.close() })
+  before(async () => {
+    tp = await startTestPool()
+  })
+  after(async () => {
+    await tp.close()
+  })
 
   for (const name of ['X-Key', 'X-Timestamp', 'X-Signature'] as const) {
     test(`missing ${name} → 401 naming the header (POST and GET)`, async () => {
       const headers: Record<string, string> = signedHeaders(miner, NOW_S)
       delete headers[name]
       assertRefused(await register(tp.app, headers), 'POOL_ERR_AUTH_MISSING_HEADER', `missing ${name} header`)
-      assertRefused(await tp.app.inject({ url: STATS, headers }), 'POOL_ERR_AUTH_MISSING_HEADER', `missing ${name} header`)
-      assertRefused(await register(tp.app, { ...signedHeaders(miner, NOW_S), [name]: '   ' }), 'POOL_ERR_AUTH_MISSING_HEADER', `missing ${name} header`)
+      assertRefused(
+        await tp.app.inject({ url: STATS, headers }),
+        'POOL_ERR_AUTH_MISSING_HEADER',
+        `missing ${name} header`,
+      )
+      assertRefused(
+        await register(tp.app, { ...signedHeaders(miner, NOW_S), [name]: '   ' }),
+        'POOL_ERR_AUTH_MISSING_HEADER',
+        `missing ${name} header`,
+      )
     })
   }
 
@@ -139,13 +162,25 @@ describe('refusals say what was wrong', () => {
   const badAddresses: Array<[string, () => string, RegExp]> = [
     ['garbage', () => 'not-an-address', /^invalid hotkey address: not an SS58 address$/],
     ['base58 but too short', () => '5Dfh', /^invalid hotkey address/],
-    ['wrong checksum', () => {
-      const address = vectors.keys.miner.address
-      const last = address.at(-1) === 'V' ? 'W' : 'V'
-      return address.slice(0, -1) + last
-    }, /^invalid hotkey address: .*checksum/i],
-    ['polkadot prefix 0 for the same key', () => encodeAddress(miner.publicKey, 0), /^invalid hotkey address: .*expected 42, found 0/],
-    ['kusama prefix 2 for the same key', () => encodeAddress(miner.publicKey, 2), /^invalid hotkey address: .*expected 42, found 2/],
+    [
+      'wrong checksum',
+      () => {
+        const address = vectors.keys.miner.address
+        const last = address.at(-1) === 'V' ? 'W' : 'V'
+        return address.slice(0, -1) + last
+      },
+      /^invalid hotkey address: .*checksum/i,
+    ],
+    [
+      'polkadot prefix 0 for the same key',
+      () => encodeAddress(miner.publicKey, 0),
+      /^invalid hotkey address: .*expected 42, found 0/,
+    ],
+    [
+      'kusama prefix 2 for the same key',
+      () => encodeAddress(miner.publicKey, 2),
+      /^invalid hotkey address: .*expected 42, found 2/,
+    ],
   ]
   for (const [label, address, detail] of badAddresses) {
     test(`X-Key ${label} → 401 invalid hotkey address`, async () => {
@@ -157,22 +192,44 @@ describe('refusals say what was wrong', () => {
   const badTimestamps = ['abc', '-5', '1700000000.0', '1.7e9', '0x6553f100', '170000000000000000000', '', '+1700000000']
   for (const timestamp of badTimestamps.filter((t) => t !== '')) {
     test(`X-Timestamp "${timestamp}" → 401 invalid timestamp`, async () => {
-      const headers = { 'X-Key': miner.address, 'X-Timestamp': timestamp, 'X-Signature': miner.sign(`auth:${timestamp}`) }
-      assertRefused(await register(tp.app, headers), 'POOL_ERR_AUTH_BAD_TIMESTAMP', 'invalid timestamp: X-Timestamp must be unix seconds as a decimal integer')
+      const headers = {
+        'X-Key': miner.address,
+        'X-Timestamp': timestamp,
+        'X-Signature': miner.sign(`auth:${timestamp}`),
+      }
+      assertRefused(
+        await register(tp.app, headers),
+        'POOL_ERR_AUTH_BAD_TIMESTAMP',
+        'invalid timestamp: X-Timestamp must be unix seconds as a decimal integer',
+      )
     })
   }
 
   test('a 15-digit timestamp parses but is far in the future → 401 skew', async () => {
     const timestamp = '999999999999999'
     const headers = { 'X-Key': miner.address, 'X-Timestamp': timestamp, 'X-Signature': miner.sign(`auth:${timestamp}`) }
-    assertRefused(await register(tp.app, headers), 'POOL_ERR_AUTH_STALE_TIMESTAMP', /^timestamp outside the allowed skew: \d+ s in the future \(limit 300 s\)$/)
+    assertRefused(
+      await register(tp.app, headers),
+      'POOL_ERR_AUTH_STALE_TIMESTAMP',
+      /^timestamp outside the allowed skew: \d+ s in the future \(limit 300 s\)$/,
+    )
   })
 
   test('a signature that is not 64 bytes of hex → 401 invalid signature, never 500', async () => {
     const good = signedHeaders(miner, NOW_S)['X-Signature']
-    for (const signature of ['zz', good.slice(0, 126), `${good}00`, `0x${good.slice(2)}`, `${good.slice(0, 127)}g`, '0x']) {
-      assertRefused(await register(tp.app, { ...signedHeaders(miner, NOW_S), 'X-Signature': signature }),
-        'POOL_ERR_AUTH_BAD_SIGNATURE', 'invalid signature: X-Signature must be 64 bytes of hex')
+    for (const signature of [
+      'zz',
+      good.slice(0, 126),
+      `${good}00`,
+      `0x${good.slice(2)}`,
+      `${good.slice(0, 127)}g`,
+      '0x',
+    ]) {
+      assertRefused(
+        await register(tp.app, { ...signedHeaders(miner, NOW_S), 'X-Signature': signature }),
+        'POOL_ERR_AUTH_BAD_SIGNATURE',
+        'invalid signature: X-Signature must be 64 bytes of hex',
+      )
     }
   })
 
@@ -180,14 +237,21 @@ describe('refusals say what was wrong', () => {
     const good = signedHeaders(miner, NOW_S)['X-Signature']
     const flipped = (Number.parseInt(good.slice(0, 2), 16) ^ 1).toString(16).padStart(2, '0') + good.slice(2)
     for (const signature of ['00'.repeat(64), 'ff'.repeat(64), flipped]) {
-      assertRefused(await register(tp.app, { ...signedHeaders(miner, NOW_S), 'X-Signature': signature }),
-        'POOL_ERR_AUTH_BAD_SIGNATURE', /^invalid signature: it does not verify/)
+      assertRefused(
+        await register(tp.app, { ...signedHeaders(miner, NOW_S), 'X-Signature': signature }),
+        'POOL_ERR_AUTH_BAD_SIGNATURE',
+        /^invalid signature: it does not verify/,
+      )
     }
   })
 
-  test('a signature by another key → 401 invalid signature; the signing key\'s own header works', async () => {
+  test("a signature by another key → 401 invalid signature; the signing key's own header works", async () => {
     const headers = signedHeaders(other, NOW_S)
-    assertRefused(await register(tp.app, { ...headers, 'X-Key': miner.address }), 'POOL_ERR_AUTH_BAD_SIGNATURE', /^invalid signature/)
+    assertRefused(
+      await register(tp.app, { ...headers, 'X-Key': miner.address }),
+      'POOL_ERR_AUTH_BAD_SIGNATURE',
+      /^invalid signature/,
+    )
     assert.equal((await register(tp.app, headers)).statusCode, 200)
   })
 
@@ -201,15 +265,22 @@ describe('refusals say what was wrong', () => {
 
 describe('timestamp skew window (AUTH_MAX_SKEW_S = 300)', () => {
   let tp: TestPool
-  before(async () => { tp = await startTestPool() })
-  after(async () => { await tp.close() })
+  before(async () => {
+    tp = await startTestPool()
+  })
+  after(async () => {
+    await tp.close()
+  })
 
   test('a request signed 301 s ago (clock advanced) → 401 stale', async () => {
     const headers = signedHeaders(miner, NOW_S)
     tp.clock.advance(301_000)
     try {
-      assertRefused(await register(tp.app, headers), 'POOL_ERR_AUTH_STALE_TIMESTAMP',
-        'timestamp outside the allowed skew: 301 s in the past (limit 300 s)')
+      assertRefused(
+        await register(tp.app, headers),
+        'POOL_ERR_AUTH_STALE_TIMESTAMP',
+        'timestamp outside the allowed skew: 301 s in the past (limit 300 s)',
+      )
       assertRefused(await tp.app.inject({ url: STATS, headers }), 'POOL_ERR_AUTH_STALE_TIMESTAMP', /in the past/)
     } finally {
       tp.clock.set(VECTOR_TIME_MS)
@@ -222,15 +293,22 @@ describe('timestamp skew window (AUTH_MAX_SKEW_S = 300)', () => {
     try {
       assert.equal((await tp.app.inject({ url: STATS, headers: vector.headers })).statusCode, 200)
       tp.clock.advance(1000)
-      assertRefused(await tp.app.inject({ url: STATS, headers: vector.headers }), 'POOL_ERR_AUTH_STALE_TIMESTAMP', /301 s in the past/)
+      assertRefused(
+        await tp.app.inject({ url: STATS, headers: vector.headers }),
+        'POOL_ERR_AUTH_STALE_TIMESTAMP',
+        /301 s in the past/,
+      )
     } finally {
       tp.clock.set(VECTOR_TIME_MS)
     }
   })
 
   test('a timestamp 301 s in the future → 401 future', async () => {
-    assertRefused(await register(tp.app, signedHeaders(miner, NOW_S + 301)), 'POOL_ERR_AUTH_STALE_TIMESTAMP',
-      'timestamp outside the allowed skew: 301 s in the future (limit 300 s)')
+    assertRefused(
+      await register(tp.app, signedHeaders(miner, NOW_S + 301)),
+      'POOL_ERR_AUTH_STALE_TIMESTAMP',
+      'timestamp outside the allowed skew: 301 s in the future (limit 300 s)',
+    )
   })
 
   test('exactly 300 s in the past and in the future are accepted', async () => {
@@ -245,8 +323,11 @@ describe('timestamp skew window (AUTH_MAX_SKEW_S = 300)', () => {
     const strict = await startTestPool({ AUTH_MAX_SKEW_S: '10' })
     try {
       assert.equal((await register(strict.app, signedHeaders(miner, NOW_S - 10))).statusCode, 200)
-      assertRefused(await register(strict.app, signedHeaders(miner, NOW_S - 11)), 'POOL_ERR_AUTH_STALE_TIMESTAMP',
-        'timestamp outside the allowed skew: 11 s in the past (limit 10 s)')
+      assertRefused(
+        await register(strict.app, signedHeaders(miner, NOW_S - 11)),
+        'POOL_ERR_AUTH_STALE_TIMESTAMP',
+        'timestamp outside the allowed skew: 11 s in the past (limit 10 s)',
+      )
     } finally {
       await strict.close()
     }
@@ -255,8 +336,12 @@ describe('timestamp skew window (AUTH_MAX_SKEW_S = 300)', () => {
 
 describe('single use of signatures on state-changing requests', () => {
   let tp: TestPool
-  before(async () => { tp = await startTestPool() })
-  after(async () => { await tp.close() })
+  before(async () => {
+    tp = await startTestPool()
+  })
+  after(async () => {
+    await tp.close()
+  })
 
   test('the same signed POST twice → the second is 401 "signature already used"', async () => {
     const headers = signedHeaders(miner, NOW_S)
@@ -270,7 +355,11 @@ describe('single use of signatures on state-changing requests', () => {
     assert.equal((await register(tp.app, headers)).statusCode, 200)
     const signature = headers['X-Signature']
     for (const spelling of [`0x${signature}`, signature.toUpperCase(), `0X${signature.toUpperCase()}`]) {
-      assertRefused(await register(tp.app, { ...headers, 'X-Signature': spelling }), 'POOL_ERR_AUTH_REPLAY', 'signature already used')
+      assertRefused(
+        await register(tp.app, { ...headers, 'X-Signature': spelling }),
+        'POOL_ERR_AUTH_REPLAY',
+        'signature already used',
+      )
     }
   })
 
@@ -284,11 +373,19 @@ describe('single use of signatures on state-changing requests', () => {
   test('a signature used on one POST route is refused on another', async () => {
     const recipient = other.address
     const headers = signedHeaders(miner, NOW_S, recipient)
-    const res = await tp.app.inject({ method: 'PUT', url: RECIPIENT, headers, payload: { recipient_coldkey: recipient } })
+    const res = await tp.app.inject({
+      method: 'PUT',
+      url: RECIPIENT,
+      headers,
+      payload: { recipient_coldkey: recipient },
+    })
     assert.equal(res.statusCode, 200, res.body)
     for (const url of [RECIPIENT, '/api/v1/miners/coldkey_address/update', '/coldkey_address/update']) {
-      assertRefused(await tp.app.inject({ method: 'POST', url, headers, payload: { recipient_coldkey: recipient } }),
-        'POOL_ERR_AUTH_REPLAY', 'signature already used')
+      assertRefused(
+        await tp.app.inject({ method: 'POST', url, headers, payload: { recipient_coldkey: recipient } }),
+        'POOL_ERR_AUTH_REPLAY',
+        'signature already used',
+      )
     }
   })
 
@@ -312,17 +409,34 @@ describe('single use of signatures on state-changing requests', () => {
 
     const recipient = other.address
     const signed = signedHeaders(miner, NOW_S, recipient)
-    const invalid = await tp.app.inject({ method: 'PUT', url: RECIPIENT, headers: signed, payload: { recipient_coldkey: recipient, coldkey_address: 7 } })
+    const invalid = await tp.app.inject({
+      method: 'PUT',
+      url: RECIPIENT,
+      headers: signed,
+      payload: { recipient_coldkey: recipient, coldkey_address: 7 },
+    })
     assert.equal(invalid.statusCode, 422, invalid.body)
-    assert.deepEqual(invalid.json().detail.map((d: { loc: unknown }) => d.loc), [['body', 'coldkey_address']])
-    const ok = await tp.app.inject({ method: 'PUT', url: RECIPIENT, headers: signed, payload: { recipient_coldkey: recipient } })
+    assert.deepEqual(
+      invalid.json().detail.map((d: { loc: unknown }) => d.loc),
+      [['body', 'coldkey_address']],
+    )
+    const ok = await tp.app.inject({
+      method: 'PUT',
+      url: RECIPIENT,
+      headers: signed,
+      payload: { recipient_coldkey: recipient },
+    })
     assert.equal(ok.statusCode, 200, ok.body)
     assert.equal(ok.json().recipient_coldkey, recipient)
   })
 
   test('a request refused by a bad signature does not block the genuine one', async () => {
     const headers = signedHeaders(miner, NOW_S)
-    assertRefused(await register(tp.app, { ...headers, 'X-Key': other.address }), 'POOL_ERR_AUTH_BAD_SIGNATURE', /^invalid signature/)
+    assertRefused(
+      await register(tp.app, { ...headers, 'X-Key': other.address }),
+      'POOL_ERR_AUTH_BAD_SIGNATURE',
+      /^invalid signature/,
+    )
     assert.equal((await register(tp.app, headers)).statusCode, 200)
   })
 })
@@ -337,8 +451,12 @@ describe('a request refused after authentication gives its signature back', () =
     app = createFastify(tp.pool)
     await app.register(authPlugin, { pool: tp.pool })
     await app.register(async (scope) => {
-      scope.post('/refuse', { preHandler: scope.requireWallet }, async () => { throw new PoolError('POOL_ERR_ASSIGNMENT_NOT_FOUND') })
-      scope.post('/boom', { preHandler: scope.requireWallet }, async () => { throw new Error('database exploded') })
+      scope.post('/refuse', { preHandler: scope.requireWallet }, async () => {
+        throw new PoolError('POOL_ERR_ASSIGNMENT_NOT_FOUND')
+      })
+      scope.post('/boom', { preHandler: scope.requireWallet }, async () => {
+        throw new Error('database exploded')
+      })
       scope.post('/accept', { preHandler: scope.requireWallet }, async (request) => ({ hotkey: request.miner!.hotkey }))
     })
     await app.ready()
@@ -354,11 +472,18 @@ describe('a request refused after authentication gives its signature back', () =
       const headers = signedHeaders(miner, NOW_S)
       const refused = await app.inject({ method: 'POST', url: '/refuse', headers })
       assert.equal(refused.statusCode, 404)
-      assert.deepEqual(refused.json(), { detail: 'Active lease assignment not found', code: 'POOL_ERR_ASSIGNMENT_NOT_FOUND' })
+      assert.deepEqual(refused.json(), {
+        detail: 'Active lease assignment not found',
+        code: 'POOL_ERR_ASSIGNMENT_NOT_FOUND',
+      })
       const accepted = await app.inject({ method: 'POST', url: '/accept', headers })
       assert.equal(accepted.statusCode, 200, `attempt ${i}: ${accepted.body}`)
       assert.deepEqual(accepted.json(), { hotkey: miner.address })
-      assertRefused(await app.inject({ method: 'POST', url: '/accept', headers }), 'POOL_ERR_AUTH_REPLAY', 'signature already used')
+      assertRefused(
+        await app.inject({ method: 'POST', url: '/accept', headers }),
+        'POOL_ERR_AUTH_REPLAY',
+        'signature already used',
+      )
     }
   })
 
@@ -373,20 +498,37 @@ describe('a request refused after authentication gives its signature back', () =
   test('a replay refusal does not release the signature of the accepted request', async () => {
     const headers = signedHeaders(miner, NOW_S)
     assert.equal((await app.inject({ method: 'POST', url: '/accept', headers })).statusCode, 200)
-    assertRefused(await app.inject({ method: 'POST', url: '/accept', headers }), 'POOL_ERR_AUTH_REPLAY', 'signature already used')
-    assertRefused(await app.inject({ method: 'POST', url: '/accept', headers }), 'POOL_ERR_AUTH_REPLAY', 'signature already used')
+    assertRefused(
+      await app.inject({ method: 'POST', url: '/accept', headers }),
+      'POOL_ERR_AUTH_REPLAY',
+      'signature already used',
+    )
+    assertRefused(
+      await app.inject({ method: 'POST', url: '/accept', headers }),
+      'POOL_ERR_AUTH_REPLAY',
+      'signature already used',
+    )
   })
 })
 
 describe('replay across two API processes sharing one database', () => {
-  interface Process { app: FastifyInstance; pool: PoolContext }
+  interface Process {
+    app: FastifyInstance
+    pool: PoolContext
+  }
   let store: Awaited<ReturnType<typeof createSharedTestStore>>
   const processes: Process[] = []
 
   before(async () => {
     store = await createSharedTestStore()
     for (let i = 0; i < 2; i++) {
-      const config = loadConfig({ DATABASE_URL: store.url, BACKGROUND_JOBS: 'false', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0', LOG_LEVEL: 'silent' })
+      const config = loadConfig({
+        DATABASE_URL: store.url,
+        BACKGROUND_JOBS: 'false',
+        RATE_LIMIT_PER_MINUTE: '0',
+        RATE_LIMIT_IP_PER_MINUTE: '0',
+        LOG_LEVEL: 'silent',
+      })
       const pool = await createPoolContext(config, { clock: new ManualClock(VECTOR_TIME_MS) })
       processes.push({ pool, app: await buildApp(pool) })
     }
@@ -406,7 +548,11 @@ describe('replay across two API processes sharing one database', () => {
     assert.equal(first.statusCode, 200, first.body)
     assert.equal(first.json().status, 'registered')
     assertRefused(await register(b.app, headers), 'POOL_ERR_AUTH_REPLAY', 'signature already used')
-    assertRefused(await register(b.app, { ...headers, 'X-Signature': `0x${headers['X-Signature']}` }), 'POOL_ERR_AUTH_REPLAY', 'signature already used')
+    assertRefused(
+      await register(b.app, { ...headers, 'X-Signature': `0x${headers['X-Signature']}` }),
+      'POOL_ERR_AUTH_REPLAY',
+      'signature already used',
+    )
 
     const fresh = await register(b.app, signedHeaders(miner, NOW_S))
     assert.equal(fresh.statusCode, 200, fresh.body)
@@ -418,19 +564,28 @@ describe('replay across two API processes sharing one database', () => {
     for (let i = 0; i < 5; i++) {
       const recipient = other.address
       const headers = signedHeaders(miner, NOW_S, recipient)
-      const results = await Promise.all([a, b, a, b].map(async (p) =>
-        await p.app.inject({ method: 'PUT', url: RECIPIENT, headers, payload: { recipient_coldkey: recipient } })))
+      const results = await Promise.all(
+        [a, b, a, b].map(
+          async (p) =>
+            await p.app.inject({ method: 'PUT', url: RECIPIENT, headers, payload: { recipient_coldkey: recipient } }),
+        ),
+      )
       const statuses = results.map((r) => r.statusCode).sort()
       assert.deepEqual(statuses, [200, 401, 401, 401], results.map((r) => r.body).join('\n'))
-      for (const r of results.filter((x) => x.statusCode === 401)) assert.equal(r.json().detail, 'signature already used')
+      for (const r of results.filter((x) => x.statusCode === 401))
+        assert.equal(r.json().detail, 'signature already used')
     }
   })
 })
 
 describe('implicit registration and the recipient binding', () => {
   let tp: TestPool
-  before(async () => { tp = await startTestPool() })
-  after(async () => { await tp.close() })
+  before(async () => {
+    tp = await startTestPool()
+  })
+  after(async () => {
+    await tp.close()
+  })
 
   test('GET stats from an unknown key works and registers it', async () => {
     const unknown = await tp.app.inject({ url: `${RECIPIENT}/${other.address}` })
@@ -446,14 +601,22 @@ describe('implicit registration and the recipient binding', () => {
     assert.equal(lookup.statusCode, 200, lookup.body)
     assert.deepEqual(lookup.json(), { miner_hotkey: other.address, recipient_coldkey: null, updated_at: null })
     const board = (await tp.app.inject({ url: '/api/v1/miners/leaderboard' })).json()
-    assert.deepEqual(board.miners.map((m: { hotkey: string }) => m.hotkey), [other.address])
+    assert.deepEqual(
+      board.miners.map((m: { hotkey: string }) => m.hotkey),
+      [other.address],
+    )
 
     const registered = await register(tp.app, signedHeaders(other, NOW_S))
     assert.equal(registered.json().status, 'refreshed')
   })
 
   test('a recipient update by an unknown key registers it and sets the recipient', async () => {
-    const res = await tp.app.inject({ method: 'PUT', url: RECIPIENT, headers: signedHeaders(miner, NOW_S, other.address), payload: { recipient_coldkey: other.address } })
+    const res = await tp.app.inject({
+      method: 'PUT',
+      url: RECIPIENT,
+      headers: signedHeaders(miner, NOW_S, other.address),
+      payload: { recipient_coldkey: other.address },
+    })
     assert.equal(res.statusCode, 200, res.body)
     assert.equal(res.json().miner_hotkey, miner.address)
     const registered = await register(tp.app, signedHeaders(miner, NOW_S))
@@ -463,20 +626,31 @@ describe('implicit registration and the recipient binding', () => {
   test('a recipient update signed over another recipient than the body names → 401, recipient unchanged', async () => {
     const before = (await tp.app.inject({ url: `${RECIPIENT}/${miner.address}` })).json().recipient_coldkey
     const res = await tp.app.inject({
-      method: 'PUT', url: RECIPIENT, headers: signedHeaders(miner, NOW_S, other.address), payload: { recipient_coldkey: miner.address },
+      method: 'PUT',
+      url: RECIPIENT,
+      headers: signedHeaders(miner, NOW_S, other.address),
+      payload: { recipient_coldkey: miner.address },
     })
     assertRefused(res, 'POOL_ERR_AUTH_BAD_SIGNATURE', /recipient_coldkey:update:\{X-Timestamp\}:\{recipient_coldkey\}$/)
     assert.equal((await tp.app.inject({ url: `${RECIPIENT}/${miner.address}` })).json().recipient_coldkey, before)
   })
 
   test('a plain wallet signature (auth:{ts}) does not authorise a recipient update', async () => {
-    const res = await tp.app.inject({ method: 'PUT', url: RECIPIENT, headers: signedHeaders(miner, NOW_S), payload: { recipient_coldkey: other.address } })
+    const res = await tp.app.inject({
+      method: 'PUT',
+      url: RECIPIENT,
+      headers: signedHeaders(miner, NOW_S),
+      payload: { recipient_coldkey: other.address },
+    })
     assertRefused(res, 'POOL_ERR_AUTH_BAD_SIGNATURE', /^invalid signature/)
   })
 
   test('the signature binds the trimmed recipient: surrounding spaces in the body still verify', async () => {
     const res = await tp.app.inject({
-      method: 'PUT', url: RECIPIENT, headers: signedHeaders(miner, NOW_S, miner.address), payload: { recipient_coldkey: `  ${miner.address} ` },
+      method: 'PUT',
+      url: RECIPIENT,
+      headers: signedHeaders(miner, NOW_S, miner.address),
+      payload: { recipient_coldkey: `  ${miner.address} ` },
     })
     assert.equal(res.statusCode, 200, res.body)
     assert.equal(res.json().recipient_coldkey, miner.address)

@@ -41,7 +41,7 @@ describe('chain block source', () => {
     const port = chain.port
     await chain.stop()
     await waitFor(async () => (await t.app.inject('/health')).json().tempo.chain_connected === false)
-    let health = (await t.app.inject('/health'))
+    let health = await t.app.inject('/health')
     assert.equal(health.statusCode, 200, 'a short outage is not yet degraded')
     t.clock.advance(5 * 60 * 1000 + 1000)
     health = await t.app.inject('/health')
@@ -68,7 +68,12 @@ test('an unreachable endpoint never throws and retries with backoff', async () =
     blockTimeS: 12,
     minRetryMs: 20,
     maxRetryMs: 80,
-    log: { warn: (obj) => { warnings.push((obj as { retryInMs: number }).retryInMs) }, info: () => {} },
+    log: {
+      warn: (obj) => {
+        warnings.push((obj as { retryInMs: number }).retryInMs)
+      },
+      info: () => {},
+    },
   })
   await source.start(300)
   await waitFor(() => warnings.length >= 4)

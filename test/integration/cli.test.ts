@@ -22,7 +22,11 @@ import { addPoints, craftMiner, randomAddress, WINDOW_MS, type CraftedMiner } fr
 const BIN = fileURLToPath(new URL('../../bin/sotapool.mjs', import.meta.url))
 const PAYOUT_ENV = { EPOCH_BUDGET_UNITS: '1000', POOL_FEE_BPS: '0', MINER_CAP_BPS: '0' }
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
 
 let workDir = ''
 let cliEnv: Record<string, string> = {}
@@ -33,19 +37,24 @@ let running = 0
 const waiting: Array<() => void> = []
 
 /** Runs the CLI in a directory of its own (no stray .env), with the test store and silent logs. */
-async function cli (...args: string[]): Promise<Run> {
+async function cli(...args: string[]): Promise<Run> {
   return await cliWith({}, ...args)
 }
 
-async function cliWith (env: Record<string, string>, ...args: string[]): Promise<Run> {
+async function cliWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
   if (running >= PARALLEL) await new Promise<void>((resolve) => waiting.push(resolve))
   running++
   try {
     return await new Promise((resolve) => {
-      execFile(process.execPath, [BIN, ...args], { cwd: workDir, env: { ...cliEnv, ...env }, timeout: 180_000 }, (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
-        resolve({ code, stdout, stderr: err?.killed === true ? `${stderr}\n(killed: timeout)` : stderr })
-      })
+      execFile(
+        process.execPath,
+        [BIN, ...args],
+        { cwd: workDir, env: { ...cliEnv, ...env }, timeout: 180_000 },
+        (err, stdout, stderr) => {
+          const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
+          resolve({ code, stdout, stderr: err?.killed === true ? `${stderr}\n(killed: timeout)` : stderr })
+        },
+      )
     })
   } finally {
     running--
@@ -68,13 +77,20 @@ describe('sotapool CLI', { concurrency: false }, () => {
 
   /** A pool context on the test store, its clock at `nowMs` (real time by default, as the CLI sees it). */
   const openStore = async (nowMs = Date.now()): Promise<PoolContext> =>
-    await createPoolContext(loadConfig({ BACKGROUND_JOBS: 'false', LOG_LEVEL: 'silent', ...PAYOUT_ENV, DATABASE_URL: storeUrl }), { clock: new ManualClock(nowMs) })
+    await createPoolContext(
+      loadConfig({ BACKGROUND_JOBS: 'false', LOG_LEVEL: 'silent', ...PAYOUT_ENV, DATABASE_URL: storeUrl }),
+      { clock: new ManualClock(nowMs) },
+    )
 
   before(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'sotapool-cli-'))
     store = await createSharedTestStore()
     storeUrl = store.url
-    const passthrough = Object.fromEntries(['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]])))
+    const passthrough = Object.fromEntries(
+      ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT'].flatMap((k) =>
+        process.env[k] === undefined ? [] : [[k, process.env[k]!]],
+      ),
+    )
     cliEnv = { ...passthrough, DATABASE_URL: storeUrl, LOG_LEVEL: 'silent', ...PAYOUT_ENV }
     // The pool started two and a half windows ago (the CLI uses the real clock): windows 0 and 1 have ended.
     const pool = await openStore(Date.now() - 2.5 * WINDOW_MS)
@@ -98,11 +114,20 @@ describe('sotapool CLI', { concurrency: false }, () => {
     const helps: Array<[string[], RegExp[]]> = [
       [['window', 'close', '--help'], [/--window <number>/]],
       [['epoch', 'close', '--help'], [/\[epoch\]/]],
-      [['epoch', 'verify', '--help'], [/\[epoch\]/, /--all/, /--url <url>/, /--epoch <number>/, /--root <hex>/]],
+      [
+        ['epoch', 'verify', '--help'],
+        [/\[epoch\]/, /--all/, /--url <url>/, /--epoch <number>/, /--root <hex>/],
+      ],
       [['epoch', 'export', '--help'], [/-o, --output <file>/]],
-      [['verify-proof', '--help'], [/<source>/, /--root <hex>/]],
+      [
+        ['verify-proof', '--help'],
+        [/<source>/, /--root <hex>/],
+      ],
       [['keygen', '--help'], [/--json/]],
-      [['sign', '--help'], [/--mnemonic <phrase>/, /--recipient <ss58>/, /--timestamp <unix-seconds>/, /--json/]],
+      [
+        ['sign', '--help'],
+        [/--mnemonic <phrase>/, /--recipient <ss58>/, /--timestamp <unix-seconds>/, /--json/],
+      ],
     ]
     const bad: Array<[string[], RegExp]> = [
       [['epoch', 'verify', 'abc'], /epoch must be an integer/],
@@ -156,11 +181,25 @@ describe('sotapool CLI', { concurrency: false }, () => {
 
     const pool = await openStore()
     try {
-      const roots = new Map((await pool.database.db.selectFrom('epochs').select(['epoch_id', 'root']).execute()).map((r) => [Number(r.epoch_id), r.root]))
-      for (const [e, run] of [[0, verify0], [1, verify1]] as const) {
+      const roots = new Map(
+        (await pool.database.db.selectFrom('epochs').select(['epoch_id', 'root']).execute()).map((r) => [
+          Number(r.epoch_id),
+          r.root,
+        ]),
+      )
+      for (const [e, run] of [
+        [0, verify0],
+        [1, verify1],
+      ] as const) {
         assert.equal(run.code, 0, run.stderr)
         const v = json(run)
-        assert.deepEqual(v, { epoch: e, match: true, root: roots.get(e), recomputed_root: roots.get(e), mismatches: [] })
+        assert.deepEqual(v, {
+          epoch: e,
+          match: true,
+          root: roots.get(e),
+          recomputed_root: roots.get(e),
+          mismatches: [],
+        })
       }
       assert.notEqual(notClosed.code, 0)
       assert.match(notClosed.stderr, /epoch 42 not found \(unknown or not closed yet\)/)
@@ -186,7 +225,10 @@ describe('sotapool CLI', { concurrency: false }, () => {
       const good = join(workDir, 'proof.json')
       const tamperedAmount = join(workDir, 'proof-amount.json')
       writeFileSync(good, JSON.stringify(pkg))
-      writeFileSync(tamperedAmount, JSON.stringify({ ...pkg, amount_units: pkg.amount_units + 1, amount: pkg.amount + 1 }))
+      writeFileSync(
+        tamperedAmount,
+        JSON.stringify({ ...pkg, amount_units: pkg.amount_units + 1, amount: pkg.amount + 1 }),
+      )
       const [ok, badAmount] = await Promise.all([
         cli('verify-proof', good, '--root', roots.get(1)!),
         cli('verify-proof', tamperedAmount),
@@ -196,10 +238,17 @@ describe('sotapool CLI', { concurrency: false }, () => {
       assert.equal(badAmount.code, 1, badAmount.stdout + badAmount.stderr)
       const result = json(badAmount)
       assert.equal(result.valid, false)
-      assert.ok(result.problems.some((p: string) => /folds to/.test(p)), JSON.stringify(result.problems))
+      assert.ok(
+        result.problems.some((p: string) => /folds to/.test(p)),
+        JSON.stringify(result.problems),
+      )
 
       // Tampering with the stored root is what verify exists to catch.
-      await pool.database.db.updateTable('epochs').set({ root: `0x${'cd'.repeat(32)}` }).where('epoch_id', '=', 0n).execute()
+      await pool.database.db
+        .updateTable('epochs')
+        .set({ root: `0x${'cd'.repeat(32)}` })
+        .where('epoch_id', '=', 0n)
+        .execute()
     } finally {
       await pool.close()
     }
@@ -214,7 +263,11 @@ describe('sotapool CLI', { concurrency: false }, () => {
   it('epoch verify --url checks a pool over HTTP with no database, and names the first mismatch', async () => {
     const pool = await openStore()
     // The test before tampered with epoch 0's root; put back the one its leaves give.
-    await pool.database.db.updateTable('epochs').set({ root: (await pool.epochs.verify(0)).recomputedRoot }).where('epoch_id', '=', 0n).execute()
+    await pool.database.db
+      .updateTable('epochs')
+      .set({ root: (await pool.epochs.verify(0)).recomputedRoot })
+      .where('epoch_id', '=', 0n)
+      .execute()
     const root1 = (await pool.claims.epochMeta(1)).root
     const claimApp = await buildClaimApp(pool)
     const poolApp = await buildApp(pool)
@@ -249,7 +302,10 @@ describe('sotapool CLI', { concurrency: false }, () => {
       ])
       for (const run of [all, viaPool]) {
         assert.equal(run.code, 0, run.stdout + run.stderr)
-        assert.match(run.stdout, /^epoch 0: ok — 3 leaves, root 0x[0-9a-f]{64}, paid 1000 \+ fee 0 \+ undistributed 0 = budget 1000$/m)
+        assert.match(
+          run.stdout,
+          /^epoch 0: ok — 3 leaves, root 0x[0-9a-f]{64}, paid 1000 \+ fee 0 \+ undistributed 0 = budget 1000$/m,
+        )
         assert.match(run.stdout, /^epoch 1: ok — 3 leaves/m)
         assert.match(run.stdout, /^result: all 2 epochs verify$/m)
       }
@@ -257,12 +313,24 @@ describe('sotapool CLI', { concurrency: false }, () => {
       assert.match(one.stdout, /credit before epoch 1 read from epoch 0's artifact/)
       assert.match(one.stdout, /^result: the epoch verifies$/m)
       assert.equal(wrongRoot.code, 1, wrongRoot.stdout)
-      assert.match(wrongRoot.stdout, new RegExp(`^epoch 1: MISMATCH — root: the artifact names ${root1}, the root given with --root is 0x(ab){32}$`, 'm'))
+      assert.match(
+        wrongRoot.stdout,
+        new RegExp(
+          `^epoch 1: MISMATCH — root: the artifact names ${root1}, the root given with --root is 0x(ab){32}$`,
+          'm',
+        ),
+      )
 
       assert.equal(tampered.code, 1, tampered.stdout + tampered.stderr)
       assert.match(tampered.stdout, /^epoch 0: ok/m)
       const leaf2 = (await pool.epochs.export(1)).leaves[2]!
-      assert.match(tampered.stdout, new RegExp(`^result: 1 of 2 epochs does not verify; first mismatch: epoch 1: leaf 2 \\(hotkey ${leaf2.hotkey}\\): cumulative amount ${Number(leaf2.amount_units) + 1}, but earlier credit \\d+ \\(epoch 0\\) \\+ this epoch's payout \\d+ = ${leaf2.amount_units}$`, 'm'))
+      assert.match(
+        tampered.stdout,
+        new RegExp(
+          `^result: 1 of 2 epochs does not verify; first mismatch: epoch 1: leaf 2 \\(hotkey ${leaf2.hotkey}\\): cumulative amount ${Number(leaf2.amount_units) + 1}, but earlier credit \\d+ \\(epoch 0\\) \\+ this epoch's payout \\d+ = ${leaf2.amount_units}$`,
+          'm',
+        ),
+      )
 
       assert.equal(unknown.code, 1)
       assert.match(unknown.stderr, /epoch 7 is not closed on http:\/\/127\.0\.0\.1:\d+ \(closed: 0\.\.1\)/)
@@ -296,7 +364,12 @@ describe('sotapool CLI', { concurrency: false }, () => {
         assert.equal(run.code, 0, run.stderr)
         const lines = run.stdout.trim().split('\n')
         assert.equal(lines.length, 3, run.stdout)
-        return Object.fromEntries(lines.map((l) => { const i = l.indexOf(': '); return [l.slice(0, i), l.slice(i + 2)] }))
+        return Object.fromEntries(
+          lines.map((l) => {
+            const i = l.indexOf(': ')
+            return [l.slice(0, i), l.slice(i + 2)]
+          }),
+        )
       }
       const authHeaders = headersOf(auth)
       assert.deepEqual(Object.keys(authHeaders), ['X-Key', 'X-Timestamp', 'X-Signature'])
@@ -304,7 +377,12 @@ describe('sotapool CLI', { concurrency: false }, () => {
       assert.equal(authHeaders['X-Timestamp'], ts)
       assert.match(authHeaders['X-Signature']!, /^[0-9a-f]{128}$/)
 
-      const registered = await t.app.inject({ method: 'POST', url: '/api/v1/miners/register', headers: { ...authHeaders, 'content-type': 'application/json' }, payload: '{}' })
+      const registered = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/miners/register',
+        headers: { ...authHeaders, 'content-type': 'application/json' },
+        payload: '{}',
+      })
       assert.equal(registered.statusCode, 200, registered.body)
       assert.equal(registered.json().hotkey, address)
       assert.equal(registered.json().status, 'registered')
@@ -315,14 +393,20 @@ describe('sotapool CLI', { concurrency: false }, () => {
       assert.equal(stats.json().hotkey, address)
 
       const updated = await t.app.inject({
-        method: 'PUT', url: '/api/v1/miners/recipient-coldkey', headers: { ...headersOf(update), 'content-type': 'application/json' }, payload: JSON.stringify({ recipient_coldkey: recipient }),
+        method: 'PUT',
+        url: '/api/v1/miners/recipient-coldkey',
+        headers: { ...headersOf(update), 'content-type': 'application/json' },
+        payload: JSON.stringify({ recipient_coldkey: recipient }),
       })
       assert.equal(updated.statusCode, 200, updated.body)
       assert.equal(updated.json().recipient_coldkey, recipient)
 
       // The auth signature does not authorise a recipient change.
       const refused = await t.app.inject({
-        method: 'PUT', url: '/api/v1/miners/recipient-coldkey', headers: { ...authHeaders, 'content-type': 'application/json' }, payload: JSON.stringify({ recipient_coldkey: recipient }),
+        method: 'PUT',
+        url: '/api/v1/miners/recipient-coldkey',
+        headers: { ...authHeaders, 'content-type': 'application/json' },
+        payload: JSON.stringify({ recipient_coldkey: recipient }),
       })
       assert.equal(refused.statusCode, 401)
     } finally {

@@ -35,11 +35,18 @@ describe('credit waiting for a recipient', () => {
       const summary = (await t.app.inject({ method: 'GET', url: '/api/v1/monitor/summary' })).json()
       assert.equal(summary.credit.epoch, 0)
       assert.equal(summary.credit.undistributed_units, 500)
-      assert.deepEqual(summary.credit.awaiting_recipient, { miners: 1, units: 250, hotkeys: [{ hotkey: miner.hotkey, credited_units: 250 }] })
+      assert.deepEqual(summary.credit.awaiting_recipient, {
+        miners: 1,
+        units: 250,
+        hotkeys: [{ hotkey: miner.hotkey, credited_units: 250 }],
+      })
 
       // With a recipient, the next epoch that closes puts the whole cumulative credit in a leaf.
       assert.equal((await miner.setRecipient(await randomAddress())).statusCode, 200)
-      assert.match((await miner.stats()).json().credit_status, /^recipient set, in the claim tree from the next epoch close/)
+      assert.match(
+        (await miner.stats()).json().credit_status,
+        /^recipient set, in the claim tree from the next epoch close/,
+      )
       assert.deepEqual(await closeThrough(t, 1), [1])
       const next = (await t.app.inject({ method: 'GET', url: '/claims/epoch/1' })).json()
       assert.deepEqual(next.awaiting_recipient, { miners: 0, units: 0 })

@@ -3,13 +3,26 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { decodeAddress } from '@polkadot/util-crypto'
-import { buildClaimTree, CLAIM_TREE_FORMAT, fromHex32, initClaimTree, verifyClaim } from '../../src/domain/claim-tree.ts'
+import {
+  buildClaimTree,
+  CLAIM_TREE_FORMAT,
+  fromHex32,
+  initClaimTree,
+  verifyClaim,
+} from '../../src/domain/claim-tree.ts'
 import { up as balanceEpochs } from '../../src/db/migrations/004-balanced-epochs.ts'
 import { type TestPool, withTestPool as withPool } from '../support/pool.ts'
 import { TestMiner } from '../support/miner.ts'
 import { testDialect } from '../support/database.ts'
 import {
-  addPoints, closeThrough, craftMiner, earnByEvaluating, keyStartingWith, randomAddress, setRecipientRow, WINDOW_MS,
+  addPoints,
+  closeThrough,
+  craftMiner,
+  earnByEvaluating,
+  keyStartingWith,
+  randomAddress,
+  setRecipientRow,
+  WINDOW_MS,
 } from '../support/epochs.ts'
 import { startSharedPools, type PoolNode } from '../support/shared-pool.ts'
 
@@ -25,13 +38,17 @@ const get = async (t: TestPool, url: string): Promise<{ status: number; body: an
 }
 
 /** Units paid to each hotkey in an epoch, as stored. */
-async function payouts (t: TestPool, epoch: number): Promise<Map<string, bigint>> {
-  const rows = await t.pool.database.db.selectFrom('epoch_payouts').select(['hotkey', 'units']).where('epoch_id', '=', BigInt(epoch)).execute()
+async function payouts(t: TestPool, epoch: number): Promise<Map<string, bigint>> {
+  const rows = await t.pool.database.db
+    .selectFrom('epoch_payouts')
+    .select(['hotkey', 'units'])
+    .where('epoch_id', '=', BigInt(epoch))
+    .execute()
   return new Map(rows.map((r) => [r.hotkey, BigInt(r.units)]))
 }
 
 /** The epoch's leaves as the claim app serves them (proof packages), keyed by hotkey. */
-async function leaves (t: TestPool, epoch: number): Promise<Map<string, any>> {
+async function leaves(t: TestPool, epoch: number): Promise<Map<string, any>> {
   const artifact = await t.pool.epochs.export(epoch)
   return new Map(artifact.leaves.map((l) => [l.hotkey, l]))
 }
@@ -59,7 +76,10 @@ describe('when an epoch closes', { concurrency: CONCURRENCY }, () => {
       assert.equal(meta.body.window_end, 1)
       assert.equal(meta.body.block_start, 0)
       assert.equal(meta.body.block_end, 719)
-      assert.equal(meta.body.closed_at, new Date(1_700_000_000_000 + 730 * 12_000).toISOString().replace(/\.\d{3}Z$/, 'Z'))
+      assert.equal(
+        meta.body.closed_at,
+        new Date(1_700_000_000_000 + 730 * 12_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      )
       assert.equal(meta.body.num_of_leaves, 1)
       // Epoch 1 is not ready until block 1440 + 10.
       assert.deepEqual(await at(1449), [])
@@ -119,15 +139,26 @@ describe('when an epoch closes', { concurrency: CONCURRENCY }, () => {
       }
       shared.clock.advance(rounds * WINDOW_MS)
       // Both processes race, by direct calls and through their background closers.
-      const results = await Promise.all([n1.closeEpochs(), n2.closeEpochs(), n1.runCloser().then(() => []), n2.runCloser().then(() => [])])
+      const results = await Promise.all([
+        n1.closeEpochs(),
+        n2.closeEpochs(),
+        n1.runCloser().then(() => []),
+        n2.runCloser().then(() => []),
+      ])
       const reported = results.flat().sort()
-      assert.ok(reported.length <= rounds && new Set(reported).size === reported.length, `no epoch reported closed twice: ${reported.join(',')}`)
+      assert.ok(
+        reported.length <= rounds && new Set(reported).size === reported.length,
+        `no epoch reported closed twice: ${reported.join(',')}`,
+      )
       const db = shared.db
       assert.equal((await db.selectFrom('epochs').select('epoch_id').execute()).length, rounds)
       assert.equal((await db.selectFrom('epoch_payouts').select('hotkey').execute()).length, 2 * rounds)
       // Default budget: both capped at 5% (50 000 000) each epoch; cumulative = rounds × that, not more.
       const last = await shared.main.epochs.export(rounds - 1)
-      assert.deepEqual(last.leaves.map((l) => l.amount_units), [rounds * 50_000_000, rounds * 50_000_000])
+      assert.deepEqual(
+        last.leaves.map((l) => l.amount_units),
+        [rounds * 50_000_000, rounds * 50_000_000],
+      )
       for (let e = 0; e < rounds; e++) assert.equal((await shared.main.epochs.verify(e)).ok, true)
       // The other process serves the same proofs.
       const proof = await n2.app.inject({ method: 'GET', url: `/claims/epoch/${rounds - 1}/proof/${a.hotkey}` })
@@ -142,8 +173,14 @@ describe('when an epoch closes', { concurrency: CONCURRENCY }, () => {
 describe('payouts', { concurrency: CONCURRENCY }, () => {
   it('default fee and cap: 5% fee, each miner capped at 5% of the budget, the rest undistributed', async () => {
     await withPool({}, async (t) => {
-      const ms = await Promise.all([6, 3, 1].map(async () => await craftMiner(t.pool, { recipient: await randomAddress() })))
-      await Promise.all(ms.map(async (m, i) => { await addPoints(t.pool, 0, m.hotkey, [6, 3, 1][i]!) }))
+      const ms = await Promise.all(
+        [6, 3, 1].map(async () => await craftMiner(t.pool, { recipient: await randomAddress() })),
+      )
+      await Promise.all(
+        ms.map(async (m, i) => {
+          await addPoints(t.pool, 0, m.hotkey, [6, 3, 1][i]!)
+        }),
+      )
       await closeThrough(t, 0)
       const meta = (await get(t, '/claims/epoch/0')).body
       assert.equal(meta.fee_units, 50_000_000)
@@ -159,7 +196,9 @@ describe('payouts', { concurrency: CONCURRENCY }, () => {
     // Budget 1e9, fee 5% → 950 000 000 distributable; cap 40% = 400 000 000. A (6 of 10 points) is capped,
     // then B (3 of the remaining 4) is capped too, and C takes everything left: 150 000 000.
     await withPool({ MINER_CAP_BPS: '4000' }, async (t) => {
-      const [a, b, c] = await Promise.all([0, 1, 2].map(async () => await craftMiner(t.pool, { recipient: await randomAddress() })))
+      const [a, b, c] = await Promise.all(
+        [0, 1, 2].map(async () => await craftMiner(t.pool, { recipient: await randomAddress() })),
+      )
       await addPoints(t.pool, 0, a!.hotkey, 6)
       await addPoints(t.pool, 0, b!.hotkey, 3)
       await addPoints(t.pool, 0, c!.hotkey, 1)
@@ -204,13 +243,39 @@ describe('payouts', { concurrency: CONCURRENCY }, () => {
       assert.equal(paid.get(mid.hotkey), 33n)
       assert.equal(paid.get(hi.hotkey), 33n)
       const leafs = await leaves(t, 0)
-      assert.deepEqual([lo, mid, hi].map((m) => leafs.get(m.hotkey).index), [0, 1, 2])
+      assert.deepEqual(
+        [lo, mid, hi].map((m) => leafs.get(m.hotkey).index),
+        [0, 1, 2],
+      )
     })
   })
 
   it('the sum of payouts equals what was distributed, and budget = fee + distributed + undistributed', async () => {
     await withPool({ EPOCH_BUDGET_UNITS: '987654321987', POOL_FEE_BPS: '123', MINER_CAP_BPS: '700' }, async (t) => {
-      const points = [0.1, 0.2, 0.3, 1 / 3, 2 / 3, 7, 11.5, 13.25, 0.000001, 0.0000005, 42, 3, 3, 3, 9.999999, 1e-9, 5, 17, 1, 2, 0.5, 8]
+      const points = [
+        0.1,
+        0.2,
+        0.3,
+        1 / 3,
+        2 / 3,
+        7,
+        11.5,
+        13.25,
+        0.000001,
+        0.0000005,
+        42,
+        3,
+        3,
+        3,
+        9.999999,
+        1e-9,
+        5,
+        17,
+        1,
+        2,
+        0.5,
+        8,
+      ]
       for (const p of points) {
         const m = await craftMiner(t.pool, { recipient: await randomAddress() })
         await addPoints(t.pool, 0, m.hotkey, p)
@@ -220,9 +285,9 @@ describe('payouts', { concurrency: CONCURRENCY }, () => {
       const paid = [...(await payouts(t, 0)).values()]
       const sum = paid.reduce((s, u) => s + u, 0n)
       assert.equal(BigInt(meta.epoch_units), sum)
-      assert.equal(BigInt(meta.fee_units), 987654321987n * 123n / 10000n)
+      assert.equal(BigInt(meta.fee_units), (987654321987n * 123n) / 10000n)
       assert.equal(BigInt(meta.fee_units) + sum + BigInt(meta.undistributed_units), 987654321987n)
-      const cap = 987654321987n * 700n / 10000n
+      const cap = (987654321987n * 700n) / 10000n
       assert.ok(paid.every((u) => u <= cap))
       // 1e-9 points round to 0 micro-points: no payout row, no leaf.
       assert.equal(paid.length, points.length - 1)
@@ -254,7 +319,8 @@ describe('payouts', { concurrency: CONCURRENCY }, () => {
   it('points that pay 0 units still take the fee, and the epoch balances', async () => {
     // A cap of 1 bp of 10 units is 0 units: the earners are all capped at 0, the fee is taken.
     await withPool({ EPOCH_BUDGET_UNITS: '10', POOL_FEE_BPS: '1000', MINER_CAP_BPS: '1' }, async (t) => {
-      for (const p of [1, 2]) await addPoints(t.pool, 0, (await craftMiner(t.pool, { recipient: await randomAddress() })).hotkey, p)
+      for (const p of [1, 2])
+        await addPoints(t.pool, 0, (await craftMiner(t.pool, { recipient: await randomAddress() })).hotkey, p)
       await closeThrough(t, 0)
       const meta = (await get(t, '/claims/epoch/0')).body
       assert.deepEqual([meta.epoch_units, meta.fee_units, meta.undistributed_units], [0, 1, 9])
@@ -266,18 +332,37 @@ describe('payouts', { concurrency: CONCURRENCY }, () => {
   it('epochs stored unbalanced by earlier versions are corrected by a migration; payouts unchanged, verify matches', async () => {
     await withPool({ EPOCH_BUDGET_UNITS: '10', POOL_FEE_BPS: '1000', MINER_CAP_BPS: '1' }, async (t) => {
       await closeThrough(t, 0) // nobody had points
-      for (const p of [1, 2]) await addPoints(t.pool, 1, (await craftMiner(t.pool, { recipient: await randomAddress() })).hotkey, p)
+      for (const p of [1, 2])
+        await addPoints(t.pool, 1, (await craftMiner(t.pool, { recipient: await randomAddress() })).hotkey, p)
       await closeThrough(t, 1) // points, but 0 units paid
       const db = t.pool.database.db
       const before = await db.selectFrom('epoch_payouts').selectAll().orderBy('epoch_id').orderBy('hotkey').execute()
       // What earlier versions stored whenever nothing was paid: fee 0 and undistributed 0.
       await db.updateTable('epochs').set({ fee_units: 0n, undistributed_units: 0n }).execute()
-      for (const e of [0, 1]) assert.equal((await t.pool.epochs.verify(e)).ok, false, `epoch ${e} unbalanced before the migration`)
+      for (const e of [0, 1])
+        assert.equal((await t.pool.epochs.verify(e)).ok, false, `epoch ${e} unbalanced before the migration`)
       await balanceEpochs(db, t.pool.database.dialect) // the migration, run again over the old values
-      const rows = await db.selectFrom('epochs').select(['epoch_id', 'epoch_units', 'fee_units', 'undistributed_units']).orderBy('epoch_id').execute()
-      assert.deepEqual(rows.map((r) => [Number(r.epoch_id), BigInt(r.epoch_units), BigInt(r.fee_units), BigInt(r.undistributed_units)]),
-        [[0, 0n, 0n, 10n], [1, 0n, 1n, 9n]])
-      assert.deepEqual(await db.selectFrom('epoch_payouts').selectAll().orderBy('epoch_id').orderBy('hotkey').execute(), before)
+      const rows = await db
+        .selectFrom('epochs')
+        .select(['epoch_id', 'epoch_units', 'fee_units', 'undistributed_units'])
+        .orderBy('epoch_id')
+        .execute()
+      assert.deepEqual(
+        rows.map((r) => [
+          Number(r.epoch_id),
+          BigInt(r.epoch_units),
+          BigInt(r.fee_units),
+          BigInt(r.undistributed_units),
+        ]),
+        [
+          [0, 0n, 0n, 10n],
+          [1, 0n, 1n, 9n],
+        ],
+      )
+      assert.deepEqual(
+        await db.selectFrom('epoch_payouts').selectAll().orderBy('epoch_id').orderBy('hotkey').execute(),
+        before,
+      )
       for (const e of [0, 1]) assert.deepEqual((await t.pool.epochs.verify(e)).mismatches, [])
     })
   })
@@ -378,27 +463,32 @@ describe('cumulative amounts and recipients', { concurrency: CONCURRENCY }, () =
   })
 
   it('MIN_PAYOUT_UNITS leaves out small credits until they grow to it', async () => {
-    await withPool({ EPOCH_BUDGET_UNITS: '1000', POOL_FEE_BPS: '0', MINER_CAP_BPS: '0', MIN_PAYOUT_UNITS: '300' }, async (t) => {
-      const big = await craftMiner(t.pool, { recipient: await randomAddress() })
-      const small = await craftMiner(t.pool, { recipient: await randomAddress() })
-      for (const w of [0, 1, 2]) {
-        await addPoints(t.pool, w, big.hotkey, 9)
-        await addPoints(t.pool, w, small.hotkey, 1)
-      }
-      await closeThrough(t, 2)
-      assert.equal((await leaves(t, 0)).has(small.hotkey), false, '100 < 300')
-      assert.equal((await leaves(t, 1)).has(small.hotkey), false, '200 < 300')
-      assert.equal((await leaves(t, 2)).get(small.hotkey)?.amount_units, 300, '300 reaches the minimum')
-      assert.equal((await leaves(t, 0)).get(big.hotkey)?.amount_units, 900)
-      assert.equal((await get(t, `/claims/epoch/1/proof/${small.hotkey}`)).status, 404)
-      for (const e of [0, 1, 2]) assert.equal((await t.pool.epochs.verify(e)).ok, true)
-    })
+    await withPool(
+      { EPOCH_BUDGET_UNITS: '1000', POOL_FEE_BPS: '0', MINER_CAP_BPS: '0', MIN_PAYOUT_UNITS: '300' },
+      async (t) => {
+        const big = await craftMiner(t.pool, { recipient: await randomAddress() })
+        const small = await craftMiner(t.pool, { recipient: await randomAddress() })
+        for (const w of [0, 1, 2]) {
+          await addPoints(t.pool, w, big.hotkey, 9)
+          await addPoints(t.pool, w, small.hotkey, 1)
+        }
+        await closeThrough(t, 2)
+        assert.equal((await leaves(t, 0)).has(small.hotkey), false, '100 < 300')
+        assert.equal((await leaves(t, 1)).has(small.hotkey), false, '200 < 300')
+        assert.equal((await leaves(t, 2)).get(small.hotkey)?.amount_units, 300, '300 reaches the minimum')
+        assert.equal((await leaves(t, 0)).get(big.hotkey)?.amount_units, 900)
+        assert.equal((await get(t, `/claims/epoch/1/proof/${small.hotkey}`)).status, 404)
+        for (const e of [0, 1, 2]) assert.equal((await t.pool.epochs.verify(e)).ok, true)
+      },
+    )
   })
 })
 
 describe('verify and export', { concurrency: CONCURRENCY }, () => {
-  async function twoEpochs (t: TestPool): Promise<void> {
-    const ms = await Promise.all([0, 1, 2].map(async () => await craftMiner(t.pool, { recipient: await randomAddress() })))
+  async function twoEpochs(t: TestPool): Promise<void> {
+    const ms = await Promise.all(
+      [0, 1, 2].map(async () => await craftMiner(t.pool, { recipient: await randomAddress() })),
+    )
     for (const [i, m] of ms.entries()) {
       await addPoints(t.pool, 0, m.hotkey, i + 1)
       await addPoints(t.pool, 1, m.hotkey, 3 - i)
@@ -424,14 +514,25 @@ describe('verify and export', { concurrency: CONCURRENCY }, () => {
     await withPool({ MINER_CAP_BPS: '0' }, async (t) => {
       await twoEpochs(t)
       const db = t.pool.database.db
-      await db.updateTable('epoch_leaves').set((eb) => ({ amount_units: eb('amount_units', '+', 1n) }))
-        .where('epoch_id', '=', 1n).where('leaf_index', '=', 1n).execute()
+      await db
+        .updateTable('epoch_leaves')
+        .set((eb) => ({ amount_units: eb('amount_units', '+', 1n) }))
+        .where('epoch_id', '=', 1n)
+        .where('leaf_index', '=', 1n)
+        .execute()
       let v = await t.pool.epochs.verify(1)
       assert.equal(v.ok, false)
-      assert.ok(v.mismatches.some((m) => m.startsWith('leaf 1 amount')), JSON.stringify(v.mismatches))
+      assert.ok(
+        v.mismatches.some((m) => m.startsWith('leaf 1 amount')),
+        JSON.stringify(v.mismatches),
+      )
       assert.equal((await t.pool.epochs.verify(0)).ok, true, 'the other epoch is untouched')
 
-      await db.updateTable('epochs').set({ root: `0x${'ab'.repeat(32)}` }).where('epoch_id', '=', 0n).execute()
+      await db
+        .updateTable('epochs')
+        .set({ root: `0x${'ab'.repeat(32)}` })
+        .where('epoch_id', '=', 0n)
+        .execute()
       v = await t.pool.epochs.verify(0)
       assert.equal(v.ok, false)
       assert.equal(v.root, `0x${'ab'.repeat(32)}`)
@@ -447,11 +548,19 @@ describe('verify and export', { concurrency: CONCURRENCY }, () => {
       for (const column of ['epoch_units', 'fee_units', 'undistributed_units'] as const) {
         const row = await db.selectFrom('epochs').select(column).where('epoch_id', '=', 1n).executeTakeFirstOrThrow()
         const original = BigInt(row[column])
-        await db.updateTable('epochs').set({ [column]: original + 7n }).where('epoch_id', '=', 1n).execute()
+        await db
+          .updateTable('epochs')
+          .set({ [column]: original + 7n })
+          .where('epoch_id', '=', 1n)
+          .execute()
         const v = await t.pool.epochs.verify(1)
         assert.equal(v.ok, false, column)
         assert.deepEqual(v.mismatches, [`${column}: stored ${original + 7n}, recomputed ${original}`])
-        await db.updateTable('epochs').set({ [column]: original }).where('epoch_id', '=', 1n).execute()
+        await db
+          .updateTable('epochs')
+          .set({ [column]: original })
+          .where('epoch_id', '=', 1n)
+          .execute()
       }
       assert.equal((await t.pool.epochs.verify(1)).ok, true)
     })
@@ -461,8 +570,15 @@ describe('verify and export', { concurrency: CONCURRENCY }, () => {
     await withPool({ MINER_CAP_BPS: '0' }, async (t) => {
       await twoEpochs(t)
       const db = t.pool.database.db
-      const victim = (await db.selectFrom('epoch_payouts').select('hotkey').where('epoch_id', '=', 0n).executeTakeFirstOrThrow()).hotkey
-      await db.updateTable('epoch_payouts').set((eb) => ({ units: eb('units', '+', 5n) })).where('epoch_id', '=', 0n).where('hotkey', '=', victim).execute()
+      const victim = (
+        await db.selectFrom('epoch_payouts').select('hotkey').where('epoch_id', '=', 0n).executeTakeFirstOrThrow()
+      ).hotkey
+      await db
+        .updateTable('epoch_payouts')
+        .set((eb) => ({ units: eb('units', '+', 5n) }))
+        .where('epoch_id', '=', 0n)
+        .where('hotkey', '=', victim)
+        .execute()
       const v0 = await t.pool.epochs.verify(0)
       assert.equal(v0.ok, false)
       assert.ok(v0.mismatches.some((m) => m.startsWith(`payout of ${victim}`)))
@@ -474,8 +590,28 @@ describe('verify and export', { concurrency: CONCURRENCY }, () => {
     await withPool({ MINER_CAP_BPS: '0' }, async (t) => {
       await twoEpochs(t)
       const artifact = JSON.parse(JSON.stringify(await t.pool.epochs.export(1)))
-      for (const field of ['artifact', 'version', 'format', 'epoch', 'root', 'num_of_leaves', 'total_units', 'epoch_units', 'fee_units', 'undistributed_units',
-        'budget_units', 'window_start', 'window_end', 'block_start', 'block_end', 'closed_at', 'params', 'payouts', 'credit_without_leaf', 'leaves']) {
+      for (const field of [
+        'artifact',
+        'version',
+        'format',
+        'epoch',
+        'root',
+        'num_of_leaves',
+        'total_units',
+        'epoch_units',
+        'fee_units',
+        'undistributed_units',
+        'budget_units',
+        'window_start',
+        'window_end',
+        'block_start',
+        'block_end',
+        'closed_at',
+        'params',
+        'payouts',
+        'credit_without_leaf',
+        'leaves',
+      ]) {
         assert.ok(field in artifact, `artifact has ${field}`)
       }
       assert.equal(artifact.format, CLAIM_TREE_FORMAT)
@@ -490,13 +626,23 @@ describe('verify and export', { concurrency: CONCURRENCY }, () => {
       assert.equal(artifact.epoch_units, 950_000_000)
       assert.equal(artifact.total_units, 1_900_000_000)
       assert.deepEqual(artifact.params, {
-        budget_units: '1000000000', pool_fee_bps: 500, miner_cap_bps: 0, min_payout_units: '0', window_blocks: 360, epoch_windows: 1,
+        budget_units: '1000000000',
+        pool_fee_bps: 500,
+        miner_cap_bps: 0,
+        min_payout_units: '0',
+        window_blocks: 360,
+        epoch_windows: 1,
       })
-      assert.equal(artifact.leaves.reduce((s: bigint, l: any) => s + BigInt(l.amount_units), 0n), BigInt(artifact.total_units))
+      assert.equal(
+        artifact.leaves.reduce((s: bigint, l: any) => s + BigInt(l.amount_units), 0n),
+        BigInt(artifact.total_units),
+      )
 
       // Independent re-derivation: only the artifact's leaves, the public tree builder, and SS58 decoding.
       const entries = artifact.leaves.map((l: any) => ({
-        hotkey: decodeAddress(l.hotkey), recipient: decodeAddress(l.recipient_coldkey), amountUnits: BigInt(l.amount_units),
+        hotkey: decodeAddress(l.hotkey),
+        recipient: decodeAddress(l.recipient_coldkey),
+        amountUnits: BigInt(l.amount_units),
       }))
       const tree = buildClaimTree(BigInt(artifact.epoch), entries)
       assert.equal(`0x${Buffer.from(tree.root).toString('hex')}`, artifact.root)
@@ -504,7 +650,10 @@ describe('verify and export', { concurrency: CONCURRENCY }, () => {
         assert.equal(`0x${Buffer.from(tree.leaves[l.index]!.leaf).toString('hex')}`, l.leaf)
         // Proofs are not in the artifact; the proof route serves each one, against the same root.
         const pkg = (await get(t, `/claims/epoch/1/proof/${l.hotkey}`)).body
-        assert.equal(verifyClaim(1n, l.index, entries[l.index], pkg.proof.map(fromHex32), fromHex32(artifact.root)), true)
+        assert.equal(
+          verifyClaim(1n, l.index, entries[l.index], pkg.proof.map(fromHex32), fromHex32(artifact.root)),
+          true,
+        )
       }
       await assert.rejects(t.pool.epochs.export(9), /not closed/)
     })
@@ -526,7 +675,7 @@ describe('verify and export', { concurrency: CONCURRENCY }, () => {
       const amounts = new Map(artifact.leaves.map((l: any) => [l.hotkey, l.amount_units]))
       // 9e18 × 2 / 3000001 etc.; the small share is a number, the large ones strings.
       const micro = [2_000_000n, 1_000_000n, 1n]
-      const exact = micro.map((m) => 9_000_000_000_000_000_000n * m / 3_000_001n)
+      const exact = micro.map((m) => (9_000_000_000_000_000_000n * m) / 3_000_001n)
       assert.equal(typeof amounts.get(a.hotkey), 'string')
       assert.equal(typeof amounts.get(b.hotkey), 'string')
       assert.equal(typeof amounts.get(c.hotkey), 'number')
@@ -534,7 +683,10 @@ describe('verify and export', { concurrency: CONCURRENCY }, () => {
       got.forEach((g, i) => {
         assert.ok(g === exact[i] || g === exact[i]! + 1n, `${g} ≈ ${exact[i]}`)
       })
-      assert.equal(got.reduce((s, g) => s + g, 0n), 9_000_000_000_000_000_000n)
+      assert.equal(
+        got.reduce((s, g) => s + g, 0n),
+        9_000_000_000_000_000_000n,
+      )
       const pkg = await t.app.inject({ method: 'GET', url: `/claims/epoch/0/proof/${a.hotkey}` })
       assert.match(pkg.body, new RegExp(`"amount_units":"${got[0]}"`))
       assert.equal((await get(t, '/claims/epoch/0')).body.total_units, '9000000000000000000')

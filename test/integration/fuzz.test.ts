@@ -12,8 +12,22 @@ import { connect } from 'node:net'
 import fc from 'fast-check'
 import { keyFromSecret, signedHeaders } from '../../src/crypto/keys.ts'
 import {
-  describeRequest, Harvest, MALFORMED_BODIES, operationKey, operationsOf, OTHER_CONTENT_TYPES, requestArb, responseProblem, send,
-  shortText, startFuzzPool, toJsonText, type FuzzPool, type OpenApiDocument, type Operation, type SchemaContext,
+  describeRequest,
+  Harvest,
+  MALFORMED_BODIES,
+  operationKey,
+  operationsOf,
+  OTHER_CONTENT_TYPES,
+  requestArb,
+  responseProblem,
+  send,
+  shortText,
+  startFuzzPool,
+  toJsonText,
+  type FuzzPool,
+  type OpenApiDocument,
+  type Operation,
+  type SchemaContext,
 } from '../support/fuzz.ts'
 import { TestMiner } from '../support/miner.ts'
 import { twoBytePrefixSpelling } from '../support/ss58.ts'
@@ -22,9 +36,13 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 
 // --- 3. nothing unhandled ---------------------------------------------------------------------------------
 const incidents: string[] = []
-const describeError = (e: unknown): string => (e instanceof Error ? e.stack ?? e.message : String(e))
-process.on('unhandledRejection', (reason) => { incidents.push(`unhandledRejection: ${describeError(reason)}`) })
-process.on('uncaughtException', (err) => { incidents.push(`uncaughtException: ${describeError(err)}`) })
+const describeError = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e))
+process.on('unhandledRejection', (reason) => {
+  incidents.push(`unhandledRejection: ${describeError(reason)}`)
+})
+process.on('uncaughtException', (err) => {
+  incidents.push(`uncaughtException: ${describeError(err)}`)
+})
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 80)
 const SEED = process.env.FUZZ_SEED === undefined ? Date.now() % 2 ** 31 : Number(process.env.FUZZ_SEED)
@@ -35,12 +53,18 @@ let requests = 0
 const survey = new Map<string, string>()
 
 /** Fails with the request, the answer and the last error logged when the answer breaks the rules. */
-function check (fp: FuzzPool, op: Operation | undefined, request: InjectOptions & { url: string }, response: LightMyRequestResponse): void {
+function check(
+  fp: FuzzPool,
+  op: Operation | undefined,
+  request: InjectOptions & { url: string },
+  response: LightMyRequestResponse,
+): void {
   requests++
   const problem = responseProblem(response, op)
   if (problem === undefined) return
   const logged = fp.errorLogs.at(-1)
-  const report = `${problem}\nrequest: ${describeRequest(request)}\nresponse: ${response.statusCode} ${response.body.slice(0, 600)}` +
+  const report =
+    `${problem}\nrequest: ${describeRequest(request)}\nresponse: ${response.statusCode} ${response.body.slice(0, 600)}` +
     (logged === undefined ? '' : `\nlogged: ${logged.slice(0, 4000)}`)
   if (!SURVEY) throw new Error(report)
   const key = `${op === undefined ? request.url.slice(0, 40) : operationKey(op)} | ${problem.replace(/\d+/g, 'N').slice(0, 80)}`
@@ -48,21 +72,27 @@ function check (fp: FuzzPool, op: Operation | undefined, request: InjectOptions 
 }
 
 /** fc.assert with a report that names the seed and path to replay, the failure, and a readable counterexample. */
-async function assertProperty<T> (property: fc.IAsyncProperty<T>, numRuns: number): Promise<void> {
+async function assertProperty<T>(property: fc.IAsyncProperty<T>, numRuns: number): Promise<void> {
   const details = await fc.check(property, { numRuns, seed: SEED })
   if (!details.failed) return
   const error = details.errorInstance
-  throw new Error(`property failed after ${details.numRuns} run(s); replay with FUZZ_SEED=${details.seed} (path ${details.counterexamplePath ?? '?'})\n` +
-    `${error instanceof Error ? error.message : String(error)}\ncounterexample: ${shortText(details.counterexample)}`)
+  throw new Error(
+    `property failed after ${details.numRuns} run(s); replay with FUZZ_SEED=${details.seed} (path ${details.counterexamplePath ?? '?'})\n` +
+      `${error instanceof Error ? error.message : String(error)}\ncounterexample: ${shortText(details.counterexample)}`,
+  )
 }
 
-async function inject (fp: FuzzPool, op: Operation | undefined, request: InjectOptions & { url: string }): Promise<LightMyRequestResponse> {
+async function inject(
+  fp: FuzzPool,
+  op: Operation | undefined,
+  request: InjectOptions & { url: string },
+): Promise<LightMyRequestResponse> {
   const response = await fp.app.inject(request)
   check(fp, op, request, response)
   return response
 }
 
-async function healthy (fp: FuzzPool): Promise<void> {
+async function healthy(fp: FuzzPool): Promise<void> {
   const response = await fp.app.inject({ url: '/health' })
   assert.equal(response.statusCode, 200, response.body)
   assert.equal(response.json().status, 'healthy')
@@ -96,11 +126,20 @@ describe('schema-driven fuzzing of every OpenAPI operation', () => {
       const proof = await fp.app.inject({ url: `/claims/epoch/0/proof/${m.hotkey}` })
       assert.equal(proof.statusCode, 200, proof.body)
       const p = proof.json() as Record<string, unknown>
-      claims.push({ index: p.index, hotkey: p.hotkey, recipient_coldkey: p.recipient_coldkey, amount_units: p.amount_units, proof: p.proof })
+      claims.push({
+        index: p.index,
+        hotkey: p.hotkey,
+        recipient_coldkey: p.recipient_coldkey,
+        amount_units: p.amount_units,
+        proof: p.proof,
+      })
       harvest.learn(p)
     }
-    for (const [m, r] of [[miners[1]!, await miners[1]!.lease({ eval_batch_size: 64 })], [miners[2]!, await miners[2]!.requestBatch({ task_type: 'evolve' })],
-      [miners[3]!, await miners[3]!.requestBatch({})]] as const) {
+    for (const [m, r] of [
+      [miners[1]!, await miners[1]!.lease({ eval_batch_size: 64 })],
+      [miners[2]!, await miners[2]!.requestBatch({ task_type: 'evolve' })],
+      [miners[3]!, await miners[3]!.requestBatch({})],
+    ] as const) {
       assert.equal(r.statusCode, 200, r.body)
       harvest.learn(r.json())
       harvest.learnOwn(m.hotkey, r.json())
@@ -110,22 +149,40 @@ describe('schema-driven fuzzing of every OpenAPI operation', () => {
     ctx = {
       doc,
       // Every key's other valid SS58 spelling too: the pool must refuse it wherever an address enters.
-      addresses: [...miners.map((m) => m.hotkey), ...recipients, ...[miners[0]!.hotkey, recipients[0]!].map((a) => twoBytePrefixSpelling(a))],
+      addresses: [
+        ...miners.map((m) => m.hotkey),
+        ...recipients,
+        ...[miners[0]!.hotkey, recipients[0]!].map((a) => twoBytePrefixSpelling(a)),
+      ],
       taskTypes: fp.pool.config.taskTypes,
       examples: { 'POST /claims/epoch/claim': claims, 'POST /claims/epoch/{epoch_id}/claim': claims },
     }
   })
 
   after(async () => {
-    const table = [...statuses].map(([op, s]) => `${op}: ${[...s].sort((a, b) => a[0] - b[0]).map(([k, n]) => `${k}×${n}`).join(' ')}`)
-    console.log(`fuzz seed ${SEED}, ${RUNS} runs per operation${SURVEY ? `; statuses per operation:\n  ${table.join('\n  ')}` : ''}`)
+    const table = [...statuses].map(
+      ([op, s]) =>
+        `${op}: ${[...s]
+          .sort((a, b) => a[0] - b[0])
+          .map(([k, n]) => `${k}×${n}`)
+          .join(' ')}`,
+    )
+    console.log(
+      `fuzz seed ${SEED}, ${RUNS} runs per operation${SURVEY ? `; statuses per operation:\n  ${table.join('\n  ')}` : ''}`,
+    )
     await fp?.close()
   })
 
   test('the document lists the routes of SPEC §2–§10 (sanity check of what gets fuzzed)', () => {
     const keys = new Set(ops.map(operationKey))
-    for (const key of ['POST /api/v1/tasks/lease', 'POST /api/v1/tasks/{lease_id}/submit_lease', 'PUT /api/v1/miners/recipient-coldkey',
-      'POST /claims/epoch/{epoch_id}/claim', 'GET /health', 'GET /api/v1/disclaimer.md']) {
+    for (const key of [
+      'POST /api/v1/tasks/lease',
+      'POST /api/v1/tasks/{lease_id}/submit_lease',
+      'PUT /api/v1/miners/recipient-coldkey',
+      'POST /claims/epoch/{epoch_id}/claim',
+      'GET /health',
+      'GET /api/v1/disclaimer.md',
+    ]) {
       assert.ok(keys.has(key), `${key} is in /openapi.json`)
     }
     assert.ok(ops.length >= 30, `${ops.length} operations`)
@@ -136,34 +193,89 @@ describe('schema-driven fuzzing of every OpenAPI operation', () => {
       await t.test(operationKey(op), async () => {
         const seen = new Map<number, number>()
         statuses.set(operationKey(op), seen)
-        await assertProperty(fc.asyncProperty(requestArb(op, ctx, miners.length), async (req) => {
-          const { request, response, prepared } = await send(fp.app, op, req, miners, harvest)
-          for (const p of prepared) check(fp, undefined, p.request, p.response)
-          seen.set(response.statusCode, (seen.get(response.statusCode) ?? 0) + 1)
-          check(fp, op, request, response)
-        }), RUNS)
+        await assertProperty(
+          fc.asyncProperty(requestArb(op, ctx, miners.length), async (req) => {
+            const { request, response, prepared } = await send(fp.app, op, req, miners, harvest)
+            for (const p of prepared) check(fp, undefined, p.request, p.response)
+            seen.set(response.statusCode, (seen.get(response.statusCode) ?? 0) + 1)
+            check(fp, op, request, response)
+          }),
+          RUNS,
+        )
       })
     }
   })
 
   test('routes outside the document (docs, metrics, dashboard, unknown paths) with any method', async () => {
-    const prefixes = ['/', '/docs', '/docs/', '/docs/static/', '/docs/json', '/redoc', '/redoc/', '/metrics', '/openapi.json', '/dashboard', '/dashboard/',
-      '/dashboard/vendor/', '/api', '/api/v1', '/api/v1/', '/api/v1/tasks/', '/api/v1/miners/', '/claims', '/claims/', '/claims/epoch/0/', '/status/']
-    const suffixes = ['', 'index.html', 'app.js', 'styles.css', 'verify.d.ts', '../package.json', '..%2f..%2fpackage.json', '%2e%2e/%2e%2e/etc/passwd',
-      '....//....//etc/passwd', `${'a'.repeat(300)}.js`, `${'a'.repeat(5000)}`, '%00.js', 'a%00.css', '%', '%zz', '💥', '?x=1', '/', '//', 'preact.mjs', 'swagger-ui.css']
-    await assertProperty(fc.asyncProperty(
-      fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'),
-      fc.constantFrom(...prefixes), fc.constantFrom(...suffixes), fc.boolean(),
-      async (method, prefix, suffix, withBody) => {
-        const request = { method: method as InjectOptions['method'], url: `${prefix}${encodeURI(suffix).replace(/%25/g, '%')}`, ...(withBody ? { payload: '{}', headers: { 'content-type': 'application/json' } } : {}) }
-        const response = await fp.app.inject(request)
-        if (method === 'HEAD') {
-          requests++
-          assert.ok(response.statusCode < 500, `${method} ${request.url}: ${response.statusCode}`)
-        } else {
-          check(fp, undefined, request, response)
-        }
-      }), RUNS * 4)
+    const prefixes = [
+      '/',
+      '/docs',
+      '/docs/',
+      '/docs/static/',
+      '/docs/json',
+      '/redoc',
+      '/redoc/',
+      '/metrics',
+      '/openapi.json',
+      '/dashboard',
+      '/dashboard/',
+      '/dashboard/vendor/',
+      '/api',
+      '/api/v1',
+      '/api/v1/',
+      '/api/v1/tasks/',
+      '/api/v1/miners/',
+      '/claims',
+      '/claims/',
+      '/claims/epoch/0/',
+      '/status/',
+    ]
+    const suffixes = [
+      '',
+      'index.html',
+      'app.js',
+      'styles.css',
+      'verify.d.ts',
+      '../package.json',
+      '..%2f..%2fpackage.json',
+      '%2e%2e/%2e%2e/etc/passwd',
+      '....//....//etc/passwd',
+      `${'a'.repeat(300)}.js`,
+      `${'a'.repeat(5000)}`,
+      '%00.js',
+      'a%00.css',
+      '%',
+      '%zz',
+      '💥',
+      '?x=1',
+      '/',
+      '//',
+      'preact.mjs',
+      'swagger-ui.css',
+    ]
+    await assertProperty(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'),
+        fc.constantFrom(...prefixes),
+        fc.constantFrom(...suffixes),
+        fc.boolean(),
+        async (method, prefix, suffix, withBody) => {
+          const request = {
+            method: method as InjectOptions['method'],
+            url: `${prefix}${encodeURI(suffix).replace(/%25/g, '%')}`,
+            ...(withBody ? { payload: '{}', headers: { 'content-type': 'application/json' } } : {}),
+          }
+          const response = await fp.app.inject(request)
+          if (method === 'HEAD') {
+            requests++
+            assert.ok(response.statusCode < 500, `${method} ${request.url}: ${response.statusCode}`)
+          } else {
+            check(fp, undefined, request, response)
+          }
+        },
+      ),
+      RUNS * 4,
+    )
   })
 
   test('inputs the fuzzer found answering 500 or the wrong error shape, pinned', async () => {
@@ -175,40 +287,104 @@ describe('schema-driven fuzzing of every OpenAPI operation', () => {
     }
     // A NUL byte in text that reaches PostgreSQL ("invalid byte sequence for encoding UTF8: 0x00") was a 500;
     // now NUL is refused wherever it can arrive: percent-encoded in the URL, escaped in a JSON string.
-    const nulUrls = ['/api/v1/miners/recipient-coldkey/a%00b', '/claims/epoch/proof/a%00b', '/claims/epoch/claim/a%00b', '/claims/epoch/0/proof/%00', '/claims/epoch/0/claim/%00']
+    const nulUrls = [
+      '/api/v1/miners/recipient-coldkey/a%00b',
+      '/claims/epoch/proof/a%00b',
+      '/claims/epoch/claim/a%00b',
+      '/claims/epoch/0/proof/%00',
+      '/claims/epoch/0/claim/%00',
+    ]
     for (const url of nulUrls) await expect(await fp.app.inject({ url }), 400, 'POOL_ERR_BAD_REQUEST', url)
     for (const verb of ['submit_lease', 'submit_evaluation', 'submit_evolution']) {
-      await expect(await m.send('POST', `/api/v1/tasks/a%00b/${verb}`, { evaluations: [] }), 400, 'POOL_ERR_BAD_REQUEST', verb)
+      await expect(
+        await m.send('POST', `/api/v1/tasks/a%00b/${verb}`, { evaluations: [] }),
+        400,
+        'POOL_ERR_BAD_REQUEST',
+        verb,
+      )
     }
     await expect(await m.send('GET', '/api/v1/results/?task_type=%00'), 400, 'POOL_ERR_BAD_REQUEST', 'NUL in a query')
-    await expect(await m.send('POST', '/api/v1/tasks/lease', '{"task_type": "a\\u0000b"}'), 400, 'POOL_ERR_MALFORMED_JSON', 'NUL in a JSON string')
-    await expect(await m.send('POST', '/api/v1/tasks/lease', '{"a\\u0000": 1}'), 400, 'POOL_ERR_MALFORMED_JSON', 'NUL in a JSON key')
+    await expect(
+      await m.send('POST', '/api/v1/tasks/lease', '{"task_type": "a\\u0000b"}'),
+      400,
+      'POOL_ERR_MALFORMED_JSON',
+      'NUL in a JSON string',
+    )
+    await expect(
+      await m.send('POST', '/api/v1/tasks/lease', '{"a\\u0000": 1}'),
+      400,
+      'POOL_ERR_MALFORMED_JSON',
+      'NUL in a JSON key',
+    )
     // sim_window_number had no upper bound: 1e300 reached BigInt() and the BIGINT column (500 on both stores).
     for (const value of ['1e300', '1e309', '9223372036854775807', '1.7976931348623157e308', '9007199254740992']) {
       const r = await m.send('POST', '/api/v1/tasks/lease', `{"sim_window_number": ${value}}`)
-      const body = await expect(r, 422, 'POOL_ERR_VALIDATION', `sim_window_number ${value}`) as { detail: Array<{ loc: unknown[] }> }
+      const body = (await expect(r, 422, 'POOL_ERR_VALIDATION', `sim_window_number ${value}`)) as {
+        detail: Array<{ loc: unknown[] }>
+      }
       assert.deepEqual(body.detail[0]!.loc, ['body', 'sim_window_number'])
     }
     // The router's own refusals used Fastify's {error, message, statusCode} shape.
-    await expect(await fp.app.inject({ url: '/api/v1/miners/recipient-coldkey/%zz' }), 400, 'POOL_ERR_BAD_REQUEST', 'bad percent-encoding')
-    await expect(await fp.app.inject({ url: '/claims/epoch/%ED%A0%80' }), 400, 'POOL_ERR_BAD_REQUEST', 'encoded lone surrogate')
+    await expect(
+      await fp.app.inject({ url: '/api/v1/miners/recipient-coldkey/%zz' }),
+      400,
+      'POOL_ERR_BAD_REQUEST',
+      'bad percent-encoding',
+    )
+    await expect(
+      await fp.app.inject({ url: '/claims/epoch/%ED%A0%80' }),
+      400,
+      'POOL_ERR_BAD_REQUEST',
+      'encoded lone surrogate',
+    )
     // One key had two valid addresses (the two-byte form of prefix 42): the other spelling is refused everywhere.
     const other = twoBytePrefixSpelling(m.hotkey)
-    await expect(await fp.app.inject({ method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(m.key, Math.floor(fp.clock.now() / 1000)), 'X-Key': other }, payload: {} }),
-      401, 'POOL_ERR_AUTH_BAD_ADDRESS', 'X-Key in the other spelling')
-    for (const url of [`/claims/epoch/proof/${other}`, `/api/v1/miners/recipient-coldkey/${other}`]) await expect(await fp.app.inject({ url }), 422, 'POOL_ERR_VALIDATION', url)
+    await expect(
+      await fp.app.inject({
+        method: 'POST',
+        url: '/api/v1/miners/register',
+        headers: { ...signedHeaders(m.key, Math.floor(fp.clock.now() / 1000)), 'X-Key': other },
+        payload: {},
+      }),
+      401,
+      'POOL_ERR_AUTH_BAD_ADDRESS',
+      'X-Key in the other spelling',
+    )
+    for (const url of [`/claims/epoch/proof/${other}`, `/api/v1/miners/recipient-coldkey/${other}`])
+      await expect(await fp.app.inject({ url }), 422, 'POOL_ERR_VALIDATION', url)
     // 10,000 nested arrays around an escaped NUL overflowed the recursive NUL check: a 500 before authentication.
-    await expect(await fp.app.inject({ method: 'POST', url: '/api/v1/tasks/lease', headers: { 'content-type': 'application/json' }, payload: `${'['.repeat(10_000)}"\\u0000"${']'.repeat(10_000)}` }),
-      400, 'POOL_ERR_MALFORMED_JSON', 'deep nesting')
+    await expect(
+      await fp.app.inject({
+        method: 'POST',
+        url: '/api/v1/tasks/lease',
+        headers: { 'content-type': 'application/json' },
+        payload: `${'['.repeat(10_000)}"\\u0000"${']'.repeat(10_000)}`,
+      }),
+      400,
+      'POOL_ERR_MALFORMED_JSON',
+      'deep nesting',
+    )
     // Loosely coerced integers: " " was epoch 0, "+1" and "00001" were 1, "0x10" was 16.
-    for (const url of ['/claims/epoch/%20', '/claims/epoch/+1', '/claims/epoch/00001', '/api/v1/miners/leaderboard?limit=0x10']) {
+    for (const url of [
+      '/claims/epoch/%20',
+      '/claims/epoch/+1',
+      '/claims/epoch/00001',
+      '/api/v1/miners/leaderboard?limit=0x10',
+    ]) {
       await expect(await fp.app.inject({ url }), 422, 'POOL_ERR_VALIDATION', url)
     }
-    const long = await expect(await fp.app.inject({ url: `/claims/epoch/${'9'.repeat(201)}` }), 422, 'POOL_ERR_VALIDATION', 'path parameter over 200 characters')
+    const long = await expect(
+      await fp.app.inject({ url: `/claims/epoch/${'9'.repeat(201)}` }),
+      422,
+      'POOL_ERR_VALIDATION',
+      'path parameter over 200 characters',
+    )
     assert.deepEqual((long as { detail: Array<{ loc: unknown[] }> }).detail[0]!.loc, ['path'])
   })
 
-  test('the pool is healthy afterwards', async () => { await healthy(fp) })
+  test('the pool is healthy afterwards', async () => {
+    await healthy(fp)
+  })
 })
 
 describe('hand-made malformed inputs', () => {
@@ -226,11 +402,15 @@ describe('hand-made malformed inputs', () => {
     writes = ops.filter((op) => op.method === 'POST' || op.method === 'PUT')
     signedOps = ops.filter((op) => op.signed)
   })
-  after(async () => { await fp?.close() })
+  after(async () => {
+    await fp?.close()
+  })
 
   /** A concrete URL for the operation (path parameters filled with plausible values). */
-  const urlOf = (op: Operation): string => op.path.replace(/\{(\w+)\}/g, (_, name: string) =>
-    /epoch|result/.test(name) ? '1' : /hotkey/.test(name) ? miner.hotkey : '00000000-0000-4000-8000-000000000000')
+  const urlOf = (op: Operation): string =>
+    op.path.replace(/\{(\w+)\}/g, (_, name: string) =>
+      /epoch|result/.test(name) ? '1' : /hotkey/.test(name) ? miner.hotkey : '00000000-0000-4000-8000-000000000000',
+    )
 
   const kept = new Map<string, Record<string, string>>()
   /**
@@ -241,23 +421,44 @@ describe('hand-made malformed inputs', () => {
   const authFor = (op: Operation, body: unknown = {}, reuse = false): Record<string, string> => {
     if (!op.signed) return {}
     const b = body as Record<string, unknown> | null
-    const named = b !== null && typeof b === 'object' ? b.recipient_coldkey ?? b.coldkey_address : undefined
+    const named = b !== null && typeof b === 'object' ? (b.recipient_coldkey ?? b.coldkey_address) : undefined
     const recipientText = op.recipientSigned ? (typeof named === 'string' ? named.trim() : '') : undefined
     const key = `${op.method} ${op.path} ${recipientText ?? ''}`
-    const headers = (reuse ? kept.get(key) : undefined) ?? signedHeaders(miner.key, Math.floor(fp.clock.now() / 1000), recipientText)
+    const headers =
+      (reuse ? kept.get(key) : undefined) ?? signedHeaders(miner.key, Math.floor(fp.clock.now() / 1000), recipientText)
     if (reuse) kept.set(key, headers)
     return headers
   }
-  const parses = (text: string): boolean => { try { JSON.parse(text); return true } catch { return /score/.test(text) } }
+  const parses = (text: string): boolean => {
+    try {
+      JSON.parse(text)
+      return true
+    } catch {
+      return /score/.test(text)
+    }
+  }
 
   test('not JSON, truncated JSON, trailing garbage, NaN/Infinity outside a score → 4xx JSON, never 5xx', async () => {
     for (const op of writes) {
       for (const text of MALFORMED_BODIES) {
         // The body is parsed before authentication: signing matters only for bodies that parse.
         for (const signed of parses(text) ? [false, true] : [false]) {
-          const r = await inject(fp, op, { method: op.method, url: urlOf(op), headers: { ...(signed ? authFor(op) : {}), 'content-type': 'application/json' }, payload: text })
-          if (/^\{"a": (NaN|-Infinity|Infinity)\}$|^(NaN|-Infinity)$/.test(text) || text === '{"a": 1} trailing' || text === '{') {
-            assert.equal(r.statusCode, text.length > SMALL_BODY ? 413 : 400, `${op.method} ${op.path} ${text}: ${r.body}`)
+          const r = await inject(fp, op, {
+            method: op.method,
+            url: urlOf(op),
+            headers: { ...(signed ? authFor(op) : {}), 'content-type': 'application/json' },
+            payload: text,
+          })
+          if (
+            /^\{"a": (NaN|-Infinity|Infinity)\}$|^(NaN|-Infinity)$/.test(text) ||
+            text === '{"a": 1} trailing' ||
+            text === '{'
+          ) {
+            assert.equal(
+              r.statusCode,
+              text.length > SMALL_BODY ? 413 : 400,
+              `${op.method} ${op.path} ${text}: ${r.body}`,
+            )
           }
         }
       }
@@ -267,11 +468,19 @@ describe('hand-made malformed inputs', () => {
   test('NaN and -Infinity are tolerated only as a score', async () => {
     const op = writes.find((o) => o.path === '/api/v1/tasks/{batch_id}/submit_evaluation')!
     for (const [text, malformed] of [
-      ['{"evaluations": [{"algorithm_id": 1, "score": NaN}]}', false], ['{"evaluations": [{"algorithm_id": 1, "score": -Infinity}]}', false],
-      ['{"evaluations": [{"algorithm_id": NaN, "score": 1}]}', true], ['{"evaluations": [{"algorithm_id": 1, "score": 1}], "x": -Infinity}', true],
-      ['{"evaluations": [{"algorithm_id": 1, "scores": NaN}]}', true], ['{"evaluations": [{"algorithm_id": 1, "score": [NaN]}]}', true],
+      ['{"evaluations": [{"algorithm_id": 1, "score": NaN}]}', false],
+      ['{"evaluations": [{"algorithm_id": 1, "score": -Infinity}]}', false],
+      ['{"evaluations": [{"algorithm_id": NaN, "score": 1}]}', true],
+      ['{"evaluations": [{"algorithm_id": 1, "score": 1}], "x": -Infinity}', true],
+      ['{"evaluations": [{"algorithm_id": 1, "scores": NaN}]}', true],
+      ['{"evaluations": [{"algorithm_id": 1, "score": [NaN]}]}', true],
     ] as const) {
-      const r = await inject(fp, op, { method: 'POST', url: urlOf(op), headers: { ...authFor(op), 'content-type': 'application/json' }, payload: text })
+      const r = await inject(fp, op, {
+        method: 'POST',
+        url: urlOf(op),
+        headers: { ...authFor(op), 'content-type': 'application/json' },
+        payload: text,
+      })
       if (malformed) assert.equal(r.statusCode, 400, `${text}: ${r.body}`)
       else assert.notEqual(r.statusCode, 400, `${text}: ${r.body}`)
     }
@@ -280,29 +489,59 @@ describe('hand-made malformed inputs', () => {
   test('content types other than JSON → 415; JSON with parameters is JSON', async () => {
     const bodies: Record<string, string> = {
       'application/x-www-form-urlencoded': 'recipient_coldkey=x&eval_batch_size=8',
-      'multipart/form-data; boundary=----x': '------x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n------x--\r\n',
+      'multipart/form-data; boundary=----x':
+        '------x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n------x--\r\n',
     }
     for (const op of writes) {
       for (const type of OTHER_CONTENT_TYPES) {
         for (const signed of /json/i.test(type) ? [false, true] : [false]) {
-          const r = await inject(fp, op, { method: op.method, url: urlOf(op), headers: { ...(signed ? authFor(op) : {}), 'content-type': type }, payload: bodies[type] ?? '{}' })
-          if (['text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'application/octet-stream'].includes(type) || type.startsWith('multipart/')) {
+          const r = await inject(fp, op, {
+            method: op.method,
+            url: urlOf(op),
+            headers: { ...(signed ? authFor(op) : {}), 'content-type': type },
+            payload: bodies[type] ?? '{}',
+          })
+          if (
+            ['text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'application/octet-stream'].includes(
+              type,
+            ) ||
+            type.startsWith('multipart/')
+          ) {
             assert.equal(r.statusCode, 415, `${op.method} ${op.path} as ${type}: ${r.body}`)
           }
         }
       }
       // a body without any content type
       await inject(fp, op, { method: op.method, url: urlOf(op), headers: authFor(op), payload: '{"a": 1}' })
-      await inject(fp, op, { method: op.method, url: urlOf(op), headers: { ...authFor(op), 'content-type': undefined as unknown as string }, payload: 'a=1' })
+      await inject(fp, op, {
+        method: op.method,
+        url: urlOf(op),
+        headers: { ...authFor(op), 'content-type': undefined as unknown as string },
+        payload: 'a=1',
+      })
     }
   })
 
   test('an empty body on every POST and PUT', async () => {
     for (const op of writes) {
-      for (const headers of [{}, { 'content-type': 'application/json' }, { 'content-type': 'application/json', 'content-length': '0' }, { 'content-type': 'text/plain' }]) {
+      for (const headers of [
+        {},
+        { 'content-type': 'application/json' },
+        { 'content-type': 'application/json', 'content-length': '0' },
+        { 'content-type': 'text/plain' },
+      ]) {
         for (const signed of [false, true]) {
-          await inject(fp, op, { method: op.method, url: urlOf(op), headers: { ...(signed ? authFor(op) : {}), ...headers }, payload: '' })
-          await inject(fp, op, { method: op.method, url: urlOf(op), headers: { ...(signed ? authFor(op) : {}), ...headers } })
+          await inject(fp, op, {
+            method: op.method,
+            url: urlOf(op),
+            headers: { ...(signed ? authFor(op) : {}), ...headers },
+            payload: '',
+          })
+          await inject(fp, op, {
+            method: op.method,
+            url: urlOf(op),
+            headers: { ...(signed ? authFor(op) : {}), ...headers },
+          })
         }
       }
     }
@@ -319,15 +558,30 @@ describe('hand-made malformed inputs', () => {
         const at = bodyOf(SMALL_BODY, fields)
         const exact = pad === 'x' ? at : at.replace(/x{2}"}$/, 'é"}')
         assert.equal(Buffer.byteLength(exact), SMALL_BODY)
-        const r = await inject(fp, op, { method: op.method, url: urlOf(op), headers: { ...authFor(op, fields), 'content-type': 'application/json' }, payload: exact })
+        const r = await inject(fp, op, {
+          method: op.method,
+          url: urlOf(op),
+          headers: { ...authFor(op, fields), 'content-type': 'application/json' },
+          payload: exact,
+        })
         assert.notEqual(r.statusCode, 413, `${op.method} ${op.path}: ${r.body}`)
         const over = bodyOf(SMALL_BODY + 1, fields)
-        const o = await inject(fp, op, { method: op.method, url: urlOf(op), headers: { ...authFor(op, fields), 'content-type': 'application/json' }, payload: over })
+        const o = await inject(fp, op, {
+          method: op.method,
+          url: urlOf(op),
+          headers: { ...authFor(op, fields), 'content-type': 'application/json' },
+          payload: over,
+        })
         assert.equal(o.statusCode, 413, `${op.method} ${op.path}: ${o.body}`)
       }
       // a Content-Length that lies, either way
       for (const length of ['1', String(SMALL_BODY + 1), '99999999999999999999', '-1', 'abc']) {
-        await inject(fp, op, { method: op.method, url: urlOf(op), headers: { ...authFor(op, {}, true), 'content-type': 'application/json', 'content-length': length }, payload: '{"a": 1}' })
+        await inject(fp, op, {
+          method: op.method,
+          url: urlOf(op),
+          headers: { ...authFor(op, {}, true), 'content-type': 'application/json', 'content-length': length },
+          payload: '{"a": 1}',
+        })
       }
     }
   })
@@ -335,17 +589,28 @@ describe('hand-made malformed inputs', () => {
   test('header garbage → 401 naming what is wrong, never 5xx', async () => {
     const nowS = Math.floor(fp.clock.now() / 1000)
     const spoiled: Array<[string, string, string]> = [
-      ['X-Key', '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQYä', 'POOL_ERR_AUTH_BAD_ADDRESS'], ['X-Key', '💥'.repeat(30), 'POOL_ERR_AUTH_BAD_ADDRESS'],
-      ['X-Key', miner.hotkey.slice(0, -1), 'POOL_ERR_AUTH_BAD_ADDRESS'], ['X-Key', 'a'.repeat(10_000), 'POOL_ERR_AUTH_BAD_ADDRESS'],
-      ['X-Key', '\u0000', 'POOL_ERR_AUTH_BAD_ADDRESS'], ['X-Key', '', 'POOL_ERR_AUTH_MISSING_HEADER'],
-      ['X-Timestamp', '1e3', 'POOL_ERR_AUTH_BAD_TIMESTAMP'], ['X-Timestamp', '-1', 'POOL_ERR_AUTH_BAD_TIMESTAMP'],
-      ['X-Timestamp', '0x10', 'POOL_ERR_AUTH_BAD_TIMESTAMP'], ['X-Timestamp', '9'.repeat(20), 'POOL_ERR_AUTH_BAD_TIMESTAMP'],
-      ['X-Timestamp', `${nowS}.5`, 'POOL_ERR_AUTH_BAD_TIMESTAMP'], ['X-Timestamp', '١٧٠٠٠٠٠٠٠٠', 'POOL_ERR_AUTH_BAD_TIMESTAMP'],
-      ['X-Timestamp', '0', 'POOL_ERR_AUTH_STALE_TIMESTAMP'], ['X-Timestamp', '9'.repeat(15), 'POOL_ERR_AUTH_STALE_TIMESTAMP'],
-      ['X-Signature', '0'.repeat(128), 'POOL_ERR_AUTH_BAD_SIGNATURE'], ['X-Signature', 'zz'.repeat(64), 'POOL_ERR_AUTH_BAD_SIGNATURE'],
-      ['X-Signature', `0x${'0'.repeat(128)}`, 'POOL_ERR_AUTH_BAD_SIGNATURE'], ['X-Signature', '00 '.repeat(64), 'POOL_ERR_AUTH_BAD_SIGNATURE'],
-      ['X-Signature', `${'ab'.repeat(32)} ${'ab'.repeat(32)}`, 'POOL_ERR_AUTH_BAD_SIGNATURE'], ['X-Signature', 'f'.repeat(127), 'POOL_ERR_AUTH_BAD_SIGNATURE'],
-      ['X-Signature', 'ff'.repeat(64), 'POOL_ERR_AUTH_BAD_SIGNATURE'], ['X-Signature', '💥'.repeat(64), 'POOL_ERR_AUTH_BAD_SIGNATURE'],
+      ['X-Key', '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQYä', 'POOL_ERR_AUTH_BAD_ADDRESS'],
+      ['X-Key', '💥'.repeat(30), 'POOL_ERR_AUTH_BAD_ADDRESS'],
+      ['X-Key', miner.hotkey.slice(0, -1), 'POOL_ERR_AUTH_BAD_ADDRESS'],
+      ['X-Key', 'a'.repeat(10_000), 'POOL_ERR_AUTH_BAD_ADDRESS'],
+      ['X-Key', '\u0000', 'POOL_ERR_AUTH_BAD_ADDRESS'],
+      ['X-Key', '', 'POOL_ERR_AUTH_MISSING_HEADER'],
+      ['X-Timestamp', '1e3', 'POOL_ERR_AUTH_BAD_TIMESTAMP'],
+      ['X-Timestamp', '-1', 'POOL_ERR_AUTH_BAD_TIMESTAMP'],
+      ['X-Timestamp', '0x10', 'POOL_ERR_AUTH_BAD_TIMESTAMP'],
+      ['X-Timestamp', '9'.repeat(20), 'POOL_ERR_AUTH_BAD_TIMESTAMP'],
+      ['X-Timestamp', `${nowS}.5`, 'POOL_ERR_AUTH_BAD_TIMESTAMP'],
+      ['X-Timestamp', '١٧٠٠٠٠٠٠٠٠', 'POOL_ERR_AUTH_BAD_TIMESTAMP'],
+      ['X-Timestamp', '0', 'POOL_ERR_AUTH_STALE_TIMESTAMP'],
+      ['X-Timestamp', '9'.repeat(15), 'POOL_ERR_AUTH_STALE_TIMESTAMP'],
+      ['X-Signature', '0'.repeat(128), 'POOL_ERR_AUTH_BAD_SIGNATURE'],
+      ['X-Signature', 'zz'.repeat(64), 'POOL_ERR_AUTH_BAD_SIGNATURE'],
+      ['X-Signature', `0x${'0'.repeat(128)}`, 'POOL_ERR_AUTH_BAD_SIGNATURE'],
+      ['X-Signature', '00 '.repeat(64), 'POOL_ERR_AUTH_BAD_SIGNATURE'],
+      ['X-Signature', `${'ab'.repeat(32)} ${'ab'.repeat(32)}`, 'POOL_ERR_AUTH_BAD_SIGNATURE'],
+      ['X-Signature', 'f'.repeat(127), 'POOL_ERR_AUTH_BAD_SIGNATURE'],
+      ['X-Signature', 'ff'.repeat(64), 'POOL_ERR_AUTH_BAD_SIGNATURE'],
+      ['X-Signature', '💥'.repeat(64), 'POOL_ERR_AUTH_BAD_SIGNATURE'],
     ]
     // bodies that pass validation, so that authentication is what decides (validation runs first)
     const minimal: Record<string, unknown> = {
@@ -353,10 +618,23 @@ describe('hand-made malformed inputs', () => {
       '/api/v1/tasks/{batch_id}/submit_evaluation': { evaluations: [] },
     }
     for (const op of signedOps) {
-      const body = op.recipientSigned ? { recipient_coldkey: recipient } : op.body === undefined ? undefined : minimal[op.path] ?? {}
+      const body = op.recipientSigned
+        ? { recipient_coldkey: recipient }
+        : op.body === undefined
+          ? undefined
+          : (minimal[op.path] ?? {})
       for (const [name, value, code] of spoiled) {
-        const headers = { ...authFor(op, body ?? {}, true), [name]: value, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }
-        const r = await inject(fp, op, { method: op.method, url: urlOf(op), headers, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) })
+        const headers = {
+          ...authFor(op, body ?? {}, true),
+          [name]: value,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        }
+        const r = await inject(fp, op, {
+          method: op.method,
+          url: urlOf(op),
+          headers,
+          ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+        })
         assert.equal(r.statusCode, 401, `${op.method} ${op.path} ${name}=${value.slice(0, 40)}: ${r.body}`)
         assert.equal(r.json().code, code, `${op.method} ${op.path} ${name}=${value.slice(0, 40)}`)
       }
@@ -368,7 +646,12 @@ describe('hand-made malformed inputs', () => {
         { ...h, 'x-key': [h['X-Key']!, miner.hotkey] },
         { ...Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v])), 'X-KEY': 'garbage' },
       ]) {
-        await inject(fp, op, { method: op.method, url: urlOf(op), headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) })
+        await inject(fp, op, {
+          method: op.method,
+          url: urlOf(op),
+          headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+        })
       }
     }
   })
@@ -377,7 +660,14 @@ describe('hand-made malformed inputs', () => {
     const long = 'a'.repeat(100_000)
     for (const op of new Set([...signedOps, ...writes])) {
       const url = urlOf(op)
-      for (const u of [`${url}?${long}`, `${url}?limit=${long}`, `${url}?${'a=1&'.repeat(20_000)}`, `${url}/${long}`, `${url.replace(/[^/]+$/, long)}`, `/${long}${url}`]) {
+      for (const u of [
+        `${url}?${long}`,
+        `${url}?limit=${long}`,
+        `${url}?${'a=1&'.repeat(20_000)}`,
+        `${url}/${long}`,
+        `${url.replace(/[^/]+$/, long)}`,
+        `/${long}${url}`,
+      ]) {
         await inject(fp, undefined, { method: op.method, url: u, headers: authFor(op, {}, true) })
       }
     }
@@ -395,8 +685,17 @@ describe('hand-made malformed inputs', () => {
     for (const op of writes) {
       for (const poison of poisons) {
         const text = poison.replace('RECIPIENT', recipient)
-        const r = await inject(fp, op, { method: op.method, url: urlOf(op), headers: { ...authFor(op, JSON.parse(text)), 'content-type': 'application/json' }, payload: text })
-        assert.notEqual(r.json().code, 'POOL_ERR_MALFORMED_JSON', `${op.method} ${op.path} ${text}: prototype keys are removed, not refused: ${r.body}`)
+        const r = await inject(fp, op, {
+          method: op.method,
+          url: urlOf(op),
+          headers: { ...authFor(op, JSON.parse(text)), 'content-type': 'application/json' },
+          payload: text,
+        })
+        assert.notEqual(
+          r.json().code,
+          'POOL_ERR_MALFORMED_JSON',
+          `${op.method} ${op.path} ${text}: prototype keys are removed, not refused: ${r.body}`,
+        )
       }
     }
     assert.equal(({} as Record<string, unknown>).polluted, undefined)
@@ -423,7 +722,11 @@ describe('hand-made malformed inputs', () => {
       `GET /health?${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
       `GET /api/v1/miners/recipient-coldkey/a\u0000b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
       `GET /api/v1/miners/recipient-coldkey/a%00b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
-      Buffer.concat([Buffer.from(`GET /api/v1/miners/stats HTTP/1.1\r\nHost: x\r\nX-Key: `), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from(`\r\nX-Timestamp: ${nowS}\r\nX-Signature: ${'0'.repeat(128)}\r\nConnection: close\r\n\r\n`)]),
+      Buffer.concat([
+        Buffer.from(`GET /api/v1/miners/stats HTTP/1.1\r\nHost: x\r\nX-Key: `),
+        Buffer.from([0xff, 0xfe, 0x80]),
+        Buffer.from(`\r\nX-Timestamp: ${nowS}\r\nX-Signature: ${'0'.repeat(128)}\r\nConnection: close\r\n\r\n`),
+      ]),
       `GET /api/v1/miners/stats HTTP/1.1\r\nHost: x\r\nX-Key: ${h['X-Key']}\r\n  folded\r\nConnection: close\r\n\r\n`,
       `GET /health HTTP/1.1\r\nHost: x\r\n${'X-Junk: y\r\n'.repeat(2000)}Connection: close\r\n\r\n`,
       `BREW /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
@@ -437,28 +740,53 @@ describe('hand-made malformed inputs', () => {
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 0)
       assert.ok(status < 500, `${String(text).slice(0, 120)} → ${answer.slice(0, 300)}`)
       if (status >= 400 && /content-type: application\/json/i.test(answer)) {
-        const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4).replace(/^[0-9a-f]+\r\n|\r\n0\r\n\r\n$/g, '')) as Record<string, unknown>
+        const body = JSON.parse(
+          answer.slice(answer.indexOf('\r\n\r\n') + 4).replace(/^[0-9a-f]+\r\n|\r\n0\r\n\r\n$/g, ''),
+        ) as Record<string, unknown>
         // Requests Node's HTTP parser refuses (bad framing, duplicate Content-Length, NUL in the request line,
         // headers over 16 KB) are answered by the app's clientErrorHandler in the same shape.
-        assert.deepEqual(Object.keys(body).sort(), ['code', 'detail'], `${String(text).slice(0, 120)} → ${answer.slice(0, 300)}`)
+        assert.deepEqual(
+          Object.keys(body).sort(),
+          ['code', 'detail'],
+          `${String(text).slice(0, 120)} → ${answer.slice(0, 300)}`,
+        )
       }
     }
     // a body that never finishes: the client gives up half way
-    await rawExchange(port, `POST /api/v1/miners/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a": `, 200)
+    await rawExchange(
+      port,
+      `POST /api/v1/miners/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a": `,
+      200,
+    )
   })
 
-  test('the pool is healthy afterwards', async () => { await healthy(fp) })
+  test('the pool is healthy afterwards', async () => {
+    await healthy(fp)
+  })
 })
 
 /** Writes `text` to a fresh connection and returns what came back until the server closed it (or `giveUpMs`). */
-async function rawExchange (port: number, text: string | Buffer, giveUpMs = 5000): Promise<string> {
+async function rawExchange(port: number, text: string | Buffer, giveUpMs = 5000): Promise<string> {
   return await new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = []
-    const socket = connect(port, '127.0.0.1', () => { socket.write(text) })
-    const timer = setTimeout(() => { socket.destroy(); resolve(Buffer.concat(chunks).toString('latin1')) }, giveUpMs)
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(text)
+    })
+    const timer = setTimeout(() => {
+      socket.destroy()
+      resolve(Buffer.concat(chunks).toString('latin1'))
+    }, giveUpMs)
     socket.on('data', (c) => chunks.push(c))
-    socket.on('error', (err) => { clearTimeout(timer); (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve(Buffer.concat(chunks).toString('latin1')) : reject(err) })
-    socket.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString('latin1')) })
+    socket.on('error', (err) => {
+      clearTimeout(timer)
+      ;(err as NodeJS.ErrnoException).code === 'ECONNRESET'
+        ? resolve(Buffer.concat(chunks).toString('latin1'))
+        : reject(err)
+    })
+    socket.on('close', () => {
+      clearTimeout(timer)
+      resolve(Buffer.concat(chunks).toString('latin1'))
+    })
   })
 }
 
@@ -466,6 +794,9 @@ test('no unhandled rejection and no uncaught exception during the fuzzing', asyn
   await new Promise((resolve) => setImmediate(resolve))
   const cpu = process.cpuUsage()
   console.log(`fuzz: ${requests} requests checked, ${Math.round((cpu.user + cpu.system) / 1000)} ms of CPU`)
-  if (SURVEY) console.log(`survey: ${survey.size} distinct problems\n\n${[...survey].map(([k, v]) => `## ${k}\n${v}`).join('\n\n')}`)
+  if (SURVEY)
+    console.log(
+      `survey: ${survey.size} distinct problems\n\n${[...survey].map(([k, v]) => `## ${k}\n${v}`).join('\n\n')}`,
+    )
   assert.deepEqual(incidents, [])
 })

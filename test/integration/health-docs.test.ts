@@ -17,32 +17,59 @@ import { fixturePath } from '../support/shared-data.ts'
 
 const BLOCK_MS = 12_000
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z')
-const packageVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+const packageVersion = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version
 
 /** Every key SPEC §10.1 names, as paths; the report may carry more. */
 const SPEC_HEALTH_KEYS = [
-  'status', 'window_number', 'current_block', 'time_remaining_s',
-  'tempo.window_blocks', 'tempo.window_start_block', 'tempo.window_end_block', 'tempo.block_time_s', 'tempo.source',
-  'tempo.chain_connected', 'tempo.last_block_at',
-  'epoch.current', 'epoch.last_closed',
-  'database.ok', 'database.dialect',
-  'onchain_runtime.enabled', 'onchain_runtime.contract_status.active_veto_count', 'onchain_runtime.contract_status.is_veto_active',
-  'onchain_runtime.contract_status.claim_ready', 'onchain_runtime.contract_status.read_error', 'onchain_runtime.proof_api.enabled',
-  'onchain_runtime.accounts.publisher', 'onchain_runtime.processes', 'onchain_runtime.verifier_diagnostics.verifier_count',
+  'status',
+  'window_number',
+  'current_block',
+  'time_remaining_s',
+  'tempo.window_blocks',
+  'tempo.window_start_block',
+  'tempo.window_end_block',
+  'tempo.block_time_s',
+  'tempo.source',
+  'tempo.chain_connected',
+  'tempo.last_block_at',
+  'epoch.current',
+  'epoch.last_closed',
+  'database.ok',
+  'database.dialect',
+  'onchain_runtime.enabled',
+  'onchain_runtime.contract_status.active_veto_count',
+  'onchain_runtime.contract_status.is_veto_active',
+  'onchain_runtime.contract_status.claim_ready',
+  'onchain_runtime.contract_status.read_error',
+  'onchain_runtime.proof_api.enabled',
+  'onchain_runtime.accounts.publisher',
+  'onchain_runtime.processes',
+  'onchain_runtime.verifier_diagnostics.verifier_count',
   'version',
 ]
 
 const at = (value: unknown, path: string): unknown =>
-  path.split('.').reduce<unknown>((v, k) => (v !== null && typeof v === 'object' && k in v ? (v as Record<string, unknown>)[k] : undefined), value)
+  path
+    .split('.')
+    .reduce<unknown>(
+      (v, k) => (v !== null && typeof v === 'object' && k in v ? (v as Record<string, unknown>)[k] : undefined),
+      value,
+    )
 
-function assertSpecShape (body: unknown): void {
+function assertSpecShape(body: unknown): void {
   for (const path of SPEC_HEALTH_KEYS) assert.notEqual(at(body, path), undefined, `health lacks ${path}`)
 }
 
 describe('/health and /status', () => {
   let tp: TestPool
-  before(async () => { tp = await startTestPool() })
-  after(async () => { await tp.close() })
+  before(async () => {
+    tp = await startTestPool()
+  })
+  after(async () => {
+    await tp.close()
+  })
 
   test('a fresh pool is healthy at block 0 of window 0, with every SPEC field', async () => {
     const res = await tp.app.inject({ url: '/health' })
@@ -96,7 +123,11 @@ describe('/health and /status', () => {
         assert.equal(body.tempo.window_end_block, 4680)
         assert.equal(body.tempo.last_block_at, iso(VECTOR_TIME_MS + 4400 * BLOCK_MS))
         // Twelve ended epochs nobody closed (no background closer here): overdue, so the pool is degraded.
-        assert.deepEqual(body.epoch, { current: 12, last_closed: null, overdue: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] })
+        assert.deepEqual(body.epoch, {
+          current: 12,
+          last_closed: null,
+          overdue: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+        })
         assert.equal(body.status, 'degraded')
       }
       tp.clock.advance(1)
@@ -115,7 +146,10 @@ describe('/health and /status', () => {
       assert.deepEqual([body.current_block, body.window_number, body.time_remaining_s], [359, 0, 12])
       tp.clock.advance(BLOCK_MS)
       body = (await tp.app.inject({ url: '/health' })).json()
-      assert.deepEqual([body.current_block, body.window_number, body.time_remaining_s, body.tempo.window_start_block], [360, 1, 360 * 12, 360])
+      assert.deepEqual(
+        [body.current_block, body.window_number, body.time_remaining_s, body.tempo.window_start_block],
+        [360, 1, 360 * 12, 360],
+      )
     } finally {
       tp.clock.set(VECTOR_TIME_MS)
     }
@@ -123,8 +157,12 @@ describe('/health and /status', () => {
 
   test('configured tempo, epochs of several windows, claim app off and verifiers are reported', async () => {
     const custom = await startTestPool({
-      WINDOW_BLOCKS: '10', BLOCK_TIME_S: '6', EPOCH_WINDOWS: '3', MERKLE_CLAIM_ENABLED: 'false',
-      VERIFIER_HOTKEYS: '5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV,5EHgWw2Af1pnoc7f1A8bfmM97W3DAYW8xr82RfhLL9oAabAe',
+      WINDOW_BLOCKS: '10',
+      BLOCK_TIME_S: '6',
+      EPOCH_WINDOWS: '3',
+      MERKLE_CLAIM_ENABLED: 'false',
+      VERIFIER_HOTKEYS:
+        '5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV,5EHgWw2Af1pnoc7f1A8bfmM97W3DAYW8xr82RfhLL9oAabAe',
     })
     try {
       custom.clock.advance(35 * 6000)
@@ -165,7 +203,9 @@ describe('/health and /status', () => {
 describe('genesis is stored in the database', () => {
   let store: Awaited<ReturnType<typeof createSharedTestStore>>
   const opened: Array<{ app: FastifyInstance; pool: PoolContext }> = []
-  before(async () => { store = await createSharedTestStore() })
+  before(async () => {
+    store = await createSharedTestStore()
+  })
   after(async () => {
     for (const p of opened) {
       await p.app.close()
@@ -175,7 +215,13 @@ describe('genesis is stored in the database', () => {
   })
 
   const start = async (clockMs: number): Promise<FastifyInstance> => {
-    const config = loadConfig({ DATABASE_URL: store.url, BACKGROUND_JOBS: 'false', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0', LOG_LEVEL: 'silent' })
+    const config = loadConfig({
+      DATABASE_URL: store.url,
+      BACKGROUND_JOBS: 'false',
+      RATE_LIMIT_PER_MINUTE: '0',
+      RATE_LIMIT_IP_PER_MINUTE: '0',
+      LOG_LEVEL: 'silent',
+    })
     const pool = await createPoolContext(config, { clock: new ManualClock(clockMs) })
     const app = await buildApp(pool)
     opened.push({ app, pool })
@@ -197,8 +243,12 @@ describe('genesis is stored in the database', () => {
 
 describe('disclaimer', () => {
   let tp: TestPool
-  before(async () => { tp = await startTestPool() })
-  after(async () => { await tp.close() })
+  before(async () => {
+    tp = await startTestPool()
+  })
+  after(async () => {
+    await tp.close()
+  })
 
   test('GET /api/v1/disclaimer → the JSON payload clients display', async () => {
     const res = await tp.app.inject({ url: '/api/v1/disclaimer' })
@@ -218,9 +268,29 @@ describe('disclaimer', () => {
 
   test('the built-in text says what SPEC §10.2 requires', async () => {
     const text = (await tp.app.inject({ url: '/api/v1/disclaimer' })).json().text as string
-    for (const word of ['reward', 'payout', 'emission', 'rank', 'validator acceptance', 'claimab', 'contracts', 'validators', 'exploited', 'vetoed',
-      'recalculate', 'shut down', 'keys', 'fees', 'decisions', 'financial']) {
-      assert.match(text.toLowerCase().replace(/\s+/g, ' '), new RegExp(word), `disclaimer text should mention "${word}"`)
+    for (const word of [
+      'reward',
+      'payout',
+      'emission',
+      'rank',
+      'validator acceptance',
+      'claimab',
+      'contracts',
+      'validators',
+      'exploited',
+      'vetoed',
+      'recalculate',
+      'shut down',
+      'keys',
+      'fees',
+      'decisions',
+      'financial',
+    ]) {
+      assert.match(
+        text.toLowerCase().replace(/\s+/g, ' '),
+        new RegExp(word),
+        `disclaimer text should mention "${word}"`,
+      )
     }
   })
 
@@ -245,8 +315,13 @@ describe('disclaimer', () => {
       assert.equal(json.text, text)
       assert.equal(json.code, 'no_reward_guarantee')
       assert.equal(json.must_display, true)
-      assert.notEqual(json.version, (await tp.app.inject({ url: '/api/v1/disclaimer' })).json().version, 'an operator text has its own version')
-      for (const url of ['/api/v1/disclaimer.md', '/disclaimer.md']) assert.equal((await custom.app.inject({ url })).body, text)
+      assert.notEqual(
+        json.version,
+        (await tp.app.inject({ url: '/api/v1/disclaimer' })).json().version,
+        'an operator text has its own version',
+      )
+      for (const url of ['/api/v1/disclaimer.md', '/disclaimer.md'])
+        assert.equal((await custom.app.inject({ url })).body, text)
     } finally {
       await custom.close()
       rmSync(dir, { recursive: true, force: true })
@@ -254,14 +329,21 @@ describe('disclaimer', () => {
   })
 })
 
-interface InventoryRoute { method: HTTPMethods; path: string; auth: string }
+interface InventoryRoute {
+  method: HTTPMethods
+  path: string
+  auth: string
+}
 
 /** The method/path/auth rows of the route inventory (the standalone claim server's bare paths excluded). */
-function routeInventory (): InventoryRoute[] {
+function routeInventory(): InventoryRoute[] {
   const file = fixturePath('pool-backend-routes.txt')
   const rows: InventoryRoute[] = []
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^(GET|POST|PUT|PATCH|DELETE) (\/\S*) (Public when simulation enabled|Public|Pool wallet signed|Recipient update signed)\b/.exec(line.trim())
+    const m =
+      /^(GET|POST|PUT|PATCH|DELETE) (\/\S*) (Public when simulation enabled|Public|Pool wallet signed|Recipient update signed)\b/.exec(
+        line.trim(),
+      )
     if (m !== null) rows.push({ method: m[1] as HTTPMethods, path: m[2]!, auth: m[3]! })
   }
   return rows
@@ -271,14 +353,20 @@ const SIGNED = new Set(['Pool wallet signed', 'Recipient update signed'])
 
 describe('API documentation', () => {
   let tp: TestPool
-  let doc: { openapi: string; info: { description: string }; paths: Record<string, Record<string, { security?: unknown[] }>> }
+  let doc: {
+    openapi: string
+    info: { description: string }
+    paths: Record<string, Record<string, { security?: unknown[] }>>
+  }
   before(async () => {
     tp = await startTestPool()
     const res = await tp.app.inject({ url: '/openapi.json' })
     assert.equal(res.statusCode, 200)
     doc = res.json()
   })
-  after(async () => { await tp.close() })
+  after(async () => {
+    await tp.close()
+  })
 
   test('the inventory file parses into the routes this suite checks', () => {
     const inventory = routeInventory()
@@ -287,12 +375,20 @@ describe('API documentation', () => {
   })
 
   const REQUIRED: Array<[string, string]> = [
-    ['get', '/health'], ['get', '/status'],
-    ['get', '/api/v1/disclaimer'], ['get', '/api/v1/disclaimer.md'], ['get', '/disclaimer.md'],
-    ['post', '/api/v1/miners/register'], ['get', '/api/v1/miners/stats'], ['get', '/api/v1/miners/leaderboard'],
-    ['put', '/api/v1/miners/recipient-coldkey'], ['post', '/api/v1/miners/recipient-coldkey'],
-    ['post', '/api/v1/miners/coldkey_address/update'], ['post', '/coldkey_address/update'],
-    ['get', '/api/v1/miners/recipient-coldkey'], ['get', '/api/v1/miners/recipient-coldkey/{miner_hotkey}'],
+    ['get', '/health'],
+    ['get', '/status'],
+    ['get', '/api/v1/disclaimer'],
+    ['get', '/api/v1/disclaimer.md'],
+    ['get', '/disclaimer.md'],
+    ['post', '/api/v1/miners/register'],
+    ['get', '/api/v1/miners/stats'],
+    ['get', '/api/v1/miners/leaderboard'],
+    ['put', '/api/v1/miners/recipient-coldkey'],
+    ['post', '/api/v1/miners/recipient-coldkey'],
+    ['post', '/api/v1/miners/coldkey_address/update'],
+    ['post', '/coldkey_address/update'],
+    ['get', '/api/v1/miners/recipient-coldkey'],
+    ['get', '/api/v1/miners/recipient-coldkey/{miner_hotkey}'],
   ]
 
   test('/openapi.json is OpenAPI 3 and lists the health, disclaimer and all nine miner routes', () => {
@@ -309,23 +405,31 @@ describe('API documentation', () => {
       if (!tp.app.hasRoute({ method: route.method, url })) continue
       served++
       const op = doc.paths[route.path]?.[route.method.toLowerCase()]
-      if (op === undefined) { problems.push(`${route.method} ${route.path} served but not documented`); continue }
+      if (op === undefined) {
+        problems.push(`${route.method} ${route.path} served but not documented`)
+        continue
+      }
       const security = JSON.stringify(op.security ?? [])
       const signed = /XKey/.test(security) && /XTimestamp/.test(security) && /XSignature/.test(security)
-      if (SIGNED.has(route.auth) !== signed) problems.push(`${route.method} ${route.path}: ${route.auth} but security ${security}`)
+      if (SIGNED.has(route.auth) !== signed)
+        problems.push(`${route.method} ${route.path}: ${route.auth} but security ${security}`)
     }
     assert.deepEqual(problems, [])
     assert.ok(served >= REQUIRED.length - 1, `only ${served} inventory routes served`) // /status is not in the inventory
   })
 
   test('the inventory routes of health, disclaimer and miners are all served', () => {
-    const core = routeInventory().filter((r) => !r.path.startsWith('/api/v1/tasks') && !r.path.startsWith('/api/v1/results') && !r.path.startsWith('/claims'))
+    const core = routeInventory().filter(
+      (r) =>
+        !r.path.startsWith('/api/v1/tasks') && !r.path.startsWith('/api/v1/results') && !r.path.startsWith('/claims'),
+    )
     const missing = core.filter((r) => !tp.app.hasRoute({ method: r.method, url: r.path.replace(/\{(\w+)\}/g, ':$1') }))
     assert.deepEqual(missing, [])
   })
 
   test('the description documents every error code', () => {
-    for (const code of Object.keys(ERROR_TABLE)) assert.ok(doc.info.description.includes(code), `${code} missing from the OpenAPI description`)
+    for (const code of Object.keys(ERROR_TABLE))
+      assert.ok(doc.info.description.includes(code), `${code} missing from the OpenAPI description`)
   })
 
   test('/docs serves Swagger UI from the pool itself', async () => {
@@ -355,7 +459,7 @@ describe('API documentation', () => {
     assert.match(String(script.headers['content-type']), /javascript/)
     assert.ok(script.body.length > 100_000, 'the Redoc bundle itself')
     assert.doesNotMatch(script.body, /https:\/\/cdn\./, 'the bundle loads no logo from a CDN')
-    assert.match(script.body, /src:"\/favicon\.svg"/, 'its logo is the pool\'s own icon')
+    assert.match(script.body, /src:"\/favicon\.svg"/, "its logo is the pool's own icon")
   })
 
   test('the favicon is served by the pool (no 404 in the browser console)', async () => {

@@ -12,28 +12,39 @@ const NOW_S = VECTOR_TIME_MS / 1000
 const INTERNAL = { detail: 'Internal server error', code: 'POOL_ERR_INTERNAL' }
 
 let miner: MinerKey
-before(async () => { miner = await keyFromSecret('bottom drive obey lake curtain smoke basket hold race lonely fit walk') })
+before(async () => {
+  miner = await keyFromSecret('bottom drive obey lake curtain smoke basket hold race lonely fit walk')
+})
 
 /** Asserts the one error shape: JSON with exactly `detail` and `code`, and returns the body. */
-function errorBody (res: LightMyRequestResponse, status: number, code: string): { detail: unknown; code: string } {
+function errorBody(res: LightMyRequestResponse, status: number, code: string): { detail: unknown; code: string } {
   assert.equal(res.statusCode, status, res.body)
   assert.match(String(res.headers['content-type']), /^application\/json/)
   const body = res.json() as { detail: unknown; code: string }
   assert.deepEqual(Object.keys(body).sort(), ['code', 'detail'])
   assert.equal(body.code, code)
-  assert.ok(typeof body.detail === 'string' ? body.detail.length > 0 : Array.isArray(body.detail) && body.detail.length > 0)
+  assert.ok(
+    typeof body.detail === 'string' ? body.detail.length > 0 : Array.isArray(body.detail) && body.detail.length > 0,
+  )
   return body
 }
 
 describe('request bodies', () => {
   let tp: TestPool
-  before(async () => { tp = await startTestPool() })
-  after(async () => { await tp.close() })
+  before(async () => {
+    tp = await startTestPool()
+  })
+  after(async () => {
+    await tp.close()
+  })
 
   test('malformed JSON → 400 POOL_ERR_MALFORMED_JSON, before auth is even looked at', async () => {
     for (const headers of [signedHeaders(miner, NOW_S), {}]) {
       const res = await tp.app.inject({
-        method: 'POST', url: '/api/v1/miners/register', headers: { ...headers, 'content-type': 'application/json' }, payload: '{"public_address": ',
+        method: 'POST',
+        url: '/api/v1/miners/register',
+        headers: { ...headers, 'content-type': 'application/json' },
+        payload: '{"public_address": ',
       })
       const body = errorBody(res, 400, 'POOL_ERR_MALFORMED_JSON')
       assert.match(String(body.detail), /^Malformed JSON body: /)
@@ -50,24 +61,42 @@ describe('request bodies', () => {
 
   test('NaN outside a score → 400 naming the token', async () => {
     const res = await tp.app.inject({
-      method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(miner, NOW_S), 'content-type': 'application/json' }, payload: '{"x": NaN}',
+      method: 'POST',
+      url: '/api/v1/miners/register',
+      headers: { ...signedHeaders(miner, NOW_S), 'content-type': 'application/json' },
+      payload: '{"x": NaN}',
     })
     assert.match(String(errorBody(res, 400, 'POOL_ERR_MALFORMED_JSON').detail), /NaN is accepted only as a score/)
   })
 
   test('a wrong content type → 415 POOL_ERR_UNSUPPORTED_MEDIA_TYPE', async () => {
-    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml']) {
+    for (const type of [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/xml',
+    ]) {
       const res = await tp.app.inject({
-        method: 'PUT', url: '/api/v1/miners/recipient-coldkey', headers: { ...signedHeaders(miner, NOW_S), 'content-type': type }, payload: 'recipient_coldkey=x',
+        method: 'PUT',
+        url: '/api/v1/miners/recipient-coldkey',
+        headers: { ...signedHeaders(miner, NOW_S), 'content-type': type },
+        payload: 'recipient_coldkey=x',
       })
-      assert.deepEqual(errorBody(res, 415, 'POOL_ERR_UNSUPPORTED_MEDIA_TYPE'), { detail: 'Unsupported media type', code: 'POOL_ERR_UNSUPPORTED_MEDIA_TYPE' }, type)
+      assert.deepEqual(
+        errorBody(res, 415, 'POOL_ERR_UNSUPPORTED_MEDIA_TYPE'),
+        { detail: 'Unsupported media type', code: 'POOL_ERR_UNSUPPORTED_MEDIA_TYPE' },
+        type,
+      )
     }
   })
 
   test('JSON with a charset parameter, and text/json, are JSON', async () => {
     for (const type of ['application/json; charset=utf-8', 'text/json']) {
       const res = await tp.app.inject({
-        method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(miner, NOW_S), 'content-type': type }, payload: '{"public_address": "x"}',
+        method: 'POST',
+        url: '/api/v1/miners/register',
+        headers: { ...signedHeaders(miner, NOW_S), 'content-type': type },
+        payload: '{"public_address": "x"}',
       })
       assert.equal(res.statusCode, 200, `${type}: ${res.body}`)
       assert.equal(res.json().hotkey, miner.address)
@@ -76,8 +105,16 @@ describe('request bodies', () => {
 
   test('a body over the default MAX_BODY_BYTES (1 MiB) → 413 POOL_ERR_BODY_TOO_LARGE', async () => {
     const payload = JSON.stringify({ pad: 'x'.repeat(1024 * 1024) })
-    const res = await tp.app.inject({ method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(miner, NOW_S), 'content-type': 'application/json' }, payload })
-    assert.deepEqual(errorBody(res, 413, 'POOL_ERR_BODY_TOO_LARGE'), { detail: 'Request body is too large', code: 'POOL_ERR_BODY_TOO_LARGE' })
+    const res = await tp.app.inject({
+      method: 'POST',
+      url: '/api/v1/miners/register',
+      headers: { ...signedHeaders(miner, NOW_S), 'content-type': 'application/json' },
+      payload,
+    })
+    assert.deepEqual(errorBody(res, 413, 'POOL_ERR_BODY_TOO_LARGE'), {
+      detail: 'Request body is too large',
+      code: 'POOL_ERR_BODY_TOO_LARGE',
+    })
   })
 
   test('MAX_BODY_BYTES is honoured: one byte over → 413, at the limit → accepted', async () => {
@@ -87,9 +124,19 @@ describe('request bodies', () => {
         const text = JSON.stringify({ pad: '' })
         return JSON.stringify({ pad: 'x'.repeat(size - text.length) })
       }
-      const at = await small.app.inject({ method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(miner, NOW_S), 'content-type': 'application/json' }, payload: bodyOf(2048) })
+      const at = await small.app.inject({
+        method: 'POST',
+        url: '/api/v1/miners/register',
+        headers: { ...signedHeaders(miner, NOW_S), 'content-type': 'application/json' },
+        payload: bodyOf(2048),
+      })
       assert.equal(at.statusCode, 200, at.body)
-      const over = await small.app.inject({ method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(miner, NOW_S), 'content-type': 'application/json' }, payload: bodyOf(2049) })
+      const over = await small.app.inject({
+        method: 'POST',
+        url: '/api/v1/miners/register',
+        headers: { ...signedHeaders(miner, NOW_S), 'content-type': 'application/json' },
+        payload: bodyOf(2049),
+      })
       errorBody(over, 413, 'POOL_ERR_BODY_TOO_LARGE')
     } finally {
       await small.close()
@@ -99,31 +146,97 @@ describe('request bodies', () => {
 
 describe('unknown routes and the error shape', () => {
   let tp: TestPool
-  before(async () => { tp = await startTestPool() })
-  after(async () => { await tp.close() })
+  before(async () => {
+    tp = await startTestPool()
+  })
+  after(async () => {
+    await tp.close()
+  })
 
   test('an unknown path or method → 404 JSON naming it, without the query string', async () => {
-    assert.deepEqual(errorBody(await tp.app.inject({ url: '/api/v1/nope?token=secret' }), 404, 'POOL_ERR_NOT_FOUND'),
-      { detail: 'Not Found: GET /api/v1/nope', code: 'POOL_ERR_NOT_FOUND' })
-    assert.deepEqual(errorBody(await tp.app.inject({ method: 'DELETE', url: '/health' }), 404, 'POOL_ERR_NOT_FOUND'),
-      { detail: 'Not Found: DELETE /health', code: 'POOL_ERR_NOT_FOUND' })
-    errorBody(await tp.app.inject({ method: 'POST', url: '/api/v1/miners/leaderboard', payload: {} }), 404, 'POOL_ERR_NOT_FOUND')
+    assert.deepEqual(errorBody(await tp.app.inject({ url: '/api/v1/nope?token=secret' }), 404, 'POOL_ERR_NOT_FOUND'), {
+      detail: 'Not Found: GET /api/v1/nope',
+      code: 'POOL_ERR_NOT_FOUND',
+    })
+    assert.deepEqual(errorBody(await tp.app.inject({ method: 'DELETE', url: '/health' }), 404, 'POOL_ERR_NOT_FOUND'), {
+      detail: 'Not Found: DELETE /health',
+      code: 'POOL_ERR_NOT_FOUND',
+    })
+    errorBody(
+      await tp.app.inject({ method: 'POST', url: '/api/v1/miners/leaderboard', payload: {} }),
+      404,
+      'POOL_ERR_NOT_FOUND',
+    )
   })
 
   test('every kind of client error has {detail, code} with its status', async () => {
     const cases: Array<[InjectOptions, number, string]> = [
-      [{ method: 'POST', url: '/api/v1/miners/register', headers: { 'content-type': 'application/json' }, payload: '[' }, 400, 'POOL_ERR_MALFORMED_JSON'],
+      [
+        {
+          method: 'POST',
+          url: '/api/v1/miners/register',
+          headers: { 'content-type': 'application/json' },
+          payload: '[',
+        },
+        400,
+        'POOL_ERR_MALFORMED_JSON',
+      ],
       [{ method: 'POST', url: '/api/v1/miners/register' }, 401, 'POOL_ERR_AUTH_MISSING_HEADER'],
-      [{ method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(miner, NOW_S), 'X-Key': 'x' } }, 401, 'POOL_ERR_AUTH_BAD_ADDRESS'],
-      [{ method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(miner, NOW_S), 'X-Timestamp': 'now' } }, 401, 'POOL_ERR_AUTH_BAD_TIMESTAMP'],
-      [{ method: 'POST', url: '/api/v1/miners/register', headers: signedHeaders(miner, NOW_S - 3600) }, 401, 'POOL_ERR_AUTH_STALE_TIMESTAMP'],
-      [{ method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(miner, NOW_S), 'X-Signature': '00' } }, 401, 'POOL_ERR_AUTH_BAD_SIGNATURE'],
-      [{ url: '/api/v1/miners/recipient-coldkey/5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY' }, 404, 'POOL_ERR_MINER_NOT_FOUND'],
+      [
+        { method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(miner, NOW_S), 'X-Key': 'x' } },
+        401,
+        'POOL_ERR_AUTH_BAD_ADDRESS',
+      ],
+      [
+        {
+          method: 'POST',
+          url: '/api/v1/miners/register',
+          headers: { ...signedHeaders(miner, NOW_S), 'X-Timestamp': 'now' },
+        },
+        401,
+        'POOL_ERR_AUTH_BAD_TIMESTAMP',
+      ],
+      [
+        { method: 'POST', url: '/api/v1/miners/register', headers: signedHeaders(miner, NOW_S - 3600) },
+        401,
+        'POOL_ERR_AUTH_STALE_TIMESTAMP',
+      ],
+      [
+        {
+          method: 'POST',
+          url: '/api/v1/miners/register',
+          headers: { ...signedHeaders(miner, NOW_S), 'X-Signature': '00' },
+        },
+        401,
+        'POOL_ERR_AUTH_BAD_SIGNATURE',
+      ],
+      [
+        { url: '/api/v1/miners/recipient-coldkey/5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY' },
+        404,
+        'POOL_ERR_MINER_NOT_FOUND',
+      ],
       [{ url: '/missing' }, 404, 'POOL_ERR_NOT_FOUND'],
-      [{ method: 'POST', url: '/api/v1/miners/register', headers: { 'content-type': 'application/json' }, payload: `"${'x'.repeat(1024 * 1024)}"` }, 413, 'POOL_ERR_BODY_TOO_LARGE'],
-      [{ method: 'POST', url: '/api/v1/miners/register', headers: { 'content-type': 'text/csv' }, payload: 'a,b' }, 415, 'POOL_ERR_UNSUPPORTED_MEDIA_TYPE'],
+      [
+        {
+          method: 'POST',
+          url: '/api/v1/miners/register',
+          headers: { 'content-type': 'application/json' },
+          payload: `"${'x'.repeat(1024 * 1024)}"`,
+        },
+        413,
+        'POOL_ERR_BODY_TOO_LARGE',
+      ],
+      [
+        { method: 'POST', url: '/api/v1/miners/register', headers: { 'content-type': 'text/csv' }, payload: 'a,b' },
+        415,
+        'POOL_ERR_UNSUPPORTED_MEDIA_TYPE',
+      ],
       [{ url: '/api/v1/miners/leaderboard?limit=0' }, 422, 'POOL_ERR_VALIDATION'],
-      [{ method: 'PUT', url: '/api/v1/miners/recipient-coldkey', payload: { recipient_coldkey: 'x' } }, 422, 'POOL_ERR_VALIDATION'],
+      [
+        { method: 'PUT', url: '/api/v1/miners/recipient-coldkey', payload: { recipient_coldkey: 'x' } },
+        422,
+        'POOL_ERR_VALIDATION',
+      ],
     ]
     for (const [request, status, code] of cases) {
       const body = errorBody(await tp.app.inject(request), status, code)
@@ -141,8 +254,12 @@ describe('unknown routes and the error shape', () => {
 
 describe('integer parameters are plain decimal integers', () => {
   let tp: TestPool
-  before(async () => { tp = await startTestPool() })
-  after(async () => { await tp.close() })
+  before(async () => {
+    tp = await startTestPool()
+  })
+  after(async () => {
+    await tp.close()
+  })
 
   const loose = ['%20', '+1', '00001', '0x10', '1e0', '1.0', '%201', '-0']
   for (const text of loose) {
@@ -172,12 +289,21 @@ describe('500s reveal nothing', () => {
   test('a route that throws an unexpected error → {detail: "Internal server error", code: "POOL_ERR_INTERNAL"}', async () => {
     const tp = await startTestPool()
     const app: FastifyInstance = createFastify(tp.pool)
-    app.get('/boom', async () => { throw new Error('connect ECONNREFUSED postgres://admin:hunter2@db.internal:5432/pool') })
-    app.get('/boom-with-status', async () => {
-      throw Object.assign(new Error('SQLITE_CORRUPT: /srv/pool/data/pool.db is malformed'), { statusCode: 500, code: 'SQLITE_CORRUPT' })
+    app.get('/boom', async () => {
+      throw new Error('connect ECONNREFUSED postgres://admin:hunter2@db.internal:5432/pool')
     })
-    app.get('/not-an-error', async () => { throw 'a string with a secret' }) // eslint-disable-line no-throw-literal
-    app.get('/known', async () => { throw new PoolError('POOL_ERR_NO_WORK') })
+    app.get('/boom-with-status', async () => {
+      throw Object.assign(new Error('SQLITE_CORRUPT: /srv/pool/data/pool.db is malformed'), {
+        statusCode: 500,
+        code: 'SQLITE_CORRUPT',
+      })
+    })
+    app.get('/not-an-error', async () => {
+      throw 'a string with a secret'
+    }) // eslint-disable-line no-throw-literal
+    app.get('/known', async () => {
+      throw new PoolError('POOL_ERR_NO_WORK')
+    })
     await app.ready()
     try {
       for (const url of ['/boom', '/boom-with-status', '/not-an-error']) {
@@ -185,7 +311,10 @@ describe('500s reveal nothing', () => {
         assert.deepEqual(errorBody(res, 500, 'POOL_ERR_INTERNAL'), INTERNAL, url)
         assert.doesNotMatch(res.body, /hunter2|ECONNREFUSED|SQLITE|secret|stack|\/srv\//)
       }
-      assert.deepEqual(errorBody(await app.inject({ url: '/known' }), 404, 'POOL_ERR_NO_WORK'), { detail: 'No work available right now', code: 'POOL_ERR_NO_WORK' })
+      assert.deepEqual(errorBody(await app.inject({ url: '/known' }), 404, 'POOL_ERR_NO_WORK'), {
+        detail: 'No work available right now',
+        code: 'POOL_ERR_NO_WORK',
+      })
     } finally {
       await app.close()
       await tp.close()
@@ -231,9 +360,18 @@ describe('JSON tolerances through the HTTP parser', () => {
     await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload })
 
   test('NaN and -Infinity as a score arrive as null', async () => {
-    const res = await echo('{"evaluations": [{"algorithm_id": 1, "score": NaN}, {"algorithm_id": 2, "score": -Infinity}]}')
+    const res = await echo(
+      '{"evaluations": [{"algorithm_id": 1, "score": NaN}, {"algorithm_id": 2, "score": -Infinity}]}',
+    )
     assert.equal(res.statusCode, 200, res.body)
-    assert.deepEqual(res.json(), { body: { evaluations: [{ algorithm_id: 1, score: null }, { algorithm_id: 2, score: null }] } })
+    assert.deepEqual(res.json(), {
+      body: {
+        evaluations: [
+          { algorithm_id: 1, score: null },
+          { algorithm_id: 2, score: null },
+        ],
+      },
+    })
   })
 
   test('-Infinity elsewhere → 400', async () => {
@@ -241,7 +379,9 @@ describe('JSON tolerances through the HTTP parser', () => {
   })
 
   test('a huge integer arrives as its exact decimal string', async () => {
-    assert.deepEqual((await echo('{"amount_units": 18446744073709551615}')).json(), { body: { amount_units: '18446744073709551615' } })
+    assert.deepEqual((await echo('{"amount_units": 18446744073709551615}')).json(), {
+      body: { amount_units: '18446744073709551615' },
+    })
   })
 
   test('__proto__ is dropped', async () => {

@@ -20,10 +20,16 @@ const MINERS = 20
 const ROUNDS = 6
 const ROUND_MS = 4_000
 // 1 s blocks, 10-block windows, 2-window epochs: 6 rounds of 4 s span windows 0..2.
-const ENV = { BLOCK_TIME_S: '1', WINDOW_BLOCKS: '10', EPOCH_WINDOWS: '2', LEASE_TTL_S: '10', RATE_LIMIT_IP_PER_MINUTE: '0' }
+const ENV = {
+  BLOCK_TIME_S: '1',
+  WINDOW_BLOCKS: '10',
+  EPOCH_WINDOWS: '2',
+  LEASE_TTL_S: '10',
+  RATE_LIMIT_IP_PER_MINUTE: '0',
+}
 
 /** A deterministic pseudo-random sequence (mulberry32), so a failure replays the same way. */
-function seeded (seed: number): () => number {
+function seeded(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
@@ -40,9 +46,14 @@ describe('invariants under parallel load on two API processes', () => {
       const random = seeded(42)
       const via = await Promise.all(s.nodes.map(async (node) => await TestMiner.many(node.app, MINERS, 'inv')))
       const miner = (i: number, app: number): TestMiner => via[app % 2]![i]!
-      const recipients = await Promise.all(Array.from({ length: MINERS }, async (_, i) => (await namedKey(`inv-recipient${i}`)).address))
+      const recipients = await Promise.all(
+        Array.from({ length: MINERS }, async (_, i) => (await namedKey(`inv-recipient${i}`)).address),
+      )
       const set = await Promise.all(recipients.map(async (r, i) => await miner(i, i).setRecipient(r)))
-      assert.deepEqual(set.map((r) => r.statusCode), Array(MINERS).fill(200))
+      assert.deepEqual(
+        set.map((r) => r.statusCode),
+        Array(MINERS).fill(200),
+      )
 
       const acknowledged: Acknowledgement[] = []
       let doubleSubmits = 0
@@ -50,38 +61,64 @@ describe('invariants under parallel load on two API processes', () => {
       for (let round = 0; round < ROUNDS; round++) {
         // Both processes close ended windows while the miners work.
         const closing = Promise.all([s.nodes[0]!.closeEnded(), s.nodes[1]!.closeEnded()])
-        const leases = await Promise.all(Array.from({ length: MINERS }, async (_, i) => {
-          // Every third miner asks both processes at once: at most one lease may be granted.
-          const tries = i % 3 === 0 ? [miner(i, 0).lease({ eval_batch_size: 4, gossip_limit: 3 }), miner(i, 1).lease({ eval_batch_size: 4, gossip_limit: 3 })] : [miner(i, i + round).lease({ eval_batch_size: 4, gossip_limit: 3 })]
-          const responses = await Promise.all(tries)
-          if (tries.length > 1) racedLeases++
-          const granted = responses.filter((r) => r.statusCode === 200)
-          assert.ok(granted.length <= 1, `miner ${i} got ${granted.length} leases at once`)
-          for (const r of responses) assert.ok([200, 400, 404].includes(r.statusCode), `lease of miner ${i}: ${r.statusCode} ${r.body}`)
-          return granted[0]?.json() as LeaseBody | undefined
-        }))
+        const leases = await Promise.all(
+          Array.from({ length: MINERS }, async (_, i) => {
+            // Every third miner asks both processes at once: at most one lease may be granted.
+            const tries =
+              i % 3 === 0
+                ? [
+                    miner(i, 0).lease({ eval_batch_size: 4, gossip_limit: 3 }),
+                    miner(i, 1).lease({ eval_batch_size: 4, gossip_limit: 3 }),
+                  ]
+                : [miner(i, i + round).lease({ eval_batch_size: 4, gossip_limit: 3 })]
+            const responses = await Promise.all(tries)
+            if (tries.length > 1) racedLeases++
+            const granted = responses.filter((r) => r.statusCode === 200)
+            assert.ok(granted.length <= 1, `miner ${i} got ${granted.length} leases at once`)
+            for (const r of responses)
+              assert.ok([200, 400, 404].includes(r.statusCode), `lease of miner ${i}: ${r.statusCode} ${r.body}`)
+            return granted[0]?.json() as LeaseBody | undefined
+          }),
+        )
 
-        await Promise.all(leases.map(async (lease, i) => {
-          if (lease === undefined) return
-          if ((i + round) % 9 === 0) return // left unsubmitted: stays active until LEASE_TTL_S, then expires
-          const honest = i % 5 !== 0
-          const evaluations = lease.evaluate_algorithms.map((a) => ({ algorithm_id: a.id, score: honest ? trueScore(a) : random() }))
-          const evolutions: Array<{ parent_algorithm_ids: number[]; algorithm_dsl: string }> = []
-          const parent = lease.seed_algorithms[Math.floor(random() * lease.seed_algorithms.length)]
-          const dsl = parent === undefined || random() < 0.4 ? undefined : mutate(parent.algorithm_dsl, random)
-          if (dsl !== undefined) evolutions.push({ parent_algorithm_ids: [parent!.id], algorithm_dsl: dsl })
-          const body = { evaluations, evolutions, iterations: 1 }
-          // Even miners submit the same lease through both processes at once: exactly one is accepted.
-          const responses = await Promise.all(i % 2 === 0
-            ? [miner(i, 0).submitLease(lease.lease_id, body), miner(i, 1).submitLease(lease.lease_id, body)]
-            : [miner(i, i + round + 1).submitLease(lease.lease_id, body)])
-          if (responses.length > 1) doubleSubmits++
-          const statuses = responses.map((r) => r.statusCode).sort()
-          assert.deepEqual(statuses, responses.length > 1 ? [200, 404] : [200], `submit of miner ${i}: ${responses.map((r) => r.body).join(' | ')}`)
-          const accepted = responses.find((r) => r.statusCode === 200)!.json() as SubmitBody
-          assert.equal(accepted.evaluations_accepted, evaluations.length)
-          acknowledged.push({ leaseId: lease.lease_id, miner: miner(i, 0).hotkey, evaluations: accepted.evaluations_accepted, evolutions: accepted.evolutions_accepted, newAlgorithmIds: accepted.new_algorithm_ids })
-        }))
+        await Promise.all(
+          leases.map(async (lease, i) => {
+            if (lease === undefined) return
+            if ((i + round) % 9 === 0) return // left unsubmitted: stays active until LEASE_TTL_S, then expires
+            const honest = i % 5 !== 0
+            const evaluations = lease.evaluate_algorithms.map((a) => ({
+              algorithm_id: a.id,
+              score: honest ? trueScore(a) : random(),
+            }))
+            const evolutions: Array<{ parent_algorithm_ids: number[]; algorithm_dsl: string }> = []
+            const parent = lease.seed_algorithms[Math.floor(random() * lease.seed_algorithms.length)]
+            const dsl = parent === undefined || random() < 0.4 ? undefined : mutate(parent.algorithm_dsl, random)
+            if (dsl !== undefined) evolutions.push({ parent_algorithm_ids: [parent!.id], algorithm_dsl: dsl })
+            const body = { evaluations, evolutions, iterations: 1 }
+            // Even miners submit the same lease through both processes at once: exactly one is accepted.
+            const responses = await Promise.all(
+              i % 2 === 0
+                ? [miner(i, 0).submitLease(lease.lease_id, body), miner(i, 1).submitLease(lease.lease_id, body)]
+                : [miner(i, i + round + 1).submitLease(lease.lease_id, body)],
+            )
+            if (responses.length > 1) doubleSubmits++
+            const statuses = responses.map((r) => r.statusCode).sort()
+            assert.deepEqual(
+              statuses,
+              responses.length > 1 ? [200, 404] : [200],
+              `submit of miner ${i}: ${responses.map((r) => r.body).join(' | ')}`,
+            )
+            const accepted = responses.find((r) => r.statusCode === 200)!.json() as SubmitBody
+            assert.equal(accepted.evaluations_accepted, evaluations.length)
+            acknowledged.push({
+              leaseId: lease.lease_id,
+              miner: miner(i, 0).hotkey,
+              evaluations: accepted.evaluations_accepted,
+              evolutions: accepted.evolutions_accepted,
+              newAlgorithmIds: accepted.new_algorithm_ids,
+            })
+          }),
+        )
         await closing
         s.clock.advance(ROUND_MS)
       }
@@ -99,7 +136,11 @@ describe('invariants under parallel load on two API processes', () => {
         s.clock.advance(20_000)
         assert.deepEqual(await closer.epochs.closeReady(), [2])
         const empty = await s.db.selectFrom('epochs').selectAll().where('epoch_id', '=', 2n).executeTakeFirstOrThrow()
-        assert.deepEqual([empty.epoch_units, empty.fee_units, empty.undistributed_units].map(BigInt), [0n, 0n, s.config.epochBudgetUnits])
+        assert.deepEqual([empty.epoch_units, empty.fee_units, empty.undistributed_units].map(BigInt), [
+          0n,
+          0n,
+          s.config.epochBudgetUnits,
+        ])
         const checks = await checkInvariants(s.db, {
           sampleSize: s.config.consensusSampleSize,
           nowMs: s.clock.now(),
@@ -111,7 +152,7 @@ describe('invariants under parallel load on two API processes', () => {
         })
         const failed = checks.filter((c) => !c.ok)
         assert.deepEqual(failed, [], failed.map((c) => `${c.name}: ${c.detail}`).join('\n'))
-        assert.equal(checks.length, 14, checks.map((c) => c.name).join(", "))
+        assert.equal(checks.length, 14, checks.map((c) => c.name).join(', '))
         const paid = await s.db.selectFrom('epochs').select('epoch_id').where('epoch_units', '>', 0n).execute()
         assert.ok(paid.length > 0, 'the load earned payouts')
         const leaves = await s.db.selectFrom('epoch_leaves').select('hotkey').execute()

@@ -37,38 +37,74 @@ const LEGACY = {
   arrowOperands: '# predict:\nDOT v1 v0 -> s3\nHEAVISIDE s3 -> s0\n',
 }
 
-async function legacyStore () {
+async function legacyStore() {
   const store = await createTestDatabase()
   const { database } = store
-  const onlyInitial: Record<string, Migration> = { '001-initial': { up: async (db) => { await initial.up(db, database.dialect) } } }
-  const migrated = await new Migrator({ db: database.db, provider: { getMigrations: async () => onlyInitial } }).migrateToLatest()
+  const onlyInitial: Record<string, Migration> = {
+    '001-initial': {
+      up: async (db) => {
+        await initial.up(db, database.dialect)
+      },
+    },
+  }
+  const migrated = await new Migrator({
+    db: database.db,
+    provider: { getMigrations: async () => onlyInitial },
+  }).migrateToLatest()
   assert.equal(migrated.error, undefined)
   const ids: Record<string, bigint> = {}
   for (const [i, [name, text]] of Object.entries(LEGACY).entries()) {
     // Raw insert: the table as migration 001 left it, with the old hash (SHA-256 of the old canonical text).
-    const row = await database.db.insertInto('algorithms').values({
-      task_type: TASK, algorithm_dsl: text, algorithm_hash: `old-hash-${i}`, input_dim: 16n,
-      state: name === 'arrowOperands' ? 'scored' : 'evaluating', consensus_score: name === 'arrowOperands' ? 0.75 : null,
-      miner_hotkey: `miner-${i}`, is_seed: 0n, repeat: 'none', created_at: 1000n, created_window: 0n,
-      decided_at: name === 'arrowOperands' ? 2000n : null, decided_window: name === 'arrowOperands' ? 0n : null,
-    } as never).returning('id').executeTakeFirstOrThrow()
+    const row = await database.db
+      .insertInto('algorithms')
+      .values({
+        task_type: TASK,
+        algorithm_dsl: text,
+        algorithm_hash: `old-hash-${i}`,
+        input_dim: 16n,
+        state: name === 'arrowOperands' ? 'scored' : 'evaluating',
+        consensus_score: name === 'arrowOperands' ? 0.75 : null,
+        miner_hotkey: `miner-${i}`,
+        is_seed: 0n,
+        repeat: 'none',
+        created_at: 1000n,
+        created_window: 0n,
+        decided_at: name === 'arrowOperands' ? 2000n : null,
+        decided_window: name === 'arrowOperands' ? 0n : null,
+      } as never)
+      .returning('id')
+      .executeTakeFirstOrThrow()
     ids[name] = BigInt(row.id)
   }
   return { store, database, ids }
 }
 
-describe('migration 002: stored algorithms in the miners\' DSL', () => {
+describe("migration 002: stored algorithms in the miners' DSL", () => {
   it('rewrites readable programs, keeps everything, hides the unreadable, and keeps duplicates detectable', async () => {
     const { store, database, ids } = await legacyStore()
     try {
       // Migration 002 alone first; the later ones run at the end.
       const through002: Record<string, Migration> = {
-        '001-initial': { up: async (db) => { await initial.up(db, database.dialect) } },
-        '002-miners-dsl': { up: async (db) => { await minersDsl.up(db, database.dialect) } },
+        '001-initial': {
+          up: async (db) => {
+            await initial.up(db, database.dialect)
+          },
+        },
+        '002-miners-dsl': {
+          up: async (db) => {
+            await minersDsl.up(db, database.dialect)
+          },
+        },
       }
-      const step = await new Migrator({ db: database.db, provider: { getMigrations: async () => through002 } }).migrateToLatest()
+      const step = await new Migrator({
+        db: database.db,
+        provider: { getMigrations: async () => through002 },
+      }).migrateToLatest()
       assert.equal(step.error, undefined)
-      assert.deepEqual(step.results?.map((r) => r.migrationName), ['002-miners-dsl'])
+      assert.deepEqual(
+        step.results?.map((r) => r.migrationName),
+        ['002-miners-dsl'],
+      )
       const rows = await database.db.selectFrom('algorithms').selectAll().orderBy('id').execute()
       assert.equal(rows.length, Object.keys(LEGACY).length)
       const byName = (name: keyof typeof LEGACY) => rows.find((r) => BigInt(r.id) === ids[name])!
@@ -84,7 +120,10 @@ describe('migration 002: stored algorithms in the miners\' DSL', () => {
         assert.equal(row.state, 'evaluating')
       }
       // The miners read the linear seed's statements before "# setup:" as they are: here, none.
-      assert.match(byName('linear').algorithm_dsl, /^# meta: scalar_count=6 vector_count=3 matrix_count=1 vector_dim=16 setup_max_ops=4 predict_max_ops=4 learn_max_ops=8\ndef Setup\(\):\n {2}s2 = 0\.009999999776482582\n {2}v1 = 0\.0\n/)
+      assert.match(
+        byName('linear').algorithm_dsl,
+        /^# meta: scalar_count=6 vector_count=3 matrix_count=1 vector_dim=16 setup_max_ops=4 predict_max_ops=4 learn_max_ops=8\ndef Setup\(\):\n {2}s2 = 0\.009999999776482582\n {2}v1 = 0\.0\n/,
+      )
       // Two texts the old grammar told apart are one program for the miners, and now one hash.
       assert.equal(byName('rateShort').algorithm_hash, byName('rateLong').algorithm_hash)
 
@@ -99,7 +138,13 @@ describe('migration 002: stored algorithms in the miners\' DSL', () => {
       assert.equal(byName('arrowOperands').consensus_score, 0.75)
 
       // Unreadable programs are never handed out again.
-      const candidates = await evaluationCandidates(database.db, { taskType: TASK, miner: 'someone', sampleSize: 3, nowMs: 5000, limit: 100 })
+      const candidates = await evaluationCandidates(database.db, {
+        taskType: TASK,
+        miner: 'someone',
+        sampleSize: 3,
+        nowMs: 5000,
+        limit: 100,
+      })
       assert.deepEqual(candidates.map((r) => BigInt(r.id)).sort(), [ids.linear, ids.rateShort, ids.rateLong].sort())
       assert.deepEqual(await seedSet(database.db, TASK, 8), [])
 
@@ -109,8 +154,17 @@ describe('migration 002: stored algorithms in the miners\' DSL', () => {
       assert.equal(await repeatKind(database.db, validateAlgorithm(respelled).hash, 'miner-1'), 'own')
 
       // The later migrations keep one original per program: the respelled twin becomes a repeat.
-      assert.deepEqual(await migrateToLatest(database), ['003-identity-fold', '004-balanced-epochs', '005-operator', '006-lease-indexes'])
-      const twin = await database.db.selectFrom('algorithms').select(['repeat', 'state']).where('id', '=', ids.rateLong!).executeTakeFirstOrThrow()
+      assert.deepEqual(await migrateToLatest(database), [
+        '003-identity-fold',
+        '004-balanced-epochs',
+        '005-operator',
+        '006-lease-indexes',
+      ])
+      const twin = await database.db
+        .selectFrom('algorithms')
+        .select(['repeat', 'state'])
+        .where('id', '=', ids.rateLong!)
+        .executeTakeFirstOrThrow()
       assert.equal(twin.repeat === 'own' || twin.repeat === 'other', true)
       assert.equal(twin.state, 'rejected')
       assert.deepEqual(await migrateToLatest(database), [])

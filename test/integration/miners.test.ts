@@ -32,18 +32,44 @@ const validationLocs = (res: LightMyRequestResponse): unknown[] => {
 
 describe('POST /api/v1/miners/register', () => {
   let tp: TestPool
-  before(async () => { tp = await startTestPool() })
-  after(async () => { await tp.close() })
+  before(async () => {
+    tp = await startTestPool()
+  })
+  after(async () => {
+    await tp.close()
+  })
 
   test('first call → "registered" with every field, later calls → "refreshed" with last_seen moving', async () => {
-    const first = await tp.app.inject({ method: 'POST', url: '/api/v1/miners/register', headers: signedHeaders(miner, NOW_S), payload: {} })
+    const first = await tp.app.inject({
+      method: 'POST',
+      url: '/api/v1/miners/register',
+      headers: signedHeaders(miner, NOW_S),
+      payload: {},
+    })
     assert.equal(first.statusCode, 200, first.body)
-    assert.deepEqual(first.json(), { status: 'registered', hotkey: miner.address, reputation: 0, created_at: NOW_ISO, last_seen: NOW_ISO })
+    assert.deepEqual(first.json(), {
+      status: 'registered',
+      hotkey: miner.address,
+      reputation: 0,
+      created_at: NOW_ISO,
+      last_seen: NOW_ISO,
+    })
 
     tp.clock.advance(60_000)
-    const second = await tp.app.inject({ method: 'POST', url: '/api/v1/miners/register', headers: signedHeaders(miner, nowS(tp)), payload: {} })
+    const second = await tp.app.inject({
+      method: 'POST',
+      url: '/api/v1/miners/register',
+      headers: signedHeaders(miner, nowS(tp)),
+      payload: {},
+    })
     assert.equal(second.statusCode, 200, second.body)
-    assert.deepEqual(second.json(), { status: 'refreshed', hotkey: miner.address, reputation: 0, created_at: NOW_ISO, last_seen: '2023-11-14T22:14:20Z' })
+    assert.deepEqual(second.json(), {
+      status: 'refreshed',
+      hotkey: miner.address,
+      reputation: 0,
+      created_at: NOW_ISO,
+      last_seen: '2023-11-14T22:14:20Z',
+    })
   })
 
   test('a legacy public_address (and other extra fields) in the body is ignored: the signer is registered', async () => {
@@ -59,12 +85,19 @@ describe('POST /api/v1/miners/register', () => {
   })
 
   test('no body, an empty body with a JSON content type, and `null` are all accepted', async () => {
-    const noBody = await tp.app.inject({ method: 'POST', url: '/api/v1/miners/register', headers: signedHeaders(miner, nowS(tp)) })
+    const noBody = await tp.app.inject({
+      method: 'POST',
+      url: '/api/v1/miners/register',
+      headers: signedHeaders(miner, nowS(tp)),
+    })
     assert.equal(noBody.statusCode, 200, noBody.body)
     assert.equal(noBody.json().status, 'refreshed')
     for (const payload of ['', 'null', '{}']) {
       const res = await tp.app.inject({
-        method: 'POST', url: '/api/v1/miners/register', headers: { ...signedHeaders(miner, nowS(tp)), 'content-type': 'application/json' }, payload,
+        method: 'POST',
+        url: '/api/v1/miners/register',
+        headers: { ...signedHeaders(miner, nowS(tp)), 'content-type': 'application/json' },
+        payload,
       })
       assert.equal(res.statusCode, 200, `${JSON.stringify(payload)}: ${res.body}`)
       assert.equal(res.json().hotkey, miner.address)
@@ -72,15 +105,24 @@ describe('POST /api/v1/miners/register', () => {
   })
 
   test('a body that is not an object → 422 on the body', async () => {
-    const res = await tp.app.inject({ method: 'POST', url: '/api/v1/miners/register', headers: signedHeaders(miner, nowS(tp)), payload: [1, 2] })
+    const res = await tp.app.inject({
+      method: 'POST',
+      url: '/api/v1/miners/register',
+      headers: signedHeaders(miner, nowS(tp)),
+      payload: [1, 2],
+    })
     assert.deepEqual(validationLocs(res), [['body']])
   })
 })
 
 describe('GET /api/v1/miners/stats', () => {
   let tp: TestPool
-  before(async () => { tp = await startTestPool({ TASK_TYPES: 'cifar10_binary,mnist_binary' }) })
-  after(async () => { await tp.close() })
+  before(async () => {
+    tp = await startTestPool({ TASK_TYPES: 'cifar10_binary,mnist_binary' })
+  })
+  after(async () => {
+    await tp.close()
+  })
 
   test('a new miner gets every SPEC field with zeros, and the pool section', async () => {
     const res = await tp.app.inject({ url: '/api/v1/miners/stats', headers: signedHeaders(miner, NOW_S) })
@@ -116,7 +158,10 @@ describe('GET /api/v1/miners/stats', () => {
 
   test('the recipient shows in stats once set', async () => {
     const set = await tp.app.inject({
-      method: 'PUT', url: '/api/v1/miners/recipient-coldkey', headers: signedHeaders(miner, NOW_S, other.address), payload: { recipient_coldkey: other.address },
+      method: 'PUT',
+      url: '/api/v1/miners/recipient-coldkey',
+      headers: signedHeaders(miner, NOW_S, other.address),
+      payload: { recipient_coldkey: other.address },
     })
     assert.equal(set.statusCode, 200, set.body)
     const stats = (await tp.app.inject({ url: '/api/v1/miners/stats', headers: signedHeaders(miner, NOW_S) })).json()
@@ -132,7 +177,13 @@ describe('GET /api/v1/miners/stats', () => {
       assert.equal(res.statusCode, 200, res.body)
       const body = res.json()
       assert.equal(body.hotkey, other.address)
-      assert.deepEqual(body.pool, { miners_total: 2, miners_active_last_hour: 1, window_number: 1, epoch: 1, sota: { cifar10_binary: 0, mnist_binary: 0 } })
+      assert.deepEqual(body.pool, {
+        miners_total: 2,
+        miners_active_last_hour: 1,
+        window_number: 1,
+        epoch: 1,
+        sota: { cifar10_binary: 0, mnist_binary: 0 },
+      })
       assert.equal(body.created_at, '2023-11-15T00:13:20Z')
     } finally {
       tp.clock.set(VECTOR_TIME_MS)
@@ -160,32 +211,56 @@ describe('GET /api/v1/miners/leaderboard', () => {
     // Reputation is what window closing writes; give a few miners some directly.
     const reputations = [7.5, 3, 12.25, 3]
     for (const [i, reputation] of reputations.entries()) {
-      await tp.pool.database.db.updateTable('miners').set({ reputation }).where('hotkey', '=', keys[i]!.address).execute()
+      await tp.pool.database.db
+        .updateTable('miners')
+        .set({ reputation })
+        .where('hotkey', '=', keys[i]!.address)
+        .execute()
     }
   })
-  after(async () => { await tp.close() })
+  after(async () => {
+    await tp.close()
+  })
 
   test('highest reputation first, ties by hotkey, ranks from 1, default limit 50', async () => {
     const res = await tp.app.inject({ url: '/api/v1/miners/leaderboard' })
     assert.equal(res.statusCode, 200, res.body)
-    const body = res.json() as { miners: Array<{ rank: number; hotkey: string; reputation: number; created_at: string; last_seen: string }>; count: number }
+    const body = res.json() as {
+      miners: Array<{ rank: number; hotkey: string; reputation: number; created_at: string; last_seen: string }>
+      count: number
+    }
     assert.equal(body.count, 50)
     assert.equal(body.miners.length, 50)
-    assert.deepEqual(body.miners.map((m) => m.rank), Array.from({ length: 50 }, (_, i) => i + 1))
+    assert.deepEqual(
+      body.miners.map((m) => m.rank),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    )
     const tied = [keys[1]!.address, keys[3]!.address].sort()
-    assert.deepEqual(body.miners.slice(0, 4).map((m) => [m.hotkey, m.reputation]), [
-      [keys[2]!.address, 12.25], [keys[0]!.address, 7.5], [tied[0], 3], [tied[1], 3],
-    ])
+    assert.deepEqual(
+      body.miners.slice(0, 4).map((m) => [m.hotkey, m.reputation]),
+      [
+        [keys[2]!.address, 12.25],
+        [keys[0]!.address, 7.5],
+        [tied[0], 3],
+        [tied[1], 3],
+      ],
+    )
     const rest = body.miners.slice(4)
     assert.ok(rest.every((m) => m.reputation === 0))
-    assert.deepEqual(rest.map((m) => m.hotkey), [...rest.map((m) => m.hotkey)].sort())
+    assert.deepEqual(
+      rest.map((m) => m.hotkey),
+      [...rest.map((m) => m.hotkey)].sort(),
+    )
     assert.deepEqual(Object.keys(body.miners[0]!).sort(), ['created_at', 'hotkey', 'last_seen', 'rank', 'reputation'])
     assert.equal(body.miners[0]!.created_at, NOW_ISO)
   })
 
   test('limit bounds: 1 and 200 are accepted', async () => {
     const one = (await tp.app.inject({ url: '/api/v1/miners/leaderboard?limit=1' })).json()
-    assert.deepEqual(one.miners.map((m: { hotkey: string }) => m.hotkey), [keys[2]!.address])
+    assert.deepEqual(
+      one.miners.map((m: { hotkey: string }) => m.hotkey),
+      [keys[2]!.address],
+    )
     assert.equal(one.count, 1)
     const all = await tp.app.inject({ url: '/api/v1/miners/leaderboard?limit=200' })
     assert.equal(all.statusCode, 200)
@@ -212,20 +287,38 @@ describe('recipient coldkey updates (PUT and its three aliases)', () => {
   let recipients: string[]
   before(async () => {
     tp = await startTestPool()
-    recipients = await Promise.all(RECIPIENT_ROUTES.map(async (_, i) => (await keyFromSecret(`//recipient-${i}`)).address))
+    recipients = await Promise.all(
+      RECIPIENT_ROUTES.map(async (_, i) => (await keyFromSecret(`//recipient-${i}`)).address),
+    )
   })
-  after(async () => { await tp.close() })
+  after(async () => {
+    await tp.close()
+  })
 
   for (const [i, route] of RECIPIENT_ROUTES.entries()) {
     test(`${route.method} ${route.url} → 200 success with the same shape; lookups agree`, async () => {
       const recipient = recipients[i]!
       tp.clock.set(VECTOR_TIME_MS + i * 1000)
-      const res = await tp.app.inject({ method: route.method, url: route.url, headers: signedHeaders(miner, nowS(tp), recipient), payload: { recipient_coldkey: recipient } })
+      const res = await tp.app.inject({
+        method: route.method,
+        url: route.url,
+        headers: signedHeaders(miner, nowS(tp), recipient),
+        payload: { recipient_coldkey: recipient },
+      })
       assert.equal(res.statusCode, 200, res.body)
       const updatedAt = new Date(tp.clock.now()).toISOString().replace('.000Z', 'Z')
-      assert.deepEqual(res.json(), { status: 'success', miner_hotkey: miner.address, recipient_coldkey: recipient, coldkey_address: recipient, updated_at: updatedAt })
+      assert.deepEqual(res.json(), {
+        status: 'success',
+        miner_hotkey: miner.address,
+        recipient_coldkey: recipient,
+        coldkey_address: recipient,
+        updated_at: updatedAt,
+      })
 
-      const own = await tp.app.inject({ url: '/api/v1/miners/recipient-coldkey', headers: signedHeaders(miner, nowS(tp)) })
+      const own = await tp.app.inject({
+        url: '/api/v1/miners/recipient-coldkey',
+        headers: signedHeaders(miner, nowS(tp)),
+      })
       assert.equal(own.statusCode, 200, own.body)
       assert.deepEqual(own.json(), { miner_hotkey: miner.address, recipient_coldkey: recipient, updated_at: updatedAt })
       const pub = await tp.app.inject({ url: `/api/v1/miners/recipient-coldkey/${miner.address}` })
@@ -237,12 +330,20 @@ describe('recipient coldkey updates (PUT and its three aliases)', () => {
   for (const route of RECIPIENT_ROUTES) {
     test(`${route.method} ${route.url} accepts the legacy body field coldkey_address`, async () => {
       const recipient = other.address
-      const res = await tp.app.inject({ method: route.method, url: route.url, headers: signedHeaders(miner, nowS(tp), recipient), payload: { coldkey_address: recipient } })
+      const res = await tp.app.inject({
+        method: route.method,
+        url: route.url,
+        headers: signedHeaders(miner, nowS(tp), recipient),
+        payload: { coldkey_address: recipient },
+      })
       assert.equal(res.statusCode, 200, res.body)
       assert.equal(res.json().status, 'success')
       assert.equal(res.json().recipient_coldkey, recipient)
       assert.equal(res.json().coldkey_address, recipient)
-      assert.equal((await tp.app.inject({ url: `/api/v1/miners/recipient-coldkey/${miner.address}` })).json().recipient_coldkey, recipient)
+      assert.equal(
+        (await tp.app.inject({ url: `/api/v1/miners/recipient-coldkey/${miner.address}` })).json().recipient_coldkey,
+        recipient,
+      )
     })
 
     test(`${route.method} ${route.url}: invalid or missing recipient → 422 naming the field`, async () => {
@@ -257,19 +358,34 @@ describe('recipient coldkey updates (PUT and its three aliases)', () => {
         [{ recipient_coldkey: null }, ['body', 'recipient_coldkey']],
       ]
       for (const [payload, loc] of cases) {
-        const recipient = (payload as Record<string, unknown>).recipient_coldkey ?? (payload as Record<string, unknown>).coldkey_address
-        const res = await tp.app.inject({ method: route.method, url: route.url, headers: signed(String(recipient ?? '')), payload: payload as object })
+        const recipient =
+          (payload as Record<string, unknown>).recipient_coldkey ?? (payload as Record<string, unknown>).coldkey_address
+        const res = await tp.app.inject({
+          method: route.method,
+          url: route.url,
+          headers: signed(String(recipient ?? '')),
+          payload: payload as object,
+        })
         assert.deepEqual(validationLocs(res), [loc], JSON.stringify(payload))
       }
       const noBody = await tp.app.inject({ method: route.method, url: route.url, headers: signed('') })
       assert.deepEqual(validationLocs(noBody), [['body', 'recipient_coldkey']])
       assert.equal(noBody.json().detail[0].type, 'missing')
-      const invalid = await tp.app.inject({ method: route.method, url: route.url, headers: signed('x'), payload: { recipient_coldkey: 'x' } })
+      const invalid = await tp.app.inject({
+        method: route.method,
+        url: route.url,
+        headers: signed('x'),
+        payload: { recipient_coldkey: 'x' },
+      })
       assert.match(invalid.json().detail[0].msg, /valid SS58 address/)
     })
 
     test(`${route.method} ${route.url} unsigned → 401`, async () => {
-      const res = await tp.app.inject({ method: route.method, url: route.url, payload: { recipient_coldkey: other.address } })
+      const res = await tp.app.inject({
+        method: route.method,
+        url: route.url,
+        payload: { recipient_coldkey: other.address },
+      })
       assert.equal(res.statusCode, 401)
       assert.deepEqual(res.json(), { detail: 'missing X-Key header', code: 'POOL_ERR_AUTH_MISSING_HEADER' })
     })
@@ -278,8 +394,12 @@ describe('recipient coldkey updates (PUT and its three aliases)', () => {
 
 describe('recipient lookups', () => {
   let tp: TestPool
-  before(async () => { tp = await startTestPool() })
-  after(async () => { await tp.close() })
+  before(async () => {
+    tp = await startTestPool()
+  })
+  after(async () => {
+    await tp.close()
+  })
 
   test('GET own recipient (signed) before any update → null, and registers the miner', async () => {
     const res = await tp.app.inject({ url: '/api/v1/miners/recipient-coldkey', headers: signedHeaders(miner, NOW_S) })

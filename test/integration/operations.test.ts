@@ -22,12 +22,21 @@ describe('operator controls', () => {
 
       assert.equal(await t.pool.controls.ban(miner.hotkey, 'reported random scores'), true)
       assert.equal(await t.pool.controls.ban(miner.hotkey, 'reported random scores (again)'), false)
-      for (const r of [await miner.lease(), await miner.stats(), await miner.submitLease(lease.json().lease_id, { evaluations: [] }), await miner.setRecipient(await randomAddress())]) {
+      for (const r of [
+        await miner.lease(),
+        await miner.stats(),
+        await miner.submitLease(lease.json().lease_id, { evaluations: [] }),
+        await miner.setRecipient(await randomAddress()),
+      ]) {
         assert.equal(r.statusCode, 403, r.body)
         assert.equal(r.json().code, 'POOL_ERR_MINER_BANNED')
         assert.match(r.json().detail, /is banned from this pool: reported random scores \(again\)/)
       }
-      const status = await t.pool.database.db.selectFrom('assignments').select('status').where('id', '=', lease.json().lease_id).executeTakeFirstOrThrow()
+      const status = await t.pool.database.db
+        .selectFrom('assignments')
+        .select('status')
+        .where('id', '=', lease.json().lease_id)
+        .executeTakeFirstOrThrow()
       assert.equal(status.status, 'expired', 'the banned key holds no work')
       // Credit earned before the ban stays claimable (the documented rule).
       const proof = await t.app.inject({ method: 'GET', url: `/claims/epoch/0/proof/${miner.hotkey}` })
@@ -96,7 +105,10 @@ describe('signals', () => {
       assert.deepEqual(await closeThrough(t, 0), [0])
       const miner = await TestMiner.create(t.app, '//grace')
       assert.equal((await miner.lease()).statusCode, 200)
-      const codes = async (): Promise<string[]> => (await t.app.inject({ url: '/api/v1/monitor/summary' })).json().alerts.items.map((a: { code: string }) => a.code)
+      const codes = async (): Promise<string[]> =>
+        (await t.app.inject({ url: '/api/v1/monitor/summary' }))
+          .json()
+          .alerts.items.map((a: { code: string }) => a.code)
       t.clock.advance(WINDOW_MS + 30_000) // epoch 1 ended 30 s ago; the lease (TTL 900 s) is far past its timeout
       assert.ok(!(await codes()).includes('EPOCH_CLOSE_PENDING'), 'within the grace period')
       t.clock.advance(40_000)
@@ -108,8 +120,17 @@ describe('signals', () => {
 
   it('requests are logged once at REQUEST_LOG_LEVEL; the start-up line names the store without secrets', async () => {
     const lines: any[] = []
-    const sink = new Writable({ write (chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done() } })
-    const t = await startTestPool({ ENVIRONMENT: 'production', MONITOR_TOKEN: 'm', METRICS_TOKEN: 's' }, {}, { logger: pino({ level: 'debug' }, sink) })
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)))
+        done()
+      },
+    })
+    const t = await startTestPool(
+      { ENVIRONMENT: 'production', MONITOR_TOKEN: 'm', METRICS_TOKEN: 's' },
+      {},
+      { logger: pino({ level: 'debug' }, sink) },
+    )
     try {
       await t.app.inject({ url: '/health' })
       const requestLines = lines.filter((l) => l.msg === 'request')
@@ -118,8 +139,16 @@ describe('signals', () => {
       assert.equal(requestLines[0].url, '/health')
       assert.ok(!lines.some((l) => l.msg === 'incoming request'), 'no second line per request')
 
-      const { message, fields } = startLine('Pool API', { ...t.pool, database: { ...t.pool.database, label: 'postgres://pool:***@db:5432/pool' } }, '0.0.0.0', 8434)
-      assert.match(message, /environment production, database postgres:\/\/pool:\*\*\*@db:5432\/pool, tempo 12 s\/block, 360 blocks\/window, 1 windows\/epoch, genesis 2023-11-14T22:13:20Z, blocks from clock, claim app mounted at \/claims/)
+      const { message, fields } = startLine(
+        'Pool API',
+        { ...t.pool, database: { ...t.pool.database, label: 'postgres://pool:***@db:5432/pool' } },
+        '0.0.0.0',
+        8434,
+      )
+      assert.match(
+        message,
+        /environment production, database postgres:\/\/pool:\*\*\*@db:5432\/pool, tempo 12 s\/block, 360 blocks\/window, 1 windows\/epoch, genesis 2023-11-14T22:13:20Z, blocks from clock, claim app mounted at \/claims/,
+      )
       assert.equal((fields.tempo as { window_blocks: number }).window_blocks, 360)
     } finally {
       await t.close()
@@ -135,17 +164,43 @@ describe('retention', () => {
       t.clock.advance(WINDOW_MS)
       // Window 1: an evolution that two miners evaluate stays undecided (n = 3), so its evaluations are needed.
       const lease = (await miners[0]!.lease()).json()
-      const evolved = await miners[0]!.submitLease(lease.lease_id, { evaluations: [], evolutions: [{ parent_algorithm_ids: [lease.seed_algorithms[0].id], algorithm_dsl: evolvedProgram(7) }] })
+      const evolved = await miners[0]!.submitLease(lease.lease_id, {
+        evaluations: [],
+        evolutions: [{ parent_algorithm_ids: [lease.seed_algorithms[0].id], algorithm_dsl: evolvedProgram(7) }],
+      })
       assert.equal(evolved.statusCode, 200, evolved.body)
       for (const m of miners.slice(1)) {
         const l = (await m.lease()).json()
         assert.ok(l.evaluate_algorithms.length > 0, JSON.stringify(l))
-        assert.equal((await m.submitLease(l.lease_id, { evaluations: l.evaluate_algorithms.map((a: { id: number }) => ({ algorithm_id: a.id, score: 0.7 })) })).statusCode, 200)
+        assert.equal(
+          (
+            await m.submitLease(l.lease_id, {
+              evaluations: l.evaluate_algorithms.map((a: { id: number }) => ({ algorithm_id: a.id, score: 0.7 })),
+            })
+          ).statusCode,
+          200,
+        )
       }
       assert.deepEqual(await t.pool.epochs.closeReady(), [0])
-      const count = async (): Promise<number> => Number((await t.pool.database.db.selectFrom('evaluations').select((eb) => eb.fn.countAll<bigint>().as('n')).executeTakeFirstOrThrow()).n)
+      const count = async (): Promise<number> =>
+        Number(
+          (
+            await t.pool.database.db
+              .selectFrom('evaluations')
+              .select((eb) => eb.fn.countAll<bigint>().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        )
       const before = await count()
-      const openOnes = Number((await t.pool.database.db.selectFrom('evaluations').select((eb) => eb.fn.countAll<bigint>().as('n')).where('window_number', '=', 1n).executeTakeFirstOrThrow()).n)
+      const openOnes = Number(
+        (
+          await t.pool.database.db
+            .selectFrom('evaluations')
+            .select((eb) => eb.fn.countAll<bigint>().as('n'))
+            .where('window_number', '=', 1n)
+            .executeTakeFirstOrThrow()
+        ).n,
+      )
       assert.ok(openOnes === 2 && before > openOnes, `${openOnes} of ${before}`)
 
       t.clock.advance(2 * 86_400_000)

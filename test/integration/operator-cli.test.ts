@@ -28,7 +28,9 @@ const json = (run: Run): any => {
   }
 }
 const REFRESH_MS = 2100
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+const sleep = async (ms: number): Promise<void> => {
+  await new Promise((resolve) => setTimeout(resolve, ms))
+}
 
 describe('operator commands', { concurrency: false }, () => {
   let store: SharedTestStore
@@ -44,7 +46,12 @@ describe('operator commands', { concurrency: false }, () => {
     store = await createSharedTestStore()
     env = { ...baseEnv(), DATABASE_URL: store.url, LOG_LEVEL: 'silent' }
     // Started two and a half windows ago; epochs 0 and 1 close with three paid miners.
-    const config = loadConfig({ BACKGROUND_JOBS: 'false', LOG_LEVEL: 'silent', RATE_LIMIT_IP_PER_MINUTE: '0', DATABASE_URL: store.url })
+    const config = loadConfig({
+      BACKGROUND_JOBS: 'false',
+      LOG_LEVEL: 'silent',
+      RATE_LIMIT_IP_PER_MINUTE: '0',
+      DATABASE_URL: store.url,
+    })
     const start = await createPoolContext(config, { clock: new ManualClock(Date.now() - 2.5 * WINDOW_MS) })
     for (let i = 0; i < 3; i++) {
       const m = await craftMiner(start, { recipient: await randomAddress() })
@@ -94,7 +101,10 @@ describe('operator commands', { concurrency: false }, () => {
     assert.equal(json(expired).leases[0].id, lease.json().lease_id)
     assert.equal(json(shown).banned.reason, 'scores at random')
     assert.equal(json(shown).hotkey, miner.hotkey)
-    assert.deepEqual(json(bans).bans.map((b: { hotkey: string }) => b.hotkey), [miner.hotkey])
+    assert.deepEqual(
+      json(bans).bans.map((b: { hotkey: string }) => b.hotkey),
+      [miner.hotkey],
+    )
     assert.equal(bad.code, 1)
     assert.match(bad.stderr, /not-a-key is not an SS58 hotkey with prefix 42/)
 
@@ -124,9 +134,17 @@ describe('operator commands', { concurrency: false }, () => {
     let restoreTool = 'pg_restore'
     if (testDialect() === 'postgres') {
       // pg_dump refuses a newer server: the backup picks a fitting installed copy, the test needs one to exist.
-      const major = Math.floor(Number((await sql<{ v: string }>`select current_setting('server_version_num') as v`.execute(pool.database.db)).rows[0]?.v) / 10000)
+      const major = Math.floor(
+        Number(
+          (await sql<{ v: string }>`select current_setting('server_version_num') as v`.execute(pool.database.db))
+            .rows[0]?.v,
+        ) / 10000,
+      )
       const tool = await pgToolFor('pg_restore', major).catch((err: Error) => err)
-      if (tool instanceof Error) { t.skip(tool.message); return }
+      if (tool instanceof Error) {
+        t.skip(tool.message)
+        return
+      }
       restoreTool = tool.path
     }
     const file = join(workDir, testDialect() === 'sqlite' ? 'backup.db' : 'backup.dump')
@@ -146,13 +164,18 @@ describe('operator commands', { concurrency: false }, () => {
     assert.match(run.stderr, /pg_restore/)
     const scratch = new URL(store.url)
     const name = `${scratch.pathname.slice(1)}_restore`
-    const admin = new pg.Client({ connectionString: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' })
+    const admin = new pg.Client({
+      connectionString: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    })
     await admin.connect()
     try {
       await admin.query(`create database ${name}`)
       scratch.pathname = `/${name}`
       await new Promise<void>((resolve, reject) => {
-        execFile(restoreTool, ['--no-owner', '-d', scratch.toString(), file], (err, _out, stderr) => { if (err === null) resolve(); else reject(new Error(stderr)) })
+        execFile(restoreTool, ['--no-owner', '-d', scratch.toString(), file], (err, _out, stderr) => {
+          if (err === null) resolve()
+          else reject(new Error(stderr))
+        })
       })
       const restored = await runCli(workDir, { ...env, DATABASE_URL: scratch.toString() }, 'epoch', 'verify', '--all')
       assert.deepEqual(json(restored), { ok: true, epochs: 2, mismatched: [] })
@@ -181,12 +204,22 @@ describe('operator commands', { concurrency: false }, () => {
       cli('verify-proof', 'http://127.0.0.1:59999/claims/epoch/1/proof/x'),
     ])
     assert.equal(sim.code, 1, sim.stdout)
-    assert.match(sim.stderr, /nothing succeeded: no submission was accepted by http:\/\/127\.0\.0\.1:59999 \(POST http:\/\/127\.0\.0\.1:59999\/api\/v1\/tasks\/lease: .*ECONNREFUSED/)
+    assert.match(
+      sim.stderr,
+      /nothing succeeded: no submission was accepted by http:\/\/127\.0\.0\.1:59999 \(POST http:\/\/127\.0\.0\.1:59999\/api\/v1\/tasks\/lease: .*ECONNREFUSED/,
+    )
     assert.notEqual(badRecipient.code, 0)
     assert.match(badRecipient.stderr, /--recipient must be an SS58 address/)
     assert.equal(artifact.code, 1, artifact.stdout + artifact.stderr)
-    assert.match(artifact.stderr, /is an epoch artifact \(epoch 1, 3 leaves\), not a proof package/, JSON.stringify(artifact))
+    assert.match(
+      artifact.stderr,
+      /is an epoch artifact \(epoch 1, 3 leaves\), not a proof package/,
+      JSON.stringify(artifact),
+    )
     assert.equal(unreachable.code, 1)
-    assert.match(unreachable.stderr, /cannot fetch http:\/\/127\.0\.0\.1:59999\/claims\/epoch\/1\/proof\/x: .*ECONNREFUSED/)
+    assert.match(
+      unreachable.stderr,
+      /cannot fetch http:\/\/127\.0\.0\.1:59999\/claims\/epoch\/1\/proof\/x: .*ECONNREFUSED/,
+    )
   })
 })

@@ -28,9 +28,13 @@ describe('operator CLI', { concurrency: false }, () => {
   let workDir = ''
   let env: Record<string, string> = {}
   const cli = async (...args: string[]): Promise<Run> => await runCli(workDir, env, ...args)
-  const cliWith = async (extra: Record<string, string>, ...args: string[]): Promise<Run> => await runCli(workDir, { ...env, ...extra }, ...args)
+  const cliWith = async (extra: Record<string, string>, ...args: string[]): Promise<Run> =>
+    await runCli(workDir, { ...env, ...extra }, ...args)
   const openStore = async (nowMs = Date.now(), extra: Record<string, string> = {}): Promise<PoolContext> =>
-    await createPoolContext(loadConfig({ BACKGROUND_JOBS: 'false', LOG_LEVEL: 'silent', DATABASE_URL: store.url, ...extra }), { clock: new ManualClock(nowMs) })
+    await createPoolContext(
+      loadConfig({ BACKGROUND_JOBS: 'false', LOG_LEVEL: 'silent', DATABASE_URL: store.url, ...extra }),
+      { clock: new ManualClock(nowMs) },
+    )
 
   before(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'sotapool-operator-'))
@@ -75,11 +79,22 @@ describe('operator CLI', { concurrency: false }, () => {
     assert.equal(set.code, 0, set.stderr)
     const result = json(set)
     assert.deepEqual(result.settings, { BLOCK_TIME_S: 12, WINDOW_BLOCKS: 180, EPOCH_WINDOWS: 2 })
-    assert.deepEqual(result.schedule.at(-1), { from_epoch: 3, from_window: 3, from_block: 3 * 360, from_time: result.schedule.at(-1).from_time, block_time_s: 12, window_blocks: 180, epoch_windows: 2 })
+    assert.deepEqual(result.schedule.at(-1), {
+      from_epoch: 3,
+      from_window: 3,
+      from_block: 3 * 360,
+      from_time: result.schedule.at(-1).from_time,
+      block_time_s: 12,
+      window_blocks: 180,
+      epoch_windows: 2,
+    })
     assert.match(result.note, /WINDOW_BLOCKS=180/)
 
     // The old settings are refused now, the new ones accepted; the current window is still 2.
-    const [old, current] = await Promise.all([cli('window', 'close'), cliWith({ WINDOW_BLOCKS: '180', EPOCH_WINDOWS: '2' }, 'window', 'close')])
+    const [old, current] = await Promise.all([
+      cli('window', 'close'),
+      cliWith({ WINDOW_BLOCKS: '180', EPOCH_WINDOWS: '2' }, 'window', 'close'),
+    ])
     assert.equal(old.code, 2)
     assert.match(old.stderr, /WINDOW_BLOCKS is 360 here but 180 in the database/)
     assert.equal(current.code, 0, current.stderr)
@@ -104,12 +119,23 @@ describe('operator CLI', { concurrency: false }, () => {
       runCli(workDir, { ...baseEnv(), LOG_LEVEL: 'silent' }, 'epoch', 'verify', '3'),
     ])
     assert.equal(runs[0]!.code, 1)
-    assert.match(runs[0]!.stderr, new RegExp(`no database at ${missing}.*its folder .*nowhere is missing too.*sotapool migrate`))
-    assert.match(runs[1]!.stderr, /absent\.db: DATABASE_URL names a SQLite file that does not exist \(the file is missing\)/)
+    assert.match(
+      runs[0]!.stderr,
+      new RegExp(`no database at ${missing}.*its folder .*nowhere is missing too.*sotapool migrate`),
+    )
+    assert.match(
+      runs[1]!.stderr,
+      /absent\.db: DATABASE_URL names a SQLite file that does not exist \(the file is missing\)/,
+    )
     assert.equal(runs[2]!.code, 2)
     assert.match(runs[2]!.stderr, /DATABASE_URL names no SQLite file: use sqlite:<file>, or sqlite::memory:/)
     assert.match(runs[3]!.stderr, /data\/pool\.db/, 'the default database is not created either')
-    assert.ok(!existsSync(join(workDir, 'nowhere')) && !existsSync(join(workDir, 'absent.db')) && !existsSync(join(workDir, 'data')), 'nothing was created')
+    assert.ok(
+      !existsSync(join(workDir, 'nowhere')) &&
+        !existsSync(join(workDir, 'absent.db')) &&
+        !existsSync(join(workDir, 'data')),
+      'nothing was created',
+    )
 
     const created = await cliWith({ DATABASE_URL: `sqlite:${join(workDir, 'new', 'pool.db')}` }, 'migrate')
     assert.equal(created.code, 0, created.stderr)
@@ -120,7 +146,11 @@ describe('operator CLI', { concurrency: false }, () => {
   })
 
   it('configuration errors name every bad variable at once; .env names that are not variables are reported', async () => {
-    const bad = await cliWith({ API_PORT: 'abc', VERIFIER_HOTKEYS: 'bad', ENVIRONMENT: 'production' }, 'window', 'close')
+    const bad = await cliWith(
+      { API_PORT: 'abc', VERIFIER_HOTKEYS: 'bad', ENVIRONMENT: 'production' },
+      'window',
+      'close',
+    )
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /invalid configuration \(4 problems\)/)
     assert.match(bad.stderr, /API_PORT must be an integer, got "abc"/)
@@ -133,7 +163,10 @@ describe('operator CLI', { concurrency: false }, () => {
       writeFileSync(join(dir, '.env'), 'WINDOW_BLOKS=5\nLOG_LEVEL=silent\n')
       const run = await runCli(dir, env, 'tempo', 'show')
       assert.equal(run.code, 0, run.stderr)
-      assert.match(run.stderr, /\.env sets WINDOW_BLOKS, which is not a configuration variable \(did you mean WINDOW_BLOCKS\?\)/)
+      assert.match(
+        run.stderr,
+        /\.env sets WINDOW_BLOKS, which is not a configuration variable \(did you mean WINDOW_BLOCKS\?\)/,
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -148,18 +181,33 @@ describe('operator CLI', { concurrency: false }, () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
     const deadline = Date.now() + 120_000
-    while (!/Server listening/.test(out) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
+    while (!/Server listening/.test(out) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 200))
     child.kill('SIGTERM')
     assert.equal(await exited, 0, out)
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; database?: string; environment?: string })
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; database?: string; environment?: string })
     const start = lines.filter((l) => /^sotapool Pool API on /.test(l.msg))
     assert.equal(start.length, 1, out)
-    assert.match(start[0]!.msg, /environment development, database (sqlite:\/|postgres:\/\/).*tempo 12 s\/block, \d+ blocks\/window, \d+ windows\/epoch, genesis \d{4}-.*blocks from clock, claim app mounted at \/claims/)
-    assert.ok(lines.some((l) => l.msg === 'shutting down on SIGTERM: finishing in-flight requests'), out)
-    assert.ok(lines.some((l) => l.msg === 'shut down cleanly'), out)
+    assert.match(
+      start[0]!.msg,
+      /environment development, database (sqlite:\/|postgres:\/\/).*tempo 12 s\/block, \d+ blocks\/window, \d+ windows\/epoch, genesis \d{4}-.*blocks from clock, claim app mounted at \/claims/,
+    )
+    assert.ok(
+      lines.some((l) => l.msg === 'shutting down on SIGTERM: finishing in-flight requests'),
+      out,
+    )
+    assert.ok(
+      lines.some((l) => l.msg === 'shut down cleanly'),
+      out,
+    )
   })
 
   it('database errors name the database', { skip: testDialect() !== 'postgres' }, async () => {

@@ -13,11 +13,19 @@ import { twoBytePrefixSpelling } from '../support/ss58.ts'
 await initClaimTree()
 await cryptoWaitReady()
 
-interface Leaf { hotkey: Uint8Array; recipient: Uint8Array; amountUnits: bigint }
-interface EpochData { id: number; leaves: Leaf[]; hotkeys: string[] }
+interface Leaf {
+  hotkey: Uint8Array
+  recipient: Uint8Array
+  amountUnits: bigint
+}
+interface EpochData {
+  id: number
+  leaves: Leaf[]
+  hotkeys: string[]
+}
 
 /** Leaves of one epoch; some amounts above 2^53 (answered as decimal strings) and some recipients shared. */
-function epochData (id: number, n: number): EpochData {
+function epochData(id: number, n: number): EpochData {
   const shared = randomBytes(32)
   const leaves = Array.from({ length: n }, (_, i) => ({
     hotkey: new Uint8Array(randomBytes(32)),
@@ -28,32 +36,57 @@ function epochData (id: number, n: number): EpochData {
 }
 
 /** Stores the epoch as an epoch close would (the row and its leaves with their proofs); fills `hotkeys` by index. */
-async function storeEpoch (t: TestPool, data: EpochData): Promise<void> {
+async function storeEpoch(t: TestPool, data: EpochData): Promise<void> {
   const tree = buildClaimTree(BigInt(data.id), data.leaves)
   const rows = tree.leaves.map((l) => ({
-    epoch_id: BigInt(data.id), leaf_index: BigInt(l.index), hotkey: encodeHotkey(l.hotkey), recipient_coldkey: encodeHotkey(l.recipient),
-    amount_units: l.amountUnits, leaf: toHex32(l.leaf), proof: JSON.stringify(tree.proof(l.index).map(toHex32)),
+    epoch_id: BigInt(data.id),
+    leaf_index: BigInt(l.index),
+    hotkey: encodeHotkey(l.hotkey),
+    recipient_coldkey: encodeHotkey(l.recipient),
+    amount_units: l.amountUnits,
+    leaf: toHex32(l.leaf),
+    proof: JSON.stringify(tree.proof(l.index).map(toHex32)),
   }))
   const total = rows.reduce((s, r) => s + r.amount_units, 0n)
   await t.pool.database.transaction(async (trx) => {
-    await trx.insertInto('epochs').values({
-      epoch_id: BigInt(data.id), root: toHex32(tree.root), num_of_leaves: BigInt(rows.length), total_units: total, epoch_units: total, fee_units: 0n,
-      undistributed_units: 0n, budget_units: total, window_start: BigInt(data.id), window_end: BigInt(data.id), block_start: 0n, block_end: 359n,
-      closed_at: 0n, params: '{}',
-    }).execute()
-    for (let i = 0; i < rows.length; i += 500) await trx.insertInto('epoch_leaves').values(rows.slice(i, i + 500)).execute()
+    await trx
+      .insertInto('epochs')
+      .values({
+        epoch_id: BigInt(data.id),
+        root: toHex32(tree.root),
+        num_of_leaves: BigInt(rows.length),
+        total_units: total,
+        epoch_units: total,
+        fee_units: 0n,
+        undistributed_units: 0n,
+        budget_units: total,
+        window_start: BigInt(data.id),
+        window_end: BigInt(data.id),
+        block_start: 0n,
+        block_end: 359n,
+        closed_at: 0n,
+        params: '{}',
+      })
+      .execute()
+    for (let i = 0; i < rows.length; i += 500)
+      await trx
+        .insertInto('epoch_leaves')
+        .values(rows.slice(i, i + 500))
+        .execute()
   })
   data.hotkeys = rows.map((r) => r.hotkey)
 }
 
-const get = async (t: TestPool, url: string, headers: Record<string, string> = {}) => await t.app.inject({ method: 'GET', url, headers })
+const get = async (t: TestPool, url: string, headers: Record<string, string> = {}) =>
+  await t.app.inject({ method: 'GET', url, headers })
 
-async function metric (t: TestPool, name: string, labels = ''): Promise<number> {
+async function metric(t: TestPool, name: string, labels = ''): Promise<number> {
   const text = (await get(t, '/metrics')).body
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `))
   return line === undefined ? 0 : Number(line.split(' ')[1])
 }
-const lookups = async (t: TestPool, result: string): Promise<number> => await metric(t, 'sotapool_proof_cache_lookups_total', `{result="${result}"}`)
+const lookups = async (t: TestPool, result: string): Promise<number> =>
+  await metric(t, 'sotapool_proof_cache_lookups_total', `{result="${result}"}`)
 
 // Sizes whose trees carry an odd node up at one level or more (a leaf next to it has a shorter proof).
 const SIZES = [1, 2, 3, 5, 6, 7, 11, 100]
@@ -98,9 +131,9 @@ describe('proof cache', () => {
       }
     }
     assert.ok(shorter > 0, 'the sizes include leaves with a shorter proof')
-    assert.ok(await lookups(cached, 'hit') > 0)
+    assert.ok((await lookups(cached, 'hit')) > 0)
     assert.equal(await lookups(cached, 'bypass'), 0)
-    assert.ok(await metric(cached, 'sotapool_proof_cache_bytes') > 0)
+    assert.ok((await metric(cached, 'sotapool_proof_cache_bytes')) > 0)
   })
 
   it('serves amounts above 2^53 as decimal strings, as the store does', async () => {
@@ -147,17 +180,24 @@ describe('proof cache', () => {
         const byDefault = await get(pool, `/claims/epoch/${verb}/${hotkey}`)
         assert.equal(byDefault.headers['cache-control'], 'no-cache')
         assert.equal(byDefault.headers.etag, explicit.headers.etag)
-        assert.equal((await get(pool, `/claims/epoch/${verb}/${hotkey}`, { 'if-none-match': explicit.headers.etag as string })).statusCode, 304)
+        assert.equal(
+          (await get(pool, `/claims/epoch/${verb}/${hotkey}`, { 'if-none-match': explicit.headers.etag as string }))
+            .statusCode,
+          304,
+        )
       }
     }
   })
 
   it('documents the 304 and the caching headers of the four proof routes', async () => {
-    const doc = (await get(cached, '/openapi.json')).json() as { paths: Record<string, { get: { description: string; responses: Record<string, unknown> } }> }
+    const doc = (await get(cached, '/openapi.json')).json() as {
+      paths: Record<string, { get: { description: string; responses: Record<string, unknown> } }>
+    }
     for (const verb of ['proof', 'claim']) {
       const explicit = doc.paths[`/claims/epoch/{epoch_id}/${verb}/{hotkey}`]!.get
       const byDefault = doc.paths[`/claims/epoch/${verb}/{hotkey}`]!.get
-      for (const op of [explicit, byDefault]) assert.ok(op.responses['200'] && op.responses['304'] && /ETag/.test(op.description))
+      for (const op of [explicit, byDefault])
+        assert.ok(op.responses['200'] && op.responses['304'] && /ETag/.test(op.description))
       assert.match(explicit.description, /immutable/)
       assert.match(byDefault.description, /no-cache/)
     }
@@ -168,7 +208,10 @@ describe('proof cache', () => {
     const stranger = encodeHotkey(randomBytes(32))
     const noLeafBefore = await lookups(cached, 'no_leaf')
     for (let i = 0; i < 2; i++) {
-      const [a, b] = [await get(cached, `/claims/epoch/${data.id}/proof/${stranger}`), await get(uncached, `/claims/epoch/${data.id}/proof/${stranger}`)]
+      const [a, b] = [
+        await get(cached, `/claims/epoch/${data.id}/proof/${stranger}`),
+        await get(uncached, `/claims/epoch/${data.id}/proof/${stranger}`),
+      ]
       assert.equal(a.statusCode, 404)
       assert.equal(a.body, b.body)
     }
@@ -183,7 +226,10 @@ describe('proof cache', () => {
     const data = epochs[2]!
     await get(cached, `/claims/epoch/${data.id}/proof/${data.hotkeys[0]!}`)
     const other = twoBytePrefixSpelling(data.hotkeys[0]!)
-    const [a, b] = [await get(cached, `/claims/epoch/${data.id}/proof/${other}`), await get(uncached, `/claims/epoch/${data.id}/proof/${other}`)]
+    const [a, b] = [
+      await get(cached, `/claims/epoch/${data.id}/proof/${other}`),
+      await get(uncached, `/claims/epoch/${data.id}/proof/${other}`),
+    ]
     assert.equal(a.statusCode, 422)
     assert.equal(a.body, b.body)
   })
@@ -244,7 +290,11 @@ describe('proof cache under a small budget', () => {
 
     const bypass = await lookups(cached, 'bypass')
     for (const index of [0, 3999]) await same(big, index)
-    assert.equal(await lookups(cached, 'bypass'), bypass + 2, 'an epoch bigger than the budget is served from the store')
+    assert.equal(
+      await lookups(cached, 'bypass'),
+      bypass + 2,
+      'an epoch bigger than the budget is served from the store',
+    )
     assert.deepEqual(cache.epochs(), [3], 'and evicts nothing')
   })
 
@@ -258,7 +308,9 @@ describe('proof cache under a small budget', () => {
       return await read.apply(this, args)
     }
     const data = epochs[0]!
-    const answers = await Promise.all(data.hotkeys.slice(0, 20).map(async (h) => await get(cached, `/claims/epoch/${data.id}/proof/${h}`)))
+    const answers = await Promise.all(
+      data.hotkeys.slice(0, 20).map(async (h) => await get(cached, `/claims/epoch/${data.id}/proof/${h}`)),
+    )
     assert.ok(answers.every((a) => a.statusCode === 200))
     assert.equal(loads, 1)
     assert.deepEqual(cache.epochs(), [1])

@@ -16,35 +16,61 @@ const TASK = 'cifar10_binary'
 const OTHER_TASK = 'mnist_binary'
 const WINDOW_MS = 360 * 12 * 1000
 const VERIFIER_SECRET = '//verifier'
-const RESULT_KEYS = ['algorithm_dsl', 'algorithm_hash', 'consensus_score', 'id', 'miner_hotkey', 'task_type', 'verified_at', 'verified_by']
+const RESULT_KEYS = [
+  'algorithm_dsl',
+  'algorithm_hash',
+  'consensus_score',
+  'id',
+  'miner_hotkey',
+  'task_type',
+  'verified_at',
+  'verified_by',
+]
 
 /** A pool with two task types (both seeded with copies of the built-in seeds) and one allowed verifier. */
-async function withResultsPool (fn: (t: TestPool, verifier: TestMiner, miners: TestMiner[]) => Promise<void>): Promise<void> {
+async function withResultsPool(
+  fn: (t: TestPool, verifier: TestMiner, miners: TestMiner[]) => Promise<void>,
+): Promise<void> {
   const seedDir = mkdtempSync(join(tmpdir(), 'sotapool-seeds-'))
   try {
-    for (const type of [TASK, OTHER_TASK]) cpSync(join(BUILT_IN_SEED_DIR, TASK), join(seedDir, type), { recursive: true })
+    for (const type of [TASK, OTHER_TASK])
+      cpSync(join(BUILT_IN_SEED_DIR, TASK), join(seedDir, type), { recursive: true })
     const verifierKey = await keyFromSecret(VERIFIER_SECRET)
     const second = await keyFromSecret('//verifier2')
-    await withPool({ SEED_DIR: seedDir, TASK_TYPES: `${TASK},${OTHER_TASK}`, VERIFIER_HOTKEYS: `${verifierKey.address}, ${second.address}` }, async (t) => {
-      const verifier = await TestMiner.create(t.app, VERIFIER_SECRET)
-      await fn(t, verifier, await TestMiner.many(t.app, 3))
-    })
+    await withPool(
+      {
+        SEED_DIR: seedDir,
+        TASK_TYPES: `${TASK},${OTHER_TASK}`,
+        VERIFIER_HOTKEYS: `${verifierKey.address}, ${second.address}`,
+      },
+      async (t) => {
+        const verifier = await TestMiner.create(t.app, VERIFIER_SECRET)
+        await fn(t, verifier, await TestMiner.many(t.app, 3))
+      },
+    )
   } finally {
     rmSync(seedDir, { recursive: true, force: true })
   }
 }
 
-async function seedIds (t: TestPool, taskType = TASK): Promise<number[]> {
-  const rows = await t.pool.database.db.selectFrom('algorithms').select('id').where('is_seed', '=', 1n).where('task_type', '=', taskType).orderBy('id').execute()
+async function seedIds(t: TestPool, taskType = TASK): Promise<number[]> {
+  const rows = await t.pool.database.db
+    .selectFrom('algorithms')
+    .select('id')
+    .where('is_seed', '=', 1n)
+    .where('task_type', '=', taskType)
+    .orderBy('id')
+    .execute()
   return rows.map((r) => Number(r.id))
 }
 
 /** Three miners agree on every score: each algorithm is scored with exactly that score. */
-async function scoreAll (miners: TestMiner[], scores: Record<number, number>, taskType = TASK): Promise<void> {
+async function scoreAll(miners: TestMiner[], scores: Record<number, number>, taskType = TASK): Promise<void> {
   for (const m of miners.slice(0, 3)) await m.evaluate(scores, { lease: { task_type: taskType } })
 }
 
-const sota = async (t: TestPool, query = '') => await t.app.inject({ method: 'GET', url: `/api/v1/results/sota${query}` })
+const sota = async (t: TestPool, query = '') =>
+  await t.app.inject({ method: 'GET', url: `/api/v1/results/sota${query}` })
 
 describe('GET /api/v1/results/sota', () => {
   it('is 0 with nulls before anything is scored (public, default task type)', async () => {
@@ -52,7 +78,14 @@ describe('GET /api/v1/results/sota', () => {
       for (const query of ['', `?task_type=${TASK}`]) {
         const response = await sota(t, query)
         assert.equal(response.statusCode, 200)
-        assert.deepEqual(response.json(), { task_type: TASK, sota_threshold: 0, algorithm_id: null, miner_hotkey: null, window_number: null, updated_at: null })
+        assert.deepEqual(response.json(), {
+          task_type: TASK,
+          sota_threshold: 0,
+          algorithm_id: null,
+          miner_hotkey: null,
+          window_number: null,
+          updated_at: null,
+        })
       }
     })
   })
@@ -63,18 +96,32 @@ describe('GET /api/v1/results/sota', () => {
       const [s1, s2] = await seedIds(t)
       await scoreAll(miners, { [s1!]: 0.5, [s2!]: 0.7 })
       assert.deepEqual((await sota(t)).json(), {
-        task_type: TASK, sota_threshold: 0.7, algorithm_id: s2, miner_hotkey: null, window_number: 0, updated_at: '2023-11-14T22:13:20Z',
+        task_type: TASK,
+        sota_threshold: 0.7,
+        algorithm_id: s2,
+        miner_hotkey: null,
+        window_number: 0,
+        updated_at: '2023-11-14T22:13:20Z',
       })
 
       t.clock.advance(WINDOW_MS + 5_000)
       const author = miners[3]!
-      const { submit } = await author.evaluate({}, { evolutions: [{ parent_algorithm_ids: [s2], algorithm_dsl: evolvedProgram(1) }] })
+      const { submit } = await author.evaluate(
+        {},
+        { evolutions: [{ parent_algorithm_ids: [s2], algorithm_dsl: evolvedProgram(1) }] },
+      )
       const better = submit.new_algorithm_ids[0]!
-      const worse = (await author.evaluate({}, { evolutions: [{ parent_algorithm_ids: [s2], algorithm_dsl: evolvedProgram(2) }] })).submit.new_algorithm_ids[0]!
+      const worse = (
+        await author.evaluate({}, { evolutions: [{ parent_algorithm_ids: [s2], algorithm_dsl: evolvedProgram(2) }] })
+      ).submit.new_algorithm_ids[0]!
       await scoreAll(miners, { [better]: 0.8, [worse]: 0.6 })
       const body = (await sota(t)).json()
       assert.deepEqual(body, {
-        task_type: TASK, sota_threshold: 0.8, algorithm_id: better, miner_hotkey: author.hotkey, window_number: 1,
+        task_type: TASK,
+        sota_threshold: 0.8,
+        algorithm_id: better,
+        miner_hotkey: author.hotkey,
+        window_number: 1,
         updated_at: new Date(t.clock.now()).toISOString().replace('.000Z', 'Z'),
       })
       const stats = (await miners[0]!.stats()).json()
@@ -119,7 +166,12 @@ describe('POST /api/v1/results/verify/{result_id}', () => {
 
       const first = await verifier.send('POST', `/api/v1/results/verify/${s1}`)
       assert.equal(first.statusCode, 200, first.body)
-      const expected = { status: 'verified', result_id: s1, verified_at: '2023-11-14T22:13:20Z', verified_by: verifier.hotkey }
+      const expected = {
+        status: 'verified',
+        result_id: s1,
+        verified_at: '2023-11-14T22:13:20Z',
+        verified_by: verifier.hotkey,
+      }
       assert.deepEqual(first.json(), expected)
       t.clock.advance(60_000)
       const again = await verifier.send('POST', `/api/v1/results/verify/${s1}`)
@@ -127,11 +179,19 @@ describe('POST /api/v1/results/verify/{result_id}', () => {
       const byOther = await (await TestMiner.create(t.app, '//verifier2')).send('POST', `/api/v1/results/verify/${s1}`)
       assert.equal(byOther.statusCode, 200)
       assert.deepEqual(byOther.json(), expected, 'the first verification is kept')
-      const row = await t.pool.database.db.selectFrom('algorithms').select(['verified_at', 'verified_by']).where('id', '=', BigInt(s1!)).executeTakeFirstOrThrow()
+      const row = await t.pool.database.db
+        .selectFrom('algorithms')
+        .select(['verified_at', 'verified_by'])
+        .where('id', '=', BigInt(s1!))
+        .executeTakeFirstOrThrow()
       assert.equal(Number(row.verified_at), 1_700_000_000_000)
       assert.equal(row.verified_by, verifier.hotkey)
       // Refused or not, the unscored algorithm stays unverified.
-      const unscored = await t.pool.database.db.selectFrom('algorithms').select('verified_at').where('id', '=', BigInt(s2!)).executeTakeFirstOrThrow()
+      const unscored = await t.pool.database.db
+        .selectFrom('algorithms')
+        .select('verified_at')
+        .where('id', '=', BigInt(s2!))
+        .executeTakeFirstOrThrow()
       assert.equal(unscored.verified_at, null)
     })
   })
@@ -163,13 +223,26 @@ describe('GET /api/v1/results/', () => {
         assert.equal(response.statusCode, 200, `${url}: ${response.body}`)
         const body = response.json()
         assert.equal(body.count, 4)
-        assert.deepEqual(body.results.map((r: { id: number }) => r.id), [s2, m1, s1, s3])
+        assert.deepEqual(
+          body.results.map((r: { id: number }) => r.id),
+          [s2, m1, s1, s3],
+        )
         for (const r of body.results) assert.deepEqual(Object.keys(r).sort(), RESULT_KEYS)
         const first = body.results[0]
-        const row = await t.pool.database.db.selectFrom('algorithms').selectAll().where('id', '=', BigInt(s2!)).executeTakeFirstOrThrow()
+        const row = await t.pool.database.db
+          .selectFrom('algorithms')
+          .selectAll()
+          .where('id', '=', BigInt(s2!))
+          .executeTakeFirstOrThrow()
         assert.deepEqual(first, {
-          id: s2, task_type: TASK, consensus_score: 0.5, miner_hotkey: null, algorithm_hash: row.algorithm_hash, algorithm_dsl: row.algorithm_dsl,
-          verified_at: new Date(Number(row.verified_at)).toISOString().replace('.000Z', 'Z'), verified_by: verifier.hotkey,
+          id: s2,
+          task_type: TASK,
+          consensus_score: 0.5,
+          miner_hotkey: null,
+          algorithm_hash: row.algorithm_hash,
+          algorithm_dsl: row.algorithm_dsl,
+          verified_at: new Date(Number(row.verified_at)).toISOString().replace('.000Z', 'Z'),
+          verified_by: verifier.hotkey,
         })
       }
     })

@@ -14,17 +14,25 @@ const BATCH_KEYS = ['algorithms', 'batch_id', 'task_type', 'timeout_at', 'window
 
 const ids = (records: Array<{ id: number }>): number[] => records.map((r) => r.id)
 
-async function seedIds (t: TestPool): Promise<number[]> {
-  const rows = await t.pool.database.db.selectFrom('algorithms').select('id').where('is_seed', '=', 1n).orderBy('id').execute()
+async function seedIds(t: TestPool): Promise<number[]> {
+  const rows = await t.pool.database.db
+    .selectFrom('algorithms')
+    .select('id')
+    .where('is_seed', '=', 1n)
+    .orderBy('id')
+    .execute()
   return rows.map((r) => Number(r.id))
 }
 
-async function assignment (t: TestPool, id: string) {
+async function assignment(t: TestPool, id: string) {
   return await t.pool.database.db.selectFrom('assignments').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-async function evaluationCount (t: TestPool): Promise<number> {
-  const row = await t.pool.database.db.selectFrom('evaluations').select((eb) => eb.fn.countAll<bigint>().as('n')).executeTakeFirstOrThrow()
+async function evaluationCount(t: TestPool): Promise<number> {
+  const row = await t.pool.database.db
+    .selectFrom('evaluations')
+    .select((eb) => eb.fn.countAll<bigint>().as('n'))
+    .executeTakeFirstOrThrow()
   return Number(row.n)
 }
 
@@ -122,7 +130,9 @@ describe('POST /api/v1/tasks/request', () => {
       const second = (await miner!.requestBatch()).json()
       assert.notEqual(second.batch_id, first.batch_id)
       assert.equal((await assignment(t, first.batch_id))?.status, 'expired')
-      const late = await miner!.submitEvaluation(first.batch_id, { evaluations: [{ algorithm_id: first.algorithms[0].id, score: 0.5 }] })
+      const late = await miner!.submitEvaluation(first.batch_id, {
+        evaluations: [{ algorithm_id: first.algorithms[0].id, score: 0.5 }],
+      })
       assert.equal(late.statusCode, 404)
       assert.equal(late.json().detail, NOT_FOUND)
     })
@@ -140,24 +150,49 @@ describe('POST /api/v1/tasks/{batch_id}/submit_evolution', () => {
         const batch = (await miner!.requestBatch({ task_type: 'evolve' })).json()
         const parents: number[] = ids(batch.algorithms)
         const dsl = evolvedProgram(7)
-        const response = await miner!.submitEvolution(batch.batch_id, { evolved_function: dsl, parent_functions: toParents(parents), public_address: miner!.hotkey })
+        const response = await miner!.submitEvolution(batch.batch_id, {
+          evolved_function: dsl,
+          parent_functions: toParents(parents),
+          public_address: miner!.hotkey,
+        })
         assert.equal(response.statusCode, 200, response.body)
         const body = response.json()
-        assert.deepEqual(Object.keys(body).sort(), ['algorithm_id', 'batch_id', 'new_algorithm_ids', 'status', 'window_number'])
+        assert.deepEqual(Object.keys(body).sort(), [
+          'algorithm_id',
+          'batch_id',
+          'new_algorithm_ids',
+          'status',
+          'window_number',
+        ])
         assert.equal(body.status, 'accepted')
         assert.equal(body.batch_id, batch.batch_id)
         assert.deepEqual(body.new_algorithm_ids, [body.algorithm_id])
         assert.equal(body.window_number, 0)
         const db = t.pool.database.db
-        const row = await db.selectFrom('algorithms').selectAll().where('id', '=', BigInt(body.algorithm_id)).executeTakeFirstOrThrow()
+        const row = await db
+          .selectFrom('algorithms')
+          .selectAll()
+          .where('id', '=', BigInt(body.algorithm_id))
+          .executeTakeFirstOrThrow()
         assert.equal(row.state, 'evaluating')
         assert.equal(row.miner_hotkey, miner!.hotkey)
         assert.equal(row.algorithm_hash, validateAlgorithm(dsl).hash)
         assert.equal(row.source_assignment_id, batch.batch_id)
-        const stored = await db.selectFrom('algorithm_parents').select('parent_id').where('algorithm_id', '=', BigInt(body.algorithm_id)).orderBy('parent_id').execute()
-        assert.deepEqual(stored.map((p) => Number(p.parent_id)), parents)
+        const stored = await db
+          .selectFrom('algorithm_parents')
+          .select('parent_id')
+          .where('algorithm_id', '=', BigInt(body.algorithm_id))
+          .orderBy('parent_id')
+          .execute()
+        assert.deepEqual(
+          stored.map((p) => Number(p.parent_id)),
+          parents,
+        )
         assert.equal((await assignment(t, batch.batch_id))?.status, 'submitted')
-        const again = await miner!.submitEvolution(batch.batch_id, { evolved_function: evolvedProgram(8), parent_functions: toParents(parents) })
+        const again = await miner!.submitEvolution(batch.batch_id, {
+          evolved_function: evolvedProgram(8),
+          parent_functions: toParents(parents),
+        })
         assert.equal(again.statusCode, 404)
         assert.equal(again.json().detail, NOT_FOUND)
       })
@@ -169,13 +204,22 @@ describe('POST /api/v1/tasks/{batch_id}/submit_evolution', () => {
       const [miner] = await TestMiner.many(t.app, 1)
       const batch = (await miner!.requestBatch({ task_type: 'evolve' })).json()
       const outside = (await seedIds(t)).find((id) => !ids(batch.algorithms).includes(id))!
-      const foreign = await miner!.submitEvolution(batch.batch_id, { evolved_function: evolvedProgram(1), parent_functions: [outside] })
+      const foreign = await miner!.submitEvolution(batch.batch_id, {
+        evolved_function: evolvedProgram(1),
+        parent_functions: [outside],
+      })
       assert.equal(foreign.statusCode, 422)
       assert.deepEqual(foreign.json().detail[0].loc, ['body', 'parent_functions'])
-      const none = await miner!.submitEvolution(batch.batch_id, { evolved_function: evolvedProgram(1), parent_functions: [] })
+      const none = await miner!.submitEvolution(batch.batch_id, {
+        evolved_function: evolvedProgram(1),
+        parent_functions: [],
+      })
       assert.equal(none.statusCode, 422)
       assert.deepEqual(none.json().detail[0].loc, ['body', 'parent_functions'])
-      const invalid = await miner!.submitEvolution(batch.batch_id, { evolved_function: '# predict:\ns0 = s1 +\n', parent_functions: ids(batch.algorithms) })
+      const invalid = await miner!.submitEvolution(batch.batch_id, {
+        evolved_function: '# predict:\ns0 = s1 +\n',
+        parent_functions: ids(batch.algorithms),
+      })
       assert.equal(invalid.statusCode, 422)
       assert.equal(invalid.json().code, 'POOL_ERR_INVALID_DSL')
       assert.deepEqual(invalid.json().detail[0].loc, ['body', 'evolved_function'])
@@ -183,7 +227,11 @@ describe('POST /api/v1/tasks/{batch_id}/submit_evolution', () => {
       const missing = await miner!.submitEvolution(batch.batch_id, { parent_functions: ids(batch.algorithms) })
       assert.equal(missing.statusCode, 422)
       assert.deepEqual(missing.json().detail[0].loc, ['body', 'evolved_function'])
-      const authored = await t.pool.database.db.selectFrom('algorithms').select('id').where('miner_hotkey', '=', miner!.hotkey).execute()
+      const authored = await t.pool.database.db
+        .selectFrom('algorithms')
+        .select('id')
+        .where('miner_hotkey', '=', miner!.hotkey)
+        .execute()
       assert.deepEqual(authored, [])
       assert.equal((await assignment(t, batch.batch_id))?.status, 'active')
     })
@@ -193,11 +241,17 @@ describe('POST /api/v1/tasks/{batch_id}/submit_evolution', () => {
     await withPool({}, async (t) => {
       const [miner, other] = await TestMiner.many(t.app, 2)
       const batch = (await miner!.requestBatch({ task_type: 'evaluate' })).json()
-      const wrong = await miner!.submitEvolution(batch.batch_id, { evolved_function: evolvedProgram(1), parent_functions: ids(batch.algorithms) })
+      const wrong = await miner!.submitEvolution(batch.batch_id, {
+        evolved_function: evolvedProgram(1),
+        parent_functions: ids(batch.algorithms),
+      })
       assert.equal(wrong.statusCode, 404)
       assert.equal(wrong.json().detail, NOT_FOUND)
       const lease = await other!.leaseOk()
-      const onLease = await other!.submitEvolution(lease.lease_id, { evolved_function: evolvedProgram(1), parent_functions: [lease.seed_algorithms[0]!.id] })
+      const onLease = await other!.submitEvolution(lease.lease_id, {
+        evolved_function: evolvedProgram(1),
+        parent_functions: [lease.seed_algorithms[0]!.id],
+      })
       assert.equal(onLease.statusCode, 404)
       assert.equal((await assignment(t, batch.batch_id))?.status, 'active')
       assert.equal((await assignment(t, lease.lease_id))?.status, 'active')
@@ -210,13 +264,35 @@ describe('POST /api/v1/tasks/{batch_id}/submit_evaluation', () => {
     await withPool({}, async (t) => {
       const [miner] = await TestMiner.many(t.app, 1)
       const batch = (await miner!.requestBatch({ task_type: 'evaluate' })).json()
-      const evaluations = batch.algorithms.map((a: { id: number }, i: number) => ({ algorithm_id: a.id, score: i === 0 ? null : i / 10 }))
-      const response = await miner!.submitEvaluation(batch.batch_id, { evaluations, evaluation_metrics: { accuracy: [0.5, 0.6], notes: 'x' } })
+      const evaluations = batch.algorithms.map((a: { id: number }, i: number) => ({
+        algorithm_id: a.id,
+        score: i === 0 ? null : i / 10,
+      }))
+      const response = await miner!.submitEvaluation(batch.batch_id, {
+        evaluations,
+        evaluation_metrics: { accuracy: [0.5, 0.6], notes: 'x' },
+      })
       assert.equal(response.statusCode, 200, response.body)
-      assert.deepEqual(response.json(), { status: 'accepted', batch_id: batch.batch_id, evaluations_accepted: 5, window_number: 0 })
-      const rows = await t.pool.database.db.selectFrom('evaluations').select(['algorithm_id', 'score', 'assignment_id', 'miner_hotkey']).orderBy('algorithm_id').execute()
-      assert.deepEqual(rows.map((r) => [Number(r.algorithm_id), r.score, r.assignment_id, r.miner_hotkey]),
-        evaluations.map((e: { algorithm_id: number; score: number | null }) => [e.algorithm_id, e.score, batch.batch_id, miner!.hotkey]))
+      assert.deepEqual(response.json(), {
+        status: 'accepted',
+        batch_id: batch.batch_id,
+        evaluations_accepted: 5,
+        window_number: 0,
+      })
+      const rows = await t.pool.database.db
+        .selectFrom('evaluations')
+        .select(['algorithm_id', 'score', 'assignment_id', 'miner_hotkey'])
+        .orderBy('algorithm_id')
+        .execute()
+      assert.deepEqual(
+        rows.map((r) => [Number(r.algorithm_id), r.score, r.assignment_id, r.miner_hotkey]),
+        evaluations.map((e: { algorithm_id: number; score: number | null }) => [
+          e.algorithm_id,
+          e.score,
+          batch.batch_id,
+          miner!.hotkey,
+        ]),
+      )
       const again = await miner!.submitEvaluation(batch.batch_id, { evaluations })
       assert.equal(again.statusCode, 404)
       assert.equal(again.json().detail, NOT_FOUND)
@@ -229,10 +305,16 @@ describe('POST /api/v1/tasks/{batch_id}/submit_evaluation', () => {
       const [miner] = await TestMiner.many(t.app, 1)
       const batch = (await miner!.requestBatch({ task_type: 'evaluate' })).json()
       const [a, b] = ids(batch.algorithms)
-      const response = await miner!.submitEvaluation(batch.batch_id, `{"evaluations":[{"algorithm_id":${a},"score":-Infinity},{"algorithm_id":${b},"score":NaN}]}`)
+      const response = await miner!.submitEvaluation(
+        batch.batch_id,
+        `{"evaluations":[{"algorithm_id":${a},"score":-Infinity},{"algorithm_id":${b},"score":NaN}]}`,
+      )
       assert.equal(response.statusCode, 200, response.body)
       const rows = await t.pool.database.db.selectFrom('evaluations').select('score').execute()
-      assert.deepEqual(rows.map((r) => r.score), [null, null])
+      assert.deepEqual(
+        rows.map((r) => r.score),
+        [null, null],
+      )
     })
   })
 
@@ -242,7 +324,10 @@ describe('POST /api/v1/tasks/{batch_id}/submit_evaluation', () => {
       const batch = (await miner!.requestBatch({ task_type: 'evaluate' })).json()
       const outside = (await seedIds(t)).find((id) => !ids(batch.algorithms).includes(id))!
       const response = await miner!.submitEvaluation(batch.batch_id, {
-        evaluations: [{ algorithm_id: batch.algorithms[0].id, score: 0.5 }, { algorithm_id: outside, score: 0.5 }],
+        evaluations: [
+          { algorithm_id: batch.algorithms[0].id, score: 0.5 },
+          { algorithm_id: outside, score: 0.5 },
+        ],
       })
       assert.equal(response.statusCode, 422)
       assert.deepEqual(response.json().detail[0].loc, ['body', 'evaluations', 1, 'algorithm_id'])
@@ -254,17 +339,21 @@ describe('POST /api/v1/tasks/{batch_id}/submit_evaluation', () => {
     })
   })
 
-  it('refuses an evaluation sent to an evolve batch, or another miner\'s batch (404)', async () => {
+  it("refuses an evaluation sent to an evolve batch, or another miner's batch (404)", async () => {
     await withPool({}, async (t) => {
       const [miner, other] = await TestMiner.many(t.app, 2)
       const evolve = (await miner!.requestBatch({ task_type: 'evolve' })).json()
-      const wrong = await miner!.submitEvaluation(evolve.batch_id, { evaluations: [{ algorithm_id: evolve.algorithms[0].id, score: 0.5 }] })
+      const wrong = await miner!.submitEvaluation(evolve.batch_id, {
+        evaluations: [{ algorithm_id: evolve.algorithms[0].id, score: 0.5 }],
+      })
       assert.equal(wrong.statusCode, 404)
       assert.equal(wrong.json().detail, NOT_FOUND)
       const onLease = await miner!.submitLease(evolve.batch_id, { evaluations: [] })
       assert.equal(onLease.statusCode, 404)
       const evaluate = (await other!.requestBatch({ task_type: 'evaluate' })).json()
-      const stolen = await miner!.submitEvaluation(evaluate.batch_id, { evaluations: [{ algorithm_id: evaluate.algorithms[0].id, score: 0.5 }] })
+      const stolen = await miner!.submitEvaluation(evaluate.batch_id, {
+        evaluations: [{ algorithm_id: evaluate.algorithms[0].id, score: 0.5 }],
+      })
       assert.equal(stolen.statusCode, 404)
       assert.equal(await evaluationCount(t), 0)
       assert.equal((await assignment(t, evolve.batch_id))?.status, 'active')
@@ -280,20 +369,40 @@ describe('GET /api/v1/tasks/pending_evaluations', () => {
       const seeds = await seedIds(t)
       const fresh = await miner!.pending()
       assert.equal(fresh.statusCode, 200)
-      assert.deepEqual(fresh.json(), { has_pending_evaluations: true, pending_count: seeds.length, active_assignment: null })
+      assert.deepEqual(fresh.json(), {
+        has_pending_evaluations: true,
+        pending_count: seeds.length,
+        active_assignment: null,
+      })
 
       const lease = await miner!.leaseOk({ eval_batch_size: 64 })
       const leased = (await miner!.pending()).json()
       assert.deepEqual(leased.active_assignment, { id: lease.lease_id, kind: 'lease', timeout_at: lease.timeout_at })
       assert.equal(leased.has_pending_evaluations, true)
 
-      await miner!.submitLeaseOk(lease.lease_id, { evaluations: seeds.slice(0, 4).map((id) => ({ algorithm_id: id, score: 0.5 })) })
-      assert.deepEqual((await miner!.pending()).json(), { has_pending_evaluations: true, pending_count: seeds.length - 4, active_assignment: null })
+      await miner!.submitLeaseOk(lease.lease_id, {
+        evaluations: seeds.slice(0, 4).map((id) => ({ algorithm_id: id, score: 0.5 })),
+      })
+      assert.deepEqual((await miner!.pending()).json(), {
+        has_pending_evaluations: true,
+        pending_count: seeds.length - 4,
+        active_assignment: null,
+      })
 
       const batch = (await miner!.requestBatch()).json()
-      assert.deepEqual((await miner!.pending()).json().active_assignment, { id: batch.batch_id, kind: 'evaluate', timeout_at: batch.timeout_at })
-      await miner!.submitEvaluation(batch.batch_id, { evaluations: batch.algorithms.map((a: { id: number }) => ({ algorithm_id: a.id, score: 0.5 })) })
-      assert.deepEqual((await miner!.pending()).json(), { has_pending_evaluations: false, pending_count: 0, active_assignment: null })
+      assert.deepEqual((await miner!.pending()).json().active_assignment, {
+        id: batch.batch_id,
+        kind: 'evaluate',
+        timeout_at: batch.timeout_at,
+      })
+      await miner!.submitEvaluation(batch.batch_id, {
+        evaluations: batch.algorithms.map((a: { id: number }) => ({ algorithm_id: a.id, score: 0.5 })),
+      })
+      assert.deepEqual((await miner!.pending()).json(), {
+        has_pending_evaluations: false,
+        pending_count: 0,
+        active_assignment: null,
+      })
     })
   })
 

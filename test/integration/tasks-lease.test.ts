@@ -18,33 +18,57 @@ const NOT_FOUND = 'Active lease assignment not found'
 
 const ids = (records: Array<{ id: number }>): number[] => records.map((r) => r.id)
 
-async function seedIds (t: TestPool): Promise<number[]> {
-  const rows = await t.pool.database.db.selectFrom('algorithms').select('id').where('is_seed', '=', 1n).orderBy('id').execute()
+async function seedIds(t: TestPool): Promise<number[]> {
+  const rows = await t.pool.database.db
+    .selectFrom('algorithms')
+    .select('id')
+    .where('is_seed', '=', 1n)
+    .orderBy('id')
+    .execute()
   return rows.map((r) => Number(r.id))
 }
 
 /** A scored algorithm written straight into the store (for seed-set and gossip ordering). */
-async function insertScored (t: TestPool, k: number, score: number, decidedAtMs = t.clock.now()): Promise<number> {
+async function insertScored(t: TestPool, k: number, score: number, decidedAtMs = t.clock.now()): Promise<number> {
   const program = validateAlgorithm(evolvedProgram(1000 + k))
-  const row = await t.pool.database.db.insertInto('algorithms').values({
-    task_type: TASK, algorithm_dsl: program.canonical, algorithm_hash: program.hash, input_dim: 16n, state: 'scored',
-    consensus_score: score, miner_hotkey: null, is_seed: 0n, repeat: 'none', reject_reason: null, source_assignment_id: null,
-    created_at: BigInt(t.clock.now()), created_window: 0n, decided_at: BigInt(decidedAtMs), decided_window: 0n,
-  }).returning('id').executeTakeFirstOrThrow()
+  const row = await t.pool.database.db
+    .insertInto('algorithms')
+    .values({
+      task_type: TASK,
+      algorithm_dsl: program.canonical,
+      algorithm_hash: program.hash,
+      input_dim: 16n,
+      state: 'scored',
+      consensus_score: score,
+      miner_hotkey: null,
+      is_seed: 0n,
+      repeat: 'none',
+      reject_reason: null,
+      source_assignment_id: null,
+      created_at: BigInt(t.clock.now()),
+      created_window: 0n,
+      decided_at: BigInt(decidedAtMs),
+      decided_window: 0n,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
   return Number(row.id)
 }
 
-async function evaluationRows (t: TestPool, miner?: string) {
-  let q = t.pool.database.db.selectFrom('evaluations').select(['algorithm_id', 'miner_hotkey', 'score', 'assignment_id', 'outcome'])
+async function evaluationRows(t: TestPool, miner?: string) {
+  let q = t.pool.database.db
+    .selectFrom('evaluations')
+    .select(['algorithm_id', 'miner_hotkey', 'score', 'assignment_id', 'outcome'])
   if (miner !== undefined) q = q.where('miner_hotkey', '=', miner)
   return (await q.orderBy('id').execute()).map((r) => ({ ...r, algorithm_id: Number(r.algorithm_id) }))
 }
 
-async function assignmentStatus (t: TestPool, id: string): Promise<string | undefined> {
-  return (await t.pool.database.db.selectFrom('assignments').select('status').where('id', '=', id).executeTakeFirst())?.status
+async function assignmentStatus(t: TestPool, id: string): Promise<string | undefined> {
+  return (await t.pool.database.db.selectFrom('assignments').select('status').where('id', '=', id).executeTakeFirst())
+    ?.status
 }
 
-function assertRecord (record: Record<string, unknown>): void {
+function assertRecord(record: Record<string, unknown>): void {
   assert.equal(typeof record.id, 'number')
   assert.ok(Number.isInteger(record.id))
   assert.equal(typeof record.algorithm_dsl, 'string')
@@ -52,10 +76,11 @@ function assertRecord (record: Record<string, unknown>): void {
   assert.equal(record.input_dim, 16)
   assert.equal(validateAlgorithm(record.algorithm_dsl as string, { inputDim: 16 }).canonical, record.algorithm_dsl)
   assert.equal(record.task_type, TASK)
-  for (const key of ['status', 'score', 'parent_ids', 'miner_hotkey', 'algorithm_hash']) assert.ok(key in record, `record has ${key}`)
+  for (const key of ['status', 'score', 'parent_ids', 'miner_hotkey', 'algorithm_hash'])
+    assert.ok(key in record, `record has ${key}`)
 }
 
-function validationLocs (body: { detail: Array<{ loc: unknown[] }> }): unknown[][] {
+function validationLocs(body: { detail: Array<{ loc: unknown[] }> }): unknown[][] {
   assert.ok(Array.isArray(body.detail), `detail is a list: ${JSON.stringify(body)}`)
   return body.detail.map((d) => d.loc)
 }
@@ -67,8 +92,16 @@ describe('POST /api/v1/tasks/lease: the lease', () => {
       const response = await miner!.lease()
       assert.equal(response.statusCode, 200, response.body)
       const body = response.json()
-      assert.deepEqual(Object.keys(body).sort(),
-        ['evaluate_algorithms', 'evolve_budget', 'gossip', 'lease_id', 'seed_algorithms', 'task_type', 'timeout_at', 'window_number'])
+      assert.deepEqual(Object.keys(body).sort(), [
+        'evaluate_algorithms',
+        'evolve_budget',
+        'gossip',
+        'lease_id',
+        'seed_algorithms',
+        'task_type',
+        'timeout_at',
+        'window_number',
+      ])
       assert.equal(typeof body.lease_id, 'string')
       assert.ok(body.lease_id.length > 0)
       assert.equal(body.window_number, 0)
@@ -90,13 +123,20 @@ describe('POST /api/v1/tasks/lease: the lease', () => {
       }
       assert.deepEqual(body.gossip, { task_type: TASK, algorithm_ids: [] })
 
-      const row = await t.pool.database.db.selectFrom('assignments').selectAll().where('id', '=', body.lease_id).executeTakeFirstOrThrow()
+      const row = await t.pool.database.db
+        .selectFrom('assignments')
+        .selectAll()
+        .where('id', '=', body.lease_id)
+        .executeTakeFirstOrThrow()
       assert.equal(row.miner_hotkey, miner!.hotkey)
       assert.equal(row.kind, 'lease')
       assert.equal(row.status, 'active')
       assert.equal(Number(row.timeout_at), VECTOR_TIME_MS + 900_000)
-      const items = await t.pool.database.db.selectFrom('assignment_items').select(['role', 'algorithm_id'])
-        .where('assignment_id', '=', body.lease_id).execute()
+      const items = await t.pool.database.db
+        .selectFrom('assignment_items')
+        .select(['role', 'algorithm_id'])
+        .where('assignment_id', '=', body.lease_id)
+        .execute()
       assert.equal(items.filter((i) => i.role === 'evaluate').length, body.evaluate_algorithms.length)
       assert.equal(items.filter((i) => i.role === 'seed').length, body.seed_algorithms.length)
     })
@@ -122,7 +162,10 @@ describe('POST /api/v1/tasks/lease: the lease', () => {
         }
       }
       // Refusals leave no assignment behind.
-      const count = await t.pool.database.db.selectFrom('assignments').select((eb) => eb.fn.countAll<bigint>().as('n')).executeTakeFirstOrThrow()
+      const count = await t.pool.database.db
+        .selectFrom('assignments')
+        .select((eb) => eb.fn.countAll<bigint>().as('n'))
+        .executeTakeFirstOrThrow()
       assert.equal(Number(count.n), 0)
       const body = await miner!.leaseOk({ eval_batch_size: 2, seed_batch_size: 2 })
       assert.equal(body.evaluate_algorithms.length, 2)
@@ -158,9 +201,17 @@ describe('POST /api/v1/tasks/lease: the lease', () => {
       assert.deepEqual(three.gossip.algorithm_ids, best.slice(0, 3))
       const none = await miners[3]!.leaseOk()
       assert.deepEqual(none.gossip.algorithm_ids, [])
-      const items = await t.pool.database.db.selectFrom('assignment_items').select('algorithm_id')
-        .where('assignment_id', '=', three.lease_id).where('role', '=', 'gossip').orderBy('algorithm_id').execute()
-      assert.deepEqual(items.map((i) => Number(i.algorithm_id)), [...best.slice(0, 3)].sort((a, b) => a - b))
+      const items = await t.pool.database.db
+        .selectFrom('assignment_items')
+        .select('algorithm_id')
+        .where('assignment_id', '=', three.lease_id)
+        .where('role', '=', 'gossip')
+        .orderBy('algorithm_id')
+        .execute()
+      assert.deepEqual(
+        items.map((i) => Number(i.algorithm_id)),
+        [...best.slice(0, 3)].sort((a, b) => a - b),
+      )
     })
   })
 
@@ -186,8 +237,15 @@ describe('POST /api/v1/tasks/lease: the lease', () => {
       const batch = await miner!.requestBatch({})
       assert.equal(batch.statusCode, 400)
       assert.equal(batch.json().detail, ACTIVE)
-      const active = await t.pool.database.db.selectFrom('assignments').select('id').where('miner_hotkey', '=', miner!.hotkey).execute()
-      assert.deepEqual(active.map((a) => a.id), [first.lease_id])
+      const active = await t.pool.database.db
+        .selectFrom('assignments')
+        .select('id')
+        .where('miner_hotkey', '=', miner!.hotkey)
+        .execute()
+      assert.deepEqual(
+        active.map((a) => a.id),
+        [first.lease_id],
+      )
       // Once submitted, the miner may lease again.
       await miner!.submitLeaseOk(first.lease_id, { evaluations: [], evolutions: [] })
       await miner!.leaseOk()
@@ -204,7 +262,9 @@ describe('POST /api/v1/tasks/lease: the lease', () => {
       const second = await miner!.leaseOk()
       assert.notEqual(second.lease_id, first.lease_id)
       assert.equal(await assignmentStatus(t, first.lease_id), 'expired')
-      const late = await miner!.submitLease(first.lease_id, { evaluations: [{ algorithm_id: first.evaluate_algorithms[0]!.id, score: 0.5 }] })
+      const late = await miner!.submitLease(first.lease_id, {
+        evaluations: [{ algorithm_id: first.evaluate_algorithms[0]!.id, score: 0.5 }],
+      })
       assert.equal(late.statusCode, 404)
       assert.equal(late.json().detail, NOT_FOUND)
       assert.deepEqual(await evaluationRows(t), [])
@@ -216,7 +276,9 @@ describe('POST /api/v1/tasks/lease: the lease', () => {
       const [miner] = await TestMiner.many(t.app, 1)
       const lease = await miner!.leaseOk()
       t.clock.advance(60_000)
-      const late = await miner!.submitLease(lease.lease_id, { evaluations: [{ algorithm_id: lease.evaluate_algorithms[0]!.id, score: 0.5 }] })
+      const late = await miner!.submitLease(lease.lease_id, {
+        evaluations: [{ algorithm_id: lease.evaluate_algorithms[0]!.id, score: 0.5 }],
+      })
       assert.equal(late.statusCode, 404)
       assert.equal(late.json().detail, NOT_FOUND)
       assert.deepEqual(await evaluationRows(t), [])
@@ -237,9 +299,16 @@ describe('POST /api/v1/tasks/lease: the lease', () => {
       t.clock.advance(WINDOW_MS)
       const next = await miner!.leaseOk()
       assert.equal(next.window_number, 1)
-      const windows = await t.pool.database.db.selectFrom('lease_windows').select('window_number')
-        .where('miner_hotkey', '=', miner!.hotkey).orderBy('window_number').execute()
-      assert.deepEqual(windows.map((w) => Number(w.window_number)), [0, 1])
+      const windows = await t.pool.database.db
+        .selectFrom('lease_windows')
+        .select('window_number')
+        .where('miner_hotkey', '=', miner!.hotkey)
+        .orderBy('window_number')
+        .execute()
+      assert.deepEqual(
+        windows.map((w) => Number(w.window_number)),
+        [0, 1],
+      )
     })
   })
 
@@ -258,29 +327,39 @@ describe('POST /api/v1/tasks/lease: the lease', () => {
       const [miner] = await TestMiner.many(t.app, 1)
       const lease = await miner!.leaseOk({ sim_window_number: 7 })
       assert.equal(lease.window_number, 7)
-      const row = await t.pool.database.db.selectFrom('assignments').select('window_number').where('id', '=', lease.lease_id).executeTakeFirstOrThrow()
+      const row = await t.pool.database.db
+        .selectFrom('assignments')
+        .select('window_number')
+        .where('id', '=', lease.lease_id)
+        .executeTakeFirstOrThrow()
       assert.equal(Number(row.window_number), 7)
       await miner!.submitLeaseOk(lease.lease_id, { evaluations: [] })
       // The simulated window is the one used up; the real window 0 is still free.
-      assert.equal((await miner!.lease({ sim_window_number: 7 })).json().detail, 'Lease already issued for this window. Wait for next window.')
+      assert.equal(
+        (await miner!.lease({ sim_window_number: 7 })).json().detail,
+        'Lease already issued for this window. Wait for next window.',
+      )
       assert.equal((await miner!.leaseOk()).window_number, 0)
     })
   })
 
   it('refuses sim_window_number in production with 422', async () => {
-    await withPool({ ENVIRONMENT: 'production', MONITOR_TOKEN: 'monitor-secret', METRICS_TOKEN: 'scrape-secret' }, async (t) => {
-      const [miner] = await TestMiner.many(t.app, 1)
-      const response = await miner!.lease({ sim_window_number: 3 })
-      assert.equal(response.statusCode, 422)
-      assert.deepEqual(validationLocs(response.json()), [['body', 'sim_window_number']])
-      const lease = await miner!.leaseOk()
-      assert.equal(lease.window_number, 0)
-    })
+    await withPool(
+      { ENVIRONMENT: 'production', MONITOR_TOKEN: 'monitor-secret', METRICS_TOKEN: 'scrape-secret' },
+      async (t) => {
+        const [miner] = await TestMiner.many(t.app, 1)
+        const response = await miner!.lease({ sim_window_number: 3 })
+        assert.equal(response.statusCode, 422)
+        assert.deepEqual(validationLocs(response.json()), [['body', 'sim_window_number']])
+        const lease = await miner!.leaseOk()
+        assert.equal(lease.window_number, 0)
+      },
+    )
   })
 })
 
 describe('POST /api/v1/tasks/lease: choosing the work', () => {
-  it('excludes the miner\'s own algorithms and those it already evaluated; fewest evaluations first, then oldest', async () => {
+  it("excludes the miner's own algorithms and those it already evaluated; fewest evaluations first, then oldest", async () => {
     await withPool({}, async (t) => {
       const [author, other] = await TestMiner.many(t.app, 2)
       const seeds = await seedIds(t)
@@ -294,7 +373,11 @@ describe('POST /api/v1/tasks/lease: choosing the work', () => {
       assert.ok(evolved !== undefined)
 
       const own = await author!.leaseOk({ eval_batch_size: 64 })
-      assert.deepEqual(ids(own.evaluate_algorithms), seeds.slice(2), 'neither the two it evaluated nor its own algorithm')
+      assert.deepEqual(
+        ids(own.evaluate_algorithms),
+        seeds.slice(2),
+        'neither the two it evaluated nor its own algorithm',
+      )
 
       // Never evaluated first (the remaining seeds, then the newer evolution), then the ones evaluated once.
       const theirs = await other!.leaseOk({ eval_batch_size: 64 })
@@ -318,7 +401,9 @@ describe('POST /api/v1/tasks/lease: choosing the work', () => {
       // Two open assignments hold the first two seeds: the third miner gets others.
       const leaseC = await c!.leaseOk({ eval_batch_size: 2 })
       assert.deepEqual(ids(leaseC.evaluate_algorithms), seeds.slice(2, 4))
-      await c!.submitLeaseOk(leaseC.lease_id, { evaluations: leaseC.evaluate_algorithms.map((x) => ({ algorithm_id: x.id, score: 0.5 })) })
+      await c!.submitLeaseOk(leaseC.lease_id, {
+        evaluations: leaseC.evaluate_algorithms.map((x) => ({ algorithm_id: x.id, score: 0.5 })),
+      })
 
       t.clock.advance(400_000) // A's lease (900 s) has expired, B's has not.
       const leaseD = await d!.leaseOk({ eval_batch_size: 2 })
@@ -345,13 +430,21 @@ describe('POST /api/v1/tasks/lease: choosing the work', () => {
       // Once the three agree, every seed is scored: a short evaluate set is topped up from the seed set,
       // and those evaluations are accepted as records that decide nothing.
       for (const [i, lease] of first.entries()) {
-        await miners[i]!.submitLeaseOk(lease.lease_id, { evaluations: lease.evaluate_algorithms.map((x) => ({ algorithm_id: x.id, score: 0.5 })) })
+        await miners[i]!.submitLeaseOk(lease.lease_id, {
+          evaluations: lease.evaluate_algorithms.map((x) => ({ algorithm_id: x.id, score: 0.5 })),
+        })
       }
       const fifth = await miners[4]!.leaseOk({ eval_batch_size: 64 })
       assert.deepEqual(ids(fifth.evaluate_algorithms), seeds.slice(0, 2))
-      const submitted = await miners[4]!.submitLeaseOk(fifth.lease_id, { evaluations: fifth.evaluate_algorithms.map((x) => ({ algorithm_id: x.id, score: 0.4 })) })
+      const submitted = await miners[4]!.submitLeaseOk(fifth.lease_id, {
+        evaluations: fifth.evaluate_algorithms.map((x) => ({ algorithm_id: x.id, score: 0.4 })),
+      })
       assert.equal(submitted.evaluations_accepted, 2)
-      const counts = await t.pool.database.db.selectFrom('algorithms').select(['evaluation_count', 'state']).where('id', 'in', seeds.slice(0, 2).map(BigInt)).execute()
+      const counts = await t.pool.database.db
+        .selectFrom('algorithms')
+        .select(['evaluation_count', 'state'])
+        .where('id', 'in', seeds.slice(0, 2).map(BigInt))
+        .execute()
       for (const c of counts) assert.deepEqual([Number(c.evaluation_count), c.state], [3, 'scored'])
     })
   })
@@ -364,11 +457,18 @@ describe('POST /api/v1/tasks/lease: choosing the work', () => {
       const mid = await insertScored(t, 3, 0.6)
       const highB = await insertScored(t, 4, 0.9)
       // A rejected built-in seed no longer fills the seed set.
-      await t.pool.database.db.updateTable('algorithms').set({ state: 'rejected', reject_reason: 'no_consensus' }).where('id', '=', BigInt(seeds[0]!)).execute()
+      await t.pool.database.db
+        .updateTable('algorithms')
+        .set({ state: 'rejected', reject_reason: 'no_consensus' })
+        .where('id', '=', BigInt(seeds[0]!))
+        .execute()
       const miners = await TestMiner.many(t.app, 3)
       const wide = await miners[0]!.leaseOk({ seed_batch_size: 8 })
       assert.deepEqual(ids(wide.seed_algorithms), [highA, highB, mid, low, ...seeds.slice(1, 5)])
-      assert.deepEqual(wide.seed_algorithms.slice(0, 4).map((s) => s.score), [0.9, 0.9, 0.6, 0.3])
+      assert.deepEqual(
+        wide.seed_algorithms.slice(0, 4).map((s) => s.score),
+        [0.9, 0.9, 0.6, 0.3],
+      )
       assert.ok(wide.seed_algorithms.slice(0, 4).every((s) => s.status === 'scored'))
       const narrow = await miners[1]!.leaseOk({ seed_batch_size: 3 })
       assert.deepEqual(ids(narrow.seed_algorithms), [highA, highB, mid])
@@ -382,7 +482,10 @@ describe('POST /api/v1/tasks/lease: choosing the work', () => {
     const empty = mkdtempSync(join(tmpdir(), 'sotapool-empty-seeds-'))
     try {
       await withPool({ SEED_DIR: empty }, async (t) => {
-        const count = await t.pool.database.db.selectFrom('algorithms').select((eb) => eb.fn.countAll<bigint>().as('n')).executeTakeFirstOrThrow()
+        const count = await t.pool.database.db
+          .selectFrom('algorithms')
+          .select((eb) => eb.fn.countAll<bigint>().as('n'))
+          .executeTakeFirstOrThrow()
         assert.equal(Number(count.n), 0)
         const [miner] = await TestMiner.many(t.app, 1)
         const response = await miner!.lease()
@@ -417,7 +520,7 @@ describe('POST /api/v1/tasks/lease: choosing the work', () => {
 })
 
 describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
-  async function leased (t: TestPool, env?: { miners?: number }) {
+  async function leased(t: TestPool, env?: { miners?: number }) {
     const miners = await TestMiner.many(t.app, env?.miners ?? 2)
     const lease = await miners[0]!.leaseOk({ eval_batch_size: 3 })
     return { miner: miners[0]!, others: miners.slice(1), lease }
@@ -429,7 +532,11 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       const [e0, e1, e2] = lease.evaluate_algorithms
       const dsl = evolvedProgram(5)
       const response = await miner.submitLease(lease.lease_id, {
-        evaluations: [{ algorithm_id: e0!.id, score: 0.25 }, { algorithm_id: e1!.id, score: 0 }, { algorithm_id: e2!.id, score: 1 }],
+        evaluations: [
+          { algorithm_id: e0!.id, score: 0.25 },
+          { algorithm_id: e1!.id, score: 0 },
+          { algorithm_id: e2!.id, score: 1 },
+        ],
         evolutions: [{ parent_algorithm_ids: [e0!.id, lease.seed_algorithms[3]!.id], algorithm_dsl: dsl }],
         iterations: 12,
         gossip: { anything: true },
@@ -439,7 +546,14 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       })
       assert.equal(response.statusCode, 200, response.body)
       const body = response.json()
-      assert.deepEqual(Object.keys(body).sort(), ['evaluations_accepted', 'evolutions_accepted', 'lease_id', 'new_algorithm_ids', 'status', 'window_number'])
+      assert.deepEqual(Object.keys(body).sort(), [
+        'evaluations_accepted',
+        'evolutions_accepted',
+        'lease_id',
+        'new_algorithm_ids',
+        'status',
+        'window_number',
+      ])
       assert.equal(body.status, 'accepted')
       assert.equal(body.lease_id, lease.lease_id)
       assert.equal(body.evaluations_accepted, 3)
@@ -448,13 +562,23 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       assert.equal(body.window_number, 0)
 
       const rows = await evaluationRows(t, miner.hotkey)
-      assert.deepEqual(rows.map((r) => [r.algorithm_id, r.score, r.assignment_id]),
-        [[e0!.id, 0.25, lease.lease_id], [e1!.id, 0, lease.lease_id], [e2!.id, 1, lease.lease_id]])
+      assert.deepEqual(
+        rows.map((r) => [r.algorithm_id, r.score, r.assignment_id]),
+        [
+          [e0!.id, 0.25, lease.lease_id],
+          [e1!.id, 0, lease.lease_id],
+          [e2!.id, 1, lease.lease_id],
+        ],
+      )
       assert.equal(await assignmentStatus(t, lease.lease_id), 'submitted')
 
       const id = body.new_algorithm_ids[0]
       const db = t.pool.database.db
-      const algorithm = await db.selectFrom('algorithms').selectAll().where('id', '=', BigInt(id)).executeTakeFirstOrThrow()
+      const algorithm = await db
+        .selectFrom('algorithms')
+        .selectAll()
+        .where('id', '=', BigInt(id))
+        .executeTakeFirstOrThrow()
       assert.equal(algorithm.state, 'evaluating')
       assert.equal(algorithm.miner_hotkey, miner.hotkey)
       // Stored as the miners' serializer writes it; the text as submitted is kept beside it.
@@ -468,8 +592,16 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       assert.equal(Number(algorithm.is_seed), 0)
       assert.equal(algorithm.source_assignment_id, lease.lease_id)
       assert.equal(algorithm.consensus_score, null)
-      const parents = await db.selectFrom('algorithm_parents').select('parent_id').where('algorithm_id', '=', BigInt(id)).orderBy('parent_id').execute()
-      assert.deepEqual(parents.map((p) => Number(p.parent_id)), [e0!.id, lease.seed_algorithms[3]!.id].sort((a, b) => a - b))
+      const parents = await db
+        .selectFrom('algorithm_parents')
+        .select('parent_id')
+        .where('algorithm_id', '=', BigInt(id))
+        .orderBy('parent_id')
+        .execute()
+      assert.deepEqual(
+        parents.map((p) => Number(p.parent_id)),
+        [e0!.id, lease.seed_algorithms[3]!.id].sort((a, b) => a - b),
+      )
     })
   })
 
@@ -479,7 +611,10 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       const outside = lease.seed_algorithms.find((s) => !ids(lease.evaluate_algorithms).includes(s.id))!
       const before = await t.pool.database.db.selectFrom('algorithms').select('id').execute()
       const bad = await miner.submitLease(lease.lease_id, {
-        evaluations: [{ algorithm_id: lease.evaluate_algorithms[0]!.id, score: 0.5 }, { algorithm_id: outside.id, score: 0.5 }],
+        evaluations: [
+          { algorithm_id: lease.evaluate_algorithms[0]!.id, score: 0.5 },
+          { algorithm_id: outside.id, score: 0.5 },
+        ],
         evolutions: [{ parent_algorithm_ids: [lease.seed_algorithms[0]!.id], algorithm_dsl: evolvedProgram(2) }],
       })
       assert.equal(bad.statusCode, 422)
@@ -489,7 +624,11 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       assert.deepEqual(await evaluationRows(t), [])
       assert.deepEqual(await t.pool.database.db.selectFrom('algorithms').select('id').execute(), before)
       assert.equal(await assignmentStatus(t, lease.lease_id), 'active')
-      const count = await t.pool.database.db.selectFrom('algorithms').select('evaluation_count').where('id', '=', BigInt(lease.evaluate_algorithms[0]!.id)).executeTakeFirstOrThrow()
+      const count = await t.pool.database.db
+        .selectFrom('algorithms')
+        .select('evaluation_count')
+        .where('id', '=', BigInt(lease.evaluate_algorithms[0]!.id))
+        .executeTakeFirstOrThrow()
       assert.equal(Number(count.evaluation_count), 0)
 
       const good = await miner.submitLeaseOk(lease.lease_id, {
@@ -506,7 +645,12 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
     await withPool({}, async (t) => {
       const { miner, lease } = await leased(t)
       const id = lease.evaluate_algorithms[0]!.id
-      const response = await miner.submitLease(lease.lease_id, { evaluations: [{ algorithm_id: id, score: 0.5 }, { algorithm_id: id, score: 0.6 }] })
+      const response = await miner.submitLease(lease.lease_id, {
+        evaluations: [
+          { algorithm_id: id, score: 0.5 },
+          { algorithm_id: id, score: 0.6 },
+        ],
+      })
       assert.equal(response.statusCode, 422)
       assert.deepEqual(validationLocs(response.json()), [['body', 'evaluations', 1, 'algorithm_id']])
       assert.deepEqual(await evaluationRows(t), [])
@@ -538,7 +682,14 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       assert.equal(response.statusCode, 200, response.body)
       assert.equal(response.json().evaluations_accepted, 3)
       const rows = await evaluationRows(t, miner.hotkey)
-      assert.deepEqual(rows.map((r) => [r.algorithm_id, r.score]), [[a, null], [b, null], [c, null]])
+      assert.deepEqual(
+        rows.map((r) => [r.algorithm_id, r.score]),
+        [
+          [a, null],
+          [b, null],
+          [c, null],
+        ],
+      )
     })
   })
 
@@ -598,7 +749,10 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       const cases: Array<[string, RegExp]> = [
         ['# predict:\ns0 = foo(v0)\n', /line 2: unknown function "foo"/],
         ['# meta: scalar_count=4\n# predict:\ns2 = 0.5\ns0 = s9\n', /line 4: register "s9" out of range/],
-        ['# predict:\ns0 = heaviside(s2, 1.0)\nv3 = maximum(v2, 0)\n', /line 3: expected a register, got the number "0"/],
+        [
+          '# predict:\ns0 = heaviside(s2, 1.0)\nv3 = maximum(v2, 0)\n',
+          /line 3: expected a register, got the number "0"/,
+        ],
         ['# predict:\nADD s1 s2 -> s0\n', /line 2: the arrow form is read only as `CONST <number> -> <register>`/],
         ['', /line 0/],
       ]
@@ -613,7 +767,9 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
         assert.match(response.json().detail[0].msg, message)
       }
       const big = await miner.submitLease(lease.lease_id, {
-        evolutions: [{ parent_algorithm_ids: [parent], algorithm_dsl: `${evolvedProgram(1)}${'# padding\n'.repeat(2000)}` }],
+        evolutions: [
+          { parent_algorithm_ids: [parent], algorithm_dsl: `${evolvedProgram(1)}${'# padding\n'.repeat(2000)}` },
+        ],
       })
       assert.equal(big.statusCode, 422)
       assert.match(big.json().detail[0].msg, /16384|bytes|large/i)
@@ -629,15 +785,23 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       const extra = await insertScored(t, 9, 0.5) // exists, but was not in this lease
       assert.ok(!shown.has(extra))
       for (const parents of [[extra], [lease.seed_algorithms[0]!.id, extra], [987654]]) {
-        const response = await miner.submitLease(lease.lease_id, { evolutions: [{ parent_algorithm_ids: parents, algorithm_dsl: evolvedProgram(3) }] })
+        const response = await miner.submitLease(lease.lease_id, {
+          evolutions: [{ parent_algorithm_ids: parents, algorithm_dsl: evolvedProgram(3) }],
+        })
         assert.equal(response.statusCode, 422, response.body)
         assert.deepEqual(validationLocs(response.json()), [['body', 'evolutions', 0, 'parent_algorithm_ids']])
         assert.match(response.json().detail[0].msg, /not shown/)
       }
-      const orphan = await miner.submitLease(lease.lease_id, { evolutions: [{ parent_algorithm_ids: [], algorithm_dsl: evolvedProgram(3) }] })
+      const orphan = await miner.submitLease(lease.lease_id, {
+        evolutions: [{ parent_algorithm_ids: [], algorithm_dsl: evolvedProgram(3) }],
+      })
       assert.equal(orphan.statusCode, 422)
       assert.deepEqual(validationLocs(orphan.json()), [['body', 'evolutions', 0, 'parent_algorithm_ids']])
-      const count = await t.pool.database.db.selectFrom('algorithms').select('id').where('miner_hotkey', '=', miner.hotkey).execute()
+      const count = await t.pool.database.db
+        .selectFrom('algorithms')
+        .select('id')
+        .where('miner_hotkey', '=', miner.hotkey)
+        .execute()
       assert.deepEqual(count, [])
       assert.equal(await assignmentStatus(t, lease.lease_id), 'active')
     })
@@ -649,7 +813,9 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       const [miner] = await TestMiner.many(t.app, 1)
       const lease = await miner!.leaseOk({ gossip_limit: 5, seed_batch_size: 2 })
       assert.deepEqual(lease.gossip.algorithm_ids, [gossiped])
-      const body = await miner!.submitLeaseOk(lease.lease_id, { evolutions: [{ parent_algorithm_ids: [gossiped], algorithm_dsl: evolvedProgram(4) }] })
+      const body = await miner!.submitLeaseOk(lease.lease_id, {
+        evolutions: [{ parent_algorithm_ids: [gossiped], algorithm_dsl: evolvedProgram(4) }],
+      })
       assert.equal(body.evolutions_accepted, 1)
     })
   })
@@ -682,13 +848,23 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       assert.equal(again.json().detail, NOT_FOUND)
       assert.equal(again.json().code, 'POOL_ERR_ASSIGNMENT_NOT_FOUND')
       assert.equal((await evaluationRows(t)).length, evaluations.length)
-      const counts = await t.pool.database.db.selectFrom('algorithms').select('evaluation_count')
-        .where('id', 'in', evaluations.map((e) => BigInt(e.algorithm_id))).execute()
-      assert.deepEqual(counts.map((c) => Number(c.evaluation_count)), evaluations.map(() => 1))
+      const counts = await t.pool.database.db
+        .selectFrom('algorithms')
+        .select('evaluation_count')
+        .where(
+          'id',
+          'in',
+          evaluations.map((e) => BigInt(e.algorithm_id)),
+        )
+        .execute()
+      assert.deepEqual(
+        counts.map((c) => Number(c.evaluation_count)),
+        evaluations.map(() => 1),
+      )
     })
   })
 
-  it('refuses another miner\'s lease (404) and an unknown lease id (404)', async () => {
+  it("refuses another miner's lease (404) and an unknown lease id (404)", async () => {
     await withPool({}, async (t) => {
       const { miner, others, lease } = await leased(t)
       const evaluations = [{ algorithm_id: lease.evaluate_algorithms[0]!.id, score: 0.5 }]
@@ -707,7 +883,11 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
   it('requires a signature to submit (401)', async () => {
     await withPool({}, async (t) => {
       const { lease } = await leased(t)
-      const response = await t.app.inject({ method: 'POST', url: `/api/v1/tasks/${lease.lease_id}/submit_lease`, payload: { evaluations: [] } })
+      const response = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/tasks/${lease.lease_id}/submit_lease`,
+        payload: { evaluations: [] },
+      })
       assert.equal(response.statusCode, 401)
       assert.equal(await assignmentStatus(t, lease.lease_id), 'active')
     })
@@ -718,7 +898,9 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       const [author, other] = await TestMiner.many(t.app, 2)
       const evolve = async (m: TestMiner, dsl: string): Promise<number> => {
         const lease: LeaseBody = await m.leaseOk()
-        const body = await m.submitLeaseOk(lease.lease_id, { evolutions: [{ parent_algorithm_ids: [lease.seed_algorithms[0]!.id], algorithm_dsl: dsl }] })
+        const body = await m.submitLeaseOk(lease.lease_id, {
+          evolutions: [{ parent_algorithm_ids: [lease.seed_algorithms[0]!.id], algorithm_dsl: dsl }],
+        })
         assert.equal(body.evolutions_accepted, 1)
         return body.new_algorithm_ids[0]!
       }
@@ -726,14 +908,21 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       const mine = await evolve(author!, reformattedProgram(42))
       const theirs = await evolve(other!, reformattedProgram(42))
       const fresh = await evolve(other!, evolvedProgram(43))
-      const rows = await t.pool.database.db.selectFrom('algorithms').select(['id', 'state', 'repeat', 'reject_reason', 'algorithm_hash', 'miner_hotkey', 'decided_window'])
-        .where('id', 'in', [original, mine, theirs, fresh].map(BigInt)).orderBy('id').execute()
-      assert.deepEqual(rows.map((r) => [Number(r.id), r.state, r.repeat, r.reject_reason]), [
-        [original, 'evaluating', 'none', null],
-        [mine, 'rejected', 'own', 'duplicate'],
-        [theirs, 'rejected', 'other', 'duplicate'],
-        [fresh, 'evaluating', 'none', null],
-      ])
+      const rows = await t.pool.database.db
+        .selectFrom('algorithms')
+        .select(['id', 'state', 'repeat', 'reject_reason', 'algorithm_hash', 'miner_hotkey', 'decided_window'])
+        .where('id', 'in', [original, mine, theirs, fresh].map(BigInt))
+        .orderBy('id')
+        .execute()
+      assert.deepEqual(
+        rows.map((r) => [Number(r.id), r.state, r.repeat, r.reject_reason]),
+        [
+          [original, 'evaluating', 'none', null],
+          [mine, 'rejected', 'own', 'duplicate'],
+          [theirs, 'rejected', 'other', 'duplicate'],
+          [fresh, 'evaluating', 'none', null],
+        ],
+      )
       assert.equal(rows[0]!.algorithm_hash, rows[1]!.algorithm_hash)
       assert.equal(rows[0]!.algorithm_hash, rows[2]!.algorithm_hash)
       assert.equal(Number(rows[1]!.decided_window), 0)

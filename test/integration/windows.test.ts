@@ -9,38 +9,66 @@ import { TestMiner, evolvedProgram, reformattedProgram } from '../support/miner.
 
 const WINDOW_MS = 360 * 12 * 1000
 
-async function seedIds (t: TestPool): Promise<number[]> {
-  const rows = await t.pool.database.db.selectFrom('algorithms').select('id').where('is_seed', '=', 1n).orderBy('id').execute()
+async function seedIds(t: TestPool): Promise<number[]> {
+  const rows = await t.pool.database.db
+    .selectFrom('algorithms')
+    .select('id')
+    .where('is_seed', '=', 1n)
+    .orderBy('id')
+    .execute()
   return rows.map((r) => Number(r.id))
 }
 
-async function algorithm (t: TestPool, id: number) {
-  return await t.pool.database.db.selectFrom('algorithms').selectAll().where('id', '=', BigInt(id)).executeTakeFirstOrThrow()
+async function algorithm(t: TestPool, id: number) {
+  return await t.pool.database.db
+    .selectFrom('algorithms')
+    .selectAll()
+    .where('id', '=', BigInt(id))
+    .executeTakeFirstOrThrow()
 }
 
 /** Outcome of each miner's evaluation of the algorithm, by hotkey. */
-async function outcomes (t: TestPool, id: number): Promise<Record<string, string | null>> {
-  const rows = await t.pool.database.db.selectFrom('evaluations').select(['miner_hotkey', 'outcome']).where('algorithm_id', '=', BigInt(id)).execute()
+async function outcomes(t: TestPool, id: number): Promise<Record<string, string | null>> {
+  const rows = await t.pool.database.db
+    .selectFrom('evaluations')
+    .select(['miner_hotkey', 'outcome'])
+    .where('algorithm_id', '=', BigInt(id))
+    .execute()
   return Object.fromEntries(rows.map((r) => [r.miner_hotkey, r.outcome]))
 }
 
-async function windowPoints (t: TestPool, windowNumber: number) {
-  const rows = await t.pool.database.db.selectFrom('window_points').selectAll().where('window_number', '=', BigInt(windowNumber)).execute()
-  return new Map(rows.map((r) => [r.miner_hotkey, {
-    agreements: Number(r.agreements),
-    disagreements: Number(r.disagreements),
-    evaluations: Number(r.evaluations),
-    evolutions: Number(r.evolutions),
-    scored_evolutions: Number(r.scored_evolutions),
-    evaluator_points: r.evaluator_points,
-    evolver_points: r.evolver_points,
-    penalty: r.penalty,
-    points: r.points,
-  }]))
+async function windowPoints(t: TestPool, windowNumber: number) {
+  const rows = await t.pool.database.db
+    .selectFrom('window_points')
+    .selectAll()
+    .where('window_number', '=', BigInt(windowNumber))
+    .execute()
+  return new Map(
+    rows.map((r) => [
+      r.miner_hotkey,
+      {
+        agreements: Number(r.agreements),
+        disagreements: Number(r.disagreements),
+        evaluations: Number(r.evaluations),
+        evolutions: Number(r.evolutions),
+        scored_evolutions: Number(r.scored_evolutions),
+        evaluator_points: r.evaluator_points,
+        evolver_points: r.evolver_points,
+        penalty: r.penalty,
+        points: r.points,
+      },
+    ]),
+  )
 }
 
-async function reputation (t: TestPool, hotkey: string): Promise<number> {
-  return (await t.pool.database.db.selectFrom('miners').select('reputation').where('hotkey', '=', hotkey).executeTakeFirstOrThrow()).reputation
+async function reputation(t: TestPool, hotkey: string): Promise<number> {
+  return (
+    await t.pool.database.db
+      .selectFrom('miners')
+      .select('reputation')
+      .where('hotkey', '=', hotkey)
+      .executeTakeFirstOrThrow()
+  ).reputation
 }
 
 const close = (actual: number, expected: number, message?: string): void => {
@@ -70,14 +98,17 @@ describe('consensus on the n-th evaluation', () => {
       assert.equal(Number(decided.decided_window), 0)
       assert.equal(Number(decided.decided_at), t.clock.now())
       assert.equal(decided.reject_reason, null)
-      assert.deepEqual(await outcomes(t, target!), Object.fromEntries(miners.slice(0, 3).map((m) => [m.hotkey, 'agree'])))
+      assert.deepEqual(
+        await outcomes(t, target!),
+        Object.fromEntries(miners.slice(0, 3).map((m) => [m.hotkey, 'agree'])),
+      )
       // A decided algorithm is no longer handed out for evaluation.
       const lease = await miners[3]!.leaseOk({ eval_batch_size: 64 })
       assert.ok(!lease.evaluate_algorithms.some((a) => a.id === target))
     })
   })
 
-  it('two agreeing and one outlier: scored with the pair\'s median, the outlier disagrees', async () => {
+  it("two agreeing and one outlier: scored with the pair's median, the outlier disagrees", async () => {
     await withPool({}, async (t) => {
       const miners = await TestMiner.many(t.app, 3)
       const [target] = await seedIds(t)
@@ -87,7 +118,11 @@ describe('consensus on the n-th evaluation', () => {
       const decided = await algorithm(t, target!)
       assert.equal(decided.state, 'scored')
       close(decided.consensus_score!, 0.51)
-      assert.deepEqual(await outcomes(t, target!), { [miners[0]!.hotkey]: 'disagree', [miners[1]!.hotkey]: 'agree', [miners[2]!.hotkey]: 'agree' })
+      assert.deepEqual(await outcomes(t, target!), {
+        [miners[0]!.hotkey]: 'disagree',
+        [miners[1]!.hotkey]: 'agree',
+        [miners[2]!.hotkey]: 'agree',
+      })
     })
   })
 
@@ -99,12 +134,19 @@ describe('consensus on the n-th evaluation', () => {
       await miners[1]!.evaluate({ [target!]: 0.5 })
       // -Infinity on the wire is a failed run, like null.
       const lease = await miners[2]!.leaseOk({ eval_batch_size: 64 })
-      await miners[2]!.submitLeaseOk(lease.lease_id, `{"evaluations": [{"algorithm_id": ${target}, "score": -Infinity}]}`)
+      await miners[2]!.submitLeaseOk(
+        lease.lease_id,
+        `{"evaluations": [{"algorithm_id": ${target}, "score": -Infinity}]}`,
+      )
       const decided = await algorithm(t, target!)
       assert.equal(decided.state, 'rejected')
       assert.equal(decided.consensus_score, null)
       assert.equal(decided.reject_reason, 'consensus_invalid')
-      assert.deepEqual(await outcomes(t, target!), { [miners[0]!.hotkey]: 'agree', [miners[1]!.hotkey]: 'disagree', [miners[2]!.hotkey]: 'agree' })
+      assert.deepEqual(await outcomes(t, target!), {
+        [miners[0]!.hotkey]: 'agree',
+        [miners[1]!.hotkey]: 'disagree',
+        [miners[2]!.hotkey]: 'agree',
+      })
     })
   })
 
@@ -121,9 +163,21 @@ describe('consensus on the n-th evaluation', () => {
       t.clock.advance(WINDOW_MS)
       assert.equal(await t.pool.windows.close(0), true)
       const points = await windowPoints(t, 0)
-      for (const m of miners) assert.deepEqual({ ...points.get(m.hotkey), evaluator_points: 0 }, {
-        agreements: 0, disagreements: 0, evaluations: 1, evolutions: 0, scored_evolutions: 0, evaluator_points: 0, evolver_points: 0, penalty: 0, points: 0,
-      })
+      for (const m of miners)
+        assert.deepEqual(
+          { ...points.get(m.hotkey), evaluator_points: 0 },
+          {
+            agreements: 0,
+            disagreements: 0,
+            evaluations: 1,
+            evolutions: 0,
+            scored_evolutions: 0,
+            evaluator_points: 0,
+            evolver_points: 0,
+            penalty: 0,
+            points: 0,
+          },
+        )
     })
   })
 
@@ -142,7 +196,10 @@ describe('consensus on the n-th evaluation', () => {
       assert.equal(scored.state, 'scored')
       assert.equal(scored.consensus_score, 0.31)
       const byMiner = await outcomes(t, b!)
-      assert.deepEqual(miners.map((m) => byMiner[m.hotkey]), ['agree', 'agree', 'agree', 'disagree', 'disagree'])
+      assert.deepEqual(
+        miners.map((m) => byMiner[m.hotkey]),
+        ['agree', 'agree', 'agree', 'disagree', 'disagree'],
+      )
     })
   })
 
@@ -182,10 +239,26 @@ describe('closing a window', () => {
       assert.equal(await t.pool.windows.close(0), true)
       const points = await windowPoints(t, 0)
       assert.deepEqual(points.get(miners[0]!.hotkey), {
-        agreements: 2, disagreements: 0, evaluations: 2, evolutions: 0, scored_evolutions: 0, evaluator_points: 2, evolver_points: 0, penalty: 0, points: 2,
+        agreements: 2,
+        disagreements: 0,
+        evaluations: 2,
+        evolutions: 0,
+        scored_evolutions: 0,
+        evaluator_points: 2,
+        evolver_points: 0,
+        penalty: 0,
+        points: 2,
       })
       assert.deepEqual(points.get(miners[2]!.hotkey), {
-        agreements: 1, disagreements: 1, evaluations: 2, evolutions: 0, scored_evolutions: 0, evaluator_points: 0, evolver_points: 0, penalty: 0, points: 0,
+        agreements: 1,
+        disagreements: 1,
+        evaluations: 2,
+        evolutions: 0,
+        scored_evolutions: 0,
+        evaluator_points: 0,
+        evolver_points: 0,
+        penalty: 0,
+        points: 0,
       })
       const reps = await Promise.all(miners.map(async (m) => await reputation(t, m.hotkey)))
       assert.deepEqual(reps, [2, 2, 0])
@@ -207,7 +280,10 @@ describe('closing a window', () => {
       assert.deepEqual(await t.pool.windows.closeEnded(), [1])
       assert.deepEqual(await Promise.all(miners.map(async (m) => await reputation(t, m.hotkey))), [2, 3, 1])
       const board = (await t.app.inject({ method: 'GET', url: '/api/v1/miners/leaderboard' })).json()
-      assert.deepEqual(board.miners.slice(0, 2).map((m: { hotkey: string }) => m.hotkey), [miners[1]!.hotkey, miners[0]!.hotkey])
+      assert.deepEqual(
+        board.miners.slice(0, 2).map((m: { hotkey: string }) => m.hotkey),
+        [miners[1]!.hotkey, miners[0]!.hotkey],
+      )
     })
   })
 
@@ -216,8 +292,15 @@ describe('closing a window', () => {
       t.clock.advance(3 * WINDOW_MS + 1)
       assert.deepEqual(await t.pool.windows.closeEnded(), [0, 1, 2])
       assert.deepEqual(await t.pool.windows.closeEnded(), [])
-      const rows = await t.pool.database.db.selectFrom('window_closes').select('window_number').orderBy('window_number').execute()
-      assert.deepEqual(rows.map((r) => Number(r.window_number)), [0, 1, 2])
+      const rows = await t.pool.database.db
+        .selectFrom('window_closes')
+        .select('window_number')
+        .orderBy('window_number')
+        .execute()
+      assert.deepEqual(
+        rows.map((r) => Number(r.window_number)),
+        [0, 1, 2],
+      )
     })
   })
 
@@ -247,8 +330,12 @@ describe('closing a window', () => {
       assert.equal(next.pool.epoch, 1)
       assert.equal(next.reputation, 3)
       assert.equal(next.epoch_points, 0, 'epoch 1 has no closed window yet')
-      const sum = await t.pool.database.db.selectFrom('window_points').select((eb) => eb.fn.sum<number>('points').as('p'))
-        .where('miner_hotkey', '=', miners[0]!.hotkey).where('window_number', 'in', [0n, 1n]).executeTakeFirstOrThrow()
+      const sum = await t.pool.database.db
+        .selectFrom('window_points')
+        .select((eb) => eb.fn.sum<number>('points').as('p'))
+        .where('miner_hotkey', '=', miners[0]!.hotkey)
+        .where('window_number', 'in', [0n, 1n])
+        .executeTakeFirstOrThrow()
       assert.equal(Number(sum.p), 3, 'epoch 0 earned 3 points in total')
     })
   })
@@ -260,15 +347,20 @@ describe('evolver points', () => {
    * Window 1: the evolver leases (seed set {s2, s1}, s3 in its evaluate set) and evolves C from s1; then
    * s3 is scored 0.65 and C 0.70. Baselines for C: genealogy 0.40, sota 0.60, local_evolver 0.65.
    */
-  async function scenario (t: TestPool) {
+  async function scenario(t: TestPool) {
     const [e0, e1, e2, evolver] = await TestMiner.many(t.app, 4)
     const [s1, s2, s3] = await seedIds(t)
     for (const e of [e0!, e1!, e2!]) await e.evaluate({ [s1!]: 0.4, [s2!]: 0.6 })
     t.clock.advance(WINDOW_MS)
     const lease = await evolver!.leaseOk({ eval_batch_size: 64, seed_batch_size: 2 })
-    assert.deepEqual(lease.seed_algorithms.map((s) => s.id), [s2, s1])
+    assert.deepEqual(
+      lease.seed_algorithms.map((s) => s.id),
+      [s2, s1],
+    )
     assert.ok(lease.evaluate_algorithms.some((a) => a.id === s3))
-    const submitted = await evolver!.submitLeaseOk(lease.lease_id, { evolutions: [{ parent_algorithm_ids: [s1], algorithm_dsl: evolvedProgram(1) }] })
+    const submitted = await evolver!.submitLeaseOk(lease.lease_id, {
+      evolutions: [{ parent_algorithm_ids: [s1], algorithm_dsl: evolvedProgram(1) }],
+    })
     const child = submitted.new_algorithm_ids[0]!
     for (const e of [e0!, e1!, e2!]) await e.evaluate({ [s3!]: 0.65, [child]: 0.7 })
     assert.equal((await algorithm(t, child)).state, 'scored')
@@ -277,7 +369,11 @@ describe('evolver points', () => {
     return { evaluators: [e0!, e1!, e2!], evolver: evolver!, child }
   }
 
-  for (const [baseline, expected] of [['genealogy', 30], ['sota', 10], ['local_evolver', 5]] as const) {
+  for (const [baseline, expected] of [
+    ['genealogy', 30],
+    ['sota', 10],
+    ['local_evolver', 5],
+  ] as const) {
     it(`EVOLVER_BASELINE=${baseline}: improvement over the ${baseline} baseline × 100`, async () => {
       await withPool({ EVOLVER_BASELINE: baseline }, async (t) => {
         const { evaluators, evolver } = await scenario(t)
@@ -309,7 +405,10 @@ describe('evolver points', () => {
     await withPool({}, async (t) => {
       const [e0, e1, e2, evolver] = await TestMiner.many(t.app, 4)
       const [s1] = await seedIds(t)
-      const { submit } = await evolver!.evaluate({}, { evolutions: [{ parent_algorithm_ids: [s1], algorithm_dsl: evolvedProgram(3) }] })
+      const { submit } = await evolver!.evaluate(
+        {},
+        { evolutions: [{ parent_algorithm_ids: [s1], algorithm_dsl: evolvedProgram(3) }] },
+      )
       const child = submit.new_algorithm_ids[0]!
       for (const e of [e0!, e1!, e2!]) await e.evaluate({ [s1!]: 0.6, [child]: 0.3 })
       t.clock.advance(WINDOW_MS)
@@ -322,16 +421,40 @@ describe('evolver points', () => {
 
 describe('repetition penalty', () => {
   /** A evolves X, then repeats it (own); B submits it too (other). A, B and E agree on s1. */
-  async function scenario (t: TestPool) {
+  async function scenario(t: TestPool) {
     const [a, b, e] = await TestMiner.many(t.app, 3)
     const [s1] = await seedIds(t)
-    const x = await a!.evaluate({ [s1!]: 0.5 }, { evolutions: [{ parent_algorithm_ids: [s1], algorithm_dsl: evolvedProgram(42) }] })
-    const again = await a!.evaluate({}, { evolutions: [{ parent_algorithm_ids: [s1], algorithm_dsl: reformattedProgram(42) }] })
-    const copy = await b!.evaluate({ [s1!]: 0.5 }, { evolutions: [{ parent_algorithm_ids: [s1], algorithm_dsl: evolvedProgram(42) }] })
+    const x = await a!.evaluate(
+      { [s1!]: 0.5 },
+      { evolutions: [{ parent_algorithm_ids: [s1], algorithm_dsl: evolvedProgram(42) }] },
+    )
+    const again = await a!.evaluate(
+      {},
+      { evolutions: [{ parent_algorithm_ids: [s1], algorithm_dsl: reformattedProgram(42) }] },
+    )
+    const copy = await b!.evaluate(
+      { [s1!]: 0.5 },
+      { evolutions: [{ parent_algorithm_ids: [s1], algorithm_dsl: evolvedProgram(42) }] },
+    )
     await e!.evaluate({ [s1!]: 0.5 })
-    const repeats = await t.pool.database.db.selectFrom('algorithms').select(['id', 'repeat', 'state'])
-      .where('id', 'in', [x, again, copy].map((r) => BigInt(r.submit.new_algorithm_ids[0]!))).orderBy('id').execute()
-    assert.deepEqual(repeats.map((r) => [r.repeat, r.state]), [['none', 'evaluating'], ['own', 'rejected'], ['other', 'rejected']])
+    const repeats = await t.pool.database.db
+      .selectFrom('algorithms')
+      .select(['id', 'repeat', 'state'])
+      .where(
+        'id',
+        'in',
+        [x, again, copy].map((r) => BigInt(r.submit.new_algorithm_ids[0]!)),
+      )
+      .orderBy('id')
+      .execute()
+    assert.deepEqual(
+      repeats.map((r) => [r.repeat, r.state]),
+      [
+        ['none', 'evaluating'],
+        ['own', 'rejected'],
+        ['other', 'rejected'],
+      ],
+    )
     t.clock.advance(WINDOW_MS)
     assert.equal(await t.pool.windows.close(0), true)
     return { a: a!, b: b!, e: e!, points: await windowPoints(t, 0) }
@@ -377,7 +500,10 @@ describe('gates', () => {
     await withPool({}, async (t) => {
       const [e0, e1, e2, liar] = await TestMiner.many(t.app, 4)
       const [s1, s2] = await seedIds(t)
-      const { submit } = await liar!.evaluate({ [s1!]: 0.9, [s2!]: 0.9 }, { evolutions: [{ parent_algorithm_ids: [s1], algorithm_dsl: evolvedProgram(9) }] })
+      const { submit } = await liar!.evaluate(
+        { [s1!]: 0.9, [s2!]: 0.9 },
+        { evolutions: [{ parent_algorithm_ids: [s1], algorithm_dsl: evolvedProgram(9) }] },
+      )
       const child = submit.new_algorithm_ids[0]!
       await e0!.evaluate({ [s1!]: 0.5, [s2!]: 0.5, [child]: 0.8 })
       await e1!.evaluate({ [s1!]: 0.5, [s2!]: 0.5, [child]: 0.8 })
@@ -391,7 +517,10 @@ describe('gates', () => {
       close(row.evolver_points, 30, 'improvement over its parent is computed')
       assert.equal(row.points, 0)
       assert.equal(await reputation(t, liar!.hotkey), 0)
-      assert.deepEqual([e0!, e1!, e2!].map((e) => points.get(e.hotkey)!.points), [3, 3, 1])
+      assert.deepEqual(
+        [e0!, e1!, e2!].map((e) => points.get(e.hotkey)!.points),
+        [3, 3, 1],
+      )
     })
   })
 
@@ -407,7 +536,16 @@ describe('gates', () => {
       t.clock.advance(WINDOW_MS)
       await t.pool.windows.close(0)
       const points = await windowPoints(t, 0)
-      assert.deepEqual(miners.map((m) => [points.get(m.hotkey)!.agreements, points.get(m.hotkey)!.points]), [[2, 2], [1, 0], [1, 0], [1, 0], [1, 0]])
+      assert.deepEqual(
+        miners.map((m) => [points.get(m.hotkey)!.agreements, points.get(m.hotkey)!.points]),
+        [
+          [2, 2],
+          [1, 0],
+          [1, 0],
+          [1, 0],
+          [1, 0],
+        ],
+      )
     })
   })
 })

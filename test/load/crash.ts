@@ -20,8 +20,28 @@ import { signedHeaders } from '../../src/crypto/keys.ts'
 import { openDatabase } from '../../src/db/database.ts'
 import { evaluationCandidates } from '../../src/services/algorithms.ts'
 import {
-  checkInvariants, cliVerifyEpoch, createPostgresStore, createSqliteStore, freePort, LoadMiner, LoadRecorder, loadFigures, makeMiners,
-  namedKey, parseFlags, printChecks, printFigures, runMiners, setRecipients, sleep, spawnServer, waitForHealth, writeJson, type Check, type LoadFigures, type Store,
+  checkInvariants,
+  cliVerifyEpoch,
+  createPostgresStore,
+  createSqliteStore,
+  freePort,
+  LoadMiner,
+  LoadRecorder,
+  loadFigures,
+  makeMiners,
+  namedKey,
+  parseFlags,
+  printChecks,
+  printFigures,
+  runMiners,
+  setRecipients,
+  sleep,
+  spawnServer,
+  waitForHealth,
+  writeJson,
+  type Check,
+  type LoadFigures,
+  type Store,
 } from './support.ts'
 
 const flags = parseFlags(process.argv.slice(2), { store: 'both', miners: 50, seconds: 10, after: 5, keep: false })
@@ -31,13 +51,23 @@ const SAMPLE_SIZE = 3
 const TASK_TYPE = 'cifar10_binary'
 
 let currentLabel = 'crash'
-const log = (line: string): void => { process.stdout.write(`[${currentLabel} ${new Date().toISOString().slice(11, 19)}] ${line}\n`) }
+const log = (line: string): void => {
+  process.stdout.write(`[${currentLabel} ${new Date().toISOString().slice(11, 19)}] ${line}\n`)
+}
 
-interface StoreRun { store: string; ok: boolean; checks: Check[]; before_kill?: LoadFigures; after_restart?: LoadFigures; facts?: Record<string, unknown> }
+interface StoreRun {
+  store: string
+  ok: boolean
+  checks: Check[]
+  before_kill?: LoadFigures
+  after_restart?: LoadFigures
+  facts?: Record<string, unknown>
+}
 
-async function runOnce (kind: 'sqlite' | 'postgres'): Promise<StoreRun> {
+async function runOnce(kind: 'sqlite' | 'postgres'): Promise<StoreRun> {
   currentLabel = `crash/${kind}`
-  const store: Store = kind === 'sqlite' ? createSqliteStore('sotapool-crash-') : await createPostgresStore('sotapool_crash')
+  const store: Store =
+    kind === 'sqlite' ? createSqliteStore('sotapool-crash-') : await createPostgresStore('sotapool_crash')
   const logDir = mkdtempSync(join(tmpdir(), `sotapool-crash-${kind}-`))
   const env: Record<string, string> = {
     DATABASE_URL: store.url,
@@ -63,7 +93,9 @@ async function runOnce (kind: 'sqlite' | 'postgres'): Promise<StoreRun> {
     const recorder = new LoadRecorder()
     const miners = await makeMiners(flags.miners, [server.url], recorder, `crash-${kind}-`)
     const recipients = await setRecipients(miners, `crash-${kind}-`)
-    log(`server up on ${port}; ${miners.length} miners, ${recipients} recipients set; load for ${flags.seconds} s, then kill -9`)
+    log(
+      `server up on ${port}; ${miners.length} miners, ${recipients} recipients set; load for ${flags.seconds} s, then kill -9`,
+    )
 
     // Load, and kill -9 in the middle of it (requests in flight), then let every miner loop end.
     let stop = false
@@ -79,8 +111,14 @@ async function runOnce (kind: 'sqlite' | 'postgres'): Promise<StoreRun> {
     run.before_kill = loadFigures(recorder, (killedAt - loadStart) / 1000, miners.length)
     printFigures('before the kill', run.before_kill)
     const unanswered = recorder.unanswered()
-    log(`killed mid-load: ${pendingSubmits} submits in flight at the kill, ${unanswered.length} never answered, ${recorder.calls.length - inFlightBefore} calls failed after the kill`)
-    checks.push({ name: 'killed mid-load (requests in flight)', ok: recorder.calls.length > inFlightBefore, detail: `${recorder.calls.length - inFlightBefore} requests cut off, ${unanswered.length} of them submits` })
+    log(
+      `killed mid-load: ${pendingSubmits} submits in flight at the kill, ${unanswered.length} never answered, ${recorder.calls.length - inFlightBefore} calls failed after the kill`,
+    )
+    checks.push({
+      name: 'killed mid-load (requests in flight)',
+      ok: recorder.calls.length > inFlightBefore,
+      detail: `${recorder.calls.length - inFlightBefore} requests cut off, ${unanswered.length} of them submits`,
+    })
 
     const database = openDatabase(store.url)
     try {
@@ -88,25 +126,54 @@ async function runOnce (kind: 'sqlite' | 'postgres'): Promise<StoreRun> {
       // What the kill left behind, read from the store before the restart: every lease issued before the kill and
       // not submitted (including leases whose answer was lost with the connection, unknown to the miners).
       const acked = new Set(recorder.acknowledgements().map((a) => a.leaseId))
-      const deadRows = await db.selectFrom('assignments').select(['id', 'status', 'timeout_at', 'miner_hotkey'])
-        .where('status', '!=', 'submitted').where('issued_at', '<=', BigInt(killedAt)).execute()
-      const deadItems = await db.selectFrom('assignment_items').select(['assignment_id', 'algorithm_id']).where('role', '=', 'evaluate')
-        .where('assignment_id', 'in', deadRows.length > 0 ? deadRows.map((r) => r.id) : ['-']).execute()
-      const dead = deadRows.map((r) => ({ leaseId: r.id, timeoutAt: Number(r.timeout_at), status: r.status, evaluateIds: deadItems.filter((i) => i.assignment_id === r.id).map((i) => Number(i.algorithm_id)) }))
+      const deadRows = await db
+        .selectFrom('assignments')
+        .select(['id', 'status', 'timeout_at', 'miner_hotkey'])
+        .where('status', '!=', 'submitted')
+        .where('issued_at', '<=', BigInt(killedAt))
+        .execute()
+      const deadItems = await db
+        .selectFrom('assignment_items')
+        .select(['assignment_id', 'algorithm_id'])
+        .where('role', '=', 'evaluate')
+        .where('assignment_id', 'in', deadRows.length > 0 ? deadRows.map((r) => r.id) : ['-'])
+        .execute()
+      const dead = deadRows.map((r) => ({
+        leaseId: r.id,
+        timeoutAt: Number(r.timeout_at),
+        status: r.status,
+        evaluateIds: deadItems.filter((i) => i.assignment_id === r.id).map((i) => Number(i.algorithm_id)),
+      }))
       const granted = new Set(recorder.grants.map((g) => g.leaseId))
       const unknownToMiners = dead.filter((d) => !granted.has(d.leaseId)).length
-      const storedUnanswered = unanswered.filter((u) => !acked.has(u.leaseId) && !dead.some((d) => d.leaseId === u.leaseId)).length
+      const storedUnanswered = unanswered.filter(
+        (u) => !acked.has(u.leaseId) && !dead.some((d) => d.leaseId === u.leaseId),
+      ).length
       const activeNow = dead.filter((d) => d.status === 'active').length
-      log(`${recorder.grants.length} leases granted, ${acked.size} acknowledged, ${storedUnanswered} stored without an answer, ${dead.length} dead (${unknownToMiners} whose lease answer was lost; ${activeNow} still active after the kill)`)
+      log(
+        `${recorder.grants.length} leases granted, ${acked.size} acknowledged, ${storedUnanswered} stored without an answer, ${dead.length} dead (${unknownToMiners} whose lease answer was lost; ${activeNow} still active after the kill)`,
+      )
 
-      const afterKill = await checkInvariants(db, { sampleSize: SAMPLE_SIZE, acknowledged: recorder.acknowledgements(), unanswered })
+      const afterKill = await checkInvariants(db, {
+        sampleSize: SAMPLE_SIZE,
+        acknowledged: recorder.acknowledgements(),
+        unanswered,
+      })
       checks.push(...afterKill.map((c) => ({ ...c, name: `after the kill: ${c.name}` })))
 
       // Restart on the same database and port.
       server = spawnServer(1, port, env, logDir)
       const restartMs = await waitForHealth(server)
-      const health = await (await fetch(`${server.url}/health`)).json() as { status: string; window_number: number; epoch: { current: number } }
-      checks.push({ name: 'restarted pool is healthy (/health 200)', ok: health.status === 'healthy', detail: `healthy after ${(restartMs / 1000).toFixed(1)} s, window ${health.window_number}, epoch ${health.epoch.current}` })
+      const health = (await (await fetch(`${server.url}/health`)).json()) as {
+        status: string
+        window_number: number
+        epoch: { current: number }
+      }
+      checks.push({
+        name: 'restarted pool is healthy (/health 200)',
+        ok: health.status === 'healthy',
+        detail: `healthy after ${(restartMs / 1000).toFixed(1)} s, window ${health.window_number}, epoch ${health.epoch.current}`,
+      })
 
       // Leases active at the kill expire after LEASE_TTL_S; the background job (every 1 s) marks them.
       const lastTimeout = Math.max(0, ...dead.map((d) => d.timeoutAt))
@@ -115,38 +182,87 @@ async function runOnce (kind: 'sqlite' | 'postgres'): Promise<StoreRun> {
         log(`waiting ${Math.round(waitMs / 1000)} s for the dead leases to pass LEASE_TTL_S=${LEASE_TTL_S}`)
         await sleep(waitMs)
       }
-      const after = new Map((await db.selectFrom('assignments').select(['id', 'status']).where('id', 'in', dead.length > 0 ? dead.map((g) => g.leaseId) : ['-']).execute()).map((a) => [a.id, a.status]))
+      const after = new Map(
+        (
+          await db
+            .selectFrom('assignments')
+            .select(['id', 'status'])
+            .where('id', 'in', dead.length > 0 ? dead.map((g) => g.leaseId) : ['-'])
+            .execute()
+        ).map((a) => [a.id, a.status]),
+      )
       const notExpired = dead.filter((g) => after.get(g.leaseId) !== 'expired')
       checks.push({
         name: 'leases active at the kill expired after LEASE_TTL_S',
         ok: dead.length > 0 && notExpired.length === 0,
-        detail: dead.length === 0 ? 'no lease was left active by the kill (nothing to test)' : notExpired.length === 0
-          ? `${dead.length} dead leases (${activeNow} still active after the kill) all marked expired by the background job`
-          : `${notExpired.length}/${dead.length} not expired: ${notExpired.slice(0, 3).map((g) => `${g.leaseId} ${String(after.get(g.leaseId))}`).join(', ')}`,
+        detail:
+          dead.length === 0
+            ? 'no lease was left active by the kill (nothing to test)'
+            : notExpired.length === 0
+              ? `${dead.length} dead leases (${activeNow} still active after the kill) all marked expired by the background job`
+              : `${notExpired.length}/${dead.length} not expired: ${notExpired
+                  .slice(0, 3)
+                  .map((g) => `${g.leaseId} ${String(after.get(g.leaseId))}`)
+                  .join(', ')}`,
       })
 
       // Their evaluation slots are free: for a fresh miner, every dead-set algorithm still collecting
       // evaluations is a candidate again, and a lease hands at least one of them out.
       const deadSet = new Set(dead.flatMap((g) => g.evaluateIds))
-      const open = (await db.selectFrom('algorithms').select(['id', 'evaluation_count']).where('state', '=', 'evaluating')
-        .where('id', 'in', deadSet.size > 0 ? [...deadSet].map(BigInt) : [-1n]).execute()).filter((a) => Number(a.evaluation_count) < SAMPLE_SIZE)
+      const open = (
+        await db
+          .selectFrom('algorithms')
+          .select(['id', 'evaluation_count'])
+          .where('state', '=', 'evaluating')
+          .where('id', 'in', deadSet.size > 0 ? [...deadSet].map(BigInt) : [-1n])
+          .execute()
+      ).filter((a) => Number(a.evaluation_count) < SAMPLE_SIZE)
       const freshKey = await namedKey(`crash-${kind}-fresh-${Date.now()}`)
-      const candidates = new Set((await evaluationCandidates(db, { taskType: TASK_TYPE, miner: freshKey.address, sampleSize: SAMPLE_SIZE, nowMs: Date.now(), limit: 100_000 })).map((a) => Number(a.id)))
+      const candidates = new Set(
+        (
+          await evaluationCandidates(db, {
+            taskType: TASK_TYPE,
+            miner: freshKey.address,
+            sampleSize: SAMPLE_SIZE,
+            nowMs: Date.now(),
+            limit: 100_000,
+          })
+        ).map((a) => Number(a.id)),
+      )
       const stillHeld = open.filter((a) => !candidates.has(Number(a.id)))
       const fresh = new LoadMiner(freshKey, server.url, 0, true, recorder)
       const lease = await fresh.lease({ eval_batch_size: 64 })
       const handed = lease === undefined ? [] : (lease.evaluate_algorithms as Array<{ id: number }>).map((a) => a.id)
       const reused = handed.filter((id) => deadSet.has(id))
       checks.push({
-        name: 'dead leases\' evaluation slots are free again',
+        name: "dead leases' evaluation slots are free again",
         ok: lease !== undefined && stillHeld.length === 0,
-        detail: `${deadSet.size} algorithms in dead evaluate sets, ${open.length} still open: ${open.length - stillHeld.length} are candidates again` +
-          `${stillHeld.length > 0 ? ` (held: ${stillHeld.slice(0, 5).map((a) => Number(a.id)).join(',')})` : ''}; a fresh miner's lease ${lease === undefined ? 'was refused' : `got ${handed.length} algorithms, ${reused.length} from dead leases`}`,
+        detail:
+          `${deadSet.size} algorithms in dead evaluate sets, ${open.length} still open: ${open.length - stillHeld.length} are candidates again` +
+          `${
+            stillHeld.length > 0
+              ? ` (held: ${stillHeld
+                  .slice(0, 5)
+                  .map((a) => Number(a.id))
+                  .join(',')})`
+              : ''
+          }; a fresh miner's lease ${lease === undefined ? 'was refused' : `got ${handed.length} algorithms, ${reused.length} from dead leases`}`,
       })
       if (lease !== undefined) {
         const evaluations = handed.map((id) => ({ algorithm_id: id, score: 0.5 }))
         const r = await fetchSubmit(fresh, lease.lease_id, evaluations)
-        recorder.attempts.push({ miner: fresh.hotkey, leaseId: lease.lease_id, server: 0, status: r.status, sentEvaluations: evaluations.length, sentEvolutions: 0, evaluationsAccepted: r.json?.evaluations_accepted, evolutionsAccepted: r.json?.evolutions_accepted, newAlgorithmIds: r.json?.new_algorithm_ids, at: Date.now() })
+        recorder.attempts.push({
+          miner: fresh.hotkey,
+          leaseId: lease.lease_id,
+          server: 0,
+          status: r.status,
+          sentEvaluations: evaluations.length,
+          sentEvolutions: 0,
+          evaluationsAccepted: r.json?.evaluations_accepted,
+          evolutionsAccepted: r.json?.evolutions_accepted,
+          newAlgorithmIds: r.json?.new_algorithm_ids,
+          at: Date.now(),
+        })
       }
 
       // The miners carry on against the restarted pool.
@@ -159,11 +275,20 @@ async function runOnce (kind: 'sqlite' | 'postgres'): Promise<StoreRun> {
       printFigures('after the restart', run.after_restart)
       const acceptedAfter = recorder.attempts.filter((a) => a.status === 200).length - acceptedBefore
       const failures = recorder.calls.slice(fromCall).filter((c) => c.status === 0 || c.status >= 500).length
-      checks.push({ name: 'miners continue after the restart', ok: acceptedAfter > 0 && failures === 0, detail: `${acceptedAfter} submits accepted in ${flags.after} s, ${failures} 5xx/dropped` })
+      checks.push({
+        name: 'miners continue after the restart',
+        ok: acceptedAfter > 0 && failures === 0,
+        detail: `${acceptedAfter} submits accepted in ${flags.after} s, ${failures} 5xx/dropped`,
+      })
 
       await server.stop(15_000)
       const verify = async (id: number) => await cliVerifyEpoch(id, { ...env, LOG_LEVEL: 'error' })
-      const final = await checkInvariants(db, { sampleSize: SAMPLE_SIZE, acknowledged: recorder.acknowledgements(), unanswered: recorder.unanswered(), verifyEpoch: verify })
+      const final = await checkInvariants(db, {
+        sampleSize: SAMPLE_SIZE,
+        acknowledged: recorder.acknowledgements(),
+        unanswered: recorder.unanswered(),
+        verifyEpoch: verify,
+      })
       checks.push(...final.map((c) => ({ ...c, name: `final: ${c.name}` })))
       run.facts = {
         leases_granted: recorder.grants.length,
@@ -184,7 +309,10 @@ async function runOnce (kind: 'sqlite' | 'postgres'): Promise<StoreRun> {
   } finally {
     await server.stop(5_000)
     if (flags.keep) log(`kept ${store.url}`)
-    else await store.drop().catch((err: unknown) => { log(`could not drop ${store.url}: ${String(err)}`) })
+    else
+      await store.drop().catch((err: unknown) => {
+        log(`could not drop ${store.url}: ${String(err)}`)
+      })
   }
   printChecks(checks, `crash checks (${kind})`)
   run.ok = checks.every((c) => c.ok)
@@ -193,7 +321,11 @@ async function runOnce (kind: 'sqlite' | 'postgres'): Promise<StoreRun> {
   return run
 }
 
-async function fetchSubmit (miner: LoadMiner, leaseId: string, evaluations: Array<{ algorithm_id: number; score: number }>): Promise<{ status: number; json: any }> {
+async function fetchSubmit(
+  miner: LoadMiner,
+  leaseId: string,
+  evaluations: Array<{ algorithm_id: number; score: number }>,
+): Promise<{ status: number; json: any }> {
   try {
     const response = await fetch(`${miner.baseUrl}/api/v1/tasks/${leaseId}/submit_lease`, {
       method: 'POST',
@@ -208,8 +340,14 @@ async function fetchSubmit (miner: LoadMiner, leaseId: string, evaluations: Arra
 }
 
 const startedAt = Date.now()
-const stores = flags.store === 'both' ? ['sqlite', 'postgres'] as const : [flags.store as 'sqlite' | 'postgres']
-const watchdog = setTimeout(() => { process.stderr.write('crash run exceeded its time bound\n'); process.exit(3) }, stores.length * (flags.seconds + flags.after + 300) * 1000)
+const stores = flags.store === 'both' ? (['sqlite', 'postgres'] as const) : [flags.store as 'sqlite' | 'postgres']
+const watchdog = setTimeout(
+  () => {
+    process.stderr.write('crash run exceeded its time bound\n')
+    process.exit(3)
+  },
+  stores.length * (flags.seconds + flags.after + 300) * 1000,
+)
 watchdog.unref()
 const runs: StoreRun[] = []
 for (const kind of stores) runs.push(await runOnce(kind))
@@ -220,9 +358,19 @@ const file = writeJson('bench-results/crash.json', {
   date: new Date().toISOString(),
   ok,
   seconds_total: Math.round((Date.now() - startedAt) / 100) / 10,
-  options: { stores, miners: flags.miners, seconds_before_kill: flags.seconds, seconds_after_restart: flags.after, lease_ttl_s: LEASE_TTL_S, job_interval_s: 1, tempo: { block_time_s: 1, window_blocks: 10, epoch_windows: 2 } },
+  options: {
+    stores,
+    miners: flags.miners,
+    seconds_before_kill: flags.seconds,
+    seconds_after_restart: flags.after,
+    lease_ttl_s: LEASE_TTL_S,
+    job_interval_s: 1,
+    tempo: { block_time_s: 1, window_blocks: 10, epoch_windows: 2 },
+  },
   runs,
 })
 currentLabel = 'crash'
-log(`${ok ? 'PASS' : 'FAIL'}: ${runs.map((r) => `${r.store} ${r.checks.filter((c) => c.ok).length}/${r.checks.length}`).join(', ')}; wrote ${file}`)
+log(
+  `${ok ? 'PASS' : 'FAIL'}: ${runs.map((r) => `${r.store} ${r.checks.filter((c) => c.ok).length}/${r.checks.length}`).join(', ')}; wrote ${file}`,
+)
 process.exitCode = ok ? 0 : 1

@@ -9,17 +9,28 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { openDatabase, type Database } from '../../src/db/database.ts'
 
-export const testDialect = (): 'sqlite' | 'postgres' => (process.env.TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite')
+export const testDialect = (): 'sqlite' | 'postgres' =>
+  process.env.TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite'
 
 const adminUrl = (): string => process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
-export interface TestDatabase { url: string; database: Database; drop(): Promise<void> }
+export interface TestDatabase {
+  url: string
+  database: Database
+  drop(): Promise<void>
+}
 
 /** Creates the store and returns its URL (for processes of their own) and an open handle. */
-export async function createTestDatabase (): Promise<TestDatabase> {
+export async function createTestDatabase(): Promise<TestDatabase> {
   if (testDialect() === 'sqlite') {
     const database = openDatabase('sqlite::memory:')
-    return { url: 'sqlite::memory:', database, drop: async () => { await database.close() } }
+    return {
+      url: 'sqlite::memory:',
+      database,
+      drop: async () => {
+        await database.close()
+      },
+    }
   }
   const name = `sotapool_test_${process.pid}_${randomBytes(4).toString('hex')}`
   const admin = new pg.Client({ connectionString: adminUrl() })
@@ -35,14 +46,14 @@ export async function createTestDatabase (): Promise<TestDatabase> {
   return {
     url: url.toString(),
     database,
-    async drop () {
+    async drop() {
       await database.close()
       await dropPostgresDatabase(name)
     },
   }
 }
 
-async function dropPostgresDatabase (name: string): Promise<void> {
+async function dropPostgresDatabase(name: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl() })
   await client.connect()
   try {
@@ -52,22 +63,32 @@ async function dropPostgresDatabase (name: string): Promise<void> {
   }
 }
 
-export interface SharedTestStore { url: string; drop(): Promise<void> }
+export interface SharedTestStore {
+  url: string
+  drop(): Promise<void>
+}
 
 /**
  * An empty store that several pool contexts (standing in for several API processes) open by URL: a
  * temp-file SQLite database, or a fresh PostgreSQL database. Each opener closes its own handle; `drop`
  * removes the store afterwards.
  */
-export async function createSharedTestStore (): Promise<SharedTestStore> {
+export async function createSharedTestStore(): Promise<SharedTestStore> {
   if (testDialect() === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'sotapool-test-'))
-    return { url: `sqlite:${join(dir, 'pool.db')}`, drop: async () => { rmSync(dir, { recursive: true, force: true }) } }
+    return {
+      url: `sqlite:${join(dir, 'pool.db')}`,
+      drop: async () => {
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
   }
   const store = await createTestDatabase()
   await store.database.close()
   return {
     url: store.url,
-    drop: async () => { await dropPostgresDatabase(new URL(store.url).pathname.slice(1)) },
+    drop: async () => {
+      await dropPostgresDatabase(new URL(store.url).pathname.slice(1))
+    },
   }
 }

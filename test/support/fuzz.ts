@@ -25,9 +25,16 @@ export interface FuzzPool extends TestPool {
 }
 
 /** A test pool whose app logs errors into `errorLogs`, so a 500 found by the fuzzer comes with its stack. */
-export async function startFuzzPool (env: Record<string, string> = {}): Promise<FuzzPool> {
+export async function startFuzzPool(env: Record<string, string> = {}): Promise<FuzzPool> {
   const errorLogs: string[] = []
-  const logger = pino({ level: 'error' }, { write: (line: string) => { errorLogs.push(line) } })
+  const logger = pino(
+    { level: 'error' },
+    {
+      write: (line: string) => {
+        errorLogs.push(line)
+      },
+    },
+  )
   return { ...(await startTestPool(env, {}, { logger })), errorLogs }
 }
 
@@ -56,13 +63,19 @@ export interface JsonSchema {
 }
 
 export interface OpenApiDocument {
-  paths: Record<string, Record<string, {
-    parameters?: Array<{ name: string; in: string; required?: boolean; schema?: JsonSchema }>
-    requestBody?: { content?: Record<string, { schema?: JsonSchema }> }
-    responses?: Record<string, { content?: Record<string, unknown> }>
-    security?: Array<Record<string, unknown>>
-    description?: string
-  }>>
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters?: Array<{ name: string; in: string; required?: boolean; schema?: JsonSchema }>
+        requestBody?: { content?: Record<string, { schema?: JsonSchema }> }
+        responses?: Record<string, { content?: Record<string, unknown> }>
+        security?: Array<Record<string, unknown>>
+        description?: string
+      }
+    >
+  >
   components?: { schemas?: Record<string, JsonSchema> }
 }
 
@@ -83,7 +96,7 @@ export interface Operation {
 
 export const operationKey = (op: Pick<Operation, 'method' | 'path'>): string => `${op.method} ${op.path}`
 
-export function operationsOf (doc: OpenApiDocument): Operation[] {
+export function operationsOf(doc: OpenApiDocument): Operation[] {
   const ops: Operation[] = []
   for (const [path, methods] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(methods)) {
@@ -93,11 +106,15 @@ export function operationsOf (doc: OpenApiDocument): Operation[] {
         method: method.toUpperCase() as Operation['method'],
         path,
         pathParams: parameters.filter((p) => p.in === 'path').map((p) => ({ name: p.name, schema: p.schema ?? {} })),
-        queryParams: parameters.filter((p) => p.in === 'query').map((p) => ({ name: p.name, required: p.required === true, schema: p.schema ?? {} })),
+        queryParams: parameters
+          .filter((p) => p.in === 'query')
+          .map((p) => ({ name: p.name, required: p.required === true, schema: p.schema ?? {} })),
         body: op.requestBody?.content?.['application/json']?.schema,
         signed: security.includes('XKey'),
         recipientSigned: security.includes('XKey') && (op.description ?? '').includes('recipient_coldkey:update'),
-        markdown: Object.keys(op.responses?.['200']?.content ?? {}).some((t) => t.startsWith('text/markdown')) || path.endsWith('.md'),
+        markdown:
+          Object.keys(op.responses?.['200']?.content ?? {}).some((t) => t.startsWith('text/markdown')) ||
+          path.endsWith('.md'),
         documentedStatuses: new Set(Object.keys(op.responses ?? {}).map(Number)),
       })
     }
@@ -105,7 +122,7 @@ export function operationsOf (doc: OpenApiDocument): Operation[] {
   return ops
 }
 
-function deref (schema: JsonSchema, doc: OpenApiDocument): JsonSchema {
+function deref(schema: JsonSchema, doc: OpenApiDocument): JsonSchema {
   let s = schema
   for (let hops = 0; s.$ref !== undefined && hops < 8; hops++) {
     const name = s.$ref.replace(/^#\/components\/schemas\//, '').replace(/#$/, '')
@@ -120,9 +137,13 @@ function deref (schema: JsonSchema, doc: OpenApiDocument): JsonSchema {
 
 /** A JSON token written as is (2^64, 1e309, -0, NaN…), which JSON.stringify cannot produce. */
 export class RawJson {
-  constructor (readonly text: string) {}
-  toString (): string { return `raw(${this.text})` }
-  toJSON (): string { return this.toString() }
+  constructor(readonly text: string) {}
+  toString(): string {
+    return `raw(${this.text})`
+  }
+  toJSON(): string {
+    return this.toString()
+  }
 }
 export const raw = (text: string): RawJson => new RawJson(text)
 
@@ -136,13 +157,25 @@ export type RefKind = 'assignment' | 'algorithm' | 'own' | 'submission'
 
 /** A value known only when the request is sent. */
 export class Ref {
-  constructor (readonly kind: RefKind, readonly i: number) {}
-  toString (): string { return `ref(${this.kind}#${this.i})` }
-  toJSON (): string { return this.toString() }
+  constructor(
+    readonly kind: RefKind,
+    readonly i: number,
+  ) {}
+  toString(): string {
+    return `ref(${this.kind}#${this.i})`
+  }
+  toJSON(): string {
+    return this.toString()
+  }
 }
 
 /** A miner's live lease or batch: its id, kind, and the algorithms it was handed. */
-export interface OwnAssignment { id: string; kind: 'lease' | 'evolve' | 'evaluate'; evaluate: number[]; seeds: number[] }
+export interface OwnAssignment {
+  id: string
+  kind: 'lease' | 'evolve' | 'evaluate'
+  evaluate: number[]
+  seeds: number[]
+}
 
 const SCORES = [0.5, 0.5, 0.51, 0.9, 0, 1, null, 0.123456789, 5e-324, 0.5000001]
 
@@ -154,37 +187,71 @@ export class Harvest {
   readonly own = new Map<string, OwnAssignment>()
 
   /** Remembers a lease or batch `miner` was given, or forgets it once submitted. */
-  learnOwn (miner: string, body: unknown): void {
+  learnOwn(miner: string, body: unknown): void {
     const b = (body ?? {}) as Record<string, unknown>
-    const ids = (list: unknown): number[] => (Array.isArray(list) ? list.map((a) => Number((a as { id?: unknown }).id)).filter(Number.isSafeInteger) : [])
+    const ids = (list: unknown): number[] =>
+      Array.isArray(list) ? list.map((a) => Number((a as { id?: unknown }).id)).filter(Number.isSafeInteger) : []
     if (typeof b.status === 'string' && b.status === 'accepted') {
       this.own.delete(miner)
     } else if (typeof b.lease_id === 'string') {
-      this.own.set(miner, { id: b.lease_id, kind: 'lease', evaluate: ids(b.evaluate_algorithms), seeds: ids(b.seed_algorithms) })
+      this.own.set(miner, {
+        id: b.lease_id,
+        kind: 'lease',
+        evaluate: ids(b.evaluate_algorithms),
+        seeds: ids(b.seed_algorithms),
+      })
     } else if (typeof b.batch_id === 'string' && (b.task_type === 'evolve' || b.task_type === 'evaluate')) {
       const algorithms = ids(b.algorithms)
-      this.own.set(miner, { id: b.batch_id, kind: b.task_type, evaluate: b.task_type === 'evaluate' ? algorithms : [], seeds: b.task_type === 'evolve' ? algorithms : [] })
+      this.own.set(miner, {
+        id: b.batch_id,
+        kind: b.task_type,
+        evaluate: b.task_type === 'evaluate' ? algorithms : [],
+        seeds: b.task_type === 'evolve' ? algorithms : [],
+      })
     }
   }
 
   /** A submission body for the miner's own assignment (see RefKind). */
-  submission (miner: string, i: number): unknown {
+  submission(miner: string, i: number): unknown {
     const a = this.own.get(miner)
     if (a === undefined) return { evaluations: [], evolutions: [] }
-    const evaluations = a.evaluate.filter((_, j) => (i >> j) % 7 !== 6).map((id, j) => ({ algorithm_id: id, score: SCORES[(i + j) % SCORES.length] }))
+    const evaluations = a.evaluate
+      .filter((_, j) => (i >> j) % 7 !== 6)
+      .map((id, j) => ({ algorithm_id: id, score: SCORES[(i + j) % SCORES.length] }))
     const parents = [...a.seeds, ...a.evaluate].slice(0, 1 + (i % 2))
-    if (a.kind === 'evolve') return { evolved_function: evolvedProgram(i % 50), parent_functions: parents.map((id, j) => (j % 2 === 0 ? id : { id })) }
+    if (a.kind === 'evolve')
+      return {
+        evolved_function: evolvedProgram(i % 50),
+        parent_functions: parents.map((id, j) => (j % 2 === 0 ? id : { id })),
+      }
     if (a.kind === 'evaluate') return { evaluations }
-    return { evaluations, evolutions: i % 3 === 0 ? [] : [{ parent_algorithm_ids: parents, algorithm_dsl: i % 5 === 0 ? reformattedProgram(i % 50) : evolvedProgram(i % 50) }] }
+    return {
+      evaluations,
+      evolutions:
+        i % 3 === 0
+          ? []
+          : [
+              {
+                parent_algorithm_ids: parents,
+                algorithm_dsl: i % 5 === 0 ? reformattedProgram(i % 50) : evolvedProgram(i % 50),
+              },
+            ],
+    }
   }
 
   /** Records ids found in a 2xx JSON body (lease and batch ids, algorithm ids). */
-  learn (body: unknown): void {
+  learn(body: unknown): void {
     const visit = (v: unknown, key: string | undefined, depth: number): void => {
       if (depth > 6 || v === null || typeof v !== 'object') {
-        if (typeof v === 'string' && (key === 'lease_id' || key === 'batch_id') && !this.assignments.includes(v)) this.assignments.push(v)
-        if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0 &&
-          (key === 'id' || key === 'algorithm_id' || key === 'new_algorithm_ids' || key === 'algorithm_ids') && !this.algorithms.includes(v)) {
+        if (typeof v === 'string' && (key === 'lease_id' || key === 'batch_id') && !this.assignments.includes(v))
+          this.assignments.push(v)
+        if (
+          typeof v === 'number' &&
+          Number.isSafeInteger(v) &&
+          v > 0 &&
+          (key === 'id' || key === 'algorithm_id' || key === 'new_algorithm_ids' || key === 'algorithm_ids') &&
+          !this.algorithms.includes(v)
+        ) {
           this.algorithms.push(v)
         }
         return
@@ -195,7 +262,7 @@ export class Harvest {
     visit(body, undefined, 0)
   }
 
-  resolve (ref: Ref, miner: string): unknown {
+  resolve(ref: Ref, miner: string): unknown {
     if (ref.kind === 'own') return this.own.get(miner)?.id ?? this.resolve(new Ref('assignment', ref.i), miner)
     if (ref.kind === 'submission') return this.submission(miner, ref.i)
     const list: Array<string | number> = ref.kind === 'assignment' ? this.assignments : this.algorithms
@@ -205,7 +272,7 @@ export class Harvest {
 }
 
 /** A deep copy keeping RawJson and Ref instances (structuredClone would turn them into plain objects). */
-export function clone (v: unknown): unknown {
+export function clone(v: unknown): unknown {
   if (v === null || typeof v !== 'object' || v instanceof RawJson || v instanceof Ref) return v
   if (Array.isArray(v)) return v.map(clone)
   const out: Record<string, unknown> = {}
@@ -214,11 +281,11 @@ export function clone (v: unknown): unknown {
 }
 
 /** Sets an own enumerable property, also for `__proto__` (plain assignment would set the prototype). */
-function setOwn (target: Record<string, unknown>, key: string, value: unknown): void {
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
 }
 
-export function resolveRefs (v: unknown, harvest: Harvest, miner: string): unknown {
+export function resolveRefs(v: unknown, harvest: Harvest, miner: string): unknown {
   if (v instanceof Ref) return harvest.resolve(v, miner)
   if (v === null || typeof v !== 'object' || v instanceof RawJson) return v
   if (Array.isArray(v)) return v.map((item) => resolveRefs(item, harvest, miner))
@@ -228,23 +295,29 @@ export function resolveRefs (v: unknown, harvest: Harvest, miner: string): unkno
 }
 
 /** JSON text of a value that may hold RawJson tokens and own `__proto__` keys. */
-export function toJsonText (v: unknown): string {
+export function toJsonText(v: unknown): string {
   if (v instanceof RawJson) return v.text
   if (v instanceof Ref) return JSON.stringify(v.toString())
   if (v === undefined) return 'null'
   if (typeof v === 'number') return Number.isFinite(v) ? JSON.stringify(v) : 'null'
   if (v === null || typeof v !== 'object') return JSON.stringify(v)
   if (Array.isArray(v)) return `[${v.map(toJsonText).join(',')}]`
-  return `{${Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-    .map((k) => `${JSON.stringify(k)}:${toJsonText((v as Record<string, unknown>)[k])}`).join(',')}}`
+  return `{${Object.keys(v)
+    .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${toJsonText((v as Record<string, unknown>)[k])}`)
+    .join(',')}}`
 }
 
 /**
  * Arrays or objects nested `depth` levels deep, as JSON text: the pool parses them into deep values, while
  * the fuzzer's own copying and printing never recurse through them.
  */
-export function nested (depth: number, kind: 'array' | 'object', core = '1'): RawJson {
-  return raw(kind === 'array' ? `${'['.repeat(depth)}${core}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}${core}${'}'.repeat(depth)}`)
+export function nested(depth: number, kind: 'array' | 'object', core = '1'): RawJson {
+  return raw(
+    kind === 'array'
+      ? `${'['.repeat(depth)}${core}${']'.repeat(depth)}`
+      : `${'{"a":'.repeat(depth)}${core}${'}'.repeat(depth)}`,
+  )
 }
 
 // --- nasty values ---------------------------------------------------------------------------------------
@@ -252,21 +325,102 @@ export function nested (depth: number, kind: 'array' | 'object', core = '1'): Ra
 export const LONG_ASCII = 'x'.repeat(100_000)
 export const LONG_UNICODE = 'ä中💥\u0301\u202e'.repeat(16_000)
 const NUMBER_TOKENS = [
-  '18446744073709551616', '18446744073709551615', '-18446744073709551616', '9223372036854775808', '9223372036854775807',
-  '-9223372036854775809', '9007199254740993', '9007199254740992', '1e309', '-1e309', '1E400', '-0', '1e-400', '4.9e-324',
-  '123456789012345678901234567890', '1.0', '2e0', '0.0', '1e2', '-1.5e300',
+  '18446744073709551616',
+  '18446744073709551615',
+  '-18446744073709551616',
+  '9223372036854775808',
+  '9223372036854775807',
+  '-9223372036854775809',
+  '9007199254740993',
+  '9007199254740992',
+  '1e309',
+  '-1e309',
+  '1E400',
+  '-0',
+  '1e-400',
+  '4.9e-324',
+  '123456789012345678901234567890',
+  '1.0',
+  '2e0',
+  '0.0',
+  '1e2',
+  '-1.5e300',
 ]
 const NASTY_STRINGS = [
-  '', ' ', '\t\n', 'NaN', 'Infinity', '-Infinity', '1e309', '0x10', '-1', '0', '1', '1.5', '١٢٣', 'null', 'true', 'undefined',
-  '\u0000', 'a\u0000b', '\u0000'.repeat(64), '\uD800', '\uDFFF\uD800', '\u202E', '\uFEFF', 'ﷺ', '💥', 'Ω≈ç√∫', '../../etc/passwd',
+  '',
+  ' ',
+  '\t\n',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e309',
+  '0x10',
+  '-1',
+  '0',
+  '1',
+  '1.5',
+  '١٢٣',
+  'null',
+  'true',
+  'undefined',
+  '\u0000',
+  'a\u0000b',
+  '\u0000'.repeat(64),
+  '\uD800',
+  '\uDFFF\uD800',
+  '\u202E',
+  '\uFEFF',
+  'ﷺ',
+  '💥',
+  'Ω≈ç√∫',
+  '../../etc/passwd',
+  '..\\..\\windows',
+  "' OR '1'='1",
+  '"; drop table miners; --',
+  '<script>alert(1)</script>',
+  '%00',
+  '%s%n',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, on purpose
-  '..\\..\\windows', "' OR '1'='1", '"; drop table miners; --', '<script>alert(1)</script>', '%00', '%s%n', '${7*7}', '__proto__',
-  'constructor', 'prototype', 'toString', 'hasOwnProperty', 'evaluate', 'evolve', 'cifar10_binary', 'cifar10_binary\u0000',
+  '${7*7}',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'evaluate',
+  'evolve',
+  'cifar10_binary',
+  'cifar10_binary\u0000',
 ]
 
-export function nastyValue (addresses: readonly string[]): fc.Arbitrary<unknown> {
+export function nastyValue(addresses: readonly string[]): fc.Arbitrary<unknown> {
   return fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom<unknown>(-1, 0, 1, -0.5, 0.5, 1.5, 2 ** 31, 2 ** 32, 2 ** 53, -(2 ** 53), 1e308, -1e308, 5e-324, true, false, null, [], {}, [null], [[]], { '': '' }) },
+    {
+      weight: 4,
+      arbitrary: fc.constantFrom<unknown>(
+        -1,
+        0,
+        1,
+        -0.5,
+        0.5,
+        1.5,
+        2 ** 31,
+        2 ** 32,
+        2 ** 53,
+        -(2 ** 53),
+        1e308,
+        -1e308,
+        5e-324,
+        true,
+        false,
+        null,
+        [],
+        {},
+        [null],
+        [[]],
+        { '': '' },
+      ),
+    },
     { weight: 4, arbitrary: fc.constantFrom(...NUMBER_TOKENS).map(raw) },
     { weight: 1, arbitrary: fc.constantFrom('NaN', '-Infinity', 'Infinity').map(raw) },
     { weight: 4, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
@@ -274,8 +428,16 @@ export function nastyValue (addresses: readonly string[]): fc.Arbitrary<unknown>
     { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
     { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
     { weight: 2, arbitrary: fc.constantFrom(...addresses) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(10, 64, 65, 100, 1000, 10_000, 20_000), fc.constantFrom('array' as const, 'object' as const), fc.constantFrom('1', '"\\u0000"', '"x"'))
-      .map(([d, k, core]) => nested(d, k, core)) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(
+          fc.constantFrom(10, 64, 65, 100, 1000, 10_000, 20_000),
+          fc.constantFrom('array' as const, 'object' as const),
+          fc.constantFrom('1', '"\\u0000"', '"x"'),
+        )
+        .map(([d, k, core]) => nested(d, k, core)),
+    },
     { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   )
 }
@@ -296,12 +458,28 @@ const ADDRESS_KEYS = new Set(['hotkey', 'recipient_coldkey', 'coldkey_address', 
 const DSL_KEYS = new Set(['algorithm_dsl', 'evolved_function'])
 
 /** Programs: valid ones, the same with a line broken, and junk. */
-export function dslValue (): fc.Arbitrary<string> {
+export function dslValue(): fc.Arbitrary<string> {
   return fc.oneof(
     fc.nat({ max: 1_000_000 }).map(evolvedProgram),
     fc.nat({ max: 1_000_000 }).map(reformattedProgram),
-    fc.tuple(fc.nat({ max: 1000 }), fc.nat(), fc.constantFrom('s2 = 1e309', 's2 = 99999999999999999999999', 'v1 = dot(v1, v1, v1)', 's999999999 = 1',
-      'm0 = m0 * m0', '# meta: scalar_count=99999999999', `s0 = ${'('.repeat(2000)}1${')'.repeat(2000)}`, 'CONST NaN -> s2', '\u0000', 'setup:', ''))
+    fc
+      .tuple(
+        fc.nat({ max: 1000 }),
+        fc.nat(),
+        fc.constantFrom(
+          's2 = 1e309',
+          's2 = 99999999999999999999999',
+          'v1 = dot(v1, v1, v1)',
+          's999999999 = 1',
+          'm0 = m0 * m0',
+          '# meta: scalar_count=99999999999',
+          `s0 = ${'('.repeat(2000)}1${')'.repeat(2000)}`,
+          'CONST NaN -> s2',
+          '\u0000',
+          'setup:',
+          '',
+        ),
+      )
       .map(([k, line, junk]) => {
         const lines = evolvedProgram(k).split('\n')
         lines[line % lines.length] = junk
@@ -312,29 +490,37 @@ export function dslValue (): fc.Arbitrary<string> {
 }
 
 /** Values valid for `schema` (bounded sizes), with domain hints for the keys the pool gives meaning to. */
-export function schemaArb (schema: JsonSchema, ctx: SchemaContext, key?: string, depth = 0): fc.Arbitrary<unknown> {
+export function schemaArb(schema: JsonSchema, ctx: SchemaContext, key?: string, depth = 0): fc.Arbitrary<unknown> {
   const s = deref(schema, ctx.doc)
   const hinted = hint(s, ctx, key)
   const base = plainSchemaArb(s, ctx, key, depth)
-  const withNull = s.nullable === true ? fc.oneof({ weight: 4, arbitrary: base }, { weight: 1, arbitrary: fc.constant(null) }) : base
+  const withNull =
+    s.nullable === true ? fc.oneof({ weight: 4, arbitrary: base }, { weight: 1, arbitrary: fc.constant(null) }) : base
   return hinted === undefined ? withNull : fc.oneof(withNull, hinted)
 }
 
-function hint (s: JsonSchema, ctx: SchemaContext, key: string | undefined): fc.Arbitrary<unknown> | undefined {
+function hint(s: JsonSchema, ctx: SchemaContext, key: string | undefined): fc.Arbitrary<unknown> | undefined {
   if (key === undefined) return undefined
   const type = Array.isArray(s.type) ? s.type[0] : s.type
-  if (ADDRESS_KEYS.has(key) && type === 'string') return fc.constantFrom(...ctx.addresses, ...ctx.addresses.map((a) => ` ${a}\n`))
+  if (ADDRESS_KEYS.has(key) && type === 'string')
+    return fc.constantFrom(...ctx.addresses, ...ctx.addresses.map((a) => ` ${a}\n`))
   if (key === 'task_type' && type === 'string' && s.enum === undefined) return fc.constantFrom(...ctx.taskTypes)
   if (DSL_KEYS.has(key) && type === 'string') return dslValue()
   if (ID_KEYS.has(key) && type === 'integer') return fc.nat().map((i) => new Ref('algorithm', i))
   return undefined
 }
 
-function plainSchemaArb (s: JsonSchema, ctx: SchemaContext, key: string | undefined, depth: number): fc.Arbitrary<unknown> {
+function plainSchemaArb(
+  s: JsonSchema,
+  ctx: SchemaContext,
+  key: string | undefined,
+  depth: number,
+): fc.Arbitrary<unknown> {
   if (s.const !== undefined) return fc.constant(s.const)
   if (s.enum !== undefined && s.enum.length > 0) return fc.constantFrom(...s.enum)
   const alternatives = s.anyOf ?? s.oneOf
-  if (alternatives !== undefined && alternatives.length > 0) return fc.oneof(...alternatives.map((a) => schemaArb(a, ctx, key, depth)))
+  if (alternatives !== undefined && alternatives.length > 0)
+    return fc.oneof(...alternatives.map((a) => schemaArb(a, ctx, key, depth)))
   if (s.allOf !== undefined && s.allOf.length > 0) return schemaArb(s.allOf[0]!, ctx, key, depth)
   const type = Array.isArray(s.type) ? s.type : s.type === undefined ? undefined : [s.type]
   if (type === undefined) {
@@ -342,23 +528,32 @@ function plainSchemaArb (s: JsonSchema, ctx: SchemaContext, key: string | undefi
   }
   if (type.length > 1) return fc.oneof(...type.map((t) => plainSchemaArb({ ...s, type: t }, ctx, key, depth)))
   switch (type[0]) {
-    case 'object': return objectArb(s, ctx, depth)
+    case 'object':
+      return objectArb(s, ctx, depth)
     case 'array': {
       if (depth > 4) return fc.constant([])
       const min = s.minItems ?? 0
-      return fc.array(s.items === undefined ? fc.jsonValue({ maxDepth: 1 }) : schemaArb(s.items, ctx, key, depth + 1),
-        { minLength: min, maxLength: Math.max(min, Math.min(s.maxItems ?? 6, 6)) })
+      return fc.array(s.items === undefined ? fc.jsonValue({ maxDepth: 1 }) : schemaArb(s.items, ctx, key, depth + 1), {
+        minLength: min,
+        maxLength: Math.max(min, Math.min(s.maxItems ?? 6, 6)),
+      })
     }
-    case 'string': return stringArb(s)
-    case 'integer': return integerArb(s.minimum, s.maximum)
-    case 'number': return numberArb(s.minimum, s.maximum)
-    case 'boolean': return fc.boolean()
-    case 'null': return fc.constant(null)
-    default: return fc.jsonValue({ maxDepth: 2 })
+    case 'string':
+      return stringArb(s)
+    case 'integer':
+      return integerArb(s.minimum, s.maximum)
+    case 'number':
+      return numberArb(s.minimum, s.maximum)
+    case 'boolean':
+      return fc.boolean()
+    case 'null':
+      return fc.constant(null)
+    default:
+      return fc.jsonValue({ maxDepth: 2 })
   }
 }
 
-function objectArb (s: JsonSchema, ctx: SchemaContext, depth: number): fc.Arbitrary<unknown> {
+function objectArb(s: JsonSchema, ctx: SchemaContext, depth: number): fc.Arbitrary<unknown> {
   const properties = s.properties ?? {}
   const required = new Set(s.required ?? [])
   const model: Record<string, fc.Arbitrary<unknown>> = {}
@@ -366,7 +561,11 @@ function objectArb (s: JsonSchema, ctx: SchemaContext, depth: number): fc.Arbitr
   const record = fc.record(model, { requiredKeys: Object.keys(properties).filter((k) => required.has(k)) })
   if (s.additionalProperties === false) return record
   // Clients repeat public_address, signature and message in submit bodies; any extra field is ignored.
-  const extras = fc.dictionary(fc.constantFrom('public_address', 'signature', 'message', 'extra', 'x'), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 })
+  const extras = fc.dictionary(
+    fc.constantFrom('public_address', 'signature', 'message', 'extra', 'x'),
+    fc.jsonValue({ maxDepth: 1 }),
+    { maxKeys: 3 },
+  )
   return fc.tuple(record, extras).map(([r, e]) => ({ ...e, ...r }))
 }
 
@@ -377,12 +576,14 @@ const spoil = (text: string, at: number, which: number): string => {
   return text.slice(0, i) + bad + text.slice(i)
 }
 
-function stringArb (s: JsonSchema): fc.Arbitrary<string> {
+function stringArb(s: JsonSchema): fc.Arbitrary<string> {
   const minLength = s.minLength ?? 0
   const maxLength = Math.max(minLength, Math.min(s.maxLength ?? 40, 80))
   if (s.pattern !== undefined) {
     try {
-      return fc.stringMatching(new RegExp(s.pattern)).filter((v) => v.length >= minLength && v.length <= (s.maxLength ?? Infinity))
+      return fc
+        .stringMatching(new RegExp(s.pattern))
+        .filter((v) => v.length >= minLength && v.length <= (s.maxLength ?? Infinity))
     } catch {
       // a pattern this generator cannot read: fall back to plain strings
     }
@@ -395,19 +596,43 @@ function stringArb (s: JsonSchema): fc.Arbitrary<string> {
   const fits = (v: string): boolean => v.length >= minLength && v.length <= (s.maxLength ?? Infinity)
   return fc.oneof(
     { weight: 6, arbitrary: plain },
-    { weight: 2, arbitrary: fc.tuple(plain, fc.nat(), fc.nat()).map(([t, at, which]) => spoil(t, at, which)).filter(fits) },
-    { weight: 1, arbitrary: fc.constantFrom(...NASTY_STRINGS, ...(s.maxLength === undefined ? [LONG_ASCII, LONG_UNICODE] : [])).filter(fits) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(plain, fc.nat(), fc.nat())
+        .map(([t, at, which]) => spoil(t, at, which))
+        .filter(fits),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(...NASTY_STRINGS, ...(s.maxLength === undefined ? [LONG_ASCII, LONG_UNICODE] : []))
+        .filter(fits),
+    },
   )
 }
 
 /** In-range integers, biased to the bounds; where the schema sets no bound, also the far ends of JSON numbers. */
-function integerArb (minimum: number | undefined, maximum: number | undefined): fc.Arbitrary<unknown> {
+function integerArb(minimum: number | undefined, maximum: number | undefined): fc.Arbitrary<unknown> {
   const min = Math.max(minimum ?? -(2 ** 31), Number.MIN_SAFE_INTEGER)
   const max = Math.min(maximum ?? 2 ** 31, Number.MAX_SAFE_INTEGER)
-  const small = fc.integer({ min: Math.max(min, -(2 ** 31)), max: Math.max(Math.max(min, -(2 ** 31)), Math.min(max, 2 ** 31 - 1)) })
+  const small = fc.integer({
+    min: Math.max(min, -(2 ** 31)),
+    max: Math.max(Math.max(min, -(2 ** 31)), Math.min(max, 2 ** 31 - 1)),
+  })
   const wide = fc.bigInt({ min: BigInt(min), max: BigInt(max) }).map(Number)
   const unbounded: unknown[] = [
-    ...(maximum === undefined ? [Number.MAX_SAFE_INTEGER, 2 ** 63, 1e300, Number.MAX_VALUE, raw('1e309'), raw('9223372036854775807'), raw('18446744073709551616')] : []),
+    ...(maximum === undefined
+      ? [
+          Number.MAX_SAFE_INTEGER,
+          2 ** 63,
+          1e300,
+          Number.MAX_VALUE,
+          raw('1e309'),
+          raw('9223372036854775807'),
+          raw('18446744073709551616'),
+        ]
+      : []),
     ...(minimum === undefined ? [Number.MIN_SAFE_INTEGER, -(2 ** 63), -1e300, raw('-1e309')] : []),
   ]
   return fc.oneof(
@@ -418,7 +643,7 @@ function integerArb (minimum: number | undefined, maximum: number | undefined): 
   )
 }
 
-function numberArb (minimum: number | undefined, maximum: number | undefined): fc.Arbitrary<unknown> {
+function numberArb(minimum: number | undefined, maximum: number | undefined): fc.Arbitrary<unknown> {
   const min = minimum ?? -1e12
   const max = maximum ?? 1e12
   const unbounded: unknown[] = [
@@ -435,19 +660,35 @@ function numberArb (minimum: number | undefined, maximum: number | undefined): f
 // --- mutations --------------------------------------------------------------------------------------------
 
 export type MutationKind = 'delete' | 'replace' | 'wrap' | 'null' | 'proto' | 'grow' | 'negate'
-export interface Mutation { at: number; kind: MutationKind; value: unknown }
+export interface Mutation {
+  at: number
+  kind: MutationKind
+  value: unknown
+}
 
-export function mutationArb (addresses: readonly string[]): fc.Arbitrary<Mutation> {
+export function mutationArb(addresses: readonly string[]): fc.Arbitrary<Mutation> {
   return fc.record({
     at: fc.nat(),
-    kind: fc.constantFrom<MutationKind>('delete', 'delete', 'replace', 'replace', 'replace', 'replace', 'wrap', 'null', 'proto', 'grow', 'negate'),
+    kind: fc.constantFrom<MutationKind>(
+      'delete',
+      'delete',
+      'replace',
+      'replace',
+      'replace',
+      'replace',
+      'wrap',
+      'null',
+      'proto',
+      'grow',
+      'negate',
+    ),
     value: nastyValue(addresses),
   })
 }
 
 type PathStep = string | number
 
-function pathsOf (v: unknown, limit = 200): PathStep[][] {
+function pathsOf(v: unknown, limit = 200): PathStep[][] {
   const out: PathStep[][] = [[]]
   const queue: Array<[unknown, PathStep[]]> = [[v, []]]
   while (queue.length > 0 && out.length < limit) {
@@ -464,7 +705,7 @@ function pathsOf (v: unknown, limit = 200): PathStep[][] {
 }
 
 /** Applies the mutations to a copy of `value`; `undefined` stands for "no body at all". */
-export function applyMutations (value: unknown, mutations: readonly Mutation[]): unknown {
+export function applyMutations(value: unknown, mutations: readonly Mutation[]): unknown {
   let root = clone(value)
   for (const m of mutations) {
     const paths = pathsOf(root)
@@ -472,34 +713,59 @@ export function applyMutations (value: unknown, mutations: readonly Mutation[]):
     const current = path.reduce<unknown>((node, step) => (node as Record<PathStep, unknown>)[step], root)
     let next: unknown
     switch (m.kind) {
-      case 'delete': next = undefined; break
-      case 'replace': next = clone(m.value); break
-      case 'wrap': next = m.at % 2 === 0 ? [current] : { value: current }; break
-      case 'null': next = null; break
+      case 'delete':
+        next = undefined
+        break
+      case 'replace':
+        next = clone(m.value)
+        break
+      case 'wrap':
+        next = m.at % 2 === 0 ? [current] : { value: current }
+        break
+      case 'null':
+        next = null
+        break
       case 'proto': {
-        const target: Record<string, unknown> = current !== null && typeof current === 'object' && !Array.isArray(current) && !(current instanceof RawJson) && !(current instanceof Ref)
-          ? clone(current) as Record<string, unknown>
-          : {}
+        const target: Record<string, unknown> =
+          current !== null &&
+          typeof current === 'object' &&
+          !Array.isArray(current) &&
+          !(current instanceof RawJson) &&
+          !(current instanceof Ref)
+            ? (clone(current) as Record<string, unknown>)
+            : {}
         setOwn(target, '__proto__', { polluted: true, eval_batch_size: 64 })
         setOwn(target, 'constructor', { prototype: { polluted: true } })
         next = target
         break
       }
       case 'grow':
-        next = Array.isArray(current) ? Array.from({ length: 300 }, (_, i) => clone(current[i % Math.max(1, current.length)] ?? null))
-          : typeof current === 'string' ? current.repeat(Math.ceil(100_000 / Math.max(1, current.length))).slice(0, 100_000)
-            : typeof current === 'number' ? raw(`${Math.trunc(current)}${'9'.repeat(25)}`)
+        next = Array.isArray(current)
+          ? Array.from({ length: 300 }, (_, i) => clone(current[i % Math.max(1, current.length)] ?? null))
+          : typeof current === 'string'
+            ? current.repeat(Math.ceil(100_000 / Math.max(1, current.length))).slice(0, 100_000)
+            : typeof current === 'number'
+              ? raw(`${Math.trunc(current)}${'9'.repeat(25)}`)
               : nested(2000, 'array')
         break
       case 'negate':
-        next = typeof current === 'number' ? -current - 1 : typeof current === 'string' ? `-${current}` : typeof current === 'boolean' ? String(current) : 0
+        next =
+          typeof current === 'number'
+            ? -current - 1
+            : typeof current === 'string'
+              ? `-${current}`
+              : typeof current === 'boolean'
+                ? String(current)
+                : 0
         break
     }
     if (path.length === 0) {
       root = next
       continue
     }
-    const parent = path.slice(0, -1).reduce<unknown>((node, step) => (node as Record<PathStep, unknown>)[step], root) as Record<PathStep, unknown> | unknown[]
+    const parent = path.slice(0, -1).reduce<unknown>((node, step) => (node as Record<PathStep, unknown>)[step], root) as
+      | Record<PathStep, unknown>
+      | unknown[]
     const last = path[path.length - 1]!
     if (next === undefined && Array.isArray(parent)) parent.splice(last as number, 1)
     else if (next === undefined) delete (parent as Record<PathStep, unknown>)[last]
@@ -512,19 +778,82 @@ export function applyMutations (value: unknown, mutations: readonly Mutation[]):
 
 /** Bodies that are not JSON, or JSON the pool must refuse as such. */
 export const MALFORMED_BODIES: readonly string[] = [
-  'not json', '{', '}', '[', '{"a":', '{"a": 1', '{"a": 1,}', '{"a": 1}}', '{"a": 1} trailing', '{"a": 1}{"b": 2}', '[1, 2,]', "{'a': 1}",
-  '{a: 1}', '{"a": undefined}', '{"a": NaN}', '{"a": -Infinity}', '{"a": Infinity}', 'NaN', '-Infinity', 'Infinity', '{"evaluations": [NaN]}',
-  '{"score": [NaN]}', '{"x": {"score": NaN}}', '{"score": NaN}', '{"score": -Infinity}', '{"score": Infinity}', '{"a": 0x10}', '{"a": 01}',
-  '{"a": .5}', '{"a": 1.}', '{"a": +1}', '{"a": --1}', '{"a": 1e}', '{"a": "\\u00"}', '{"a": "\\x41"}', '{"a": "unterminated}', '"', '\u0000',
-  '{"a": "\u0000"}', '\uFEFF{}', '{"a":1}\u0000', '/* comment */ {}', '{} // comment', 'true', 'null', '0', '""', '[]', '   ', '{"__proto__": {"x": 1}}',
-  '{"constructor": {"prototype": {"x": 1}}}', '{"a": 1, "a": 2}', `{"a": ${'1'.repeat(400)}}`, `{"a": -${'9'.repeat(400)}}`, '{"a": 1e99999}',
-  `${'['.repeat(100_000)}${']'.repeat(100_000)}`, `${'['.repeat(100_000)}`, `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`,
+  'not json',
+  '{',
+  '}',
+  '[',
+  '{"a":',
+  '{"a": 1',
+  '{"a": 1,}',
+  '{"a": 1}}',
+  '{"a": 1} trailing',
+  '{"a": 1}{"b": 2}',
+  '[1, 2,]',
+  "{'a': 1}",
+  '{a: 1}',
+  '{"a": undefined}',
+  '{"a": NaN}',
+  '{"a": -Infinity}',
+  '{"a": Infinity}',
+  'NaN',
+  '-Infinity',
+  'Infinity',
+  '{"evaluations": [NaN]}',
+  '{"score": [NaN]}',
+  '{"x": {"score": NaN}}',
+  '{"score": NaN}',
+  '{"score": -Infinity}',
+  '{"score": Infinity}',
+  '{"a": 0x10}',
+  '{"a": 01}',
+  '{"a": .5}',
+  '{"a": 1.}',
+  '{"a": +1}',
+  '{"a": --1}',
+  '{"a": 1e}',
+  '{"a": "\\u00"}',
+  '{"a": "\\x41"}',
+  '{"a": "unterminated}',
+  '"',
+  '\u0000',
+  '{"a": "\u0000"}',
+  '\uFEFF{}',
+  '{"a":1}\u0000',
+  '/* comment */ {}',
+  '{} // comment',
+  'true',
+  'null',
+  '0',
+  '""',
+  '[]',
+  '   ',
+  '{"__proto__": {"x": 1}}',
+  '{"constructor": {"prototype": {"x": 1}}}',
+  '{"a": 1, "a": 2}',
+  `{"a": ${'1'.repeat(400)}}`,
+  `{"a": -${'9'.repeat(400)}}`,
+  '{"a": 1e99999}',
+  `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+  `${'['.repeat(100_000)}`,
+  `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`,
 ]
 
 export const OTHER_CONTENT_TYPES: readonly string[] = [
-  'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=----x', 'application/xml', 'application/octet-stream',
-  'application/json-patch+json', 'application/jsonx', 'json', '*/*', 'application/json; charset=latin1', 'APPLICATION/JSON', 'text/json; charset=utf-8',
-  'application/json;;', '', 'application/json, text/plain',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=----x',
+  'application/xml',
+  'application/octet-stream',
+  'application/json-patch+json',
+  'application/jsonx',
+  'json',
+  '*/*',
+  'application/json; charset=latin1',
+  'APPLICATION/JSON',
+  'text/json; charset=utf-8',
+  'application/json;;',
+  '',
+  'application/json, text/plain',
 ]
 
 // --- requests --------------------------------------------------------------------------------------------
@@ -540,8 +869,15 @@ export type Body =
   | { kind: 'json'; value: unknown; mutations: Mutation[] }
   | { kind: 'raw'; text: string; contentType: string | undefined }
 
-export interface PathValue { value: string | Ref; encode: boolean }
-export interface QueryPart { key: string; value: string; encode: boolean }
+export interface PathValue {
+  value: string | Ref
+  encode: boolean
+}
+export interface QueryPart {
+  key: string
+  value: string
+  encode: boolean
+}
 
 export interface FuzzRequest {
   op: string
@@ -561,21 +897,92 @@ export interface FuzzRequest {
 }
 
 /** Path and query values known to hurt: NUL (PostgreSQL), bad percent-encoding, encoded lone surrogates. */
-const PATH_DANGER = ['%00', 'a%00b', '\u0000', 'a\u0000b', '%C0%80', '%ED%A0%80', '%FF', '%E2%82', '%u0000', '%%', '%2', '%0a', '%0d%0aX-Injected: 1']
-
-const PATH_NASTY = [
-  '-1', '0', '1', '2', '1e309', '1e3', '0x10', '1.0', '1.5', '-0', '+1', ' 1', '1 ', '01', '00001', '1e0', '%20', '%201', '%2B1', '0b1', '0o1', '1_0', 'NaN', 'Infinity', 'null', 'undefined', 'abc',
-  '9007199254740991', '9007199254740992', '18446744073709551616', '99999999999999999999999999', '../../etc/passwd', '..', '.', '%00', '%',
-  '%zz', '%2e%2e%2f', '%2F', 'a/b', 'a?b=1', 'a#b', '__proto__', 'constructor', 'toString', 'a'.repeat(64), 'a'.repeat(65), 'a'.repeat(201),
-  'a'.repeat(5000), '💥', '中文', 'Ω', '\u0000', 'a\u0000b', ' ', '\t', '\uFEFF', '\u202E', '00000000-0000-4000-8000-000000000000',
+const PATH_DANGER = [
+  '%00',
+  'a%00b',
+  '\u0000',
+  'a\u0000b',
+  '%C0%80',
+  '%ED%A0%80',
+  '%FF',
+  '%E2%82',
+  '%u0000',
+  '%%',
+  '%2',
+  '%0a',
+  '%0d%0aX-Injected: 1',
 ]
 
-export function pathValueArb (schema: JsonSchema, ctx: SchemaContext, name: string): fc.Arbitrary<PathValue> {
+const PATH_NASTY = [
+  '-1',
+  '0',
+  '1',
+  '2',
+  '1e309',
+  '1e3',
+  '0x10',
+  '1.0',
+  '1.5',
+  '-0',
+  '+1',
+  ' 1',
+  '1 ',
+  '01',
+  '00001',
+  '1e0',
+  '%20',
+  '%201',
+  '%2B1',
+  '0b1',
+  '0o1',
+  '1_0',
+  'NaN',
+  'Infinity',
+  'null',
+  'undefined',
+  'abc',
+  '9007199254740991',
+  '9007199254740992',
+  '18446744073709551616',
+  '99999999999999999999999999',
+  '../../etc/passwd',
+  '..',
+  '.',
+  '%00',
+  '%',
+  '%zz',
+  '%2e%2e%2f',
+  '%2F',
+  'a/b',
+  'a?b=1',
+  'a#b',
+  '__proto__',
+  'constructor',
+  'toString',
+  'a'.repeat(64),
+  'a'.repeat(65),
+  'a'.repeat(201),
+  'a'.repeat(5000),
+  '💥',
+  '中文',
+  'Ω',
+  '\u0000',
+  'a\u0000b',
+  ' ',
+  '\t',
+  '\uFEFF',
+  '\u202E',
+  '00000000-0000-4000-8000-000000000000',
+]
+
+export function pathValueArb(schema: JsonSchema, ctx: SchemaContext, name: string): fc.Arbitrary<PathValue> {
   const schemaValid = schemaArb(schema, ctx, name).map((v) => String(v))
   const known: fc.Arbitrary<string | Ref> = /lease|batch/.test(name)
     ? fc.tuple(fc.nat(), fc.nat({ max: 3 })).map(([i, k]) => new Ref(k === 0 ? 'assignment' : 'own', i))
-    : /result/.test(name) ? fc.nat().map((i) => new Ref('algorithm', i))
-      : /epoch/.test(name) ? fc.constantFrom('0', '1', '2')
+    : /result/.test(name)
+      ? fc.nat().map((i) => new Ref('algorithm', i))
+      : /epoch/.test(name)
+        ? fc.constantFrom('0', '1', '2')
         : fc.constantFrom(...ctx.addresses)
   return fc.record({
     value: fc.oneof(
@@ -589,56 +996,149 @@ export function pathValueArb (schema: JsonSchema, ctx: SchemaContext, name: stri
   })
 }
 
-const QUERY_JUNK_KEYS = ['limit', 'task_type', 'min_score', 'x', '__proto__', 'constructor', 'limit[]', 'a[b]', '', 'offset', 'sim_window_number']
+const QUERY_JUNK_KEYS = [
+  'limit',
+  'task_type',
+  'min_score',
+  'x',
+  '__proto__',
+  'constructor',
+  'limit[]',
+  'a[b]',
+  '',
+  'offset',
+  'sim_window_number',
+]
 
-export function queryArb (op: Operation, ctx: SchemaContext): fc.Arbitrary<QueryPart[]> {
-  const documented = op.queryParams.map((p) => fc.oneof(
-    { weight: 2, arbitrary: fc.constant<QueryPart[]>([]) },
-    { weight: 3, arbitrary: schemaArb(p.schema, ctx, p.name).map((v) => [{ key: p.name, value: String(v), encode: true }]) },
-    { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...PATH_NASTY, ...PATH_DANGER), fc.boolean()).map(([v, encode]) => [{ key: p.name, value: v, encode }]) },
-    { weight: 1, arbitrary: fc.array(schemaArb(p.schema, ctx, p.name), { minLength: 2, maxLength: 3 }).map((vs) => vs.map((v) => ({ key: p.name, value: String(v), encode: true }))) },
-  ))
-  const junk = fc.array(fc.record({
-    key: fc.oneof(fc.constantFrom(...QUERY_JUNK_KEYS), fc.string({ maxLength: 10 })),
-    value: fc.oneof(fc.constantFrom(...PATH_NASTY), fc.string({ maxLength: 20 })),
-    encode: fc.boolean(),
-  }), { maxLength: 3 })
+export function queryArb(op: Operation, ctx: SchemaContext): fc.Arbitrary<QueryPart[]> {
+  const documented = op.queryParams.map((p) =>
+    fc.oneof(
+      { weight: 2, arbitrary: fc.constant<QueryPart[]>([]) },
+      {
+        weight: 3,
+        arbitrary: schemaArb(p.schema, ctx, p.name).map((v) => [{ key: p.name, value: String(v), encode: true }]),
+      },
+      {
+        weight: 3,
+        arbitrary: fc
+          .tuple(fc.constantFrom(...PATH_NASTY, ...PATH_DANGER), fc.boolean())
+          .map(([v, encode]) => [{ key: p.name, value: v, encode }]),
+      },
+      {
+        weight: 1,
+        arbitrary: fc
+          .array(schemaArb(p.schema, ctx, p.name), { minLength: 2, maxLength: 3 })
+          .map((vs) => vs.map((v) => ({ key: p.name, value: String(v), encode: true }))),
+      },
+    ),
+  )
+  const junk = fc.array(
+    fc.record({
+      key: fc.oneof(fc.constantFrom(...QUERY_JUNK_KEYS), fc.string({ maxLength: 10 })),
+      value: fc.oneof(fc.constantFrom(...PATH_NASTY), fc.string({ maxLength: 20 })),
+      encode: fc.boolean(),
+    }),
+    { maxLength: 3 },
+  )
   return fc.tuple(fc.tuple(...documented), junk).map(([parts, extra]) => [...parts.flat(), ...extra])
 }
 
 /** Which miner signs, and how its headers are spoiled when tampered. */
-export function authArb (op: Operation, addresses: readonly string[], miners: number): fc.Arbitrary<Auth> {
-  const garbage = fc.record({
-    'X-Key': fc.constantFrom('5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQYä', '5Grwva💥', '', ' ', 'a'.repeat(1000), '\u0000', ...addresses,
-      ...addresses.slice(0, 3).map((a) => twoBytePrefixSpelling(a)),
-      addresses[0]!.toLowerCase(), `${addresses[0]!} `, addresses[0]!.slice(0, -1)),
-    'X-Timestamp': fc.constantFrom('1e3', '-1', '0x10', '0', '99999999999999999999', '1700000000', '1700000000.5', ' 1700000000 ', '١٧٠٠٠٠٠٠٠٠', '',
-      '+1700000000', '1700000000\u0000', '17000000000000000000000000000'),
-    'X-Signature': fc.constantFrom('0'.repeat(128), 'zz'.repeat(64), '00 '.repeat(64), `0x${'0'.repeat(128)}`, `0X${'f'.repeat(128)}`,
-      'a'.repeat(127), 'a'.repeat(129), '', `${'ab'.repeat(32)} ${'ab'.repeat(32)}`, '💥'.repeat(64), 'g'.repeat(128)),
-  }, { requiredKeys: [] }).chain((h) => fc.oneof(
-    fc.constant<Record<string, string | string[]>>(h),
-    // duplicated headers: the parsed header is an array
-    fc.constant<Record<string, string | string[]>>(Object.fromEntries(Object.entries(h).map(([k, v]) => [k, [v, v]]))),
-    fc.constantFrom('', 'wrong', 'a'.repeat(500), '💥').map((token) => ({ ...h, 'X-Monitor-Token': token })),
-  ))
+export function authArb(op: Operation, addresses: readonly string[], miners: number): fc.Arbitrary<Auth> {
+  const garbage = fc
+    .record(
+      {
+        'X-Key': fc.constantFrom(
+          '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQYä',
+          '5Grwva💥',
+          '',
+          ' ',
+          'a'.repeat(1000),
+          '\u0000',
+          ...addresses,
+          ...addresses.slice(0, 3).map((a) => twoBytePrefixSpelling(a)),
+          addresses[0]!.toLowerCase(),
+          `${addresses[0]!} `,
+          addresses[0]!.slice(0, -1),
+        ),
+        'X-Timestamp': fc.constantFrom(
+          '1e3',
+          '-1',
+          '0x10',
+          '0',
+          '99999999999999999999',
+          '1700000000',
+          '1700000000.5',
+          ' 1700000000 ',
+          '١٧٠٠٠٠٠٠٠٠',
+          '',
+          '+1700000000',
+          '1700000000\u0000',
+          '17000000000000000000000000000',
+        ),
+        'X-Signature': fc.constantFrom(
+          '0'.repeat(128),
+          'zz'.repeat(64),
+          '00 '.repeat(64),
+          `0x${'0'.repeat(128)}`,
+          `0X${'f'.repeat(128)}`,
+          'a'.repeat(127),
+          'a'.repeat(129),
+          '',
+          `${'ab'.repeat(32)} ${'ab'.repeat(32)}`,
+          '💥'.repeat(64),
+          'g'.repeat(128),
+        ),
+      },
+      { requiredKeys: [] },
+    )
+    .chain((h) =>
+      fc.oneof(
+        fc.constant<Record<string, string | string[]>>(h),
+        // duplicated headers: the parsed header is an array
+        fc.constant<Record<string, string | string[]>>(
+          Object.fromEntries(Object.entries(h).map(([k, v]) => [k, [v, v]])),
+        ),
+        fc.constantFrom('', 'wrong', 'a'.repeat(500), '💥').map((token) => ({ ...h, 'X-Monitor-Token': token })),
+      ),
+    )
   return fc.oneof(
     { weight: 2, arbitrary: fc.constant<Auth>({ kind: 'none' }) },
-    { weight: op.signed ? 6 : 1, arbitrary: fc.nat({ max: miners - 1 }).map((miner): Auth => ({ kind: 'miner', miner })) },
-    { weight: op.signed ? 2 : 1, arbitrary: fc.record({ miner: fc.nat({ max: miners - 1 }), tamper: fc.nat({ max: 12 }) }).map((a): Auth => ({ kind: 'tampered', ...a })) },
+    {
+      weight: op.signed ? 6 : 1,
+      arbitrary: fc.nat({ max: miners - 1 }).map((miner): Auth => ({ kind: 'miner', miner })),
+    },
+    {
+      weight: op.signed ? 2 : 1,
+      arbitrary: fc
+        .record({ miner: fc.nat({ max: miners - 1 }), tamper: fc.nat({ max: 12 }) })
+        .map((a): Auth => ({ kind: 'tampered', ...a })),
+    },
     { weight: 2, arbitrary: garbage.map((headers): Auth => ({ kind: 'headers', headers })) },
   )
 }
 
-export function bodyArb (op: Operation, ctx: SchemaContext): fc.Arbitrary<Body> {
+export function bodyArb(op: Operation, ctx: SchemaContext): fc.Arbitrary<Body> {
   const mutation = mutationArb(ctx.addresses)
-  const raws = fc.oneof(
-    fc.record({ text: fc.constantFrom(...MALFORMED_BODIES), contentType: fc.constant<string | undefined>('application/json') }),
-    fc.record({ text: fc.oneof(fc.constant('{}'), fc.constantFrom(...MALFORMED_BODIES), fc.string({ maxLength: 40 })), contentType: fc.constantFrom<string | undefined>(...OTHER_CONTENT_TYPES, undefined) }),
-  ).map((r): Body => ({ kind: 'raw', ...r }))
+  const raws = fc
+    .oneof(
+      fc.record({
+        text: fc.constantFrom(...MALFORMED_BODIES),
+        contentType: fc.constant<string | undefined>('application/json'),
+      }),
+      fc.record({
+        text: fc.oneof(fc.constant('{}'), fc.constantFrom(...MALFORMED_BODIES), fc.string({ maxLength: 40 })),
+        contentType: fc.constantFrom<string | undefined>(...OTHER_CONTENT_TYPES, undefined),
+      }),
+    )
+    .map((r): Body => ({ kind: 'raw', ...r }))
   const junkJson = nastyValue(ctx.addresses).map((value): Body => ({ kind: 'json', value, mutations: [] }))
   if (op.body === undefined) {
-    return fc.oneof({ weight: 8, arbitrary: fc.constant<Body>({ kind: 'none' }) }, { weight: 1, arbitrary: junkJson }, { weight: 1, arbitrary: raws })
+    return fc.oneof(
+      { weight: 8, arbitrary: fc.constant<Body>({ kind: 'none' }) },
+      { weight: 1, arbitrary: junkJson },
+      { weight: 1, arbitrary: raws },
+    )
   }
   const examples = ctx.examples?.[operationKey(op)] ?? []
   const known = [
@@ -648,20 +1148,29 @@ export function bodyArb (op: Operation, ctx: SchemaContext): fc.Arbitrary<Body> 
   const valid = known.length === 0 ? schemaArb(op.body, ctx) : fc.oneof(schemaArb(op.body, ctx), ...known)
   return fc.oneof(
     { weight: 3, arbitrary: valid.map((value): Body => ({ kind: 'json', value, mutations: [] })) },
-    { weight: 5, arbitrary: fc.tuple(valid, fc.array(mutation, { minLength: 1, maxLength: 3 })).map(([value, mutations]): Body => ({ kind: 'json', value, mutations })) },
+    {
+      weight: 5,
+      arbitrary: fc
+        .tuple(valid, fc.array(mutation, { minLength: 1, maxLength: 3 }))
+        .map(([value, mutations]): Body => ({ kind: 'json', value, mutations })),
+    },
     { weight: 1, arbitrary: junkJson },
     { weight: 1, arbitrary: raws },
     { weight: 1, arbitrary: fc.constant<Body>({ kind: 'none' }) },
   )
 }
 
-export function requestArb (op: Operation, ctx: SchemaContext, miners: number): fc.Arbitrary<FuzzRequest> {
-  const params = fc.tuple(...op.pathParams.map((p) => pathValueArb(p.schema, ctx, p.name).map((v) => [p.name, v] as const)))
+export function requestArb(op: Operation, ctx: SchemaContext, miners: number): fc.Arbitrary<FuzzRequest> {
+  const params = fc
+    .tuple(...op.pathParams.map((p) => pathValueArb(p.schema, ctx, p.name).map((v) => [p.name, v] as const)))
     .map((entries) => Object.fromEntries(entries) as Record<string, PathValue>)
   return fc.record({
     op: fc.constant(operationKey(op)),
     params,
-    query: op.queryParams.length > 0 ? queryArb(op, ctx) : fc.oneof({ weight: 4, arbitrary: fc.constant<QueryPart[]>([]) }, { weight: 1, arbitrary: queryArb(op, ctx) }),
+    query:
+      op.queryParams.length > 0
+        ? queryArb(op, ctx)
+        : fc.oneof({ weight: 4, arbitrary: fc.constant<QueryPart[]>([]) }, { weight: 1, arbitrary: queryArb(op, ctx) }),
     auth: authArb(op, ctx.addresses, miners),
     body: bodyArb(op, ctx),
     prepare: fc.boolean(),
@@ -674,33 +1183,43 @@ export function requestArb (op: Operation, ctx: SchemaContext, miners: number): 
 const SAFE_RAW = /^[\x21-\x7e]*$/
 
 /** encodeURIComponent, except that a lone surrogate becomes its (invalid) 3-byte escape instead of throwing. */
-export function encodeAny (text: string): string {
+export function encodeAny(text: string): string {
   try {
     return encodeURIComponent(text)
   } catch {
     return Array.from(text, (ch) => {
       const c = ch.charCodeAt(0)
       if (ch.length > 1 || c < 0xd800 || c > 0xdfff) return encodeURIComponent(ch)
-      return [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63)].map((b) => `%${b.toString(16).toUpperCase()}`).join('')
+      return [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('')
     }).join('')
   }
 }
 
-export function buildUrl (op: Operation, params: Record<string, string>, query: readonly QueryPart[], encodings: Record<string, boolean>): string {
+export function buildUrl(
+  op: Operation,
+  params: Record<string, string>,
+  query: readonly QueryPart[],
+  encodings: Record<string, boolean>,
+): string {
   let path = op.path
   for (const [name, value] of Object.entries(params)) {
     const encoded = encodings[name] === true || !SAFE_RAW.test(value) ? encodeAny(value) : value
     path = path.replace(`{${name}}`, encoded)
   }
-  const q = query.map((p) => {
-    const enc = (s: string): string => (p.encode || !SAFE_RAW.test(s) ? encodeAny(s) : s.replace(/[#&]/g, encodeURIComponent))
-    return `${enc(p.key)}=${enc(p.value)}`
-  }).join('&')
+  const q = query
+    .map((p) => {
+      const enc = (s: string): string =>
+        p.encode || !SAFE_RAW.test(s) ? encodeAny(s) : s.replace(/[#&]/g, encodeURIComponent)
+      return `${enc(p.key)}=${enc(p.value)}`
+    })
+    .join('&')
   return q === '' ? path : `${path}?${q}`
 }
 
 /** The recipient the pool reads from a recipient-update body (same rule as recipientFromBody). */
-export function recipientOf (body: unknown): string {
+export function recipientOf(body: unknown): string {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return ''
   const b = body as Record<string, unknown>
   const value = b.recipient_coldkey ?? b.coldkey_address
@@ -717,9 +1236,16 @@ export interface Sent {
 const SUBMIT_VERB = { lease: 'submit_lease', evolve: 'submit_evolution', evaluate: 'submit_evaluation' } as const
 
 /** See FuzzRequest.prepare. */
-async function prepare (op: Operation, miner: TestMiner, harvest: Harvest): Promise<Sent['prepared']> {
-  const wanted = /submit_lease$/.test(op.path) ? 'lease' : /submit_evolution$/.test(op.path) ? 'evolve' : /submit_evaluation$/.test(op.path) ? 'evaluate'
-    : /\/tasks\/(lease|request)$/.test(op.path) ? 'none' : undefined
+async function prepare(op: Operation, miner: TestMiner, harvest: Harvest): Promise<Sent['prepared']> {
+  const wanted = /submit_lease$/.test(op.path)
+    ? 'lease'
+    : /submit_evolution$/.test(op.path)
+      ? 'evolve'
+      : /submit_evaluation$/.test(op.path)
+        ? 'evaluate'
+        : /\/tasks\/(lease|request)$/.test(op.path)
+          ? 'none'
+          : undefined
   if (wanted === undefined) return []
   const done: Sent['prepared'] = []
   const exchange = async (method: 'POST', url: string, body: unknown): Promise<LightMyRequestResponse> => {
@@ -733,7 +1259,11 @@ async function prepare (op: Operation, miner: TestMiner, harvest: Harvest): Prom
   }
   const held = harvest.own.get(miner.hotkey)
   if (held !== undefined && held.kind !== wanted) {
-    const r = await exchange('POST', `/api/v1/tasks/${held.id}/${SUBMIT_VERB[held.kind]}`, harvest.submission(miner.hotkey, 1))
+    const r = await exchange(
+      'POST',
+      `/api/v1/tasks/${held.id}/${SUBMIT_VERB[held.kind]}`,
+      harvest.submission(miner.hotkey, 1),
+    )
     if (r.statusCode === 404) harvest.own.delete(miner.hotkey)
   }
   if (wanted !== 'none' && harvest.own.get(miner.hotkey) === undefined) {
@@ -747,8 +1277,15 @@ async function prepare (op: Operation, miner: TestMiner, harvest: Harvest): Prom
  * Resolves the placeholders of `req` (for the miner that signs, or miner 0), signs it as asked, sends it
  * through inject() and learns the ids a 2xx answer hands out.
  */
-export async function send (app: FastifyInstance, op: Operation, req: FuzzRequest, miners: readonly TestMiner[], harvest: Harvest): Promise<Sent> {
-  const prepared = req.prepare && req.auth.kind === 'miner' ? await prepare(op, miners[req.auth.miner % miners.length]!, harvest) : []
+export async function send(
+  app: FastifyInstance,
+  op: Operation,
+  req: FuzzRequest,
+  miners: readonly TestMiner[],
+  harvest: Harvest,
+): Promise<Sent> {
+  const prepared =
+    req.prepare && req.auth.kind === 'miner' ? await prepare(op, miners[req.auth.miner % miners.length]!, harvest) : []
   const sent = await sendResolved(app, op, req, miners, harvest)
   if (sent.response.statusCode < 300 && !op.markdown) {
     const body = sent.response.json() as unknown
@@ -758,8 +1295,15 @@ export async function send (app: FastifyInstance, op: Operation, req: FuzzReques
   return { ...sent, prepared }
 }
 
-async function sendResolved (app: FastifyInstance, op: Operation, req: FuzzRequest, miners: readonly TestMiner[], harvest: Harvest): Promise<Omit<Sent, 'prepared'>> {
-  const signer = miners[(req.auth.kind === 'miner' || req.auth.kind === 'tampered' ? req.auth.miner : 0) % miners.length]!.hotkey
+async function sendResolved(
+  app: FastifyInstance,
+  op: Operation,
+  req: FuzzRequest,
+  miners: readonly TestMiner[],
+  harvest: Harvest,
+): Promise<Omit<Sent, 'prepared'>> {
+  const signer =
+    miners[(req.auth.kind === 'miner' || req.auth.kind === 'tampered' ? req.auth.miner : 0) % miners.length]!.hotkey
   const coherent = req.prepare && req.auth.kind === 'miner' && /\/submit_/.test(op.path)
   const params: Record<string, string> = {}
   const encodings: Record<string, boolean> = {}
@@ -773,7 +1317,10 @@ async function sendResolved (app: FastifyInstance, op: Operation, req: FuzzReque
   let contentType: string | undefined
   let bodyValue: unknown
   if (req.body.kind === 'json') {
-    bodyValue = applyMutations(resolveRefs(coherent ? new Ref('submission', req.variant) : req.body.value, harvest, signer), req.body.mutations)
+    bodyValue = applyMutations(
+      resolveRefs(coherent ? new Ref('submission', req.variant) : req.body.value, harvest, signer),
+      req.body.mutations,
+    )
     if (bodyValue !== undefined) {
       payload = toJsonText(bodyValue)
       contentType = 'application/json'
@@ -810,7 +1357,7 @@ async function sendResolved (app: FastifyInstance, op: Operation, req: FuzzReque
 }
 
 const getSignatures = new Map<string, Record<string, string>>()
-function getSignature (miner: TestMiner, nowS: number): Record<string, string> {
+function getSignature(miner: TestMiner, nowS: number): Record<string, string> {
   const key = `${miner.hotkey}:${nowS}`
   let headers = getSignatures.get(key)
   if (headers === undefined) {
@@ -820,29 +1367,56 @@ function getSignature (miner: TestMiner, nowS: number): Record<string, string> {
   return headers
 }
 
-function tamper (h: Record<'X-Key' | 'X-Timestamp' | 'X-Signature', string>, how: number, miners: readonly TestMiner[], nowS: number, recipient: string | undefined): Record<string, string | string[]> {
+function tamper(
+  h: Record<'X-Key' | 'X-Timestamp' | 'X-Signature', string>,
+  how: number,
+  miners: readonly TestMiner[],
+  nowS: number,
+  recipient: string | undefined,
+): Record<string, string | string[]> {
   const other = miners[(miners.findIndex((m) => m.hotkey === h['X-Key']) + 1) % miners.length]!
   switch (how) {
-    case 0: return { ...h, 'X-Timestamp': String(nowS + 301) }
-    case 1: return { ...h, 'X-Timestamp': String(nowS - 301) }
-    case 2: return { ...h, 'X-Signature': h['X-Signature'].toUpperCase() }
-    case 3: return { ...h, 'X-Signature': `0x${h['X-Signature']}` }
-    case 4: return { ...h, 'X-Signature': ` ${h['X-Signature']} ` }
-    case 5: return { ...h, 'X-Signature': h['X-Signature'].slice(0, -1) + (h['X-Signature'].endsWith('0') ? '1' : '0') }
-    case 6: return { ...h, 'X-Key': other.hotkey }
-    case 7: return { ...h, 'X-Signature': other.key.sign(recipient === undefined ? `auth:${nowS}` : `recipient_coldkey:update:${nowS}:${recipient}`) }
-    case 8: return { ...h, 'X-Signature': other.key.sign(`auth:${nowS}`).replace(/./, 'z') }
-    case 9: return { ...h, 'X-Timestamp': `${h['X-Timestamp']}.0` }
-    case 10: return { ...h, 'X-Key': [h['X-Key'], other.hotkey] }
-    case 11: return { ...h, 'X-Key': twoBytePrefixSpelling(h['X-Key']) }
-    default: return { ...h, 'X-Signature': h['X-Signature'].slice(0, 64) }
+    case 0:
+      return { ...h, 'X-Timestamp': String(nowS + 301) }
+    case 1:
+      return { ...h, 'X-Timestamp': String(nowS - 301) }
+    case 2:
+      return { ...h, 'X-Signature': h['X-Signature'].toUpperCase() }
+    case 3:
+      return { ...h, 'X-Signature': `0x${h['X-Signature']}` }
+    case 4:
+      return { ...h, 'X-Signature': ` ${h['X-Signature']} ` }
+    case 5:
+      return { ...h, 'X-Signature': h['X-Signature'].slice(0, -1) + (h['X-Signature'].endsWith('0') ? '1' : '0') }
+    case 6:
+      return { ...h, 'X-Key': other.hotkey }
+    case 7:
+      return {
+        ...h,
+        'X-Signature': other.key.sign(
+          recipient === undefined ? `auth:${nowS}` : `recipient_coldkey:update:${nowS}:${recipient}`,
+        ),
+      }
+    case 8:
+      return { ...h, 'X-Signature': other.key.sign(`auth:${nowS}`).replace(/./, 'z') }
+    case 9:
+      return { ...h, 'X-Timestamp': `${h['X-Timestamp']}.0` }
+    case 10:
+      return { ...h, 'X-Key': [h['X-Key'], other.hotkey] }
+    case 11:
+      return { ...h, 'X-Key': twoBytePrefixSpelling(h['X-Key']) }
+    default:
+      return { ...h, 'X-Signature': h['X-Signature'].slice(0, 64) }
   }
 }
 
 // --- the check -------------------------------------------------------------------------------------------
 
 /** Why the response breaks the rules (no 5xx; every error is JSON `{detail, code}`), or undefined. */
-export function responseProblem (response: LightMyRequestResponse, op: Pick<Operation, 'markdown'> | undefined): string | undefined {
+export function responseProblem(
+  response: LightMyRequestResponse,
+  op: Pick<Operation, 'markdown'> | undefined,
+): string | undefined {
   const status = response.statusCode
   const type = String(response.headers['content-type'] ?? '')
   if (status >= 500) return `status ${status}`
@@ -864,29 +1438,44 @@ export function responseProblem (response: LightMyRequestResponse, op: Pick<Oper
   const { code, detail } = body as { code: unknown; detail: unknown }
   const definition = typeof code === 'string' ? (ERROR_TABLE as Record<string, { status: number }>)[code] : undefined
   if (definition === undefined) return `error ${status} with unknown code ${String(code)}`
-  if (definition.status !== status) return `code ${String(code)} is documented as ${definition.status}, answered ${status}`
+  if (definition.status !== status)
+    return `code ${String(code)} is documented as ${definition.status}, answered ${status}`
   if (typeof detail === 'string') return detail.length > 0 ? undefined : 'empty detail'
   if (!Array.isArray(detail) || detail.length === 0) return 'detail is neither a message nor a list'
   for (const item of detail) {
     const i = item as { loc?: unknown; msg?: unknown; type?: unknown }
-    if (!Array.isArray(i.loc) || typeof i.msg !== 'string' || typeof i.type !== 'string') return `validation item ${JSON.stringify(item)} is not {loc, msg, type}`
+    if (!Array.isArray(i.loc) || typeof i.msg !== 'string' || typeof i.type !== 'string')
+      return `validation item ${JSON.stringify(item)} is not {loc, msg, type}`
   }
   return undefined
 }
 
 /** JSON-ish text of any value with long strings, long arrays and deep nesting cut, for failure messages. */
-export function shortText (v: unknown, depth = 0): string {
+export function shortText(v: unknown, depth = 0): string {
   if (depth > 6) return '…'
   if (v instanceof RawJson || v instanceof Ref) return v.toString()
-  if (typeof v === 'string') return JSON.stringify(v.length > 120 ? `${v.slice(0, 60)}…(${v.length} chars)…${v.slice(-20)}` : v)
+  if (typeof v === 'string')
+    return JSON.stringify(v.length > 120 ? `${v.slice(0, 60)}…(${v.length} chars)…${v.slice(-20)}` : v)
   if (v === null || typeof v !== 'object') return String(v)
-  if (Array.isArray(v)) return `[${v.slice(0, 12).map((x) => shortText(x, depth + 1)).join(',')}${v.length > 12 ? `,…(${v.length} items)` : ''}]`
+  if (Array.isArray(v))
+    return `[${v
+      .slice(0, 12)
+      .map((x) => shortText(x, depth + 1))
+      .join(',')}${v.length > 12 ? `,…(${v.length} items)` : ''}]`
   const keys = Object.keys(v)
-  return `{${keys.slice(0, 20).map((k) => `${JSON.stringify(k)}:${shortText((v as Record<string, unknown>)[k], depth + 1)}`).join(',')}${keys.length > 20 ? ',…' : ''}}`
+  return `{${keys
+    .slice(0, 20)
+    .map((k) => `${JSON.stringify(k)}:${shortText((v as Record<string, unknown>)[k], depth + 1)}`)
+    .join(',')}${keys.length > 20 ? ',…' : ''}}`
 }
 
 /** A request as text for failure messages, long strings shortened. */
-export function describeRequest (request: InjectOptions & { url: string }): string {
+export function describeRequest(request: InjectOptions & { url: string }): string {
   const short = (s: string): string => (s.length > 400 ? `${s.slice(0, 300)}…(${s.length} chars)…${s.slice(-60)}` : s)
-  return JSON.stringify({ method: request.method, url: short(request.url), headers: request.headers, payload: typeof request.payload === 'string' ? short(request.payload) : request.payload })
+  return JSON.stringify({
+    method: request.method,
+    url: short(request.url),
+    headers: request.headers,
+    payload: typeof request.payload === 'string' ? short(request.payload) : request.payload,
+  })
 }

@@ -1,7 +1,7 @@
 /** Programs shaped to trip backtracking or per-token blow-ups, each exactly `size` bytes (default: the limit). */
 import { DSL_DEFAULT_MAX_BYTES } from '../../src/domain/dsl/index.ts'
 
-export function hostilePrograms (size: number = DSL_DEFAULT_MAX_BYTES): Record<string, string> {
+export function hostilePrograms(size: number = DSL_DEFAULT_MAX_BYTES): Record<string, string> {
   const fill = (unit: string, room: number) => unit.repeat(Math.floor(room / unit.length))
   return {
     'one identifier': 'a'.repeat(size),
@@ -34,7 +34,7 @@ export function hostilePrograms (size: number = DSL_DEFAULT_MAX_BYTES): Record<s
 export const HOSTILE = hostilePrograms()
 
 /** A valid program of almost `size` bytes: hundreds of instructions. */
-export function largeValidProgram (size: number = DSL_DEFAULT_MAX_BYTES): string {
+export function largeValidProgram(size: number = DSL_DEFAULT_MAX_BYTES): string {
   const lines = ['# meta: predict_max_ops=10000']
   for (let i = 0; lines.join('\n').length < size - 64; i++) lines.push(`s${i % 20} = dot(v${i % 10}, v${(i + 3) % 10})`)
   return lines.join('\n')

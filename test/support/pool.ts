@@ -21,9 +21,18 @@ export interface TestPool {
 }
 
 /** What every test pool runs with unless a test says otherwise: no background jobs, no rate limits, no logs. */
-export const TEST_ENV: Readonly<Record<string, string>> = { BACKGROUND_JOBS: 'false', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0', LOG_LEVEL: 'silent' }
+export const TEST_ENV: Readonly<Record<string, string>> = {
+  BACKGROUND_JOBS: 'false',
+  RATE_LIMIT_PER_MINUTE: '0',
+  RATE_LIMIT_IP_PER_MINUTE: '0',
+  LOG_LEVEL: 'silent',
+}
 
-export async function startTestPool (env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: { logger?: FastifyBaseLogger } = {}): Promise<TestPool> {
+export async function startTestPool(
+  env: Record<string, string> = {},
+  overrides: Partial<Config> = {},
+  options: { logger?: FastifyBaseLogger } = {},
+): Promise<TestPool> {
   const clock = new ManualClock(VECTOR_TIME_MS)
   const store = await createTestDatabase()
   const config = loadConfig({ ...TEST_ENV, ...env }, overrides)
@@ -34,7 +43,7 @@ export async function startTestPool (env: Record<string, string> = {}, overrides
     pool,
     clock,
     url: store.url,
-    async close () {
+    async close() {
       await app.close()
       await pool.verifier.close()
       await pool.blocks.close()
@@ -44,7 +53,7 @@ export async function startTestPool (env: Record<string, string> = {}, overrides
 }
 
 /** Runs `fn` against a fresh pool and always closes it. */
-export async function withTestPool (env: Record<string, string>, fn: (t: TestPool) => Promise<void>): Promise<void> {
+export async function withTestPool(env: Record<string, string>, fn: (t: TestPool) => Promise<void>): Promise<void> {
   const t = await startTestPool(env)
   try {
     await fn(t)

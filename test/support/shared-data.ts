@@ -4,11 +4,11 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 /** Path of a fixture file, `name` including its extension (e.g. `merkle-vectors.json`). */
-export function fixturePath (name: string): string {
+export function fixturePath(name: string): string {
   return fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url))
 }
 
 /** Parsed JSON of the fixture `name`. */
-export function sharedTestdata (name: string): unknown {
+export function sharedTestdata(name: string): unknown {
   return JSON.parse(readFileSync(fixturePath(name), 'utf8'))
 }

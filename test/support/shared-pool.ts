@@ -49,15 +49,36 @@ export interface SharedPools {
   close(): Promise<void>
 }
 
-interface WorkerInit { env: Record<string, string>; nowMs: number; holdStart: boolean }
-type Op = { op: 'inject'; options: InjectOptions } | { op: 'closeWindow'; windowNumber: number } | { op: 'closeEnded' }
-  | { op: 'closeEpochs' } | { op: 'runCloser' } | { op: 'shutdown' }
-interface Call { id: number; nowMs: number; call: Op }
-interface Reply { id: number; ok: boolean; value?: unknown; error?: string }
+interface WorkerInit {
+  env: Record<string, string>
+  nowMs: number
+  holdStart: boolean
+}
+type Op =
+  | { op: 'inject'; options: InjectOptions }
+  | { op: 'closeWindow'; windowNumber: number }
+  | { op: 'closeEnded' }
+  | { op: 'closeEpochs' }
+  | { op: 'runCloser' }
+  | { op: 'shutdown' }
+interface Call {
+  id: number
+  nowMs: number
+  call: Op
+}
+interface Reply {
+  id: number
+  ok: boolean
+  value?: unknown
+  error?: string
+}
 
 /** A store that several handles can open by URL; `drop` removes it once every handle is closed. */
-const envFor = (env: Record<string, string>, url: string): Record<string, string> =>
-  ({ ...TEST_ENV, ...env, DATABASE_URL: url })
+const envFor = (env: Record<string, string>, url: string): Record<string, string> => ({
+  ...TEST_ENV,
+  ...env,
+  DATABASE_URL: url,
+})
 
 /** A node in a worker thread, reached by messages. */
 class WorkerNode implements PoolNode {
@@ -65,7 +86,11 @@ class WorkerNode implements PoolNode {
   private nextId = 1
   private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>()
 
-  private constructor (private readonly worker: Worker, private readonly clock: ManualClock, private readonly offsetMs: number) {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly clock: ManualClock,
+    private readonly offsetMs: number,
+  ) {
     worker.on('message', (reply: Reply) => {
       const w = this.waiting.get(reply.id)
       if (w === undefined) return
@@ -73,12 +98,18 @@ class WorkerNode implements PoolNode {
       if (reply.ok) w.resolve(reply.value)
       else w.reject(new Error(reply.error))
     })
-    worker.on('error', (err) => { for (const w of this.waiting.values()) w.reject(err) })
+    worker.on('error', (err) => {
+      for (const w of this.waiting.values()) w.reject(err)
+    })
     const node = this // eslint-disable-line @typescript-eslint/no-this-alias
     this.app = {
       pool: { clock: { now: () => clock.now() + offsetMs } },
-      async inject (options: InjectOptions): Promise<LightMyRequestResponse> {
-        const r = await node.call({ op: 'inject', options }) as { statusCode: number; headers: Record<string, string>; body: string }
+      async inject(options: InjectOptions): Promise<LightMyRequestResponse> {
+        const r = (await node.call({ op: 'inject', options })) as {
+          statusCode: number
+          headers: Record<string, string>
+          body: string
+        }
         return { ...r, payload: r.body, json: () => JSON.parse(r.body) } as unknown as LightMyRequestResponse
       },
     } as unknown as FastifyInstance
@@ -88,31 +119,55 @@ class WorkerNode implements PoolNode {
    * Spawns a worker node. `loaded` settles once its modules are loaded; with `holdStart` it then waits for
    * `go()` before opening the database, so several nodes can start at the same moment.
    */
-  static spawn (env: Record<string, string>, clock: ManualClock, holdStart: boolean, offsetMs: number): { loaded: Promise<void>; go(): void; ready: Promise<WorkerNode> } {
+  static spawn(
+    env: Record<string, string>,
+    clock: ManualClock,
+    holdStart: boolean,
+    offsetMs: number,
+  ): { loaded: Promise<void>; go(): void; ready: Promise<WorkerNode> } {
     // The worker loads this TypeScript file itself, so it registers tsx first (loader hooks of the parent
     // thread do not reach worker threads on every Node version).
     const entry = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}) })`
-    const worker = new Worker(entry, { eval: true, workerData: { env, nowMs: clock.now() + offsetMs, holdStart } satisfies WorkerInit })
+    const worker = new Worker(entry, {
+      eval: true,
+      workerData: { env, nowMs: clock.now() + offsetMs, holdStart } satisfies WorkerInit,
+    })
     let markLoaded: () => void = () => {}
-    const loaded = new Promise<void>((resolve) => { markLoaded = resolve })
+    const loaded = new Promise<void>((resolve) => {
+      markLoaded = resolve
+    })
     const ready = new Promise<WorkerNode>((resolve, reject) => {
       const onMessage = (m: { loaded?: boolean; ready?: boolean; error?: string }): void => {
-        if (m.loaded === true) { markLoaded(); return }
+        if (m.loaded === true) {
+          markLoaded()
+          return
+        }
         worker.off('message', onMessage)
         worker.off('error', onError)
         markLoaded()
         if (m.ready === true) resolve(new WorkerNode(worker, clock, offsetMs))
         else reject(new Error(`worker node failed to start: ${m.error}`))
       }
-      const onError = (err: Error): void => { markLoaded(); reject(err) }
+      const onError = (err: Error): void => {
+        markLoaded()
+        reject(err)
+      }
       worker.on('message', onMessage)
       worker.once('error', onError)
     })
-    ready.catch(async () => { await worker.terminate() })
-    return { loaded, go: () => { worker.postMessage({ go: true }) }, ready }
+    ready.catch(async () => {
+      await worker.terminate()
+    })
+    return {
+      loaded,
+      go: () => {
+        worker.postMessage({ go: true })
+      },
+      ready,
+    }
   }
 
-  private async call (call: Op): Promise<unknown> {
+  private async call(call: Op): Promise<unknown> {
     const id = this.nextId++
     return await new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject })
@@ -120,12 +175,20 @@ class WorkerNode implements PoolNode {
     })
   }
 
-  async closeWindow (windowNumber: number): Promise<boolean> { return await this.call({ op: 'closeWindow', windowNumber }) as boolean }
-  async closeEnded (): Promise<number[]> { return await this.call({ op: 'closeEnded' }) as number[] }
-  async closeEpochs (): Promise<number[]> { return await this.call({ op: 'closeEpochs' }) as number[] }
-  async runCloser (): Promise<void> { await this.call({ op: 'runCloser' }) }
+  async closeWindow(windowNumber: number): Promise<boolean> {
+    return (await this.call({ op: 'closeWindow', windowNumber })) as boolean
+  }
+  async closeEnded(): Promise<number[]> {
+    return (await this.call({ op: 'closeEnded' })) as number[]
+  }
+  async closeEpochs(): Promise<number[]> {
+    return (await this.call({ op: 'closeEpochs' })) as number[]
+  }
+  async runCloser(): Promise<void> {
+    await this.call({ op: 'runCloser' })
+  }
 
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     await this.call({ op: 'shutdown' }).catch(() => {})
     await this.worker.terminate()
   }
@@ -137,7 +200,11 @@ class WorkerNode implements PoolNode {
  * `clockOffsetsMs[i]` runs worker node i (i ≥ 1) that far ahead of the shared clock (a process whose
  * clock runs ahead); node 0 always runs on the shared clock.
  */
-export async function startSharedPools (count: number, env: Record<string, string> = {}, options: { startTogether?: boolean; clockOffsetsMs?: number[] } = {}): Promise<SharedPools> {
+export async function startSharedPools(
+  count: number,
+  env: Record<string, string> = {},
+  options: { startTogether?: boolean; clockOffsetsMs?: number[] } = {},
+): Promise<SharedPools> {
   const store = await createSharedTestStore()
   const clock = new ManualClock(VECTOR_TIME_MS)
   const fullEnv = envFor(env, store.url)
@@ -145,16 +212,26 @@ export async function startSharedPools (count: number, env: Record<string, strin
   let main: PoolContext | undefined
   const workers: WorkerNode[] = []
   const stop = async (): Promise<void> => {
-    await Promise.all(workers.map(async (w) => { await w.stop() }))
+    await Promise.all(
+      workers.map(async (w) => {
+        await w.stop()
+      }),
+    )
     if (main !== undefined) await main.close()
     await store.drop()
   }
   try {
     const together = options.startTogether === true
     if (!together) main = await createPoolContext(config, { clock })
-    const spawned = Array.from({ length: count - 1 }, (_, i) => WorkerNode.spawn(fullEnv, clock, together, options.clockOffsetsMs?.[i + 1] ?? 0))
+    const spawned = Array.from({ length: count - 1 }, (_, i) =>
+      WorkerNode.spawn(fullEnv, clock, together, options.clockOffsetsMs?.[i + 1] ?? 0),
+    )
     if (together) {
-      await Promise.all(spawned.map(async (w) => { await w.loaded }))
+      await Promise.all(
+        spawned.map(async (w) => {
+          await w.loaded
+        }),
+      )
       for (const w of spawned) w.go()
     }
     const [mainStarted, ...started] = await Promise.allSettled([
@@ -176,7 +253,9 @@ export async function startSharedPools (count: number, env: Record<string, strin
     closeWindow: async (w) => await mainContext.windows.close(w),
     closeEnded: async () => await mainContext.windows.closeEnded(),
     closeEpochs: async () => await mainContext.epochs.closeReady(),
-    runCloser: async () => { await new EpochCloser(mainContext, app.log).runOnce() },
+    runCloser: async () => {
+      await new EpochCloser(mainContext, app.log).runOnce()
+    },
   }
   return {
     url: store.url,
@@ -185,7 +264,7 @@ export async function startSharedPools (count: number, env: Record<string, strin
     nodes: [mainNode, ...workers],
     db: mainContext.database.db,
     main: mainContext,
-    async close () {
+    async close() {
       await app.close()
       await stop()
     },
@@ -194,13 +273,17 @@ export async function startSharedPools (count: number, env: Record<string, strin
 
 // --- worker entry ---------------------------------------------------------------------------------
 
-async function serveWorker (init: WorkerInit): Promise<void> {
+async function serveWorker(init: WorkerInit): Promise<void> {
   const port = parentPort!
   const clock = new ManualClock(init.nowMs)
   let pool: PoolContext
   let app: FastifyInstance
   if (init.holdStart) {
-    const go = new Promise<void>((resolve) => { port.once('message', () => { resolve() }) })
+    const go = new Promise<void>((resolve) => {
+      port.once('message', () => {
+        resolve()
+      })
+    })
     port.postMessage({ loaded: true })
     await go
   }
@@ -220,10 +303,14 @@ async function serveWorker (init: WorkerInit): Promise<void> {
           const r = await app.inject(call.options)
           return { statusCode: r.statusCode, headers: r.headers, body: r.body }
         }
-        case 'closeWindow': return await pool.windows.close(call.windowNumber)
-        case 'closeEnded': return await pool.windows.closeEnded()
-        case 'closeEpochs': return await pool.epochs.closeReady()
-        case 'runCloser': return await new EpochCloser(pool, app.log).runOnce()
+        case 'closeWindow':
+          return await pool.windows.close(call.windowNumber)
+        case 'closeEnded':
+          return await pool.windows.closeEnded()
+        case 'closeEpochs':
+          return await pool.epochs.closeReady()
+        case 'runCloser':
+          return await new EpochCloser(pool, app.log).runOnce()
         case 'shutdown':
           await app.close()
           await pool.close()
@@ -231,8 +318,12 @@ async function serveWorker (init: WorkerInit): Promise<void> {
       }
     }
     run().then(
-      (value) => { port.postMessage({ id: message.id, ok: true, value } satisfies Reply) },
-      (err: unknown) => { port.postMessage({ id: message.id, ok: false, error: (err as Error).message } satisfies Reply) },
+      (value) => {
+        port.postMessage({ id: message.id, ok: true, value } satisfies Reply)
+      },
+      (err: unknown) => {
+        port.postMessage({ id: message.id, ok: false, error: (err as Error).message } satisfies Reply)
+      },
     )
   })
   port.postMessage({ ready: true })

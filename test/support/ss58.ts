@@ -6,9 +6,13 @@ import { base58Encode, blake2AsU8a, decodeAddress } from '@polkadot/util-crypto'
 
 const SS58PRE = new TextEncoder().encode('SS58PRE')
 
-export function twoBytePrefixSpelling (addressOrKey: string | Uint8Array, prefix = 42): string {
+export function twoBytePrefixSpelling(addressOrKey: string | Uint8Array, prefix = 42): string {
   const key = typeof addressOrKey === 'string' ? decodeAddress(addressOrKey) : addressOrKey
-  const body = new Uint8Array([((prefix & 0b1111_1100) >> 2) | 0b0100_0000, (prefix >> 8) | ((prefix & 0b11) << 6), ...key])
+  const body = new Uint8Array([
+    ((prefix & 0b1111_1100) >> 2) | 0b0100_0000,
+    (prefix >> 8) | ((prefix & 0b11) << 6),
+    ...key,
+  ])
   const hash = blake2AsU8a(new Uint8Array([...SS58PRE, ...body]), 512)
   return base58Encode(new Uint8Array([...body, hash[0]!, hash[1]!]))
 }

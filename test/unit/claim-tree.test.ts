@@ -28,14 +28,27 @@ interface VectorLeaf {
   leaf: string
   proof: string[]
 }
-interface VectorCase { name: string; epoch: number; root: string; num_of_leaves: number; leaves: VectorLeaf[] }
-interface Vectors { format: string; cases: VectorCase[] }
+interface VectorCase {
+  name: string
+  epoch: number
+  root: string
+  num_of_leaves: number
+  leaves: VectorLeaf[]
+}
+interface Vectors {
+  format: string
+  cases: VectorCase[]
+}
 
 const vectors = sharedTestdata('merkle-vectors.json') as Vectors
 const U64_MAX = 2n ** 64n - 1n
 
 function entryOf(l: VectorLeaf): ClaimEntry {
-  return { hotkey: decodeAddress(l.hotkey), recipient: decodeAddress(l.recipient_coldkey), amountUnits: BigInt(l.amount_units) }
+  return {
+    hotkey: decodeAddress(l.hotkey),
+    recipient: decodeAddress(l.recipient_coldkey),
+    amountUnits: BigInt(l.amount_units),
+  }
 }
 
 describe('claim tree: shared vectors', () => {
@@ -98,9 +111,15 @@ describe('claim tree: table', () => {
   })
 
   it('rejects duplicate hotkeys, wrong key lengths and values outside u64', () => {
-    assert.throws(() => buildClaimTree(1n, [entry(1), entry(2), { ...entry(1), recipient: key(5) }]), /duplicate hotkey/)
+    assert.throws(
+      () => buildClaimTree(1n, [entry(1), entry(2), { ...entry(1), recipient: key(5) }]),
+      /duplicate hotkey/,
+    )
     assert.throws(() => buildClaimTree(1n, [{ ...entry(1), hotkey: new Uint8Array(31) }]), /hotkey must be a 32-byte/)
-    assert.throws(() => buildClaimTree(1n, [{ ...entry(1), recipient: new Uint8Array(33) }]), /recipient must be a 32-byte/)
+    assert.throws(
+      () => buildClaimTree(1n, [{ ...entry(1), recipient: new Uint8Array(33) }]),
+      /recipient must be a 32-byte/,
+    )
     assert.throws(() => buildClaimTree(1n, [entry(1, -1n)]), /amountUnits/)
     assert.throws(() => buildClaimTree(1n, [entry(1, U64_MAX + 1n)]), /amountUnits/)
     assert.throws(() => buildClaimTree(-1n, [entry(1)]), /epoch/)
@@ -154,20 +173,32 @@ describe('claim tree: hex', () => {
   })
 
   it('rejects anything but 0x and 64 hex digits', () => {
-    const bad = ['', '0x', `0x${'a'.repeat(63)}`, `0x${'a'.repeat(65)}`, 'a'.repeat(64), `00${'a'.repeat(64)}`,
-      `0X${'a'.repeat(64)}`, `0x${'g'.repeat(64)}`, ` 0x${'a'.repeat(64)}`, `0x${'a'.repeat(64)}\n`,
-      `0x${'a'.repeat(62)} a`]
+    const bad = [
+      '',
+      '0x',
+      `0x${'a'.repeat(63)}`,
+      `0x${'a'.repeat(65)}`,
+      'a'.repeat(64),
+      `00${'a'.repeat(64)}`,
+      `0X${'a'.repeat(64)}`,
+      `0x${'g'.repeat(64)}`,
+      ` 0x${'a'.repeat(64)}`,
+      `0x${'a'.repeat(64)}\n`,
+      `0x${'a'.repeat(62)} a`,
+    ]
     for (const s of bad) assert.throws(() => fromHex32(s), TypeError, JSON.stringify(s))
     assert.throws(() => fromHex32(42 as unknown as string), TypeError)
     assert.throws(() => toHex32(new Uint8Array(31)), TypeError)
   })
 
   it('round-trips any 32 bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (b) => {
-      const s = toHex32(b)
-      assert.match(s, /^0x[0-9a-f]{64}$/)
-      assert.deepEqual(fromHex32(s), b)
-    }))
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (b) => {
+        const s = toHex32(b)
+        assert.match(s, /^0x[0-9a-f]{64}$/)
+        assert.deepEqual(fromHex32(s), b)
+      }),
+    )
   })
 })
 
@@ -175,16 +206,31 @@ describe('claim tree: hex', () => {
 function referenceRoot(epoch: bigint, entries: readonly ClaimEntry[]): string {
   const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
   const sorted = [...entries].sort((a, b) => (hex(a.hotkey) < hex(b.hotkey) ? -1 : 1))
-  const u64 = (v: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(v); return b }
-  const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b }
-  let level: Uint8Array[] = sorted.map((e, i) => blake2b(Buffer.concat([Buffer.from([0]), u64(epoch), u32(i), e.hotkey, e.recipient, u64(e.amountUnits)]), { dkLen: 32 }))
+  const u64 = (v: bigint) => {
+    const b = Buffer.alloc(8)
+    b.writeBigUInt64LE(v)
+    return b
+  }
+  const u32 = (v: number) => {
+    const b = Buffer.alloc(4)
+    b.writeUInt32LE(v)
+    return b
+  }
+  let level: Uint8Array[] = sorted.map((e, i) =>
+    blake2b(Buffer.concat([Buffer.from([0]), u64(epoch), u32(i), e.hotkey, e.recipient, u64(e.amountUnits)]), {
+      dkLen: 32,
+    }),
+  )
   if (level.length === 0) return `0x${'00'.repeat(32)}`
   while (level.length > 1) {
     const up: Uint8Array[] = []
     for (let i = 0; i < level.length; i += 2) {
       const a = level[i]!
       const b = level[i + 1]
-      if (b === undefined) { up.push(a); continue }
+      if (b === undefined) {
+        up.push(a)
+        continue
+      }
       const [lo, hi] = hex(a) <= hex(b) ? [a, b] : [b, a]
       up.push(blake2b(Buffer.concat([Buffer.from([1]), lo, hi]), { dkLen: 32 }))
     }
@@ -207,79 +253,113 @@ function flipBit(b: Uint8Array, bit: number): Uint8Array {
 
 describe('claim tree: properties', () => {
   it('matches an independent re-derivation, and every leaf proves against the root', () => {
-    fc.assert(fc.property(u64, entriesArb(0), (epoch, entries) => {
-      const tree = buildClaimTree(epoch, entries)
-      assert.equal(toHex32(tree.root), referenceRoot(epoch, entries))
-      for (const l of tree.leaves) {
-        assert.ok(verifyClaim(epoch, l.index, l, tree.proof(l.index), tree.root))
-        assert.ok(tree.proof(l.index).length <= Math.ceil(Math.log2(Math.max(tree.leaves.length, 1))))
-      }
-    }), { numRuns: 150 })
+    fc.assert(
+      fc.property(u64, entriesArb(0), (epoch, entries) => {
+        const tree = buildClaimTree(epoch, entries)
+        assert.equal(toHex32(tree.root), referenceRoot(epoch, entries))
+        for (const l of tree.leaves) {
+          assert.ok(verifyClaim(epoch, l.index, l, tree.proof(l.index), tree.root))
+          assert.ok(tree.proof(l.index).length <= Math.ceil(Math.log2(Math.max(tree.leaves.length, 1))))
+        }
+      }),
+      { numRuns: 150 },
+    )
   })
 
   it('never lets the input order change the root', () => {
     const arb = entriesArb(0).chain((es) =>
-      fc.tuple(fc.constant(es), fc.shuffledSubarray(es, { minLength: es.length, maxLength: es.length })))
-    fc.assert(fc.property(u64, arb, (epoch, [entries, shuffled]) => {
-      assert.deepEqual(buildClaimTree(epoch, shuffled).root, buildClaimTree(epoch, entries).root)
-    }), { numRuns: 150 })
+      fc.tuple(fc.constant(es), fc.shuffledSubarray(es, { minLength: es.length, maxLength: es.length })),
+    )
+    fc.assert(
+      fc.property(u64, arb, (epoch, [entries, shuffled]) => {
+        assert.deepEqual(buildClaimTree(epoch, shuffled).root, buildClaimTree(epoch, entries).root)
+      }),
+      { numRuns: 150 },
+    )
   })
 
   it('refuses a claim with any field, proof element or proof length tampered', () => {
     const tamper = fc.constantFrom('epoch', 'index', 'hotkey', 'recipient', 'amount', 'element', 'drop', 'add', 'root')
-    fc.assert(fc.property(u64, entriesArb(1), fc.nat(), tamper, fc.nat(), key32, (epoch, entries, pick, what, bit, extra) => {
-      const tree = buildClaimTree(epoch, entries)
-      const i = pick % tree.leaves.length
-      const leaf = tree.leaves[i]!
-      const proof = tree.proof(i)
-      let claim = { epoch, index: i, entry: leaf as ClaimEntry, proof, root: tree.root }
-      switch (what) {
-        case 'epoch': claim = { ...claim, epoch: epoch ^ (1n << BigInt(bit % 64)) }; break
-        case 'index': claim = { ...claim, index: (i ^ (1 << (bit % 32))) >>> 0 }; break
-        case 'hotkey': claim = { ...claim, entry: { ...leaf, hotkey: flipBit(leaf.hotkey, bit) } }; break
-        case 'recipient': claim = { ...claim, entry: { ...leaf, recipient: flipBit(leaf.recipient, bit) } }; break
-        case 'amount': claim = { ...claim, entry: { ...leaf, amountUnits: leaf.amountUnits ^ (1n << BigInt(bit % 64)) } }; break
-        case 'element':
-          if (proof.length === 0) return
-          claim = { ...claim, proof: proof.map((p, k) => (k === bit % proof.length ? flipBit(p, bit) : p)) }
-          break
-        case 'drop':
-          if (proof.length === 0) return
-          claim = { ...claim, proof: proof.filter((_, k) => k !== bit % proof.length) }
-          break
-        case 'add': {
-          const at = bit % (proof.length + 1)
-          claim = { ...claim, proof: [...proof.slice(0, at), extra, ...proof.slice(at)] }
-          break
+    fc.assert(
+      fc.property(u64, entriesArb(1), fc.nat(), tamper, fc.nat(), key32, (epoch, entries, pick, what, bit, extra) => {
+        const tree = buildClaimTree(epoch, entries)
+        const i = pick % tree.leaves.length
+        const leaf = tree.leaves[i]!
+        const proof = tree.proof(i)
+        let claim = { epoch, index: i, entry: leaf as ClaimEntry, proof, root: tree.root }
+        switch (what) {
+          case 'epoch':
+            claim = { ...claim, epoch: epoch ^ (1n << BigInt(bit % 64)) }
+            break
+          case 'index':
+            claim = { ...claim, index: (i ^ (1 << (bit % 32))) >>> 0 }
+            break
+          case 'hotkey':
+            claim = { ...claim, entry: { ...leaf, hotkey: flipBit(leaf.hotkey, bit) } }
+            break
+          case 'recipient':
+            claim = { ...claim, entry: { ...leaf, recipient: flipBit(leaf.recipient, bit) } }
+            break
+          case 'amount':
+            claim = { ...claim, entry: { ...leaf, amountUnits: leaf.amountUnits ^ (1n << BigInt(bit % 64)) } }
+            break
+          case 'element':
+            if (proof.length === 0) return
+            claim = { ...claim, proof: proof.map((p, k) => (k === bit % proof.length ? flipBit(p, bit) : p)) }
+            break
+          case 'drop':
+            if (proof.length === 0) return
+            claim = { ...claim, proof: proof.filter((_, k) => k !== bit % proof.length) }
+            break
+          case 'add': {
+            const at = bit % (proof.length + 1)
+            claim = { ...claim, proof: [...proof.slice(0, at), extra, ...proof.slice(at)] }
+            break
+          }
+          case 'root':
+            claim = { ...claim, root: flipBit(tree.root, bit) }
+            break
         }
-        case 'root': claim = { ...claim, root: flipBit(tree.root, bit) }; break
-      }
-      assert.equal(verifyClaim(claim.epoch, claim.index, claim.entry, claim.proof, claim.root), false)
-    }), { numRuns: 600 })
+        assert.equal(verifyClaim(claim.epoch, claim.index, claim.entry, claim.proof, claim.root), false)
+      }),
+      { numRuns: 600 },
+    )
   })
 
   // The builder orders hotkeys by their leading bytes first and compares in full only where those tie:
   // keys sharing 8 to 31 leading bytes (mixed with unrelated keys) must still land in byte order.
   const sharedPrefixEntriesArb = fc.uint8Array({ minLength: 8, maxLength: 31 }).chain((prefix) => {
     const tail = fc.uint8Array({ minLength: 32 - prefix.length, maxLength: 32 - prefix.length })
-    const hotkey = fc.oneof(tail.map((t) => Uint8Array.from([...prefix, ...t])), key32)
-    return fc.uniqueArray(fc.record({ hotkey, recipient: key32, amountUnits: u64 }),
-      { minLength: 1, maxLength: 60, selector: (e) => Buffer.from(e.hotkey).toString('hex') })
+    const hotkey = fc.oneof(
+      tail.map((t) => Uint8Array.from([...prefix, ...t])),
+      key32,
+    )
+    return fc.uniqueArray(fc.record({ hotkey, recipient: key32, amountUnits: u64 }), {
+      minLength: 1,
+      maxLength: 60,
+      selector: (e) => Buffer.from(e.hotkey).toString('hex'),
+    })
   })
 
   it('orders hotkeys that share long prefixes, and finds a repeat among them', () => {
-    fc.assert(fc.property(u64, sharedPrefixEntriesArb, fc.nat(), (epoch, entries, pick) => {
-      const tree = buildClaimTree(epoch, entries)
-      assert.equal(toHex32(tree.root), referenceRoot(epoch, entries))
-      const dup = { ...entries[pick % entries.length]!, recipient: new Uint8Array(32) }
-      assert.throws(() => buildClaimTree(epoch, [...entries, dup]), /duplicate hotkey/)
-    }), { numRuns: 200 })
+    fc.assert(
+      fc.property(u64, sharedPrefixEntriesArb, fc.nat(), (epoch, entries, pick) => {
+        const tree = buildClaimTree(epoch, entries)
+        assert.equal(toHex32(tree.root), referenceRoot(epoch, entries))
+        const dup = { ...entries[pick % entries.length]!, recipient: new Uint8Array(32) }
+        assert.throws(() => buildClaimTree(epoch, [...entries, dup]), /duplicate hotkey/)
+      }),
+      { numRuns: 200 },
+    )
   })
 
   it('rejects any entry set with a repeated hotkey', () => {
-    fc.assert(fc.property(entriesArb(1), fc.nat(), key32, u64, (entries, pick, recipient, amountUnits) => {
-      const dup = { hotkey: entries[pick % entries.length]!.hotkey.slice(), recipient, amountUnits }
-      assert.throws(() => buildClaimTree(1n, [...entries, dup]), /duplicate hotkey/)
-    }), { numRuns: 100 })
+    fc.assert(
+      fc.property(entriesArb(1), fc.nat(), key32, u64, (entries, pick, recipient, amountUnits) => {
+        const dup = { hotkey: entries[pick % entries.length]!.hotkey.slice(), recipient, amountUnits }
+        assert.throws(() => buildClaimTree(1n, [...entries, dup]), /duplicate hotkey/)
+      }),
+      { numRuns: 100 },
+    )
   })
 })

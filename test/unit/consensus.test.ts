@@ -1,18 +1,18 @@
-import { describe, it } from 'node:test';
-import assert from 'node:assert/strict';
-import fc from 'fast-check';
-import { decideConsensus, TOLERANCE_SLACK } from '../../src/domain/consensus.ts';
-import type { ConsensusDecision, ConsensusParams, Vote } from '../../src/domain/consensus.ts';
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { decideConsensus, TOLERANCE_SLACK } from '../../src/domain/consensus.ts'
+import type { ConsensusDecision, ConsensusParams, Vote } from '../../src/domain/consensus.ts'
 
-const DEFAULTS: ConsensusParams = { threshold: 2, toleranceRatio: 0.1 };
+const DEFAULTS: ConsensusParams = { threshold: 2, toleranceRatio: 0.1 }
 
 /** Votes from miners m0, m1, ... in the given order. */
 function votes(...scores: (number | null)[]): Vote[] {
-  return scores.map((score, i) => ({ miner: `m${i}`, score }));
+  return scores.map((score, i) => ({ miner: `m${i}`, score }))
 }
 
 function decide(scores: (number | null)[], params: Partial<ConsensusParams> = {}): ConsensusDecision {
-  return decideConsensus(votes(...scores), { ...DEFAULTS, ...params });
+  return decideConsensus(votes(...scores), { ...DEFAULTS, ...params })
 }
 
 describe('decideConsensus: table', () => {
@@ -23,8 +23,8 @@ describe('decideConsensus: table', () => {
       agreeing: ['m0', 'm1', 'm2'],
       disagreeing: [],
       cluster: 'numeric',
-    });
-  });
+    })
+  })
 
   it('scores two agreeing votes and marks the outlier as disagreeing', () => {
     assert.deepEqual(decide([0.8, 0.3, 0.82]), {
@@ -33,8 +33,8 @@ describe('decideConsensus: table', () => {
       agreeing: ['m0', 'm2'],
       disagreeing: ['m1'],
       cluster: 'numeric',
-    });
-  });
+    })
+  })
 
   it('rejects on two invalid votes; the invalid voters agree', () => {
     assert.deepEqual(decide([null, 0.7, null]), {
@@ -43,8 +43,8 @@ describe('decideConsensus: table', () => {
       agreeing: ['m0', 'm2'],
       disagreeing: ['m1'],
       cluster: 'invalid',
-    });
-  });
+    })
+  })
 
   it('rejects without agreement when every vote differs', () => {
     assert.deepEqual(decide([0.1, 0.5, 0.9]), {
@@ -53,139 +53,139 @@ describe('decideConsensus: table', () => {
       agreeing: [],
       disagreeing: [],
       cluster: 'none',
-    });
-  });
+    })
+  })
 
   it('rejects without agreement when one numeric and one invalid vote fall short of k', () => {
-    assert.deepEqual(decide([0.1, null, 0.9]).cluster, 'none');
-  });
+    assert.deepEqual(decide([0.1, null, 0.9]).cluster, 'none')
+  })
 
   it('k = 1 with distinct votes: the smallest spread ties at 0, so the lowest median wins', () => {
-    const d = decide([0.9, 0.1, 0.5], { threshold: 1 });
-    assert.equal(d.state, 'scored');
-    assert.equal(d.score, 0.1);
-    assert.deepEqual(d.agreeing, ['m1']);
-    assert.deepEqual(d.disagreeing, ['m0', 'm2']);
-  });
+    const d = decide([0.9, 0.1, 0.5], { threshold: 1 })
+    assert.equal(d.state, 'scored')
+    assert.equal(d.score, 0.1)
+    assert.deepEqual(d.agreeing, ['m1'])
+    assert.deepEqual(d.disagreeing, ['m0', 'm2'])
+  })
 
   it('k = 1 ties between one numeric and one invalid vote go to invalid', () => {
-    const d = decide([0.5, null], { threshold: 1 });
-    assert.equal(d.cluster, 'invalid');
-    assert.deepEqual(d.agreeing, ['m1']);
-    assert.deepEqual(d.disagreeing, ['m0']);
-  });
+    const d = decide([0.5, null], { threshold: 1 })
+    assert.equal(d.cluster, 'invalid')
+    assert.deepEqual(d.agreeing, ['m1'])
+    assert.deepEqual(d.disagreeing, ['m0'])
+  })
 
   it('size ties between numeric and invalid clusters go to invalid', () => {
-    const d = decide([0.5, null, 0.5, null], { threshold: 2 });
+    const d = decide([0.5, null, 0.5, null], { threshold: 2 })
     assert.deepEqual(d, {
       state: 'rejected',
       score: null,
       agreeing: ['m1', 'm3'],
       disagreeing: ['m0', 'm2'],
       cluster: 'invalid',
-    });
-  });
+    })
+  })
 
   it('a larger numeric cluster beats a smaller invalid one', () => {
-    const d = decide([0.5, null, 0.5, null, 0.5], { threshold: 2 });
-    assert.equal(d.state, 'scored');
-    assert.deepEqual(d.disagreeing, ['m1', 'm3']);
-  });
+    const d = decide([0.5, null, 0.5, null, 0.5], { threshold: 2 })
+    assert.equal(d.state, 'scored')
+    assert.deepEqual(d.disagreeing, ['m1', 'm3'])
+  })
 
   it('k = n requires everyone', () => {
-    assert.equal(decide([0.5, 0.51, 0.52], { threshold: 3 }).state, 'scored');
-    assert.equal(decide([0.5, 0.51, 0.9], { threshold: 3 }).cluster, 'none');
-    assert.equal(decide([null, null, null], { threshold: 3 }).cluster, 'invalid');
-  });
+    assert.equal(decide([0.5, 0.51, 0.52], { threshold: 3 }).state, 'scored')
+    assert.equal(decide([0.5, 0.51, 0.9], { threshold: 3 }).cluster, 'none')
+    assert.equal(decide([null, null, null], { threshold: 3 }).cluster, 'invalid')
+  })
 
   it('n = 5 with two clusters of two: the smaller spread wins', () => {
-    const d = decide([0.2, 0.21, 0.6, 0.62, null], { threshold: 2 });
-    assert.equal(d.state, 'scored');
-    assert.equal(d.score, (0.2 + 0.21) / 2);
-    assert.deepEqual(d.agreeing, ['m0', 'm1']);
-    assert.deepEqual(d.disagreeing, ['m2', 'm3', 'm4']);
-  });
+    const d = decide([0.2, 0.21, 0.6, 0.62, null], { threshold: 2 })
+    assert.equal(d.state, 'scored')
+    assert.equal(d.score, (0.2 + 0.21) / 2)
+    assert.deepEqual(d.agreeing, ['m0', 'm1'])
+    assert.deepEqual(d.disagreeing, ['m2', 'm3', 'm4'])
+  })
 
   it('n = 5 with two clusters of two and equal spreads: the lower median wins', () => {
     // Dyadic scores so both spreads are exactly 0.0625 in binary.
-    const d = decide([0.8125, 0.5, 0.75, 0.5625, null], { threshold: 2, toleranceRatio: 0.2 });
-    assert.equal(d.state, 'scored');
-    assert.equal(d.score, 0.53125);
-    assert.deepEqual(d.agreeing, ['m1', 'm3']);
-  });
+    const d = decide([0.8125, 0.5, 0.75, 0.5625, null], { threshold: 2, toleranceRatio: 0.2 })
+    assert.equal(d.state, 'scored')
+    assert.equal(d.score, 0.53125)
+    assert.deepEqual(d.agreeing, ['m1', 'm3'])
+  })
 
   it('equal size, spread and median: the lower run wins', () => {
     // {0.375, 0.5 x3} and {0.5 x3, 0.625}: size 4, spread 0.125, median 0.5; all five exceed 0.25 * 0.5.
-    const d = decide([0.375, 0.5, 0.5, 0.5, 0.625], { threshold: 2, toleranceRatio: 0.25 });
-    assert.equal(d.state, 'scored');
-    assert.equal(d.score, 0.5);
-    assert.deepEqual(d.agreeing, ['m0', 'm1', 'm2', 'm3']);
-    assert.deepEqual(d.disagreeing, ['m4']);
-  });
+    const d = decide([0.375, 0.5, 0.5, 0.5, 0.625], { threshold: 2, toleranceRatio: 0.25 })
+    assert.equal(d.state, 'scored')
+    assert.equal(d.score, 0.5)
+    assert.deepEqual(d.agreeing, ['m0', 'm1', 'm2', 'm3'])
+    assert.deepEqual(d.disagreeing, ['m4'])
+  })
 
   it('uses the mean of the two middle votes for an even cluster', () => {
-    const d = decide([0.6, 0.62, 0.63, 0.64], { threshold: 2 });
-    assert.equal(d.state, 'scored');
-    assert.equal(d.score, (0.62 + 0.63) / 2);
-    assert.equal(d.agreeing.length, 4);
-  });
+    const d = decide([0.6, 0.62, 0.63, 0.64], { threshold: 2 })
+    assert.equal(d.state, 'scored')
+    assert.equal(d.score, (0.62 + 0.63) / 2)
+    assert.equal(d.agreeing.length, 4)
+  })
 
   it('a median of 0 requires equal votes', () => {
-    assert.deepEqual(decide([0, 0, 0.001]).agreeing, ['m0', 'm1']);
-    assert.equal(decide([0, 0, 0.001]).score, 0);
-    assert.equal(decide([0, 0, 1e-12], { threshold: 3, toleranceRatio: 1e6 }).cluster, 'none');
-    assert.equal(decide([0, 0, 0], { threshold: 3, toleranceRatio: 0 }).score, 0);
-  });
+    assert.deepEqual(decide([0, 0, 0.001]).agreeing, ['m0', 'm1'])
+    assert.equal(decide([0, 0, 0.001]).score, 0)
+    assert.equal(decide([0, 0, 1e-12], { threshold: 3, toleranceRatio: 1e6 }).cluster, 'none')
+    assert.equal(decide([0, 0, 0], { threshold: 3, toleranceRatio: 0 }).score, 0)
+  })
 
   it('a ratio of 0 requires equal votes', () => {
-    assert.equal(decide([0.5, 0.5, 0.5000001], { toleranceRatio: 0 }).score, 0.5);
-    assert.deepEqual(decide([0.5, 0.5, 0.5000001], { toleranceRatio: 0 }).agreeing, ['m0', 'm1']);
-    assert.equal(decide([0.5, 0.5000001], { toleranceRatio: 0 }).cluster, 'none');
-  });
+    assert.equal(decide([0.5, 0.5, 0.5000001], { toleranceRatio: 0 }).score, 0.5)
+    assert.deepEqual(decide([0.5, 0.5, 0.5000001], { toleranceRatio: 0 }).agreeing, ['m0', 'm1'])
+    assert.equal(decide([0.5, 0.5000001], { toleranceRatio: 0 }).cluster, 'none')
+  })
 
   it('accepts the example from the spec: 0.5 and 0.55 at ratio 0.1', () => {
-    assert.equal(decide([0.5, 0.55]).score, 0.525);
-  });
+    assert.equal(decide([0.5, 0.55]).score, 0.525)
+  })
 
   it('accepts clusters exactly at the tolerance boundary, whatever the rounding', () => {
     // {m, m, 1.1m} has spread 0.1m and median m: exactly at the bound in decimal.
     for (let i = 1; i <= 90; i++) {
-      const m = i / 100;
-      const high = Number((m * 1.1).toFixed(4));
-      const d = decide([high, m, m], { threshold: 3 });
-      assert.equal(d.state, 'scored', `m = ${m}`);
-      assert.equal(d.score, m);
+      const m = i / 100
+      const high = Number((m * 1.1).toFixed(4))
+      const d = decide([high, m, m], { threshold: 3 })
+      assert.equal(d.state, 'scored', `m = ${m}`)
+      assert.equal(d.score, m)
     }
     // The same at ratio 0.2: {m, m, 1.2m} has spread 0.2m and median m.
     for (let i = 1; i <= 80; i++) {
-      const m = i / 100;
-      const high = Number((m * 1.2).toFixed(4));
-      assert.equal(decide([m, m, high], { threshold: 3, toleranceRatio: 0.2 }).state, 'scored', `m = ${m}`);
+      const m = i / 100
+      const high = Number((m * 1.2).toFixed(4))
+      assert.equal(decide([m, m, high], { threshold: 3, toleranceRatio: 0.2 }).state, 'scored', `m = ${m}`)
     }
-  });
+  })
 
   it('rejects clusters just beyond the tolerance boundary', () => {
     for (let i = 1; i <= 90; i++) {
-      const m = i / 100;
-      const high = m * 1.1 + 1e-6;
-      assert.equal(decide([m, m, high], { threshold: 3 }).cluster, 'none', `m = ${m}`);
+      const m = i / 100
+      const high = m * 1.1 + 1e-6
+      assert.equal(decide([m, m, high], { threshold: 3 }).cluster, 'none', `m = ${m}`)
     }
-  });
+  })
 
   it('never splits equal votes, even when a split cluster would be larger', () => {
     // {0.5, 0.5, 0.552, 0.552} is within tolerance (median 0.526) but would leave out a third 0.5.
-    const d = decide([0.5, 0.5, 0.5, 0.552, 0.552], { threshold: 2 });
-    assert.equal(d.state, 'scored');
-    assert.equal(d.score, 0.5);
-    assert.deepEqual(d.agreeing, ['m0', 'm1', 'm2']);
-    assert.deepEqual(d.disagreeing, ['m3', 'm4']);
-  });
+    const d = decide([0.5, 0.5, 0.5, 0.552, 0.552], { threshold: 2 })
+    assert.equal(d.state, 'scored')
+    assert.equal(d.score, 0.5)
+    assert.deepEqual(d.agreeing, ['m0', 'm1', 'm2'])
+    assert.deepEqual(d.disagreeing, ['m3', 'm4'])
+  })
 
   it('rejects a single vote when k = 2', () => {
-    assert.equal(decide([0.7]).cluster, 'none');
-    assert.equal(decide([null]).cluster, 'none');
-    assert.equal(decide([]).cluster, 'none');
-  });
+    assert.equal(decide([0.7]).cluster, 'none')
+    assert.equal(decide([null]).cluster, 'none')
+    assert.equal(decide([]).cluster, 'none')
+  })
 
   it('handles the extremes 0 and 1', () => {
     assert.deepEqual(decide([0, 0, 1]), {
@@ -194,24 +194,24 @@ describe('decideConsensus: table', () => {
       agreeing: ['m0', 'm1'],
       disagreeing: ['m2'],
       cluster: 'numeric',
-    });
+    })
     assert.deepEqual(decide([1, 0, 1]), {
       state: 'scored',
       score: 1,
       agreeing: ['m0', 'm2'],
       disagreeing: ['m1'],
       cluster: 'numeric',
-    });
-    assert.equal(decide([0, 1]).cluster, 'none');
+    })
+    assert.equal(decide([0, 1]).cluster, 'none')
     // Ratio 2: spread 1 equals 2 x median 0.5.
-    assert.equal(decide([0, 1], { threshold: 2, toleranceRatio: 2 }).score, 0.5);
-    assert.equal(decide([0, 1, 1], { threshold: 3, toleranceRatio: 1 }).score, 1);
-  });
+    assert.equal(decide([0, 1], { threshold: 2, toleranceRatio: 2 }).score, 0.5)
+    assert.equal(decide([0, 1, 1], { threshold: 3, toleranceRatio: 1 }).score, 1)
+  })
 
   it('treats -0 as 0', () => {
-    assert.ok(Object.is(decide([-0, 0, -0]).score, 0));
-    assert.ok(Object.is(decide([-0, 0]).score, 0));
-  });
+    assert.ok(Object.is(decide([-0, 0, -0]).score, 0))
+    assert.ok(Object.is(decide([-0, 0]).score, 0))
+  })
 
   it('sorts miner lists by code unit, not locale', () => {
     const d = decideConsensus(
@@ -222,22 +222,32 @@ describe('decideConsensus: table', () => {
         { miner: 'A', score: 0.1 },
       ],
       DEFAULTS,
-    );
-    assert.deepEqual(d.agreeing, ['B', 'b']);
-    assert.deepEqual(d.disagreeing, ['A', 'a']);
-  });
+    )
+    assert.deepEqual(d.agreeing, ['B', 'b'])
+    assert.deepEqual(d.disagreeing, ['A', 'a'])
+  })
 
   it('throws on caller bugs', () => {
-    assert.throws(() => decideConsensus([{ miner: 'x', score: 0.5 }, { miner: 'x', score: null }], DEFAULTS), /duplicate/);
-    assert.throws(() => decide([1.5]), /\[0, 1\]/);
-    assert.throws(() => decide([-0.1]), /\[0, 1\]/);
-    assert.throws(() => decide([Number.NaN]), /\[0, 1\]/);
-    assert.throws(() => decide([0.5], { threshold: 0 }), /threshold/);
-    assert.throws(() => decide([0.5], { threshold: 1.5 }), /threshold/);
-    assert.throws(() => decide([0.5], { toleranceRatio: -0.1 }), /tolerance/);
-    assert.throws(() => decide([0.5], { toleranceRatio: Number.POSITIVE_INFINITY }), /tolerance/);
-  });
-});
+    assert.throws(
+      () =>
+        decideConsensus(
+          [
+            { miner: 'x', score: 0.5 },
+            { miner: 'x', score: null },
+          ],
+          DEFAULTS,
+        ),
+      /duplicate/,
+    )
+    assert.throws(() => decide([1.5]), /\[0, 1\]/)
+    assert.throws(() => decide([-0.1]), /\[0, 1\]/)
+    assert.throws(() => decide([Number.NaN]), /\[0, 1\]/)
+    assert.throws(() => decide([0.5], { threshold: 0 }), /threshold/)
+    assert.throws(() => decide([0.5], { threshold: 1.5 }), /threshold/)
+    assert.throws(() => decide([0.5], { toleranceRatio: -0.1 }), /tolerance/)
+    assert.throws(() => decide([0.5], { toleranceRatio: Number.POSITIVE_INFINITY }), /tolerance/)
+  })
+})
 
 // Scores from a coarse grid make clusters and equal votes common; arbitrary doubles cover the rest.
 const scoreArb: fc.Arbitrary<number | null> = fc.oneof(
@@ -245,173 +255,171 @@ const scoreArb: fc.Arbitrary<number | null> = fc.oneof(
   fc.integer({ min: 0, max: 20 }).map((i) => i / 20),
   fc.integer({ min: 40, max: 60 }).map((i) => i / 100),
   fc.double({ min: 0, max: 1, noNaN: true }),
-);
+)
 
 const votesArb = (maxLength: number): fc.Arbitrary<Vote[]> =>
   fc.uniqueArray(fc.record({ miner: fc.string({ maxLength: 3 }), score: scoreArb }), {
     selector: (v) => v.miner,
     maxLength,
-  });
+  })
 
 const paramsArb: fc.Arbitrary<ConsensusParams> = fc.record({
   threshold: fc.integer({ min: 1, max: 7 }),
-  toleranceRatio: fc.oneof(
-    fc.constantFrom(0, 0.05, 0.1, 0.2, 0.5),
-    fc.double({ min: 0, max: 2, noNaN: true }),
-  ),
-});
+  toleranceRatio: fc.oneof(fc.constantFrom(0, 0.05, 0.1, 0.2, 0.5), fc.double({ min: 0, max: 2, noNaN: true })),
+})
 
 function median(sorted: readonly number[]): number {
-  const n = sorted.length;
-  const mid = Math.floor(n / 2);
-  return n % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const n = sorted.length
+  const mid = Math.floor(n / 2)
+  return n % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
 function withinTolerance(sorted: readonly number[], ratio: number): boolean {
-  const spread = (sorted[sorted.length - 1] as number) - (sorted[0] as number);
-  return spread <= ratio * median(sorted) * (1 + TOLERANCE_SLACK);
+  const spread = (sorted[sorted.length - 1] as number) - (sorted[0] as number)
+  return spread <= ratio * median(sorted) * (1 + TOLERANCE_SLACK)
 }
 
 interface OracleCluster {
-  miners: string[];
-  size: number;
-  spread: number;
-  median: number;
-  min: number;
+  miners: string[]
+  size: number
+  spread: number
+  median: number
+  min: number
 }
 
 /** Every subset of numeric votes within tolerance, optionally only those closed under score intervals. */
 function subsetsWithinTolerance(vs: readonly Vote[], ratio: number, intervalClosed: boolean): OracleCluster[] {
-  const numeric = vs.filter((v): v is { miner: string; score: number } => v.score !== null);
-  const out: OracleCluster[] = [];
+  const numeric = vs.filter((v): v is { miner: string; score: number } => v.score !== null)
+  const out: OracleCluster[] = []
   for (let mask = 1; mask < 1 << numeric.length; mask++) {
-    const members = numeric.filter((_, i) => (mask >> i) & 1);
-    const scores = members.map((v) => v.score + 0).sort((a, b) => a - b);
-    const lo = scores[0] as number;
-    const hi = scores[scores.length - 1] as number;
-    if (intervalClosed && numeric.some((v, i) => !((mask >> i) & 1) && v.score >= lo && v.score <= hi)) continue;
-    if (!withinTolerance(scores, ratio)) continue;
+    const members = numeric.filter((_, i) => (mask >> i) & 1)
+    const scores = members.map((v) => v.score + 0).sort((a, b) => a - b)
+    const lo = scores[0] as number
+    const hi = scores[scores.length - 1] as number
+    if (intervalClosed && numeric.some((v, i) => !((mask >> i) & 1) && v.score >= lo && v.score <= hi)) continue
+    if (!withinTolerance(scores, ratio)) continue
     out.push({
       miners: members.map((v) => v.miner).sort(),
       size: scores.length,
       spread: hi - lo,
       median: median(scores),
       min: lo,
-    });
+    })
   }
-  return out;
+  return out
 }
 
 function oracleBest(clusters: readonly OracleCluster[]): OracleCluster | undefined {
-  return [...clusters].sort(
-    (a, b) => b.size - a.size || a.spread - b.spread || a.median - b.median || a.min - b.min,
-  )[0];
+  return [...clusters].sort((a, b) => b.size - a.size || a.spread - b.spread || a.median - b.median || a.min - b.min)[0]
 }
 
 const shuffledArb = <T>(arb: fc.Arbitrary<T[]>): fc.Arbitrary<[T[], T[]]> =>
-  arb.chain((xs) =>
-    fc.tuple(fc.constant(xs), fc.shuffledSubarray(xs, { minLength: xs.length, maxLength: xs.length })),
-  );
+  arb.chain((xs) => fc.tuple(fc.constant(xs), fc.shuffledSubarray(xs, { minLength: xs.length, maxLength: xs.length })))
 
-const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 describe('decideConsensus: properties', () => {
   it('is invariant under permutation of the votes', () => {
     fc.assert(
       fc.property(shuffledArb(votesArb(8)), paramsArb, ([vs, shuffled], params) => {
-        assert.deepStrictEqual(decideConsensus(shuffled, params), decideConsensus(vs, params));
+        assert.deepStrictEqual(decideConsensus(shuffled, params), decideConsensus(vs, params))
       }),
       { numRuns: 2000 },
-    );
-  });
+    )
+  })
 
   it('partitions voters into agreeing and disagreeing when there is a winner, and assigns none otherwise', () => {
     fc.assert(
       fc.property(votesArb(8), paramsArb, (vs, params) => {
-        const d = decideConsensus(vs, params);
+        const d = decideConsensus(vs, params)
         if (d.cluster === 'none') {
-          assert.deepEqual(d.agreeing, []);
-          assert.deepEqual(d.disagreeing, []);
-          return;
+          assert.deepEqual(d.agreeing, [])
+          assert.deepEqual(d.disagreeing, [])
+          return
         }
-        const all = [...d.agreeing, ...d.disagreeing].sort(byCodeUnit);
-        assert.deepEqual(all, vs.map((v) => v.miner).sort(byCodeUnit));
-        assert.ok(d.agreeing.length >= params.threshold);
-        assert.deepEqual(d.agreeing, [...d.agreeing].sort(byCodeUnit));
-        assert.deepEqual(d.disagreeing, [...d.disagreeing].sort(byCodeUnit));
+        const all = [...d.agreeing, ...d.disagreeing].sort(byCodeUnit)
+        assert.deepEqual(all, vs.map((v) => v.miner).sort(byCodeUnit))
+        assert.ok(d.agreeing.length >= params.threshold)
+        assert.deepEqual(d.agreeing, [...d.agreeing].sort(byCodeUnit))
+        assert.deepEqual(d.disagreeing, [...d.disagreeing].sort(byCodeUnit))
       }),
       { numRuns: 2000 },
-    );
-  });
+    )
+  })
 
   it('scores within the agreeing votes, within [0, 1] and within tolerance', () => {
     fc.assert(
       fc.property(votesArb(8), paramsArb, (vs, params) => {
-        const d = decideConsensus(vs, params);
-        if (d.state !== 'scored') return;
-        const byMiner = new Map(vs.map((v) => [v.miner, v.score]));
-        const agreed = d.agreeing.map((m) => byMiner.get(m) as number).sort((a, b) => a - b);
-        assert.ok(agreed.every((s) => typeof s === 'number'));
-        assert.ok(d.score >= (agreed[0] as number) && d.score <= (agreed[agreed.length - 1] as number));
-        assert.ok(d.score >= 0 && d.score <= 1);
-        assert.equal(d.score, median(agreed));
-        assert.ok(withinTolerance(agreed, params.toleranceRatio));
+        const d = decideConsensus(vs, params)
+        if (d.state !== 'scored') return
+        const byMiner = new Map(vs.map((v) => [v.miner, v.score]))
+        const agreed = d.agreeing.map((m) => byMiner.get(m) as number).sort((a, b) => a - b)
+        assert.ok(agreed.every((s) => typeof s === 'number'))
+        assert.ok(d.score >= (agreed[0] as number) && d.score <= (agreed[agreed.length - 1] as number))
+        assert.ok(d.score >= 0 && d.score <= 1)
+        assert.equal(d.score, median(agreed))
+        assert.ok(withinTolerance(agreed, params.toleranceRatio))
       }),
       { numRuns: 2000 },
-    );
-  });
+    )
+  })
 
   it('gives miners with equal votes the same outcome', () => {
     fc.assert(
       fc.property(votesArb(8), paramsArb, (vs, params) => {
-        const d = decideConsensus(vs, params);
-        const agreeing = new Set(d.agreeing);
+        const d = decideConsensus(vs, params)
+        const agreeing = new Set(d.agreeing)
         for (const a of vs) {
           for (const b of vs) {
-            if (a.score === b.score) assert.equal(agreeing.has(a.miner), agreeing.has(b.miner));
+            if (a.score === b.score) assert.equal(agreeing.has(a.miner), agreeing.has(b.miner))
           }
         }
       }),
       { numRuns: 1000 },
-    );
-  });
+    )
+  })
 
   it('matches a brute-force search over all subsets (n <= 6)', () => {
     fc.assert(
       fc.property(votesArb(6), paramsArb, (vs, params) => {
-        const d = decideConsensus(vs, params);
-        const best = oracleBest(subsetsWithinTolerance(vs, params.toleranceRatio, true));
-        const invalid = vs.filter((v) => v.score === null).map((v) => v.miner).sort(byCodeUnit);
-        const numericSize = best?.size ?? 0;
+        const d = decideConsensus(vs, params)
+        const best = oracleBest(subsetsWithinTolerance(vs, params.toleranceRatio, true))
+        const invalid = vs
+          .filter((v) => v.score === null)
+          .map((v) => v.miner)
+          .sort(byCodeUnit)
+        const numericSize = best?.size ?? 0
         if (Math.max(numericSize, invalid.length) < params.threshold) {
-          assert.equal(d.cluster, 'none');
+          assert.equal(d.cluster, 'none')
         } else if (invalid.length >= numericSize) {
-          assert.equal(d.cluster, 'invalid');
-          assert.deepEqual(d.agreeing, invalid);
+          assert.equal(d.cluster, 'invalid')
+          assert.deepEqual(d.agreeing, invalid)
         } else {
-          assert.ok(best !== undefined);
-          assert.equal(d.cluster, 'numeric');
-          assert.deepEqual(d.agreeing, [...best.miners].sort(byCodeUnit));
-          assert.equal(d.score, best.median);
+          assert.ok(best !== undefined)
+          assert.equal(d.cluster, 'numeric')
+          assert.deepEqual(d.agreeing, [...best.miners].sort(byCodeUnit))
+          assert.equal(d.score, best.median)
         }
       }),
       { numRuns: 3000 },
-    );
-  });
+    )
+  })
 
   it('with distinct scores, no subset of any shape within tolerance is larger than the winner', () => {
-    const distinctVotesArb = fc.uniqueArray(fc.record({ miner: fc.string({ maxLength: 3 }), score: scoreArb }), {
-      selector: (v) => v.miner,
-      maxLength: 6,
-    }).map((vs) => vs.filter((v, i) => v.score === null || vs.findIndex((w) => w.score === v.score) === i));
+    const distinctVotesArb = fc
+      .uniqueArray(fc.record({ miner: fc.string({ maxLength: 3 }), score: scoreArb }), {
+        selector: (v) => v.miner,
+        maxLength: 6,
+      })
+      .map((vs) => vs.filter((v, i) => v.score === null || vs.findIndex((w) => w.score === v.score) === i))
     fc.assert(
       fc.property(distinctVotesArb, paramsArb, (vs, params) => {
-        const d = decideConsensus(vs, { ...params, threshold: 1 });
-        const largest = Math.max(0, ...subsetsWithinTolerance(vs, params.toleranceRatio, false).map((c) => c.size));
-        if (d.state === 'scored') assert.equal(d.agreeing.length, largest);
-        else assert.ok(largest <= vs.filter((v) => v.score === null).length);
+        const d = decideConsensus(vs, { ...params, threshold: 1 })
+        const largest = Math.max(0, ...subsetsWithinTolerance(vs, params.toleranceRatio, false).map((c) => c.size))
+        if (d.state === 'scored') assert.equal(d.agreeing.length, largest)
+        else assert.ok(largest <= vs.filter((v) => v.score === null).length)
       }),
       { numRuns: 3000 },
-    );
-  });
-});
+    )
+  })
+})

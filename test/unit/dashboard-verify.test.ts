@@ -7,32 +7,63 @@ import { blake2b as nobleBlake2b } from '@noble/hashes/blake2.js'
 import { cryptoWaitReady, decodeAddress, encodeAddress } from '@polkadot/util-crypto'
 import { blake2b } from '../../src/dashboard/blake2b.js'
 import {
-  CLAIM_TREE_FORMAT, checkProofPackage, decodeSs58, foldProof, fromHex32, hashLeaf, toHex, unitsFromJson,
+  CLAIM_TREE_FORMAT,
+  checkProofPackage,
+  decodeSs58,
+  foldProof,
+  fromHex32,
+  hashLeaf,
+  toHex,
+  unitsFromJson,
 } from '../../src/dashboard/verify.js'
 import { sharedTestdata } from '../support/shared-data.ts'
 
 await cryptoWaitReady()
 
-interface VectorLeaf { index: number; hotkey: string; recipient_coldkey: string; amount_units: string; leaf: string; proof: string[] }
-interface VectorCase { name: string; epoch: number; root: string; num_of_leaves: number; leaves: VectorLeaf[] }
+interface VectorLeaf {
+  index: number
+  hotkey: string
+  recipient_coldkey: string
+  amount_units: string
+  leaf: string
+  proof: string[]
+}
+interface VectorCase {
+  name: string
+  epoch: number
+  root: string
+  num_of_leaves: number
+  leaves: VectorLeaf[]
+}
 const vectors = sharedTestdata('merkle-vectors.json') as { format: string; cases: VectorCase[] }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const packageOf = (c: VectorCase, l: VectorLeaf): Record<string, unknown> => ({
-  epoch: c.epoch, index: l.index, hotkey: l.hotkey, recipient_coldkey: l.recipient_coldkey,
-  amount_units: l.amount_units, amount: l.amount_units, proof: l.proof, root: c.root, leaf: l.leaf, format: vectors.format,
+  epoch: c.epoch,
+  index: l.index,
+  hotkey: l.hotkey,
+  recipient_coldkey: l.recipient_coldkey,
+  amount_units: l.amount_units,
+  amount: l.amount_units,
+  proof: l.proof,
+  root: c.root,
+  leaf: l.leaf,
+  format: vectors.format,
 })
 
 describe('dashboard BLAKE2b', () => {
   it('matches RFC 7693 appendix A (BLAKE2b-512 of "abc")', () => {
-    assert.equal(hex(blake2b(new TextEncoder().encode('abc'), 64)),
-      'ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923')
+    assert.equal(
+      hex(blake2b(new TextEncoder().encode('abc'), 64)),
+      'ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923',
+    )
   })
 
   it('matches @noble/hashes for every length 0..400 (block boundaries included) at 32 and 64 bytes', () => {
     for (let n = 0; n <= 400; n++) {
       const input = new Uint8Array(randomBytes(n))
-      for (const dkLen of [32, 64]) assert.equal(hex(blake2b(input, dkLen)), hex(nobleBlake2b(input, { dkLen })), `length ${n}, digest ${dkLen}`)
+      for (const dkLen of [32, 64])
+        assert.equal(hex(blake2b(input, dkLen)), hex(nobleBlake2b(input, { dkLen })), `length ${n}, digest ${dkLen}`)
     }
   })
 })
@@ -61,14 +92,21 @@ describe('dashboard claim verifier against merkle-vectors.json', () => {
     assert.equal(vectors.format, CLAIM_TREE_FORMAT)
     assert.ok(vectors.cases.length >= 4)
     const empty = vectors.cases.filter((c) => c.leaves.length === 0)
-    for (const c of empty) assert.equal(c.root, `0x${'00'.repeat(32)}`, `${c.name}: a tree without leaves has the zero root`)
+    for (const c of empty)
+      assert.equal(c.root, `0x${'00'.repeat(32)}`, `${c.name}: a tree without leaves has the zero root`)
   })
 
   for (const c of vectors.cases) {
     it(`case "${c.name}": every leaf hash and every folded root match exactly`, () => {
       assert.equal(c.leaves.length, c.num_of_leaves)
       for (const l of c.leaves) {
-        const leaf = hashLeaf(c.epoch, l.index, decodeSs58(l.hotkey), decodeSs58(l.recipient_coldkey), unitsFromJson(l.amount_units))
+        const leaf = hashLeaf(
+          c.epoch,
+          l.index,
+          decodeSs58(l.hotkey),
+          decodeSs58(l.recipient_coldkey),
+          unitsFromJson(l.amount_units),
+        )
         assert.equal(toHex(leaf), l.leaf, `${c.name} leaf ${l.index}`)
         assert.equal(toHex(foldProof(leaf, l.proof.map(fromHex32))), c.root, `${c.name} root from leaf ${l.index}`)
         const check = checkProofPackage(packageOf(c, l))
@@ -84,7 +122,13 @@ describe('dashboard claim verifier against merkle-vectors.json', () => {
   it('refuses a package with any field tampered', () => {
     const other = multi.leaves[2]!
     const tampered: Array<[string, Record<string, unknown>]> = [
-      ['amount', { amount_units: (BigInt(leaf.amount_units) + 1n).toString(), amount: (BigInt(leaf.amount_units) + 1n).toString() }],
+      [
+        'amount',
+        {
+          amount_units: (BigInt(leaf.amount_units) + 1n).toString(),
+          amount: (BigInt(leaf.amount_units) + 1n).toString(),
+        },
+      ],
       ['index', { index: leaf.index + 1 }],
       ['epoch', { epoch: multi.epoch + 1 }],
       ['hotkey', { hotkey: other.hotkey }],
@@ -99,7 +143,7 @@ describe('dashboard claim verifier against merkle-vectors.json', () => {
     }
   })
 
-  it('checks against the root the epoch publishes when given, not only the package\'s own', () => {
+  it("checks against the root the epoch publishes when given, not only the package's own", () => {
     const check = checkProofPackage(packageOf(multi, leaf), multi.leaves[0]!.leaf)
     assert.equal(check.ok, false)
     assert.match(check.problems.join('\n'), /folds to .* not to the root/)
@@ -118,7 +162,14 @@ describe('dashboard claim verifier against merkle-vectors.json', () => {
   })
 
   it('reports malformed packages without throwing', () => {
-    for (const pkg of [undefined, null, {}, { ...packageOf(multi, leaf), proof: 'x' }, { ...packageOf(multi, leaf), hotkey: 'nope' }, { ...packageOf(multi, leaf), format: 'v0' }]) {
+    for (const pkg of [
+      undefined,
+      null,
+      {},
+      { ...packageOf(multi, leaf), proof: 'x' },
+      { ...packageOf(multi, leaf), hotkey: 'nope' },
+      { ...packageOf(multi, leaf), format: 'v0' },
+    ]) {
       const check = checkProofPackage(pkg)
       assert.equal(check.ok, false)
       assert.ok(check.problems.length > 0)

@@ -7,9 +7,10 @@ import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
 import { fixturePath } from '../support/shared-data.ts'
 
-const originals = process.env.SOTAPOOL_SHARED_DIR !== undefined && process.env.SOTAPOOL_SHARED_DIR !== ''
-  ? process.env.SOTAPOOL_SHARED_DIR
-  : fileURLToPath(new URL('../../../shared', import.meta.url))
+const originals =
+  process.env.SOTAPOOL_SHARED_DIR !== undefined && process.env.SOTAPOOL_SHARED_DIR !== ''
+    ? process.env.SOTAPOOL_SHARED_DIR
+    : fileURLToPath(new URL('../../../shared', import.meta.url))
 
 const copies: Array<[fixture: string, original: string]> = [
   ['auth-vectors.json', 'testdata/auth-vectors.json'],
@@ -21,8 +22,13 @@ const copies: Array<[fixture: string, original: string]> = [
 describe('test fixtures', () => {
   for (const [fixture, original] of copies) {
     const source = join(originals, original)
-    it(`${fixture} equals its original`, { skip: existsSync(source) ? false : 'originals not beside this checkout' }, () => {
-      assert.ok(readFileSync(fixturePath(fixture)).equals(readFileSync(source)), `${fixture} differs from ${original}: copy it again`)
+    it(`${fixture} equals its original`, {
+      skip: existsSync(source) ? false : 'originals not beside this checkout',
+    }, () => {
+      assert.ok(
+        readFileSync(fixturePath(fixture)).equals(readFileSync(source)),
+        `${fixture} differs from ${original}: copy it again`,
+      )
     })
   }
 })

@@ -6,18 +6,30 @@ import { PoolError } from '../../src/errors.ts'
 import { parseJsonBody } from '../../src/http/json-body.ts'
 
 const malformed = (text: string, detail?: RegExp): void => {
-  assert.throws(() => parseJsonBody(text), (err: unknown) => {
-    assert.ok(err instanceof PoolError, `expected a PoolError for ${text}`)
-    assert.equal(err.code, 'POOL_ERR_MALFORMED_JSON')
-    assert.equal(err.statusCode, 400)
-    assert.match(String(err.detail), detail ?? /^Malformed JSON body: /)
-    return true
-  }, text)
+  assert.throws(
+    () => parseJsonBody(text),
+    (err: unknown) => {
+      assert.ok(err instanceof PoolError, `expected a PoolError for ${text}`)
+      assert.equal(err.code, 'POOL_ERR_MALFORMED_JSON')
+      assert.equal(err.statusCode, 400)
+      assert.match(String(err.detail), detail ?? /^Malformed JSON body: /)
+      return true
+    },
+    text,
+  )
 }
 
 describe('plain JSON', () => {
   test('objects, arrays and scalars parse as JSON.parse would', () => {
-    for (const text of ['{}', '[]', '{"a":1,"b":[true,false,null],"c":{"d":"e"}}', '"text"', '0', '-1.5e3', '  {"a" : 1 }\n']) {
+    for (const text of [
+      '{}',
+      '[]',
+      '{"a":1,"b":[true,false,null],"c":{"d":"e"}}',
+      '"text"',
+      '0',
+      '-1.5e3',
+      '  {"a" : 1 }\n',
+    ]) {
       assert.deepEqual(parseJsonBody(text), JSON.parse(text), text)
     }
   })
@@ -28,7 +40,8 @@ describe('plain JSON', () => {
   })
 
   test('broken JSON → PoolError 400 POOL_ERR_MALFORMED_JSON', () => {
-    for (const text of ['{', '{"a":}', "{'a':1}", '{"a":1,}', 'undefined', '{"a":1}x', '[1 2]', '{"a":"unterminated}']) malformed(text)
+    for (const text of ['{', '{"a":}', "{'a':1}", '{"a":1,}', 'undefined', '{"a":1}x', '[1 2]', '{"a":"unterminated}'])
+      malformed(text)
   })
 })
 
@@ -37,18 +50,35 @@ describe('NaN and -Infinity only as a score', () => {
     assert.deepEqual(parseJsonBody('{"score": NaN}'), { score: null })
     assert.deepEqual(parseJsonBody('{"score":-Infinity}'), { score: null })
     assert.deepEqual(
-      parseJsonBody('{"evaluations": [{"algorithm_id": 1, "score": -Infinity}, {"algorithm_id": 2, "score": NaN}, {"algorithm_id": 3, "score": 0.5}]}'),
-      { evaluations: [{ algorithm_id: 1, score: null }, { algorithm_id: 2, score: null }, { algorithm_id: 3, score: 0.5 }] },
+      parseJsonBody(
+        '{"evaluations": [{"algorithm_id": 1, "score": -Infinity}, {"algorithm_id": 2, "score": NaN}, {"algorithm_id": 3, "score": 0.5}]}',
+      ),
+      {
+        evaluations: [
+          { algorithm_id: 1, score: null },
+          { algorithm_id: 2, score: null },
+          { algorithm_id: 3, score: 0.5 },
+        ],
+      },
     )
     assert.deepEqual(parseJsonBody('{"score"\n:\n  NaN\n, "x": "NaN"}'), { score: null, x: 'NaN' })
   })
 
   test('anywhere else they stay malformed, naming the token', () => {
     const cases = [
-      '{"value": NaN}', '{"scores": [NaN]}', '{"score": [NaN]}', '[NaN]', 'NaN', '-Infinity',
-      '{"score": 1, "other": -Infinity}', '{"a": {"score": 1}, "b": NaN}', '["score", NaN]', '{"x": "score", "y": NaN}',
+      '{"value": NaN}',
+      '{"scores": [NaN]}',
+      '{"score": [NaN]}',
+      '[NaN]',
+      'NaN',
+      '-Infinity',
+      '{"score": 1, "other": -Infinity}',
+      '{"a": {"score": 1}, "b": NaN}',
+      '["score", NaN]',
+      '{"x": "score", "y": NaN}',
     ]
-    for (const text of cases) malformed(text, /^Malformed JSON body: (NaN|-Infinity) is accepted only as a score, at position \d+$/)
+    for (const text of cases)
+      malformed(text, /^Malformed JSON body: (NaN|-Infinity) is accepted only as a score, at position \d+$/)
   })
 
   test('positive Infinity is not tolerated, not even as a score', () => {
@@ -71,7 +101,11 @@ describe('integers beyond 2^53 − 1 keep every digit as decimal strings', () =>
     assert.deepEqual(parseJsonBody('{"amount_units": 9007199254740991}'), { amount_units: 9007199254740991 })
     assert.deepEqual(parseJsonBody('{"amount_units": 9007199254740992}'), { amount_units: '9007199254740992' })
     assert.deepEqual(parseJsonBody('{"amount_units": 18446744073709551615}'), { amount_units: '18446744073709551615' })
-    assert.deepEqual(parseJsonBody('[12345678901234567890, -12345678901234567890, 1]'), ['12345678901234567890', '-12345678901234567890', 1])
+    assert.deepEqual(parseJsonBody('[12345678901234567890, -12345678901234567890, 1]'), [
+      '12345678901234567890',
+      '-12345678901234567890',
+      1,
+    ])
     assert.deepEqual(parseJsonBody('{"a":{"b":[99999999999999999999]}}'), { a: { b: ['99999999999999999999'] } })
   })
 
@@ -82,13 +116,18 @@ describe('integers beyond 2^53 − 1 keep every digit as decimal strings', () =>
   })
 
   test('a huge integer next to a score token: both rewrites in one body', () => {
-    assert.deepEqual(parseJsonBody('{"amount": 18446744073709551615, "score": NaN}'), { amount: '18446744073709551615', score: null })
+    assert.deepEqual(parseJsonBody('{"amount": 18446744073709551615, "score": NaN}'), {
+      amount: '18446744073709551615',
+      score: null,
+    })
   })
 })
 
 describe('prototype poisoning', () => {
   test('__proto__ keys are removed, at any depth', () => {
-    const parsed = parseJsonBody('{"a": 1, "__proto__": {"admin": true}, "b": {"__proto__": {"x": 1}, "c": 2}}') as Record<string, unknown>
+    const parsed = parseJsonBody(
+      '{"a": 1, "__proto__": {"admin": true}, "b": {"__proto__": {"x": 1}, "c": 2}}',
+    ) as Record<string, unknown>
     assert.deepEqual(parsed, { a: 1, b: { c: 2 } })
     assert.equal(Object.hasOwn(parsed, '__proto__'), false)
     assert.equal(({} as Record<string, unknown>).admin, undefined)
@@ -103,7 +142,10 @@ describe('prototype poisoning', () => {
   })
 
   test('also when the body went through the NaN / big-integer rewrite', () => {
-    assert.deepEqual(parseJsonBody('{"score": NaN, "__proto__": {"admin": true}, "n": 99999999999999999}'), { score: null, n: '99999999999999999' })
+    assert.deepEqual(parseJsonBody('{"score": NaN, "__proto__": {"admin": true}, "n": 99999999999999999}'), {
+      score: null,
+      n: '99999999999999999',
+    })
   })
 })
 

@@ -6,7 +6,10 @@ import { installedPgTools, pgToolFor } from '../../src/db/pg-tools.ts'
 describe('pg tools', () => {
   it('a server newer than every installed pg_dump gets an error naming the client tools to install', async () => {
     await assert.rejects(pgToolFor('pg_dump', 99), (err: Error) => {
-      assert.match(err.message, /^pg_dump for a PostgreSQL 99 server: .*install the PostgreSQL 99 client tools \(Debian: postgresql-client-99\)/)
+      assert.match(
+        err.message,
+        /^pg_dump for a PostgreSQL 99 server: .*install the PostgreSQL 99 client tools \(Debian: postgresql-client-99\)/,
+      )
       return true
     })
   })
@@ -17,7 +20,10 @@ describe('pg tools', () => {
 
   it('picks the oldest installed copy that is at least as new as the server', async (t) => {
     const installed = await installedPgTools('pg_dump')
-    if (installed.length === 0) { t.skip('no pg_dump on this machine'); return }
+    if (installed.length === 0) {
+      t.skip('no pg_dump on this machine')
+      return
+    }
     const oldest = Math.min(...installed.map((i) => i.major))
     const picked = await pgToolFor('pg_dump', oldest)
     assert.equal(picked.major, oldest)

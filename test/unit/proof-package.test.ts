@@ -9,9 +9,25 @@ import { sharedTestdata } from '../support/shared-data.ts'
 
 await initClaimTree()
 
-interface VectorLeaf { index: number; hotkey: string; recipient_coldkey: string; amount_units: string; leaf: string; proof: string[] }
-interface VectorCase { name: string; epoch: number; root: string; num_of_leaves: number; leaves: VectorLeaf[] }
-interface Vectors { format: string; cases: VectorCase[] }
+interface VectorLeaf {
+  index: number
+  hotkey: string
+  recipient_coldkey: string
+  amount_units: string
+  leaf: string
+  proof: string[]
+}
+interface VectorCase {
+  name: string
+  epoch: number
+  root: string
+  num_of_leaves: number
+  leaves: VectorLeaf[]
+}
+interface Vectors {
+  format: string
+  cases: VectorCase[]
+}
 
 const vectors = sharedTestdata('merkle-vectors.json') as Vectors
 const byName = (name: string): VectorCase => {
@@ -21,7 +37,7 @@ const byName = (name: string): VectorCase => {
 }
 
 /** A proof package exactly as the claim app serves it (§9), built from a vector leaf. */
-function packageOf (c: VectorCase, i: number): Record<string, unknown> {
+function packageOf(c: VectorCase, i: number): Record<string, unknown> {
   const l = c.leaves[i]!
   const amount = BigInt(l.amount_units) <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(l.amount_units) : l.amount_units
   return {
@@ -79,17 +95,83 @@ describe('proof package check', () => {
   })
 
   const tamperings: Array<[string, (p: Record<string, unknown>) => void, RegExp]> = [
-    ['epoch', (p) => { p.epoch = (p.epoch as number) + 1 }, /folds to/],
-    ['index', (p) => { p.index = (p.index as number) + 1 }, /folds to/],
-    ['hotkey', (p) => { p.hotkey = otherAddress }, /folds to/],
-    ['recipient_coldkey', (p) => { p.recipient_coldkey = otherAddress }, /folds to/],
-    ['amount_units', (p) => { p.amount_units = (BigInt(p.amount_units as string) - 1n).toString() }, /folds to/],
-    ['a proof element', (p) => { (p.proof as string[])[0] = flipLastHex((p.proof as string[])[0]!) }, /folds to/],
-    ['a dropped proof element', (p) => { (p.proof as string[]).pop() }, /folds to/],
-    ['an extra proof element', (p) => { (p.proof as string[]).push(`0x${'ab'.repeat(32)}`) }, /folds to/],
-    ['root', (p) => { p.root = flipLastHex(p.root as string) }, /folds to/],
-    ['leaf', (p) => { p.leaf = flipLastHex(p.leaf as string) }, /leaf in the package/],
-    ['amount (differs from amount_units)', (p) => { p.amount = (BigInt(p.amount as string) + 1n).toString() }, /amount/],
+    [
+      'epoch',
+      (p) => {
+        p.epoch = (p.epoch as number) + 1
+      },
+      /folds to/,
+    ],
+    [
+      'index',
+      (p) => {
+        p.index = (p.index as number) + 1
+      },
+      /folds to/,
+    ],
+    [
+      'hotkey',
+      (p) => {
+        p.hotkey = otherAddress
+      },
+      /folds to/,
+    ],
+    [
+      'recipient_coldkey',
+      (p) => {
+        p.recipient_coldkey = otherAddress
+      },
+      /folds to/,
+    ],
+    [
+      'amount_units',
+      (p) => {
+        p.amount_units = (BigInt(p.amount_units as string) - 1n).toString()
+      },
+      /folds to/,
+    ],
+    [
+      'a proof element',
+      (p) => {
+        ;(p.proof as string[])[0] = flipLastHex((p.proof as string[])[0]!)
+      },
+      /folds to/,
+    ],
+    [
+      'a dropped proof element',
+      (p) => {
+        ;(p.proof as string[]).pop()
+      },
+      /folds to/,
+    ],
+    [
+      'an extra proof element',
+      (p) => {
+        ;(p.proof as string[]).push(`0x${'ab'.repeat(32)}`)
+      },
+      /folds to/,
+    ],
+    [
+      'root',
+      (p) => {
+        p.root = flipLastHex(p.root as string)
+      },
+      /folds to/,
+    ],
+    [
+      'leaf',
+      (p) => {
+        p.leaf = flipLastHex(p.leaf as string)
+      },
+      /leaf in the package/,
+    ],
+    [
+      'amount (differs from amount_units)',
+      (p) => {
+        p.amount = (BigInt(p.amount as string) + 1n).toString()
+      },
+      /amount/,
+    ],
   ]
   for (const [field, tamper, message] of tamperings) {
     it(`reports a tampered ${field}`, () => {
@@ -98,7 +180,10 @@ describe('proof package check', () => {
       tamper(pkg)
       const result = checkProofPackage(pkg)
       assert.equal(result.ok, false)
-      assert.ok(result.problems.some((p) => message.test(p)), `problems: ${JSON.stringify(result.problems)}`)
+      assert.ok(
+        result.problems.some((p) => message.test(p)),
+        `problems: ${JSON.stringify(result.problems)}`,
+      )
     })
   }
 
@@ -120,7 +205,10 @@ describe('proof package check', () => {
     for (const [pkg, message] of cases) {
       const result = checkProofPackage(pkg)
       assert.equal(result.ok, false)
-      assert.ok(result.problems.some((p) => message.test(p)), `${JSON.stringify(result.problems)} should match ${message}`)
+      assert.ok(
+        result.problems.some((p) => message.test(p)),
+        `${JSON.stringify(result.problems)} should match ${message}`,
+      )
     }
     for (const junk of [null, undefined, 42, 'text', []]) assert.equal(checkProofPackage(junk).ok, false)
   })

@@ -5,14 +5,29 @@ import assert from 'node:assert/strict'
 import * as scure from '@scure/sr25519'
 import { encodeAddress, mnemonicToMiniSecret } from '@polkadot/util-crypto'
 import { keyFromSecret, recipientMessage, walletMessage, type MinerKey } from '../../src/crypto/keys.ts'
-import { canonicalHotkey, cryptoReady, decodeAnySpelling, decodeHotkey, encodeHotkey, isHotkey, parseSignature, verifyMessage } from '../../src/crypto/sr25519.ts'
+import {
+  canonicalHotkey,
+  cryptoReady,
+  decodeAnySpelling,
+  decodeHotkey,
+  encodeHotkey,
+  isHotkey,
+  parseSignature,
+  verifyMessage,
+} from '../../src/crypto/sr25519.ts'
 import fc from 'fast-check'
 import { twoBytePrefixSpelling } from '../support/ss58.ts'
 import { sharedTestdata } from '../support/shared-data.ts'
 
 interface AuthVectors {
   keys: Record<'miner' | 'other', { mnemonic: string; address: string; public_key: string }>
-  cases: Array<{ name: string; headers: Record<'X-Key' | 'X-Timestamp' | 'X-Signature', string>; message: string; valid: boolean; note?: string }>
+  cases: Array<{
+    name: string
+    headers: Record<'X-Key' | 'X-Timestamp' | 'X-Signature', string>
+    message: string
+    valid: boolean
+    note?: string
+  }>
 }
 
 const vectors = sharedTestdata('auth-vectors.json') as AuthVectors
@@ -30,7 +45,7 @@ before(async () => {
 })
 
 describe('keys', () => {
-  test('our key and @scure derive the vector\'s public key and address from the mnemonic', async () => {
+  test("our key and @scure derive the vector's public key and address from the mnemonic", async () => {
     for (const name of ['miner', 'other'] as const) {
       const expected = vectors.keys[name]
       const ours = await keyFromSecret(expected.mnemonic)
@@ -43,13 +58,21 @@ describe('keys', () => {
   })
 
   test('keyFromSecret refuses a phrase that is not a BIP39 mnemonic', async () => {
-    await assert.rejects(keyFromSecret('bottom drive obey lake curtain smoke basket hold race lonely fit fit'), /not a valid BIP39 mnemonic/)
+    await assert.rejects(
+      keyFromSecret('bottom drive obey lake curtain smoke basket hold race lonely fit fit'),
+      /not a valid BIP39 mnemonic/,
+    )
   })
 })
 
 describe('cross-verification with @scure/sr25519', () => {
   test('a signature made by @scure verifies with our verifyMessage; other messages and keys do not', () => {
-    for (const message of [walletMessage(1_700_000_000), recipientMessage(1_700_000_000, vectors.keys.other.address), 'auth:', 'ünïcødé ✓']) {
+    for (const message of [
+      walletMessage(1_700_000_000),
+      recipientMessage(1_700_000_000, vectors.keys.other.address),
+      'auth:',
+      'ünïcødé ✓',
+    ]) {
       const signature = scure.sign(scureSecret, utf8(message))
       assert.equal(verifyMessage(miner.publicKey, message, signature), true, message)
       assert.equal(verifyMessage(miner.publicKey, `${message} `, signature), false)
@@ -68,7 +91,10 @@ describe('cross-verification with @scure/sr25519', () => {
   })
 
   test('a signature made by our keyFromSecret verifies with @scure', () => {
-    for (const message of [walletMessage(1_700_000_000), recipientMessage(1_700_000_000, `  ${vectors.keys.other.address} `)]) {
+    for (const message of [
+      walletMessage(1_700_000_000),
+      recipientMessage(1_700_000_000, `  ${vectors.keys.other.address} `),
+    ]) {
       const signature = fromHex(miner.sign(message))
       assert.equal(signature.length, 64)
       assert.equal(scure.verify(utf8(message), signature, miner.publicKey), true, message)
@@ -100,7 +126,8 @@ describe('the shared vectors', () => {
 
       let theirs: boolean
       try {
-        theirs = scure.verify(utf8(vector.message), signature, decoded.publicKey) ||
+        theirs =
+          scure.verify(utf8(vector.message), signature, decoded.publicKey) ||
           scure.verify(utf8(`<Bytes>${vector.message}</Bytes>`), signature, decoded.publicKey)
       } catch {
         theirs = false // @scure throws on bytes that are not a curve point
@@ -114,7 +141,13 @@ describe('verifyMessage never throws', () => {
   test('garbage signatures and keys → false', () => {
     const message = 'auth:1700000000'
     const good = fromHex(miner.sign(message))
-    const garbage = [new Uint8Array(64).fill(0xff), new Uint8Array(64), good.slice(0, 63), new Uint8Array(0), Uint8Array.from([...good, 0])]
+    const garbage = [
+      new Uint8Array(64).fill(0xff),
+      new Uint8Array(64),
+      good.slice(0, 63),
+      new Uint8Array(0),
+      Uint8Array.from([...good, 0]),
+    ]
     for (const signature of garbage) assert.equal(verifyMessage(miner.publicKey, message, signature), false)
     for (const key of [new Uint8Array(32).fill(0xff), new Uint8Array(32), miner.publicKey.slice(0, 31)]) {
       assert.equal(verifyMessage(key, message, good), false)
@@ -139,7 +172,10 @@ describe('decodeHotkey', () => {
     ['too long', address + address],
     ['not base58 (0, O, I, l)', `0${address.slice(1)}`],
     ['wrong checksum', address.slice(0, -1) + (address.endsWith('V') ? 'W' : 'V')],
-    ['one character changed in the middle', address.slice(0, 20) + (address[20] === 'a' ? 'b' : 'a') + address.slice(21)],
+    [
+      'one character changed in the middle',
+      address.slice(0, 20) + (address[20] === 'a' ? 'b' : 'a') + address.slice(21),
+    ],
     ['polkadot prefix 0', encodeAddress(fromHex(vectors.keys.miner.public_key), 0)],
     ['kusama prefix 2', encodeAddress(fromHex(vectors.keys.miner.public_key), 2)],
     ['a hex public key', vectors.keys.miner.public_key],
@@ -156,22 +192,25 @@ describe('decodeHotkey', () => {
   }
 
   test('the two-byte spelling of prefix 42 is another valid address of the same key, and is refused naming the canonical one', () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (key) => {
-      const canonical = encodeHotkey(key)
-      const other = twoBytePrefixSpelling(key)
-      assert.notEqual(other, canonical)
-      const any = decodeAnySpelling(other)
-      assert.ok('publicKey' in any, 'SS58 itself accepts the other spelling')
-      assert.deepEqual(any.publicKey, key)
-      const decoded = decodeHotkey(other)
-      assert.ok('error' in decoded)
-      assert.equal(decoded.canonical, canonical)
-      assert.ok(decoded.error.includes(`use ${canonical}`), decoded.error)
-      assert.equal(isHotkey(other), false)
-      assert.equal(canonicalHotkey(other), canonical)
-      assert.equal(canonicalHotkey(canonical), canonical)
-      assert.ok('publicKey' in decodeHotkey(canonical))
-    }), { numRuns: 200 })
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (key) => {
+        const canonical = encodeHotkey(key)
+        const other = twoBytePrefixSpelling(key)
+        assert.notEqual(other, canonical)
+        const any = decodeAnySpelling(other)
+        assert.ok('publicKey' in any, 'SS58 itself accepts the other spelling')
+        assert.deepEqual(any.publicKey, key)
+        const decoded = decodeHotkey(other)
+        assert.ok('error' in decoded)
+        assert.equal(decoded.canonical, canonical)
+        assert.ok(decoded.error.includes(`use ${canonical}`), decoded.error)
+        assert.equal(isHotkey(other), false)
+        assert.equal(canonicalHotkey(other), canonical)
+        assert.equal(canonicalHotkey(canonical), canonical)
+        assert.ok('publicKey' in decodeHotkey(canonical))
+      }),
+      { numRuns: 200 },
+    )
   })
 
   test('the prefix mismatch says which prefix was found', () => {
@@ -186,14 +225,32 @@ describe('parseSignature', () => {
   const bytes = fromHex(signature)
 
   test('accepts 64 bytes of hex with or without 0x, in either case', () => {
-    for (const text of [signature, `0x${signature}`, `0X${signature}`, signature.toUpperCase(), `0x${signature.toUpperCase()}`]) {
+    for (const text of [
+      signature,
+      `0x${signature}`,
+      `0X${signature}`,
+      signature.toUpperCase(),
+      `0x${signature.toUpperCase()}`,
+    ]) {
       assert.deepEqual(parseSignature(text), bytes, text)
     }
   })
 
   test('rejects wrong lengths and non-hex', () => {
-    const bad = ['', '0x', signature.slice(0, 126), signature.slice(0, 127), `${signature}0`, `${signature}00`, `0x${signature.slice(2)}z`,
-      `${signature.slice(0, 127)}g`, `x${signature.slice(1)}`, ` ${signature}`, `0x0x${signature.slice(4)}`, `00${signature}`.slice(0, 129)]
+    const bad = [
+      '',
+      '0x',
+      signature.slice(0, 126),
+      signature.slice(0, 127),
+      `${signature}0`,
+      `${signature}00`,
+      `0x${signature.slice(2)}z`,
+      `${signature.slice(0, 127)}g`,
+      `x${signature.slice(1)}`,
+      ` ${signature}`,
+      `0x0x${signature.slice(4)}`,
+      `00${signature}`.slice(0, 129),
+    ]
     for (const text of bad) assert.equal(parseSignature(text), undefined, JSON.stringify(text))
   })
 })

@@ -2,10 +2,26 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { blockAtTime, epochOfWindow, epochWindows, initialSegment, scheduleTempo, tempoDifferences, windowBlocks, windowInfo, windowOfBlock, type Tempo } from '../../src/domain/tempo.ts'
+import {
+  blockAtTime,
+  epochOfWindow,
+  epochWindows,
+  initialSegment,
+  scheduleTempo,
+  tempoDifferences,
+  windowBlocks,
+  windowInfo,
+  windowOfBlock,
+  type Tempo,
+} from '../../src/domain/tempo.ts'
 
 const GENESIS = 1_700_000_000_000
-const base: Tempo = { blockTimeS: 12, windowBlocks: 360, epochWindows: 1, segments: [initialSegment({ blockTimeS: 12, windowBlocks: 360, epochWindows: 1 }, GENESIS)] }
+const base: Tempo = {
+  blockTimeS: 12,
+  windowBlocks: 360,
+  epochWindows: 1,
+  segments: [initialSegment({ blockTimeS: 12, windowBlocks: 360, epochWindows: 1 }, GENESIS)],
+}
 
 describe('one segment', () => {
   test('windows, epochs and blocks follow the settings from block 0', () => {
@@ -54,20 +70,27 @@ describe('a scheduled change', () => {
   })
 
   test('property: window and epoch numbers never go back or skip as blocks advance', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 400 }), fc.integer({ min: 1, max: 6 }), (epoch, wb, ew) => {
-      const t = scheduleTempo(base, epoch, { blockTimeS: 12, windowBlocks: wb, epochWindows: ew })
-      const from = windowBlocks(epochWindows(epoch, t).first, t).first
-      let previous = windowOfBlock(from - 400, t)
-      for (let b = from - 399; b < from + 400; b++) {
-        const w = windowOfBlock(b, t)
-        if (w !== previous && w !== previous + 1) return false
-        const { first, last } = windowBlocks(w, t)
-        if (b < first || b > last) return false
-        if (epochOfWindow(w, t) < epochOfWindow(previous, t)) return false
-        previous = w
-      }
-      return true
-    }))
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 100 }),
+        fc.integer({ min: 1, max: 400 }),
+        fc.integer({ min: 1, max: 6 }),
+        (epoch, wb, ew) => {
+          const t = scheduleTempo(base, epoch, { blockTimeS: 12, windowBlocks: wb, epochWindows: ew })
+          const from = windowBlocks(epochWindows(epoch, t).first, t).first
+          let previous = windowOfBlock(from - 400, t)
+          for (let b = from - 399; b < from + 400; b++) {
+            const w = windowOfBlock(b, t)
+            if (w !== previous && w !== previous + 1) return false
+            const { first, last } = windowBlocks(w, t)
+            if (b < first || b > last) return false
+            if (epochOfWindow(w, t) < epochOfWindow(previous, t)) return false
+            previous = w
+          }
+          return true
+        },
+      ),
+    )
   })
 
   test('a later change replaces one scheduled at or after its epoch', () => {
@@ -78,6 +101,8 @@ describe('a scheduled change', () => {
 })
 
 test('tempoDifferences names each differing variable with both values', () => {
-  assert.deepEqual(tempoDifferences(base, { blockTimeS: 12, windowBlocks: 5, epochWindows: 1 }), [{ variable: 'WINDOW_BLOCKS', stored: 360, wanted: 5 }])
+  assert.deepEqual(tempoDifferences(base, { blockTimeS: 12, windowBlocks: 5, epochWindows: 1 }), [
+    { variable: 'WINDOW_BLOCKS', stored: 360, wanted: 5 },
+  ])
   assert.deepEqual(tempoDifferences(base, base), [])
 })

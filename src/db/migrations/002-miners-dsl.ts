@@ -15,18 +15,26 @@ const NO_SIZE_LIMIT = 1 << 30
  * grammar does not read keeps its text and hash and is marked dsl_readable = 0, so it is never handed
  * out again.
  */
-export async function up (db: Kysely<any>, _dialect: Dialect): Promise<void> {
+export async function up(db: Kysely<any>, _dialect: Dialect): Promise<void> {
   await db.schema.alterTable('algorithms').addColumn('submitted_dsl', 'text').execute()
-  await db.schema.alterTable('algorithms').addColumn('dsl_readable', 'bigint', (c) => c.notNull().defaultTo(1)).execute()
+  await db.schema
+    .alterTable('algorithms')
+    .addColumn('dsl_readable', 'bigint', (c) => c.notNull().defaultTo(1))
+    .execute()
   // The migrator runs PostgreSQL migrations in a transaction but not SQLite ones; one transaction there too.
   if (db.isTransaction) await rewrite(db)
   else await db.transaction().execute(rewrite)
 }
 
-async function rewrite (db: Kysely<any>): Promise<void> {
-  for (let after: bigint | number = -1; ;) {
-    const rows = await db.selectFrom('algorithms').select(['id', 'task_type', 'algorithm_dsl'])
-      .where('id', '>', after).orderBy('id').limit(BATCH).execute()
+async function rewrite(db: Kysely<any>): Promise<void> {
+  for (let after: bigint | number = -1; ; ) {
+    const rows = await db
+      .selectFrom('algorithms')
+      .select(['id', 'task_type', 'algorithm_dsl'])
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(BATCH)
+      .execute()
     if (rows.length === 0) return
     for (const row of rows) {
       const inputDim = taskInputDim(row.task_type)

@@ -10,17 +10,27 @@ import type { Dialect } from '../database.ts'
  *   parameters the epoch closed with, the rest undistributed.
  * The arithmetic is written out here, not imported, so this migration means the same thing forever.
  */
-export async function up (db: Kysely<any>, _dialect: Dialect): Promise<void> {
-  const epochs = await db.selectFrom('epochs')
-    .select(['epoch_id', 'epoch_units', 'fee_units', 'undistributed_units', 'budget_units', 'params']).execute()
+export async function up(db: Kysely<any>, _dialect: Dialect): Promise<void> {
+  const epochs = await db
+    .selectFrom('epochs')
+    .select(['epoch_id', 'epoch_units', 'fee_units', 'undistributed_units', 'budget_units', 'params'])
+    .execute()
   for (const e of epochs) {
     const budget = BigInt(e.budget_units)
     const paid = BigInt(e.epoch_units)
     if (paid + BigInt(e.fee_units) + BigInt(e.undistributed_units) === budget) continue
-    const earners = await db.selectFrom('epoch_payouts').select('hotkey').where('epoch_id', '=', e.epoch_id).limit(1).execute()
+    const earners = await db
+      .selectFrom('epoch_payouts')
+      .select('hotkey')
+      .where('epoch_id', '=', e.epoch_id)
+      .limit(1)
+      .execute()
     const feeBps = BigInt((JSON.parse(e.params) as { pool_fee_bps: number }).pool_fee_bps)
-    const fee = earners.length === 0 ? 0n : budget * feeBps / 10_000n
-    await db.updateTable('epochs').set({ fee_units: fee, undistributed_units: budget - fee - paid })
-      .where('epoch_id', '=', e.epoch_id).execute()
+    const fee = earners.length === 0 ? 0n : (budget * feeBps) / 10_000n
+    await db
+      .updateTable('epochs')
+      .set({ fee_units: fee, undistributed_units: budget - fee - paid })
+      .where('epoch_id', '=', e.epoch_id)
+      .execute()
   }
 }

@@ -26,8 +26,10 @@ export function identityBytes(program: DslProgram): Buffer {
     const body = program[phase]
     parts.push(Buffer.from(phase, 'utf8'))
     parts.push(column(body, 1, (b, i, x) => b.writeInt8(OPCODES[x.op], i)))
-    for (const field of ['in1', 'in2', 'out'] as const) parts.push(column(body, 2, (b, i, x) => b.writeInt16LE(x[field], i)))
-    for (const field of ['const1', 'const2'] as const) parts.push(column(body, 4, (b, i, x) => b.writeFloatLE(x[field], i)))
+    for (const field of ['in1', 'in2', 'out'] as const)
+      parts.push(column(body, 2, (b, i, x) => b.writeInt16LE(x[field], i)))
+    for (const field of ['const1', 'const2'] as const)
+      parts.push(column(body, 4, (b, i, x) => b.writeFloatLE(x[field], i)))
   }
   return Buffer.concat(parts)
 }
@@ -40,7 +42,11 @@ export function programHash(program: DslProgram): string {
   return createHash('sha256').update(identityBytes(program)).digest('hex')
 }
 
-function column(body: readonly Instruction[], width: number, write: (buffer: Buffer, offset: number, x: Instruction) => void): Buffer {
+function column(
+  body: readonly Instruction[],
+  width: number,
+  write: (buffer: Buffer, offset: number, x: Instruction) => void,
+): Buffer {
   const buffer = Buffer.alloc(body.length * width)
   body.forEach((instruction, i) => {
     write(buffer, i * width, instruction)

@@ -81,13 +81,20 @@ function checkCharacters(raw: string, line: number): void {
     if (code === 0x23 /* # */) inComment = true
     if (code === 0x09 || (code >= 0x20 && code <= 0x7e)) continue
     if (LINE_BREAKS.has(code)) {
-      throw new DslError(line, `unusual line break U+${hex(code)}: the miners' parser starts a new line there; use \\n or \\r\\n`)
+      throw new DslError(
+        line,
+        `unusual line break U+${hex(code)}: the miners' parser starts a new line there; use \\n or \\r\\n`,
+      )
     }
     if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) throw new DslError(line, `control character U+${hex(code)}`)
     if (inComment) continue
-    if (code === 0xfeff) throw new DslError(line, 'byte-order mark: the miners\' parser reads it as part of the first line')
+    if (code === 0xfeff)
+      throw new DslError(line, "byte-order mark: the miners' parser reads it as part of the first line")
     const char = String.fromCodePoint(raw.codePointAt(i) as number)
-    throw new DslError(line, `unexpected character ${JSON.stringify(char)} (U+${hex(char.codePointAt(0) as number)}) outside a comment`)
+    throw new DslError(
+      line,
+      `unexpected character ${JSON.stringify(char)} (U+${hex(char.codePointAt(0) as number)}) outside a comment`,
+    )
   }
 }
 
@@ -173,7 +180,10 @@ class LineReading {
   private addHashLine(trimmed: string, line: number): void {
     if (trimmed.slice(0, 7).toLowerCase() === '# meta:') this.setMeta(trimmed.slice(7), line)
     else if (NEAR_META.test(trimmed)) {
-      throw new DslError(line, 'the miners\' parser reads a meta line only when it starts with "# meta:" (one space); this one would be ignored')
+      throw new DslError(
+        line,
+        'the miners\' parser reads a meta line only when it starts with "# meta:" (one space); this one would be ignored',
+      )
     }
     this.switchPhase(trimmed)
   }
@@ -199,7 +209,7 @@ class LineReading {
     if (this.metaLine !== 0) throw new DslError(line, `second meta line (the first is line ${this.metaLine})`)
     this.metaLine = line
     // Entry by entry, not split(): a hostile meta line must not become a huge array first.
-    for (let pos = 0; pos < payload.length;) {
+    for (let pos = 0; pos < payload.length; ) {
       while (pos < payload.length && isMetaSeparator(payload.charCodeAt(pos))) pos++
       const start = pos
       while (pos < payload.length && !isMetaSeparator(payload.charCodeAt(pos))) pos++

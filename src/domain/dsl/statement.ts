@@ -98,12 +98,12 @@ class LineReader {
     const [mnemonic, literal, extra] = firstWords(this.text.slice(0, arrowAt), 3)
     if (mnemonic?.toUpperCase() !== 'CONST') {
       throw this.error(
-        'the arrow form is read only as `CONST <number> -> <register>`: the miners\' parser drops the ' +
+        "the arrow form is read only as `CONST <number> -> <register>`: the miners' parser drops the " +
           'operands of every other arrow operation; write `d = fn(a, b)` or `d = a + b`',
       )
     }
     if (literal === undefined || extra !== undefined) {
-      throw this.error('CONST takes exactly one number (the miners\' parser reads anything else as 0.0)')
+      throw this.error("CONST takes exactly one number (the miners' parser reads anything else as 0.0)")
     }
     const value = this.constant(literal)
     const out = this.address(this.text.slice(arrowAt + 2).trim())
@@ -128,7 +128,10 @@ class LineReader {
     const symbol = this.peek()
     if (symbol === undefined) return instruction('COPY', in1, UNUSED, out, 0, 0)
     const op = ARITHMETIC[symbol]
-    if (op === undefined) throw this.error(`expected an operator (+ - * /) or the end of the line after ${quote(name)}, got ${quote(this.rest(this.pos))}`)
+    if (op === undefined)
+      throw this.error(
+        `expected an operator (+ - * /) or the end of the line after ${quote(name)}, got ${quote(this.rest(this.pos))}`,
+      )
     this.pos++
     this.skipBlanks()
     const secondAt = this.pos
@@ -137,7 +140,9 @@ class LineReader {
     const in2 = this.address(second)
     this.skipBlanks()
     if (!this.atEnd()) {
-      throw this.error(`unexpected ${quote(this.rest(this.pos))} after the statement (the miners' parser would ignore it)`)
+      throw this.error(
+        `unexpected ${quote(this.rest(this.pos))} after the statement (the miners' parser would ignore it)`,
+      )
     }
     return instruction(op, in1, in2, out, 0, 0)
   }
@@ -145,13 +150,16 @@ class LineReader {
   /** `vN[i] = <number>`: no blanks inside, as their pattern requires. */
   private element(destName: string): Instruction {
     const out = this.address(destName)
-    if (destName.charAt(0) !== 'v') throw this.error(`only vector registers take an element index, got ${quote(destName)}`)
+    if (destName.charAt(0) !== 'v')
+      throw this.error(`only vector registers take an element index, got ${quote(destName)}`)
     this.pos++
     const close = this.text.indexOf(']', this.pos)
     const index = close === -1 ? '' : this.text.slice(this.pos, close)
-    if (!isDigits(index)) throw this.error(`vector element index must be digits inside [ ], got ${quote(this.rest(this.pos - 1))}`)
+    if (!isDigits(index))
+      throw this.error(`vector element index must be digits inside [ ], got ${quote(this.rest(this.pos - 1))}`)
     const value = Number(index)
-    if (value >= this.meta.vector_dim) throw this.error(`element index ${quote(index)} out of range (vector_dim=${this.meta.vector_dim})`)
+    if (value >= this.meta.vector_dim)
+      throw this.error(`element index ${quote(index)} out of range (vector_dim=${this.meta.vector_dim})`)
     this.pos = close + 1
     this.expect('=')
     this.skipBlanks()
@@ -165,13 +173,16 @@ class LineReader {
     if (close === -1) throw this.error(`${name}( is missing its closing parenthesis`)
     if (close !== this.text.length - 1) throw this.error(`unexpected ${quote(this.rest(close + 1))} after ${name}(…)`)
     const inner = this.text.slice(this.pos + 1, -1)
-    if (inner.includes('(') || inner.includes(')')) throw this.error(`${name}(…): nested parentheses are not part of the grammar`)
+    if (inner.includes('(') || inner.includes(')'))
+      throw this.error(`${name}(…): nested parentheses are not part of the grammar`)
     // Count before splitting: a hostile argument list must not become a huge array.
     let commas = 0
     for (let i = inner.indexOf(','); i !== -1 && commas <= 2; i = inner.indexOf(',', i + 1)) commas++
-    if (commas > 2) throw this.error(`${name} takes ${expectedArguments(ALLOWED_ARGUMENTS[rule.args])}, got more than 3`)
+    if (commas > 2)
+      throw this.error(`${name} takes ${expectedArguments(ALLOWED_ARGUMENTS[rule.args])}, got more than 3`)
     const args = inner.trim() === '' ? [] : inner.split(',').map((arg) => arg.trim())
-    if (args.includes('')) throw this.error(`${name}(…) has an empty argument (the miners' parser would skip it and shift the others)`)
+    if (args.includes(''))
+      throw this.error(`${name}(…) has an empty argument (the miners' parser would skip it and shift the others)`)
 
     switch (rule.args) {
       case 'register': {
@@ -211,7 +222,8 @@ class LineReader {
   }
 
   private arity(name: string, args: readonly string[], allowed: readonly number[]): void {
-    if (!allowed.includes(args.length)) throw this.error(`${name} takes ${expectedArguments(allowed)}, got ${args.length}`)
+    if (!allowed.includes(args.length))
+      throw this.error(`${name} takes ${expectedArguments(allowed)}, got ${args.length}`)
   }
 
   /** A float32 constant from a decimal literal. */
@@ -227,26 +239,38 @@ class LineReader {
     const kind = name.charAt(0)
     const digits = name.slice(1)
     if ((kind !== 's' && kind !== 'v' && kind !== 'm') || !isDigits(digits)) {
-      if (isRegisterLike(name)) throw this.error(`registers are lowercase: write ${quote(name.toLowerCase())}, not ${quote(name)}`)
-      if (isDecimalLiteral(name)) throw this.error(`expected a register, got the number ${quote(name)} (operands are registers; literal operands are not part of the miners' grammar)`)
+      if (isRegisterLike(name))
+        throw this.error(`registers are lowercase: write ${quote(name.toLowerCase())}, not ${quote(name)}`)
+      if (isDecimalLiteral(name))
+        throw this.error(
+          `expected a register, got the number ${quote(name)} (operands are registers; literal operands are not part of the miners' grammar)`,
+        )
       throw this.error(`expected a register (sN, vN or mN), got ${quote(name)}`)
     }
-    if (digits.length > 1 && digits.startsWith('0')) throw this.error(`write the register ${quote(name)} without leading zeros`)
+    if (digits.length > 1 && digits.startsWith('0'))
+      throw this.error(`write the register ${quote(name)} without leading zeros`)
     const bank = BANK[kind]
     const index = Number(digits)
     const count = this.meta[bank.count]
     if (index >= count) throw this.error(`register ${quote(name)} out of range (${bank.count}=${count})`)
     if (index >= bank.size) {
-      throw this.error(`register ${quote(name)} is past the miners' ${bank.size} ${bank.count.split('_')[0]} registers: their address ${bank.base + index} is another register`)
+      throw this.error(
+        `register ${quote(name)} is past the miners' ${bank.size} ${bank.count.split('_')[0]} registers: their address ${bank.base + index} is another register`,
+      )
     }
     return bank.base + index
   }
 
   private operandError(text: string): DslError {
     if (text === '') return this.error('expected a register or a number, got the end of the line')
-    if (isDecimalLiteral(text)) return this.error(`expected a register, got the number ${quote(text)} (operands are registers; literal operands are not part of the miners' grammar)`)
-    if (/^[-+][ \t]*[svm][0-9]/.test(text)) return this.error(`negated registers are not part of the grammar: ${quote(text)}`)
-    if (/^(inf|infinity|nan)$/i.test(text.replace(/^[-+]/, ''))) return this.error(`non-finite number ${quote(text)} is not allowed`)
+    if (isDecimalLiteral(text))
+      return this.error(
+        `expected a register, got the number ${quote(text)} (operands are registers; literal operands are not part of the miners' grammar)`,
+      )
+    if (/^[-+][ \t]*[svm][0-9]/.test(text))
+      return this.error(`negated registers are not part of the grammar: ${quote(text)}`)
+    if (/^(inf|infinity|nan)$/i.test(text.replace(/^[-+]/, '')))
+      return this.error(`non-finite number ${quote(text)} is not allowed`)
     return this.error(`expected a number, got ${quote(text)}`)
   }
 
@@ -258,7 +282,8 @@ class LineReader {
 
   private expect(char: string): void {
     this.skipBlanks()
-    if (this.peek() !== char) throw this.error(`expected "${char}", got ${this.atEnd() ? 'the end of the line' : quote(this.rest(this.pos))}`)
+    if (this.peek() !== char)
+      throw this.error(`expected "${char}", got ${this.atEnd() ? 'the end of the line' : quote(this.rest(this.pos))}`)
     this.pos++
     this.skipBlanks()
   }

@@ -7,7 +7,10 @@ import { HOSTILE, largeValidProgram } from '../../support/hostile-dsl.ts'
 describe('hostile input at the size limit', () => {
   for (const [name, text] of Object.entries(HOSTILE)) {
     it(`${name} (${text.length} chars) is rejected with a short DslError`, () => {
-      assert.throws(() => validateAlgorithm(text), (err: unknown) => err instanceof DslError && err.message.length < 300)
+      assert.throws(
+        () => validateAlgorithm(text),
+        (err: unknown) => err instanceof DslError && err.message.length < 300,
+      )
     })
   }
 

@@ -2,10 +2,28 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isDecimalLiteral, pythonRepr, toFloat32 } from '../../../src/domain/dsl/numbers.ts'
 
-describe('numbers as the miners\' software reads and writes them', () => {
+describe("numbers as the miners' software reads and writes them", () => {
   it('reads decimal literals of their grammar, ASCII digits only', () => {
-    for (const text of ['1', '-1', '+1.5', '1.', '.5', '-.5e-3', '2E+8', '007', '1e0']) assert.ok(isDecimalLiteral(text), text)
-    for (const text of ['', '.', '-', '1e', '1e+', 'e5', '1.5.2', '1_0', '0x10', 'inf', 'nan', '٣', '1 ', ' 1', '--1', '1-']) {
+    for (const text of ['1', '-1', '+1.5', '1.', '.5', '-.5e-3', '2E+8', '007', '1e0'])
+      assert.ok(isDecimalLiteral(text), text)
+    for (const text of [
+      '',
+      '.',
+      '-',
+      '1e',
+      '1e+',
+      'e5',
+      '1.5.2',
+      '1_0',
+      '0x10',
+      'inf',
+      'nan',
+      '٣',
+      '1 ',
+      ' 1',
+      '--1',
+      '1-',
+    ]) {
       assert.ok(!isDecimalLiteral(text), text)
     }
   })
@@ -21,7 +39,7 @@ describe('numbers as the miners\' software reads and writes them', () => {
     assert.equal(toFloat32('1e999'), undefined)
   })
 
-  it('writes Python\'s repr: shortest digits, positional from 1e-4 to below 1e16', () => {
+  it("writes Python's repr: shortest digits, positional from 1e-4 to below 1e16", () => {
     // Expected values printed by Python for repr(float(numpy.float32(x))) and repr(x).
     const cases: Array<[number, string]> = [
       [0.10000000149011612, '0.10000000149011612'],

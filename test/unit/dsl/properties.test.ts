@@ -50,7 +50,8 @@ function registerArb(m: Machine, kinds: string): fc.Arbitrary<number> {
   const options: Array<fc.Arbitrary<number>> = []
   if (kinds.includes('s')) options.push(fc.integer({ min: 0, max: m.scalars - 1 }))
   if (kinds.includes('v')) options.push(fc.integer({ min: 0, max: m.vectors - 1 }).map((i) => ADDR_VECTORS + i))
-  if (kinds.includes('m') && m.matrices > 0) options.push(fc.integer({ min: 0, max: m.matrices - 1 }).map((i) => ADDR_MATRICES + i))
+  if (kinds.includes('m') && m.matrices > 0)
+    options.push(fc.integer({ min: 0, max: m.matrices - 1 }).map((i) => ADDR_MATRICES + i))
   return fc.oneof(...options)
 }
 
@@ -60,13 +61,25 @@ const BINARY: OpName[] = ['ADD', 'SUB', 'MUL', 'DIV', 'MIN', 'MAX', 'MATMUL', 'O
 /** Instructions the miners' parser can produce: no type checks (theirs has none), any register kinds. */
 function instructionArb(m: Machine): fc.Arbitrary<Instruction> {
   const any = registerArb(m, 'svm')
-  const x = (op: OpName, in1: number, in2: number, out: number, const1: number, const2: number): Instruction => ({ op, in1, in2, out, const1, const2 })
+  const x = (op: OpName, in1: number, in2: number, out: number, const1: number, const2: number): Instruction => ({
+    op,
+    in1,
+    in2,
+    out,
+    const1,
+    const2,
+  })
   return fc.oneof(
     fc.tuple(any, float32Arb).map(([out, c]) => x('CONST', UNUSED, UNUSED, out, c, 0)),
-    fc.tuple(registerArb(m, 'v'), fc.integer({ min: 0, max: m.vectorDim - 1 }), float32Arb).map(([out, i, c]) => x('CONST_VEC', UNUSED, UNUSED, out, i, c)),
-    fc.tuple(fc.constantFrom<OpName>('GAUSSIAN', 'UNIFORM'), any, float32Arb, float32Arb).map(([op, out, a, b]) => x(op, UNUSED, UNUSED, out, a, b)),
+    fc
+      .tuple(registerArb(m, 'v'), fc.integer({ min: 0, max: m.vectorDim - 1 }), float32Arb)
+      .map(([out, i, c]) => x('CONST_VEC', UNUSED, UNUSED, out, i, c)),
+    fc
+      .tuple(fc.constantFrom<OpName>('GAUSSIAN', 'UNIFORM'), any, float32Arb, float32Arb)
+      .map(([op, out, a, b]) => x(op, UNUSED, UNUSED, out, a, b)),
     fc.tuple(fc.constantFrom(...UNARY), any, any).map(([op, a, out]) => x(op, a, UNUSED, out, 0, 0)),
-    fc.tuple(fc.constantFrom(...BINARY), any, any, any)
+    fc
+      .tuple(fc.constantFrom(...BINARY), any, any, any)
       // Their parser reads dot(m, v) and dot(m, m) as MATMUL, so DOT never has that shape.
       .filter(([op, a, b]) => !(op === 'DOT' && a >= ADDR_MATRICES && b >= ADDR_VECTORS))
       .map(([op, a, b, out]) => x(op, a, b, out, 0, 0)),
@@ -95,7 +108,7 @@ const programArb: fc.Arbitrary<DslProgram> = machineArb.chain((m) =>
     })),
 )
 
-describe('random programs in the miners\' format', () => {
+describe("random programs in the miners' format", () => {
   it('parse(canonical(p)) is p, canonical is a fixed point, and the hash is stable', () => {
     fc.assert(
       fc.property(programArb, (program) => {
@@ -129,8 +142,9 @@ describe('random programs in the miners\' format', () => {
         const phase = PHASES.find((p) => program[p].length > 0) as Phase
         const body = program[phase]
         const index = pick % body.length
-        const changed = { ...body[index] as Instruction }
-        if (changed.op === 'CONST' || changed.op === 'GAUSSIAN' || changed.op === 'UNIFORM') changed.const1 = Math.fround(changed.const1 === 1 ? 2 : 1)
+        const changed = { ...(body[index] as Instruction) }
+        if (changed.op === 'CONST' || changed.op === 'GAUSSIAN' || changed.op === 'UNIFORM')
+          changed.const1 = Math.fround(changed.const1 === 1 ? 2 : 1)
         else if (changed.op === 'CONST_VEC') changed.const2 = Math.fround(changed.const2 === 1 ? 2 : 1)
         else changed.out = changed.out === 0 ? 1 : 0
         const other = { ...program, [phase]: body.map((x, i) => (i === index ? changed : x)) }
@@ -148,16 +162,33 @@ function respell(program: DslProgram, choices: Iterator<number>): string {
   const blank = () => choose(['', ' ', '  ', '\t'])
   const lines: string[] = []
   const { meta } = program
-  const metaEntries = [`scalar_count=${meta.scalar_count}`, `vector_count=${meta.vector_count}`, `matrix_count=${meta.matrix_count}`]
+  const metaEntries = [
+    `scalar_count=${meta.scalar_count}`,
+    `vector_count=${meta.vector_count}`,
+    `matrix_count=${meta.matrix_count}`,
+  ]
   // vector_dim may be left out only when the input dimension alone gives it.
   if (meta.vector_dim !== program.input_dim || choose([true, false])) metaEntries.push(`vector_dim=${meta.vector_dim}`)
-  lines.push(choose(['# meta: ', '# META: ', '# Meta:']) + metaEntries.sort(() => choose([-1, 1])).join(choose([' ', ',', ' , ', '\t'])))
+  lines.push(
+    choose(['# meta: ', '# META: ', '# Meta:']) +
+      metaEntries.sort(() => choose([-1, 1])).join(choose([' ', ',', ' , ', '\t'])),
+  )
   if (choose([true, false])) lines.push(choose(['# evolved by a miner', '#gen3', '# parent_id: 7']))
   for (const phase of PHASES) {
     const title = phase.charAt(0).toUpperCase() + phase.slice(1)
-    lines.push(choose([`# ${phase}`, `# ${phase}:`, `#${phase.toUpperCase()}`, `${phase}:`, `def ${title}():`, `${blank()}def ${title}():${blank()}# ok`]))
+    lines.push(
+      choose([
+        `# ${phase}`,
+        `# ${phase}:`,
+        `#${phase.toUpperCase()}`,
+        `${phase}:`,
+        `def ${title}():`,
+        `${blank()}def ${title}():${blank()}# ok`,
+      ]),
+    )
     const indent = choose(['', '  ', '\t', '    '])
-    if (program[phase].length === 0 || choose([false, false, true])) lines.push(`${indent}${choose(['NoOp()', 'noop()', 'NOOP()'])}`)
+    if (program[phase].length === 0 || choose([false, false, true]))
+      lines.push(`${indent}${choose(['NoOp()', 'noop()', 'NOOP()'])}`)
     for (const x of program[phase]) {
       const comment = choose(['', '', `${blank()}# keep`])
       lines.push(`${indent}${spell(x, choose, blank)}${comment}`)
@@ -171,7 +202,12 @@ function spell(x: Instruction, choose: <T>(options: readonly T[]) => T, blank: (
   const [dest, rhs] = canonical.split(' = ') as [string, string]
   const eq = `${blank()}=${blank()}`
   // Any decimal spelling that rounds to the same float32 (JavaScript drops the sign of -0: not those).
-  const number = (value: number) => choose([pythonRepr(value), String(value), value.toExponential(), value.toPrecision(12)].filter((t) => Object.is(Math.fround(Number(t)), value)))
+  const number = (value: number) =>
+    choose(
+      [pythonRepr(value), String(value), value.toExponential(), value.toPrecision(12)].filter((t) =>
+        Object.is(Math.fround(Number(t)), value),
+      ),
+    )
   switch (x.op) {
     case 'CONST':
       return choose([`${dest}${eq}${number(x.const1)}`, `CONST ${number(x.const1)}${blank()}->${blank()}${dest}`])

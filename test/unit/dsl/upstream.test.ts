@@ -31,16 +31,27 @@ interface Entry {
   reference: { accepted: boolean; parses: boolean; identity: string | null; program: Reading | null }
 }
 
-const CORPUS = JSON.parse(readFileSync(new URL('../../fixtures/dsl-upstream.json', import.meta.url), 'utf8')) as { programs: Entry[] }
+const CORPUS = JSON.parse(readFileSync(new URL('../../fixtures/dsl-upstream.json', import.meta.url), 'utf8')) as {
+  programs: Entry[]
+}
 const CURRENT_FORMAT = 'upstream to_dsl (current format)'
 
 /** The pool's reading in the corpus's layout: [op, in1, in2, out, const1, const2] per instruction. */
 function asReading(program: DslProgram): Reading {
-  const phase = (name: (typeof PHASES)[number]) => program[name].map((x) => [x.op, x.in1, x.in2, x.out, x.const1, x.const2] as [string, number, number, number, number, number])
-  return { meta: { ...program.meta }, caps: { ...program.caps }, setup: phase('setup'), predict: phase('predict'), learn: phase('learn') }
+  const phase = (name: (typeof PHASES)[number]) =>
+    program[name].map(
+      (x) => [x.op, x.in1, x.in2, x.out, x.const1, x.const2] as [string, number, number, number, number, number],
+    )
+  return {
+    meta: { ...program.meta },
+    caps: { ...program.caps },
+    setup: phase('setup'),
+    predict: phase('predict'),
+    learn: phase('learn'),
+  }
 }
 
-describe('the miners\' corpus, case by case', () => {
+describe("the miners' corpus, case by case", () => {
   it('holds programs of every kind', () => {
     const sources = new Set(CORPUS.programs.map((e) => e.source))
     assert.ok(sources.has(CURRENT_FORMAT) && sources.size >= 4, [...sources].join(', '))
@@ -62,11 +73,14 @@ describe('the miners\' corpus, case by case', () => {
       })
     } else {
       it(`${entry.id} (${entry.source}) is refused with the line named`, () => {
-        assert.throws(() => parseDsl(entry.text, { inputDim: entry.input_dim }), (err: unknown) => {
-          assert.ok(err instanceof DslError, String(err))
-          assert.ok(err.line >= 1, `no line named: ${err.message}`)
-          return true
-        })
+        assert.throws(
+          () => parseDsl(entry.text, { inputDim: entry.input_dim }),
+          (err: unknown) => {
+            assert.ok(err instanceof DslError, String(err))
+            assert.ok(err.line >= 1, `no line named: ${err.message}`)
+            return true
+          },
+        )
       })
     }
   }
@@ -86,7 +100,7 @@ describe('the miners\' corpus, case by case', () => {
     assert.ok(byIdentity.size > 100 && [...byIdentity.values()].length < CORPUS.programs.length)
   })
 
-  it('canonical texts print as the miners\' serializer writes them', () => {
+  it("canonical texts print as the miners' serializer writes them", () => {
     for (const entry of CORPUS.programs.filter((e) => e.source === CURRENT_FORMAT)) {
       assert.equal(printCanonical(parseDsl(entry.text, { inputDim: entry.input_dim })), entry.text)
     }

@@ -22,19 +22,34 @@ const SummaryResponse = Type.Object({
   miners: Type.Object({ total: Type.Integer(), active_last_hour: Type.Integer() }),
   algorithms: Type.Record(Type.String(), Counts),
   sota: Type.Record(Type.String(), Type.Number()),
-  epochs: Type.Object({ current: Type.Integer(), last_closed: Type.Union([Type.Integer(), Type.Null()]), pending_close: Type.Array(Type.Integer()) }),
-  credit: Type.Union([Type.Null(), Type.Object({
-    epoch: Type.Integer({ description: 'The last closed epoch.' }),
-    budget_units: Units,
-    epoch_units: Units,
-    fee_units: Units,
-    undistributed_units: Units,
-    awaiting_recipient: Type.Object({
-      miners: Type.Integer(),
-      units: Units,
-      hotkeys: Type.Array(Type.Object({ hotkey: Type.String(), credited_units: Units }), { description: 'The first 20, by hotkey.' }),
-    }, { description: 'Credited, waiting for a recipient: cumulative credit of hotkeys with no leaf in the epoch because they have no recipient coldkey.' }),
-  })]),
+  epochs: Type.Object({
+    current: Type.Integer(),
+    last_closed: Type.Union([Type.Integer(), Type.Null()]),
+    pending_close: Type.Array(Type.Integer()),
+  }),
+  credit: Type.Union([
+    Type.Null(),
+    Type.Object({
+      epoch: Type.Integer({ description: 'The last closed epoch.' }),
+      budget_units: Units,
+      epoch_units: Units,
+      fee_units: Units,
+      undistributed_units: Units,
+      awaiting_recipient: Type.Object(
+        {
+          miners: Type.Integer(),
+          units: Units,
+          hotkeys: Type.Array(Type.Object({ hotkey: Type.String(), credited_units: Units }), {
+            description: 'The first 20, by hotkey.',
+          }),
+        },
+        {
+          description:
+            'Credited, waiting for a recipient: cumulative credit of hotkeys with no leaf in the epoch because they have no recipient coldkey.',
+        },
+      ),
+    }),
+  ]),
   alerts: Type.Object({
     overall: Type.Union([Type.Literal('ok'), Type.Literal('warn'), Type.Literal('critical')]),
     counts: Type.Object({ critical: Type.Integer(), warn: Type.Integer() }),
@@ -50,20 +65,29 @@ const sameToken = (given: string, expected: string): boolean => {
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app.pool
-  app.get('/summary', {
-    schema: {
-      tags: ['monitor'],
-      summary: 'Lease pipeline, miners, algorithms, SOTA, epochs and alerts',
-      security: [{ MonitorToken: [] }],
-      response: { 200: SummaryResponse, ...errors(401) },
+  app.get(
+    '/summary',
+    {
+      schema: {
+        tags: ['monitor'],
+        summary: 'Lease pipeline, miners, algorithms, SOTA, epochs and alerts',
+        security: [{ MonitorToken: [] }],
+        response: { 200: SummaryResponse, ...errors(401) },
+      },
+      preHandler: async (request) => {
+        if (config.monitorToken === '' && config.environment !== 'production') return
+        if (config.monitorToken === '')
+          throw new PoolError(
+            'POOL_ERR_MONITOR_TOKEN',
+            'the monitor summary needs MONITOR_TOKEN to be configured in production',
+          )
+        const given = request.headers['x-monitor-token']
+        if (typeof given !== 'string' || !sameToken(given, config.monitorToken))
+          throw new PoolError('POOL_ERR_MONITOR_TOKEN')
+      },
     },
-    preHandler: async (request) => {
-      if (config.monitorToken === '' && config.environment !== 'production') return
-      if (config.monitorToken === '') throw new PoolError('POOL_ERR_MONITOR_TOKEN', 'the monitor summary needs MONITOR_TOKEN to be configured in production')
-      const given = request.headers['x-monitor-token']
-      if (typeof given !== 'string' || !sameToken(given, config.monitorToken)) throw new PoolError('POOL_ERR_MONITOR_TOKEN')
-    },
-  }, async () => await monitorSummary(app.pool))
+    async () => await monitorSummary(app.pool),
+  )
 }
 
 export default routes

@@ -16,16 +16,18 @@ const SotaResponse = Type.Object({
 })
 
 const ResultsResponse = Type.Object({
-  results: Type.Array(Type.Object({
-    id: Type.Integer(),
-    task_type: Type.String(),
-    consensus_score: Type.Number(),
-    miner_hotkey: Nullable(Type.String()),
-    algorithm_hash: Type.String(),
-    algorithm_dsl: Type.String(),
-    verified_at: Nullable(Type.String()),
-    verified_by: Nullable(Type.String()),
-  })),
+  results: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      task_type: Type.String(),
+      consensus_score: Type.Number(),
+      miner_hotkey: Nullable(Type.String()),
+      algorithm_hash: Type.String(),
+      algorithm_dsl: Type.String(),
+      verified_at: Nullable(Type.String()),
+      verified_by: Nullable(Type.String()),
+    }),
+  ),
   count: Type.Integer(),
 })
 
@@ -39,44 +41,57 @@ const VerifyResponse = Type.Object({
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const pool = app.pool
   const knownTaskType = (taskType: string): string => {
-    if (!pool.config.taskTypes.includes(taskType)) throw validationError(['query', 'task_type'], `unknown task type "${taskType}"`)
+    if (!pool.config.taskTypes.includes(taskType))
+      throw validationError(['query', 'task_type'], `unknown task type "${taskType}"`)
     return taskType
   }
 
-  app.get('/', {
-    schema: {
-      tags: ['results'],
-      summary: 'Verified results, newest first',
-      security: walletSecurity,
-      querystring: Type.Object({
-        limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-        task_type: Type.Optional(Type.String({ maxLength: 64 })),
-        min_score: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-      }),
-      response: { 200: ResultsResponse, ...errors(401, 422) },
+  app.get(
+    '/',
+    {
+      schema: {
+        tags: ['results'],
+        summary: 'Verified results, newest first',
+        security: walletSecurity,
+        querystring: Type.Object({
+          limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+          task_type: Type.Optional(Type.String({ maxLength: 64 })),
+          min_score: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+        }),
+        response: { 200: ResultsResponse, ...errors(401, 422) },
+      },
+      preHandler: app.requireWallet,
     },
-    preHandler: app.requireWallet,
-  }, async (request) => await pool.results.listVerified(request.query))
+    async (request) => await pool.results.listVerified(request.query),
+  )
 
-  app.get('/sota', {
-    schema: {
-      tags: ['results'],
-      summary: 'Current SOTA of a task type',
-      querystring: Type.Object({ task_type: Type.Optional(Type.String({ maxLength: 64 })) }),
-      response: { 200: SotaResponse, ...errors(422) },
+  app.get(
+    '/sota',
+    {
+      schema: {
+        tags: ['results'],
+        summary: 'Current SOTA of a task type',
+        querystring: Type.Object({ task_type: Type.Optional(Type.String({ maxLength: 64 })) }),
+        response: { 200: SotaResponse, ...errors(422) },
+      },
     },
-  }, async (request) => await pool.results.sota(knownTaskType(request.query.task_type ?? pool.config.taskTypes[0]!)))
+    async (request) => await pool.results.sota(knownTaskType(request.query.task_type ?? pool.config.taskTypes[0]!)),
+  )
 
-  app.post('/verify/:result_id', {
-    schema: {
-      tags: ['results'],
-      summary: 'Mark a scored result verified (VERIFIER_HOTKEYS only)',
-      security: walletSecurity,
-      params: Type.Object({ result_id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
-      response: { 200: VerifyResponse, ...errors(401, 403, 404, 422) },
+  app.post(
+    '/verify/:result_id',
+    {
+      schema: {
+        tags: ['results'],
+        summary: 'Mark a scored result verified (VERIFIER_HOTKEYS only)',
+        security: walletSecurity,
+        params: Type.Object({ result_id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
+        response: { 200: VerifyResponse, ...errors(401, 403, 404, 422) },
+      },
+      preHandler: app.requireWallet,
     },
-    preHandler: app.requireWallet,
-  }, async (request) => await pool.results.verify(request.miner!.hotkey, request.params.result_id))
+    async (request) => await pool.results.verify(request.miner!.hotkey, request.params.result_id),
+  )
 }
 
 export default routes
