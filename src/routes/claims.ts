@@ -12,10 +12,9 @@ import { IMMUTABLE, notModified, REVALIDATE } from '../http/caching.ts'
 import { refuseOtherSpelling } from '../http/validation.ts'
 import { CLAIM_TREE_FORMAT } from '../domain/claim-tree.ts'
 import { ARTIFACT_NAME, ARTIFACT_VERSION } from '../domain/epoch-artifact.ts'
-import { errors, Hotkey, Units } from '../schemas/common.ts'
+import { errors, Hotkey, Nullable, Units } from '../schemas/common.ts'
 import type { ProofAnswer } from '../services/claims.ts'
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
 const Hex32 = Type.String({ description: '0x + 64 lowercase hex' })
 
 const EpochMeta = Type.Object({

@@ -1,5 +1,8 @@
-/** Schemas shared by many routes: errors, auth headers, amounts. */
-import { Type } from 'typebox'
+/** Schemas shared by many routes: errors, auth headers, amounts, and the nullable wrapper. */
+import { Type, type TSchema } from 'typebox'
+
+/** `t` or null. */
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 
 export const ErrorResponse = Type.Object(
   {

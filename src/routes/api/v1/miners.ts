@@ -7,9 +7,7 @@ import { refuseOtherSpelling } from '../../../http/validation.ts'
 import { epochWindows } from '../../../domain/tempo.ts'
 import { PoolError, validationError } from '../../../errors.ts'
 import { recipientFromBody } from '../../../plugins/auth.ts'
-import { errors, Hotkey, IsoTime, Units, walletSecurity } from '../../../schemas/common.ts'
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
+import { errors, Hotkey, IsoTime, Nullable, Units, walletSecurity } from '../../../schemas/common.ts'
 
 const RegisterResponse = Type.Object({
   status: Type.Union([Type.Literal('registered'), Type.Literal('refreshed')]),

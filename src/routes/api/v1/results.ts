@@ -2,9 +2,7 @@
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { validationError } from '../../../errors.ts'
-import { errors, walletSecurity } from '../../../schemas/common.ts'
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
+import { errors, Nullable, walletSecurity } from '../../../schemas/common.ts'
 
 const SotaResponse = Type.Object({
   task_type: Type.String(),
