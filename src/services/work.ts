@@ -10,17 +10,10 @@ import { isoTime } from '../clock.ts'
 import type { Config } from '../config.ts'
 import type { Database, Queryable } from '../db/database.ts'
 import { isUniqueViolation } from '../db/database.ts'
-import type {
-  AlgorithmsTable,
-  AssignmentKind,
-  AssignmentRole,
-  AssignmentStatus,
-  DB,
-  EvaluationOutcome,
-  RepeatKind,
-} from '../db/schema.ts'
+import type { AlgorithmsTable, AssignmentKind, AssignmentRole, AssignmentStatus, DB } from '../db/schema.ts'
 import { decideConsensus } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
+import type { EvaluationOutcome, RepeatKind } from '../domain/points.ts'
 import { taskInputDim } from '../domain/task-types.ts'
 import { PoolError, validationError } from '../errors.ts'
 import type { PoolMetrics } from '../metrics.ts'
@@ -699,7 +692,7 @@ export class WorkService {
       .orderBy('id')
       .execute()
     const states: Array<'scored' | 'rejected'> = []
-    const outcomes: Array<{ id: bigint; outcome: 'agree' | 'disagree' | 'none' }> = []
+    const outcomes: Array<{ id: bigint; outcome: EvaluationOutcome }> = []
     for (const algorithmId of algorithmIds) {
       const own = votes.filter((v) => v.algorithm_id === algorithmId).slice(0, this.config.consensusSampleSize)
       const decision = decideConsensus(
