@@ -8,14 +8,7 @@ import { epochWindows } from '../../../domain/tempo.ts'
 import { PoolError, validationError } from '../../../errors.ts'
 import { recipientFromBody } from '../../../plugins/auth.ts'
 import { errors, Hotkey, IsoTime, Nullable, Units, walletSecurity } from '../../../schemas/common.ts'
-
-const RegisterResponse = Type.Object({
-  status: Type.Union([Type.Literal('registered'), Type.Literal('refreshed')]),
-  hotkey: Type.String(),
-  reputation: Type.Number(),
-  created_at: Nullable(IsoTime),
-  last_seen: Nullable(IsoTime),
-})
+import { RecipientResponse, RecipientUpdateResponse, RegisterResponse } from '../../../schemas/miners.ts'
 
 const StatsResponse = Type.Object({
   hotkey: Type.String(),
@@ -70,20 +63,6 @@ export const RecipientUpdateBody = Type.Object(
   },
   { additionalProperties: true },
 )
-
-const RecipientUpdateResponse = Type.Object({
-  status: Type.Literal('success'),
-  miner_hotkey: Type.String(),
-  recipient_coldkey: Type.String(),
-  coldkey_address: Type.String(),
-  updated_at: Nullable(IsoTime),
-})
-
-const RecipientResponse = Type.Object({
-  miner_hotkey: Type.String(),
-  recipient_coldkey: Nullable(Type.String()),
-  updated_at: Nullable(IsoTime),
-})
 
 /** Before authentication: the body must name a valid recipient, since the signature binds it. */
 async function checkRecipientBody(request: FastifyRequest): Promise<void> {

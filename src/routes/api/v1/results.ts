@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { validationError } from '../../../errors.ts'
 import { errors, Nullable, walletSecurity } from '../../../schemas/common.ts'
+import { ResultsQuery } from '../../../schemas/results.ts'
 
 const SotaResponse = Type.Object({
   task_type: Type.String(),
@@ -51,11 +52,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['results'],
         summary: 'Verified results, newest first',
         security: walletSecurity,
-        querystring: Type.Object({
-          limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-          task_type: Type.Optional(Type.String({ maxLength: 64 })),
-          min_score: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-        }),
+        querystring: ResultsQuery,
         response: { 200: ResultsResponse, ...errors(401, 422) },
       },
       preHandler: app.requireWallet,
