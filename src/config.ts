@@ -7,6 +7,7 @@
 import { accessSync, constants, statSync } from 'node:fs'
 import { decodeHotkey } from './crypto/sr25519.ts'
 import { EVOLVER_BASELINES, REPETITION_SCOPES } from './domain/points.ts'
+import { isTaskTypeName } from './domain/task-types.ts'
 
 const ENVIRONMENTS = ['development', 'production'] as const
 export type Environment = (typeof ENVIRONMENTS)[number]
@@ -93,8 +94,7 @@ const list = (raw: string): string[] =>
 const taskTypes = (raw: string): string[] => {
   const values = list(raw)
   if (values.length === 0) throw new Error('must name at least one task type')
-  for (const v of values)
-    if (!/^[a-z0-9_]{1,64}$/.test(v)) throw new Error(`has an invalid task type "${v}" (use a-z, 0-9, _)`)
+  for (const v of values) if (!isTaskTypeName(v)) throw new Error(`has an invalid task type "${v}" (use a-z, 0-9, _)`)
   return values
 }
 
@@ -440,8 +440,4 @@ function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length]!
-}
-
-export function defaultTaskType(config: Pick<Config, 'taskTypes'>): string {
-  return config.taskTypes[0] ?? 'cifar10_binary'
 }

@@ -1,7 +1,7 @@
 /** `/api/v1/results/*`: SOTA, verified results and verification. */
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { validationError } from '../../../errors.ts'
+import { resolveTaskType } from '../../../domain/task-types.ts'
 import { errors, Nullable, walletSecurity } from '../../../schemas/common.ts'
 import { ResultsQuery } from '../../../schemas/results.ts'
 
@@ -39,11 +39,6 @@ const VerifyResponse = Type.Object({
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const pool = app.pool
-  const knownTaskType = (taskType: string): string => {
-    if (!pool.config.taskTypes.includes(taskType))
-      throw validationError(['query', 'task_type'], `unknown task type "${taskType}"`)
-    return taskType
-  }
 
   app.get(
     '/',
@@ -70,7 +65,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: SotaResponse, ...errors(422) },
       },
     },
-    async (request) => await pool.results.sota(knownTaskType(request.query.task_type ?? pool.config.taskTypes[0]!)),
+    async (request) =>
+      await pool.results.sota(resolveTaskType(pool.config.taskTypes, request.query.task_type, 'query')),
   )
 
   app.post(
