@@ -2,6 +2,7 @@
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify'
+import { RECIPIENT_MESSAGE } from '../../../crypto/messages.ts'
 import { decodeHotkey } from '../../../crypto/sr25519.ts'
 import { refuseOtherSpelling } from '../../../http/validation.ts'
 import { epochWindows } from '../../../domain/tempo.ts'
@@ -115,8 +116,7 @@ export function registerRecipientUpdate(
     schema: {
       tags: ['miners'],
       summary,
-      description:
-        'Signed over `recipient_coldkey:update:{X-Timestamp}:{recipient_coldkey}`. The recipient in force when an epoch closes is the one in its claim leaves.',
+      description: `Signed over \`${RECIPIENT_MESSAGE}\`. The recipient in force when an epoch closes is the one in its claim leaves.`,
       security: walletSecurity,
       body: RecipientUpdateBody,
       response: { 200: RecipientUpdateResponse, ...errors(401, 422) },
