@@ -155,10 +155,7 @@ export default fp(
         }
       }
 
-    app.decorate(
-      'requireWallet',
-      authenticate((ts) => walletMessage(ts), WALLET_MESSAGE),
-    )
+    app.decorate('requireWallet', authenticate(walletMessage, WALLET_MESSAGE))
     app.decorate(
       'requireRecipientUpdate',
       authenticate((ts, request) => recipientMessage(ts, recipientFromBody(request.body) ?? ''), RECIPIENT_MESSAGE),

@@ -1,4 +1,4 @@
-/** Schemas of algorithms, leases, batches and submissions, each with the type it validates. */
+/** Schemas of algorithms, leases, batches and submissions, and the types derived from them. */
 import { Type, type Static } from 'typebox'
 
 export const AlgorithmRecord = Type.Object(
