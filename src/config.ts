@@ -6,10 +6,12 @@
  */
 import { accessSync, constants, statSync } from 'node:fs'
 import { decodeHotkey } from './crypto/sr25519.ts'
+import { EVOLVER_BASELINES, REPETITION_SCOPES } from './domain/points.ts'
+import { isTaskTypeName } from './domain/task-types.ts'
 
-export type Environment = 'development' | 'production'
-export type EvolverBaseline = 'sota' | 'genealogy' | 'local_evolver'
-export type RepetitionScope = 'miner' | 'global' | 'both' | 'off'
+const ENVIRONMENTS = ['development', 'production'] as const
+export type Environment = (typeof ENVIRONMENTS)[number]
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 export interface ConfigProblem {
   variable: string
@@ -92,8 +94,7 @@ const list = (raw: string): string[] =>
 const taskTypes = (raw: string): string[] => {
   const values = list(raw)
   if (values.length === 0) throw new Error('must name at least one task type')
-  for (const v of values)
-    if (!/^[a-z0-9_]{1,64}$/.test(v)) throw new Error(`has an invalid task type "${v}" (use a-z, 0-9, _)`)
+  for (const v of values) if (!isTaskTypeName(v)) throw new Error(`has an invalid task type "${v}" (use a-z, 0-9, _)`)
   return values
 }
 
@@ -154,7 +155,7 @@ export const CONFIG_VARIABLES = {
     'ENVIRONMENT',
     'development',
     '`development` or `production`. Production turns off `sim_window_number`, claim simulation and the open monitor summary.',
-    oneOf<Environment>('development', 'production'),
+    oneOf(...ENVIRONMENTS),
   ),
   apiHost: def('API_HOST', '127.0.0.1', 'Address the Pool API listens on.', text),
   apiPort: def('API_PORT', '8434', 'Port of the Pool API.', integer(0, 65535)),
@@ -174,7 +175,7 @@ export const CONFIG_VARIABLES = {
     'LOG_LEVEL',
     'info',
     'pino log level: fatal, error, warn, info, debug, trace, silent.',
-    oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    oneOf(...LOG_LEVELS),
   ),
   requestLogLevel: def(
     'REQUEST_LOG_LEVEL',
@@ -185,7 +186,7 @@ export const CONFIG_VARIABLES = {
         ? (env.ENVIRONMENT ?? 'development').trim() === 'production'
           ? 'debug'
           : 'info'
-        : oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')(raw),
+        : oneOf(...LOG_LEVELS)(raw),
   ),
   maxBodyBytes: def(
     'MAX_BODY_BYTES',
@@ -320,13 +321,13 @@ export const CONFIG_VARIABLES = {
     'EVOLVER_BASELINE',
     'genealogy',
     'Improvement baseline: `sota`, `genealogy` or `local_evolver`.',
-    oneOf<EvolverBaseline>('sota', 'genealogy', 'local_evolver'),
+    oneOf(...EVOLVER_BASELINES),
   ),
   repetitionScope: def(
     'REPETITION_SCOPE',
     'both',
     'Who must not have submitted an evolution before: `miner`, `global`, `both` or `off`.',
-    oneOf<RepetitionScope>('miner', 'global', 'both', 'off'),
+    oneOf(...REPETITION_SCOPES),
   ),
   repetitionPenalty: def('REPETITION_PENALTY', '1.0', 'Points a repeated evolution costs.', decimal(0, 1e6)),
   minRewardActivity: def(
@@ -439,8 +440,4 @@ function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length]!
-}
-
-export function defaultTaskType(config: Pick<Config, 'taskTypes'>): string {
-  return config.taskTypes[0] ?? 'cifar10_binary'
 }

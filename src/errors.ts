@@ -3,6 +3,7 @@
  * `detail`. Clients read `detail` (FastAPI style); some match on exact messages, which are marked.
  * The README's error table and the OpenAPI description are generated from this list.
  */
+import type { ValidationItem } from './schemas/common.ts'
 
 export interface ErrorDefinition {
   status: number
@@ -143,13 +144,6 @@ export const ERROR_TABLE = {
 } as const satisfies Record<string, ErrorDefinition>
 
 export type ErrorCode = keyof typeof ERROR_TABLE
-
-/** A validation item in the FastAPI shape clients already parse. */
-export interface ValidationItem {
-  loc: Array<string | number>
-  msg: string
-  type: string
-}
 
 export class PoolError extends Error {
   readonly statusCode: number

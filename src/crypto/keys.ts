@@ -4,6 +4,7 @@
  */
 import { Keyring } from '@polkadot/keyring'
 import { cryptoWaitReady, mnemonicGenerate, mnemonicValidate } from '@polkadot/util-crypto'
+import { recipientMessage, walletMessage } from './messages.ts'
 import { SS58_PREFIX } from './sr25519.ts'
 
 export interface MinerKey {
@@ -31,10 +32,6 @@ export async function keyFromSecret(secret: string): Promise<MinerKey> {
     sign: (message) => Buffer.from(pair.sign(new TextEncoder().encode(message))).toString('hex'),
   }
 }
-
-export const walletMessage = (timestamp: number | string): string => `auth:${timestamp}`
-export const recipientMessage = (timestamp: number | string, recipient: string): string =>
-  `recipient_coldkey:update:${timestamp}:${recipient.trim()}`
 
 /** The three auth headers for a request signed now (or at `timestamp`). */
 export function signedHeaders(

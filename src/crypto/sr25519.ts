@@ -4,6 +4,7 @@
  */
 import { sr25519Verify, waitReady } from '@polkadot/wasm-crypto'
 import { checkAddress, decodeAddress, encodeAddress } from '@polkadot/util-crypto'
+import { signedForms } from './messages.ts'
 
 export const SS58_PREFIX = 42
 
@@ -89,10 +90,7 @@ const encoder = new TextEncoder()
  * `<Bytes>message</Bytes>`, the way browser wallet extensions wrap what they sign. Call after cryptoReady().
  */
 export function verifyMessage(publicKey: Uint8Array, message: string, signature: Uint8Array): boolean {
-  return (
-    verifyBytes(publicKey, encoder.encode(message), signature) ||
-    verifyBytes(publicKey, encoder.encode(`<Bytes>${message}</Bytes>`), signature)
-  )
+  return signedForms(message).some((form) => verifyBytes(publicKey, encoder.encode(form), signature))
 }
 
 function verifyBytes(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {

@@ -4,6 +4,7 @@
  * (AUTH_VERIFY_THREADS) and the event loop only waits for the answer. With 0 threads it runs inline.
  */
 import { Worker } from 'node:worker_threads'
+import { signedForms } from './messages.ts'
 import { cryptoReady, verifyMessage } from './sr25519.ts'
 
 export interface SignatureVerifier {
@@ -51,7 +52,7 @@ class WorkerVerifier implements SignatureVerifier {
     const id = this.nextId++
     return await new Promise<boolean>((resolve) => {
       this.pending.set(id, { resolve, args: [publicKey, message, signature], worker })
-      worker.postMessage({ id, publicKey, message, signature })
+      worker.postMessage({ id, publicKey, forms: signedForms(message), signature })
     })
   }
 

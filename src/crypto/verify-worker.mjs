@@ -1,6 +1,7 @@
 // Worker thread of the signature verifier: sr25519 verification (WebAssembly) off the event loop.
-// Receives {id, publicKey, message, signature} and answers {id, ok}; checks the raw message and the
-// <Bytes>-wrapped form browser wallets sign. Plain JavaScript so it starts without a TypeScript loader.
+// Receives {id, publicKey, forms, signature} and answers {id, ok}: whether the signature covers one of
+// the forms (the texts a signature over the message may cover, from messages.ts, in order). Plain
+// JavaScript so it starts without a TypeScript loader.
 import { parentPort } from 'node:worker_threads'
 import { sr25519Verify, waitReady } from '@polkadot/wasm-crypto'
 
@@ -14,10 +15,8 @@ const verify = (signature, message, publicKey) => {
 }
 
 await waitReady()
-parentPort.on('message', ({ id, publicKey, message, signature }) => {
-  const ok =
-    verify(signature, encoder.encode(message), publicKey) ||
-    verify(signature, encoder.encode(`<Bytes>${message}</Bytes>`), publicKey)
+parentPort.on('message', ({ id, publicKey, forms, signature }) => {
+  const ok = forms.some((form) => verify(signature, encoder.encode(form), publicKey))
   parentPort.postMessage({ id, ok })
 })
 parentPort.postMessage({ ready: true })

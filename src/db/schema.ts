@@ -3,6 +3,7 @@
  * times are unix milliseconds. `Generated` marks columns the database fills in.
  */
 import type { Generated } from 'kysely'
+import type { EvaluationOutcome, RepeatKind } from '../domain/points.ts'
 
 export interface PoolMetaTable {
   key: string
@@ -26,7 +27,6 @@ export interface UsedSignaturesTable {
 }
 
 export type AlgorithmState = 'evaluating' | 'scored' | 'rejected'
-export type RepeatKind = 'none' | 'own' | 'other'
 
 export interface AlgorithmsTable {
   id: Generated<bigint>
@@ -92,8 +92,6 @@ export interface LeaseWindowsTable {
   miner_hotkey: string
   window_number: bigint
 }
-
-export type EvaluationOutcome = 'agree' | 'disagree' | 'none'
 
 export interface EvaluationsTable {
   id: Generated<bigint>

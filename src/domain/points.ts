@@ -29,8 +29,21 @@
  *   caller.
  */
 
-export type EvolverBaseline = 'sota' | 'genealogy' | 'local_evolver'
-export type RepetitionScope = 'miner' | 'global' | 'both' | 'off'
+/** What an evolution's score is compared with to measure its improvement (EVOLVER_BASELINE). */
+export const EVOLVER_BASELINES = ['sota', 'genealogy', 'local_evolver'] as const
+export type EvolverBaseline = (typeof EVOLVER_BASELINES)[number]
+
+/** Whose earlier submission of the same program makes an evolution a penalised repeat (REPETITION_SCOPE). */
+export const REPETITION_SCOPES = ['miner', 'global', 'both', 'off'] as const
+export type RepetitionScope = (typeof REPETITION_SCOPES)[number]
+
+/** Who had submitted the same canonical program before: nobody, this miner, or only others. */
+export const REPEAT_KINDS = ['none', 'own', 'other'] as const
+export type RepeatKind = (typeof REPEAT_KINDS)[number]
+
+/** How an evaluation of a decided algorithm stands to the winning cluster ('none': there was none). */
+export const EVALUATION_OUTCOMES = ['agree', 'disagree', 'none'] as const
+export type EvaluationOutcome = (typeof EVALUATION_OUTCOMES)[number]
 
 export interface PointsParams {
   evaluatorWeight: number
@@ -44,7 +57,7 @@ export interface PointsParams {
 /** Evaluations of algorithms decided in the window ('none' = no winner). */
 export interface EvaluationFact {
   miner: string
-  outcome: 'agree' | 'disagree' | 'none'
+  outcome: EvaluationOutcome
   /** How many evaluations this fact stands for (default 1), so callers can pass grouped counts. */
   count?: number
 }
@@ -55,8 +68,8 @@ export interface EvolutionFact {
   /** Consensus score, or null if the evolution was rejected. */
   score: number | null
   /** Who had submitted the same canonical hash before: this miner, only others, or nobody. */
-  repeat: 'none' | 'own' | 'other'
-  baselines: { sota: number; genealogy: number; local_evolver: number }
+  repeat: RepeatKind
+  baselines: Record<EvolverBaseline, number>
 }
 
 export interface MinerWindowPoints {
@@ -155,7 +168,7 @@ export function improvement(fact: EvolutionFact, params: PointsParams): number {
   return Math.max(0, fact.score - fact.baselines[params.baseline]) * params.evolverWeight
 }
 
-function isPenalised(repeat: EvolutionFact['repeat'], scope: RepetitionScope): boolean {
+function isPenalised(repeat: RepeatKind, scope: RepetitionScope): boolean {
   switch (scope) {
     case 'miner':
       return repeat === 'own'

@@ -7,7 +7,8 @@ import { Ajv, type ErrorObject } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import type { FastifySchemaCompiler } from 'fastify'
 import { decodeHotkey } from '../crypto/sr25519.ts'
-import { validationError, type ValidationItem } from '../errors.ts'
+import { validationError } from '../errors.ts'
+import type { ValidationItem } from '../schemas/common.ts'
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 

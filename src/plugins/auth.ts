@@ -5,6 +5,7 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import { RECIPIENT_MESSAGE, recipientMessage, WALLET_MESSAGE, walletMessage } from '../crypto/messages.ts'
 import { decodeHotkey, parseSignature } from '../crypto/sr25519.ts'
 import { PoolError } from '../errors.ts'
 import { RateLimiter } from '../http/rate-limit.ts'
@@ -154,16 +155,10 @@ export default fp(
         }
       }
 
-    app.decorate(
-      'requireWallet',
-      authenticate((ts) => `auth:${ts}`, 'auth:{X-Timestamp}'),
-    )
+    app.decorate('requireWallet', authenticate(walletMessage, WALLET_MESSAGE))
     app.decorate(
       'requireRecipientUpdate',
-      authenticate(
-        (ts, request) => `recipient_coldkey:update:${ts}:${recipientFromBody(request.body) ?? ''}`,
-        'recipient_coldkey:update:{X-Timestamp}:{recipient_coldkey}',
-      ),
+      authenticate((ts, request) => recipientMessage(ts, recipientFromBody(request.body) ?? ''), RECIPIENT_MESSAGE),
     )
 
     // A refused request must leave no trace, so its signature becomes usable again. This runs before the

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { bytesWrapped, RECIPIENT_MESSAGE, WALLET_MESSAGE } from '../crypto/messages.ts'
 import { errorCodeTable } from '../http/error-handler.ts'
 import { pageSecurityHeaders } from '../http/security-headers.ts'
 import { VERSION } from '../version.ts'
@@ -33,9 +34,9 @@ improvement into reputation, pays each epoch out and serves Merkle claim proofs.
 
 ## Authentication
 Signed routes need three headers: \`X-Key\` (SS58 hotkey, prefix 42), \`X-Timestamp\` (unix seconds) and
-\`X-Signature\` (sr25519, 64 bytes hex, with or without \`0x\`). The signed text is \`auth:{X-Timestamp}\`,
-or \`recipient_coldkey:update:{X-Timestamp}:{recipient_coldkey}\` for recipient updates; a signature over
-\`<Bytes>…</Bytes>\` is accepted too. The timestamp must be within AUTH_MAX_SKEW_S (300 s) of the server.
+\`X-Signature\` (sr25519, 64 bytes hex, with or without \`0x\`). The signed text is \`${WALLET_MESSAGE}\`,
+or \`${RECIPIENT_MESSAGE}\` for recipient updates; a signature over
+\`${bytesWrapped('…')}\` is accepted too. The timestamp must be within AUTH_MAX_SKEW_S (300 s) of the server.
 On POST and PUT routes a signature is single-use. Any valid signed request registers the miner.
 
 ## Errors

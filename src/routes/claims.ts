@@ -12,11 +12,9 @@ import { IMMUTABLE, notModified, REVALIDATE } from '../http/caching.ts'
 import { refuseOtherSpelling } from '../http/validation.ts'
 import { CLAIM_TREE_FORMAT } from '../domain/claim-tree.ts'
 import { ARTIFACT_NAME, ARTIFACT_VERSION } from '../domain/epoch-artifact.ts'
-import { errors, Hotkey, Units } from '../schemas/common.ts'
+import { ClaimBody, EpochList, Hex32, ProofPackage } from '../schemas/claims.ts'
+import { errors, Hotkey, Nullable, Units } from '../schemas/common.ts'
 import type { ProofAnswer } from '../services/claims.ts'
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
-const Hex32 = Type.String({ description: '0x + 64 lowercase hex' })
 
 const EpochMeta = Type.Object({
   epoch: Type.Integer(),
@@ -46,30 +44,6 @@ const EpochMeta = Type.Object({
     },
   ),
 })
-
-const ProofPackage = Type.Object({
-  epoch: Type.Integer(),
-  index: Type.Integer(),
-  hotkey: Type.String(),
-  recipient_coldkey: Type.String(),
-  amount_units: Units,
-  amount: Units,
-  proof: Type.Array(Hex32),
-  root: Hex32,
-  leaf: Hex32,
-  format: Type.String(),
-})
-
-const ClaimBody = Type.Object(
-  {
-    index: Type.Integer({ minimum: 0, maximum: 0xffff_ffff }),
-    hotkey: Type.String({ maxLength: 64 }),
-    recipient_coldkey: Type.String({ maxLength: 64 }),
-    amount_units: Units,
-    proof: Type.Array(Type.String({ maxLength: 80 }), { maxItems: 64 }),
-  },
-  { additionalProperties: true },
-)
 
 const ClaimResponse = Type.Object({
   status: Type.Literal('claimed'),
@@ -196,7 +170,7 @@ const routes: FastifyPluginAsyncTypebox<{ simulation: boolean }> = async (app, o
       schema: {
         tags,
         summary: 'Closed epochs, newest first, and the default (newest claimable) epoch',
-        response: { 200: Type.Object({ epochs: Type.Array(Type.Integer()), default_epoch: Nullable(Type.Integer()) }) },
+        response: { 200: EpochList },
       },
     },
     async () => await claims.epochs(),

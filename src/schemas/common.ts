@@ -1,27 +1,29 @@
-/** Schemas shared by many routes: errors, auth headers, amounts. */
-import { Type } from 'typebox'
+/** Schemas shared by many routes: errors, auth headers, amounts, and the nullable wrapper. */
+import { Type, type Static, type TSchema } from 'typebox'
+
+/** `t` or null. */
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
+
+/** A validation item in the FastAPI shape clients already parse. */
+export const ValidationItem = Type.Object({
+  loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
+  msg: Type.String(),
+  type: Type.String(),
+})
+export type ValidationItem = Static<typeof ValidationItem>
 
 export const ErrorResponse = Type.Object(
   {
-    detail: Type.Union(
-      [
-        Type.String(),
-        Type.Array(
-          Type.Object({
-            loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
-            msg: Type.String(),
-            type: Type.String(),
-          }),
-        ),
-      ],
-      { description: 'What was wrong: a message, or for 422 a list of {loc, msg, type}.' },
-    ),
+    detail: Type.Union([Type.String(), Type.Array(ValidationItem)], {
+      description: 'What was wrong: a message, or for 422 a list of {loc, msg, type}.',
+    }),
     code: Type.String({ description: 'Stable POOL_ERR_* identifier (see the error table).' }),
   },
   { $id: 'ErrorResponse', description: 'Every error body.' },
 )
+export type ErrorResponse = Static<typeof ErrorResponse>
 
-export const errorRef = Type.Unsafe<{ detail: unknown; code: string }>({ $ref: 'ErrorResponse#' })
+export const errorRef = Type.Unsafe<ErrorResponse>({ $ref: 'ErrorResponse#' })
 
 /** Standard error responses for a route, by status. */
 export const errors = (...statuses: number[]): Record<number, typeof errorRef> =>

@@ -1,5 +1,5 @@
-/** Schemas of algorithms, leases, batches and submissions. */
-import { Type } from 'typebox'
+/** Schemas of algorithms, leases, batches and submissions, and the types derived from them. */
+import { Type, type Static } from 'typebox'
 
 export const AlgorithmRecord = Type.Object(
   {
@@ -22,8 +22,10 @@ export const AlgorithmRecord = Type.Object(
   },
   { $id: 'AlgorithmRecord' },
 )
+/** An algorithm as sent to miners (client fields first; extra fields are allowed by clients). */
+export type AlgorithmRecord = Static<typeof AlgorithmRecord>
 
-const algorithmRef = Type.Unsafe<unknown>({ $ref: 'AlgorithmRecord#' })
+const algorithmRef = Type.Unsafe<AlgorithmRecord>({ $ref: 'AlgorithmRecord#' })
 
 export const Score = Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], {
   description: 'Score in [0, 1], or null when the algorithm failed to run (-Infinity and NaN are read as null).',
@@ -36,6 +38,7 @@ export const Evaluation = Type.Object(
   },
   { additionalProperties: true },
 )
+export type Evaluation = Static<typeof Evaluation>
 
 export const Evolution = Type.Object(
   {
@@ -47,6 +50,7 @@ export const Evolution = Type.Object(
   },
   { additionalProperties: true },
 )
+export type Evolution = Static<typeof Evolution>
 
 export const LeaseBody = Type.Object(
   {
@@ -75,6 +79,7 @@ export const LeaseResponse = Type.Object({
   seed_algorithms: Type.Array(algorithmRef),
   gossip: Type.Object({ task_type: Type.String(), algorithm_ids: Type.Array(Type.Integer()) }),
 })
+export type LeaseResponse = Static<typeof LeaseResponse>
 
 export const SubmitLeaseBody = Type.Object(
   {
@@ -85,6 +90,7 @@ export const SubmitLeaseBody = Type.Object(
   },
   { additionalProperties: true },
 )
+export type SubmitLeaseBody = Static<typeof SubmitLeaseBody>
 
 export const SubmitLeaseResponse = Type.Object({
   status: Type.Literal('accepted'),
@@ -94,6 +100,7 @@ export const SubmitLeaseResponse = Type.Object({
   new_algorithm_ids: Type.Array(Type.Integer()),
   window_number: Type.Integer(),
 })
+export type SubmitLeaseResponse = Static<typeof SubmitLeaseResponse>
 
 export const BatchRequestBody = Type.Object(
   {
@@ -111,6 +118,9 @@ export const BatchResponse = Type.Object({
   timeout_at: Type.String(),
   window_number: Type.Integer(),
 })
+export type BatchResponse = Static<typeof BatchResponse>
+/** The kind of work a batch carries. */
+export type BatchKind = BatchResponse['task_type']
 
 export const SubmitEvolutionBody = Type.Object(
   {
@@ -133,6 +143,7 @@ export const SubmitEvolutionResponse = Type.Object({
   new_algorithm_ids: Type.Array(Type.Integer()),
   window_number: Type.Integer(),
 })
+export type SubmitEvolutionResponse = Static<typeof SubmitEvolutionResponse>
 
 export const SubmitEvaluationBody = Type.Object(
   {
@@ -148,6 +159,7 @@ export const SubmitEvaluationResponse = Type.Object({
   evaluations_accepted: Type.Integer(),
   window_number: Type.Integer(),
 })
+export type SubmitEvaluationResponse = Static<typeof SubmitEvaluationResponse>
 
 export const PendingResponse = Type.Object({
   has_pending_evaluations: Type.Boolean(),
@@ -157,5 +169,6 @@ export const PendingResponse = Type.Object({
     Type.Null(),
   ]),
 })
+export type PendingResponse = Static<typeof PendingResponse>
 
 export const AssignmentParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })

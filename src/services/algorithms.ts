@@ -6,25 +6,14 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { sql, type OnConflictBuilder, type OnConflictDoNothingBuilder } from 'kysely'
 import type { Database, Queryable } from '../db/database.ts'
-import type { AlgorithmsTable, DB, RepeatKind } from '../db/schema.ts'
+import type { AlgorithmsTable, DB } from '../db/schema.ts'
 import { validateAlgorithm, type ValidatedAlgorithm } from '../domain/dsl/index.ts'
+import type { RepeatKind } from '../domain/points.ts'
 import { taskInputDim } from '../domain/task-types.ts'
+import type { AlgorithmRecord } from '../schemas/work.ts'
 import type { Selectable } from 'kysely'
 
 export type AlgorithmRow = Selectable<AlgorithmsTable>
-
-/** An algorithm as sent to miners (client fields first; extra fields are allowed by clients). */
-export interface AlgorithmRecord {
-  id: number
-  algorithm_dsl: string
-  input_dim: number
-  task_type: string
-  status: string
-  score: number | null
-  parent_ids: number[]
-  miner_hotkey: string | null
-  algorithm_hash: string
-}
 
 /**
  * The conflict target of the partial unique index `algorithms_one_original`: one original

@@ -12,36 +12,17 @@ import { CLAIM_TREE_FORMAT, EMPTY_ROOT, fromHex32, initClaimTree, toHex32, verif
 import { unitsFromJson, unitsToJson } from '../domain/units.ts'
 import { decodeHotkey } from '../crypto/sr25519.ts'
 import { PoolError, validationError } from '../errors.ts'
-import { awaitingRecipient, minPayoutOf, type AwaitingRecipient } from './credit.ts'
+import { awaitingRecipient, minPayoutOf } from './credit.ts'
 import { epochSummary } from './epochs.ts'
 import { ProofCache, proofEtag, type ProofText } from './proof-cache.ts'
 import type { PoolMetrics } from '../metrics.ts'
+import type { ClaimBody, EpochList, ProofPackage } from '../schemas/claims.ts'
+import type { AwaitingRecipient } from '../schemas/monitor.ts'
 import type { Selectable } from 'kysely'
 
 type EpochRow = Selectable<EpochsTable>
 
 const ZERO_ROOT = toHex32(EMPTY_ROOT)
-
-export interface ClaimBody {
-  index: number
-  hotkey: string
-  recipient_coldkey: string
-  amount_units: number | string
-  proof: string[]
-}
-
-export interface ProofPackage {
-  epoch: number
-  index: number
-  hotkey: string
-  recipient_coldkey: string
-  amount_units: number | string
-  amount: number | string
-  proof: string[]
-  root: string
-  leaf: string
-  format: string
-}
 
 /** A proof answer: pre-serialized text from the cache, or the package read from the store; either with its ETag. */
 export type ProofAnswer = ProofText | { etag: string; package: ProofPackage }
@@ -61,7 +42,7 @@ export class ClaimService {
     this.proofCache = new ProofCache(database, options.proofCacheBytes ?? 0, options.metrics)
   }
 
-  async epochs(): Promise<{ epochs: number[]; default_epoch: number | null }> {
+  async epochs(): Promise<EpochList> {
     const rows = await this.database.db
       .selectFrom('epochs')
       .select(['epoch_id', 'num_of_leaves'])

@@ -5,13 +5,7 @@
  */
 import type { Queryable } from '../db/database.ts'
 import { unitsToJson } from '../domain/units.ts'
-
-export interface AwaitingRecipient {
-  /** Hotkeys credited through the epoch that got no leaf in it (no recipient at close). */
-  miners: number
-  units: number | string
-  hotkeys: Array<{ hotkey: string; credited_units: number | string }>
-}
+import type { AwaitingRecipient } from '../schemas/monitor.ts'
 
 /**
  * Hotkeys whose cumulative credit through `epoch` reaches its minimum payout but that have no leaf in

@@ -5,13 +5,7 @@ import type { Database } from '../db/database.ts'
 import { isUniqueViolation, toNumber } from '../db/database.ts'
 import { PoolError } from '../errors.ts'
 import { unitsToJson } from '../domain/units.ts'
-
-export interface MinerRecord {
-  hotkey: string
-  reputation: number
-  created_at: string | null
-  last_seen: string | null
-}
+import type { MinerRecord, RecipientResponse, RecipientUpdateResponse } from '../schemas/miners.ts'
 
 export class MinerService {
   constructor(private readonly database: Database) {}
@@ -92,7 +86,7 @@ export class MinerService {
     hotkey: string,
     recipient: string,
     nowMs: number,
-  ): Promise<{ recipient_coldkey: string; updated_at: string | null }> {
+  ): Promise<Pick<RecipientUpdateResponse, 'recipient_coldkey' | 'updated_at'>> {
     await this.database.db
       .updateTable('miners')
       .set({ recipient_coldkey: recipient, recipient_updated_at: BigInt(nowMs) })
@@ -101,9 +95,7 @@ export class MinerService {
     return { recipient_coldkey: recipient, updated_at: isoTime(nowMs) }
   }
 
-  async getRecipient(
-    hotkey: string,
-  ): Promise<{ miner_hotkey: string; recipient_coldkey: string | null; updated_at: string | null }> {
+  async getRecipient(hotkey: string): Promise<RecipientResponse> {
     const row = await this.database.db
       .selectFrom('miners')
       .select(['hotkey', 'recipient_coldkey', 'recipient_updated_at'])

@@ -2,6 +2,7 @@
 import { isoTime } from '../clock.ts'
 import type { Database } from '../db/database.ts'
 import { PoolError } from '../errors.ts'
+import type { ResultsQuery } from '../schemas/results.ts'
 
 export class ResultService {
   constructor(
@@ -66,7 +67,7 @@ export class ResultService {
     }
   }
 
-  async listVerified(query: { limit: number; task_type?: string; min_score?: number }) {
+  async listVerified(query: ResultsQuery) {
     let q = this.database.db
       .selectFrom('algorithms')
       .select([

@@ -10,20 +10,25 @@ import { isoTime } from '../clock.ts'
 import type { Config } from '../config.ts'
 import type { Database, Queryable } from '../db/database.ts'
 import { isUniqueViolation } from '../db/database.ts'
-import type {
-  AlgorithmsTable,
-  AssignmentKind,
-  AssignmentRole,
-  AssignmentStatus,
-  DB,
-  EvaluationOutcome,
-  RepeatKind,
-} from '../db/schema.ts'
+import type { AlgorithmsTable, AssignmentKind, AssignmentRole, AssignmentStatus, DB } from '../db/schema.ts'
 import { decideConsensus } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
+import type { EvaluationOutcome, RepeatKind } from '../domain/points.ts'
 import { taskInputDim } from '../domain/task-types.ts'
 import { PoolError, validationError } from '../errors.ts'
 import type { PoolMetrics } from '../metrics.ts'
+import type {
+  BatchKind,
+  BatchResponse,
+  Evaluation,
+  Evolution,
+  LeaseResponse,
+  PendingResponse,
+  SubmitEvaluationResponse,
+  SubmitEvolutionResponse,
+  SubmitLeaseBody,
+  SubmitLeaseResponse,
+} from '../schemas/work.ts'
 import {
   countEvaluationCandidates,
   evaluationCandidates,
@@ -32,18 +37,8 @@ import {
   repeatKind,
   seedSet,
   toRecords,
-  type AlgorithmRecord,
   type AlgorithmRow,
 } from './algorithms.ts'
-
-export interface EvaluationInput {
-  algorithm_id: number
-  score: number | null
-}
-export interface EvolutionInput {
-  parent_algorithm_ids: number[]
-  algorithm_dsl: string
-}
 
 export interface LeaseRequest {
   miner: string
@@ -52,25 +47,6 @@ export interface LeaseRequest {
   seedBatchSize: number
   gossipLimit: number
   windowNumber: number
-}
-
-export interface LeaseResponse {
-  lease_id: string
-  window_number: number
-  timeout_at: string
-  evolve_budget: number
-  task_type: string
-  evaluate_algorithms: AlgorithmRecord[]
-  seed_algorithms: AlgorithmRecord[]
-  gossip: { task_type: string; algorithm_ids: number[] }
-}
-
-export interface BatchResponse {
-  batch_id: string
-  task_type: 'evolve' | 'evaluate'
-  algorithms: AlgorithmRecord[]
-  timeout_at: string
-  window_number: number
 }
 
 interface ActiveAssignment {
@@ -163,18 +139,14 @@ export class WorkService {
   }
 
   /** The older batch style: an evaluate batch (up to 5 candidates) or an evolve batch (2 seeds). */
-  async requestBatch(
-    miner: string,
-    preference: 'evolve' | 'evaluate' | undefined,
-    taskType: string,
-  ): Promise<BatchResponse> {
+  async requestBatch(miner: string, preference: BatchKind | undefined, taskType: string): Promise<BatchResponse> {
     const nowMs = this.now()
     const timeoutAt = nowMs + this.config.leaseTtlS * 1000
     const windowNumber = this.currentWindow()
     const picked = await this.database.transaction(
       async (trx) => {
         await this.claimAssignmentSlot(trx, miner, nowMs)
-        let kind: 'evolve' | 'evaluate' = preference ?? 'evaluate'
+        let kind: BatchKind = preference ?? 'evaluate'
         let algorithms: AlgorithmRow[] =
           kind === 'evaluate'
             ? await this.handOut(trx, { taskType, miner, nowMs, limit: BATCH_EVALUATE_SIZE })
@@ -214,11 +186,7 @@ export class WorkService {
     return response
   }
 
-  async submitLease(
-    miner: string,
-    leaseId: string,
-    body: { evaluations: EvaluationInput[]; evolutions: EvolutionInput[]; iterations?: number },
-  ) {
+  async submitLease(miner: string, leaseId: string, body: SubmitLeaseBody): Promise<SubmitLeaseResponse> {
     if (body.iterations !== undefined && body.iterations < this.config.leaseMinIterations) {
       throw validationError(
         ['body', 'iterations'],
@@ -262,7 +230,7 @@ export class WorkService {
     }
   }
 
-  async submitEvolution(miner: string, batchId: string, evolution: EvolutionInput) {
+  async submitEvolution(miner: string, batchId: string, evolution: Evolution): Promise<SubmitEvolutionResponse> {
     const { created, windowNumber } = await this.database.transaction(
       async (trx) => {
         const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evolve'])
@@ -284,7 +252,7 @@ export class WorkService {
     }
   }
 
-  async submitEvaluation(miner: string, batchId: string, evaluations: EvaluationInput[]) {
+  async submitEvaluation(miner: string, batchId: string, evaluations: Evaluation[]): Promise<SubmitEvaluationResponse> {
     const { evaluated, windowNumber } = await this.database.transaction(
       async (trx) => {
         const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evaluate'])
@@ -308,7 +276,7 @@ export class WorkService {
     }
   }
 
-  async pending(miner: string) {
+  async pending(miner: string): Promise<PendingResponse> {
     const nowMs = this.now()
     const db = this.database.db
     const [count, active] = await Promise.all([
@@ -583,11 +551,7 @@ export class WorkService {
   }
 
   /** Every evaluation names an algorithm of this assignment's evaluate set, once. */
-  private checkEvaluations(
-    assignment: ActiveAssignment,
-    evaluations: EvaluationInput[],
-    loc: Array<string | number>,
-  ): void {
+  private checkEvaluations(assignment: ActiveAssignment, evaluations: Evaluation[], loc: Array<string | number>): void {
     const allowed = new Set([...(assignment.items.get('evaluate') ?? []), ...(assignment.items.get('recheck') ?? [])])
     const seen = new Set<number>()
     evaluations.forEach((e, i) => {
@@ -616,7 +580,7 @@ export class WorkService {
     trx: Transaction<DB>,
     miner: string,
     assignment: ActiveAssignment,
-    evaluations: EvaluationInput[],
+    evaluations: Evaluation[],
     windowNumber: number,
     loc: Array<string | number>,
   ) {
@@ -699,7 +663,7 @@ export class WorkService {
       .orderBy('id')
       .execute()
     const states: Array<'scored' | 'rejected'> = []
-    const outcomes: Array<{ id: bigint; outcome: 'agree' | 'disagree' | 'none' }> = []
+    const outcomes: Array<{ id: bigint; outcome: EvaluationOutcome }> = []
     for (const algorithmId of algorithmIds) {
       const own = votes.filter((v) => v.algorithm_id === algorithmId).slice(0, this.config.consensusSampleSize)
       const decision = decideConsensus(
@@ -752,7 +716,7 @@ export class WorkService {
   }
 
   /** Reads each evolution as the miners' software will, for the input dimension of the assignment's task. */
-  private validateEvolutions(evolutions: EvolutionInput[], taskType: string, loc: Array<string | number>) {
+  private validateEvolutions(evolutions: Evolution[], taskType: string, loc: Array<string | number>) {
     const inputDim = taskInputDim(taskType)
     return evolutions.map((e, i) => {
       try {
@@ -777,7 +741,7 @@ export class WorkService {
     trx: Transaction<DB>,
     miner: string,
     assignment: ActiveAssignment,
-    evolutions: EvolutionInput[],
+    evolutions: Evolution[],
     validated: ReturnType<WorkService['validateEvolutions']>,
     windowNumber: number,
     loc: Array<string | number>,

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { signedHeaders, type MinerKey } from '../crypto/keys.ts'
+import type { AlgorithmRecord, LeaseResponse } from '../schemas/work.ts'
 
 export interface CallRecord {
   route: 'lease' | 'submit' | 'recipient'
@@ -15,19 +16,12 @@ export interface CallRecord {
   error?: string
 }
 
-export interface SimAlgorithm {
-  id: number
-  algorithm_dsl: string
-  algorithm_hash?: string
-}
+/** The part of an algorithm record the simulated miner reads (without a hash, the program's digest stands in). */
+export type SimAlgorithm = Pick<AlgorithmRecord, 'id' | 'algorithm_dsl'> &
+  Partial<Pick<AlgorithmRecord, 'algorithm_hash'>>
 
 /** The part of a lease answer the simulated miner reads. */
-interface LeaseReply {
-  lease_id: string
-  evolve_budget: number
-  evaluate_algorithms: SimAlgorithm[]
-  seed_algorithms: SimAlgorithm[]
-}
+type LeaseReply = Pick<LeaseResponse, 'lease_id' | 'evolve_budget' | 'evaluate_algorithms' | 'seed_algorithms'>
 
 /** The score an honest evaluator reports: a fixed function of the program, plus tiny noise. */
 export function trueScore(algorithm: SimAlgorithm): number {

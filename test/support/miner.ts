@@ -1,7 +1,7 @@
 /** A simulated miner with a real sr25519 key that signs every request it sends through inject(). */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { keyFromSecret, signedHeaders, type MinerKey } from '../../src/crypto/keys.ts'
-import type { AlgorithmRecord } from '../../src/services/algorithms.ts'
+import type { AlgorithmRecord, LeaseResponse, SubmitLeaseResponse } from '../../src/schemas/work.ts'
 
 export class TestMiner {
   private constructor(
@@ -113,25 +113,11 @@ export class TestMiner {
 /** An algorithm record as the API sends it. */
 export type AlgorithmBody = AlgorithmRecord
 
-export interface LeaseBody {
-  lease_id: string
-  window_number: number
-  timeout_at: string
-  evolve_budget: number
-  task_type: string
-  evaluate_algorithms: AlgorithmBody[]
-  seed_algorithms: AlgorithmBody[]
-  gossip: { task_type: string; algorithm_ids: number[] }
-}
+/** A lease as the API sends it. */
+export type LeaseBody = LeaseResponse
 
-export interface SubmitBody {
-  status: 'accepted'
-  lease_id: string
-  evaluations_accepted: number
-  evolutions_accepted: number
-  new_algorithm_ids: number[]
-  window_number: number
-}
+/** A lease submission's answer as the API sends it. */
+export type SubmitBody = SubmitLeaseResponse
 
 /**
  * A valid evolved program (a variant of the `linear_sgd` seed) that differs from every other `k` in its

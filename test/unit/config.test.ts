@@ -4,7 +4,8 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CONFIG_VARIABLES, ConfigError, defaultTaskType, loadConfig, unknownVariables } from '../../src/config.ts'
+import { CONFIG_VARIABLES, ConfigError, loadConfig, unknownVariables } from '../../src/config.ts'
+import { defaultTaskType } from '../../src/domain/task-types.ts'
 import { encodeHotkey } from '../../src/crypto/sr25519.ts'
 import { twoBytePrefixSpelling } from '../support/ss58.ts'
 
@@ -38,7 +39,7 @@ describe('defaults', () => {
     assert.equal(config.windowBlocks, 360)
     assert.equal(config.epochWindows, 1)
     assert.deepEqual(config.taskTypes, ['cifar10_binary'])
-    assert.equal(defaultTaskType(config), 'cifar10_binary')
+    assert.equal(defaultTaskType(config.taskTypes), 'cifar10_binary')
     assert.equal(config.leaseEvolveBudget, 1)
     assert.equal(config.leaseMinIterations, 0)
     assert.equal(config.consensusSampleSize, 3)

@@ -4,7 +4,8 @@ import { before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as scure from '@scure/sr25519'
 import { encodeAddress, mnemonicToMiniSecret } from '@polkadot/util-crypto'
-import { keyFromSecret, recipientMessage, walletMessage, type MinerKey } from '../../src/crypto/keys.ts'
+import { keyFromSecret, type MinerKey } from '../../src/crypto/keys.ts'
+import { recipientMessage, walletMessage } from '../../src/crypto/messages.ts'
 import {
   canonicalHotkey,
   cryptoReady,

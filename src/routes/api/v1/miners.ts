@@ -2,22 +2,14 @@
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify'
+import { RECIPIENT_MESSAGE } from '../../../crypto/messages.ts'
 import { decodeHotkey } from '../../../crypto/sr25519.ts'
 import { refuseOtherSpelling } from '../../../http/validation.ts'
 import { epochWindows } from '../../../domain/tempo.ts'
 import { PoolError, validationError } from '../../../errors.ts'
 import { recipientFromBody } from '../../../plugins/auth.ts'
-import { errors, Hotkey, IsoTime, Units, walletSecurity } from '../../../schemas/common.ts'
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
-
-const RegisterResponse = Type.Object({
-  status: Type.Union([Type.Literal('registered'), Type.Literal('refreshed')]),
-  hotkey: Type.String(),
-  reputation: Type.Number(),
-  created_at: Nullable(IsoTime),
-  last_seen: Nullable(IsoTime),
-})
+import { errors, Hotkey, IsoTime, Nullable, Units, walletSecurity } from '../../../schemas/common.ts'
+import { RecipientResponse, RecipientUpdateResponse, RegisterResponse } from '../../../schemas/miners.ts'
 
 const StatsResponse = Type.Object({
   hotkey: Type.String(),
@@ -73,20 +65,6 @@ export const RecipientUpdateBody = Type.Object(
   { additionalProperties: true },
 )
 
-const RecipientUpdateResponse = Type.Object({
-  status: Type.Literal('success'),
-  miner_hotkey: Type.String(),
-  recipient_coldkey: Type.String(),
-  coldkey_address: Type.String(),
-  updated_at: Nullable(IsoTime),
-})
-
-const RecipientResponse = Type.Object({
-  miner_hotkey: Type.String(),
-  recipient_coldkey: Nullable(Type.String()),
-  updated_at: Nullable(IsoTime),
-})
-
 /** Before authentication: the body must name a valid recipient, since the signature binds it. */
 async function checkRecipientBody(request: FastifyRequest): Promise<void> {
   const body = request.body
@@ -138,8 +116,7 @@ export function registerRecipientUpdate(
     schema: {
       tags: ['miners'],
       summary,
-      description:
-        'Signed over `recipient_coldkey:update:{X-Timestamp}:{recipient_coldkey}`. The recipient in force when an epoch closes is the one in its claim leaves.',
+      description: `Signed over \`${RECIPIENT_MESSAGE}\`. The recipient in force when an epoch closes is the one in its claim leaves.`,
       security: walletSecurity,
       body: RecipientUpdateBody,
       response: { 200: RecipientUpdateResponse, ...errors(401, 422) },

@@ -4,6 +4,7 @@ import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { PoolError } from '../../../errors.ts'
 import { errors, Units } from '../../../schemas/common.ts'
+import { AwaitingRecipient } from '../../../schemas/monitor.ts'
 import { monitorSummary } from '../../../services/monitor.ts'
 
 const Counts = Type.Object({ evaluating: Type.Integer(), scored: Type.Integer(), rejected: Type.Integer() })
@@ -35,19 +36,7 @@ const SummaryResponse = Type.Object({
       epoch_units: Units,
       fee_units: Units,
       undistributed_units: Units,
-      awaiting_recipient: Type.Object(
-        {
-          miners: Type.Integer(),
-          units: Units,
-          hotkeys: Type.Array(Type.Object({ hotkey: Type.String(), credited_units: Units }), {
-            description: 'The first 20, by hotkey.',
-          }),
-        },
-        {
-          description:
-            'Credited, waiting for a recipient: cumulative credit of hotkeys with no leaf in the epoch because they have no recipient coldkey.',
-        },
-      ),
+      awaiting_recipient: AwaitingRecipient,
     }),
   ]),
   alerts: Type.Object({

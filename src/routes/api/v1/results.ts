@@ -1,10 +1,9 @@
 /** `/api/v1/results/*`: SOTA, verified results and verification. */
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { validationError } from '../../../errors.ts'
-import { errors, walletSecurity } from '../../../schemas/common.ts'
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
+import { resolveTaskType } from '../../../domain/task-types.ts'
+import { errors, Nullable, walletSecurity } from '../../../schemas/common.ts'
+import { ResultsQuery } from '../../../schemas/results.ts'
 
 const SotaResponse = Type.Object({
   task_type: Type.String(),
@@ -40,11 +39,6 @@ const VerifyResponse = Type.Object({
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const pool = app.pool
-  const knownTaskType = (taskType: string): string => {
-    if (!pool.config.taskTypes.includes(taskType))
-      throw validationError(['query', 'task_type'], `unknown task type "${taskType}"`)
-    return taskType
-  }
 
   app.get(
     '/',
@@ -53,11 +47,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['results'],
         summary: 'Verified results, newest first',
         security: walletSecurity,
-        querystring: Type.Object({
-          limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-          task_type: Type.Optional(Type.String({ maxLength: 64 })),
-          min_score: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-        }),
+        querystring: ResultsQuery,
         response: { 200: ResultsResponse, ...errors(401, 422) },
       },
       preHandler: app.requireWallet,
@@ -75,7 +65,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: SotaResponse, ...errors(422) },
       },
     },
-    async (request) => await pool.results.sota(knownTaskType(request.query.task_type ?? pool.config.taskTypes[0]!)),
+    async (request) =>
+      await pool.results.sota(resolveTaskType(pool.config.taskTypes, request.query.task_type, 'query')),
   )
 
   app.post(

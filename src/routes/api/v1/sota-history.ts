@@ -7,7 +7,7 @@ import { sql } from 'kysely'
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { isoTime } from '../../../clock.ts'
-import { validationError } from '../../../errors.ts'
+import { resolveTaskType } from '../../../domain/task-types.ts'
 import { errors } from '../../../schemas/common.ts'
 
 const SotaHistoryResponse = Type.Object({
@@ -40,9 +40,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const taskType = request.query.task_type ?? pool.config.taskTypes[0]!
-      if (!pool.config.taskTypes.includes(taskType))
-        throw validationError(['query', 'task_type'], `unknown task type "${taskType}"`)
+      const taskType = resolveTaskType(pool.config.taskTypes, request.query.task_type, 'query')
       // The window function runs over every scored algorithm before ORDER BY/LIMIT pick the newest ones.
       const rows = await pool.database.db
         .selectFrom('algorithms')

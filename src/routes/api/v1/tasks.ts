@@ -1,6 +1,7 @@
 /** `/api/v1/tasks/*`: leases, batches, submissions and pending evaluations. Signed routes only. */
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { defaultTaskType, resolveTaskType } from '../../../domain/task-types.ts'
 import { validationError } from '../../../errors.ts'
 import { errors, walletSecurity } from '../../../schemas/common.ts'
 import {
@@ -22,17 +23,6 @@ const GOSSIP_MAX = 50
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const pool = app.pool
   app.addHook('preHandler', app.requireWallet)
-
-  const taskTypeOrFail = (taskType: string | undefined): string => {
-    const chosen = taskType ?? pool.config.taskTypes[0]!
-    if (!pool.config.taskTypes.includes(chosen)) {
-      throw validationError(
-        ['body', 'task_type'],
-        `unknown task type "${chosen}"; this pool serves: ${pool.config.taskTypes.join(', ')}`,
-      )
-    }
-    return chosen
-  }
 
   app.get(
     '/pending_evaluations',
@@ -67,7 +57,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
       return await pool.work.lease({
         miner: request.miner!.hotkey,
-        taskType: taskTypeOrFail(body.task_type),
+        taskType: resolveTaskType(pool.config.taskTypes, body.task_type, 'body'),
         evalBatchSize: body.eval_batch_size,
         seedBatchSize: body.seed_batch_size,
         gossipLimit: Math.min(GOSSIP_MAX, Math.max(0, body.gossip_limit)),
@@ -106,7 +96,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) =>
-      await pool.work.requestBatch(request.miner!.hotkey, request.body.task_type, taskTypeOrFail(undefined)),
+      await pool.work.requestBatch(
+        request.miner!.hotkey,
+        request.body.task_type,
+        defaultTaskType(pool.config.taskTypes),
+      ),
   )
 
   app.post(
