@@ -1,6 +1,7 @@
 /**
- * Closing epochs (SPEC §8): payouts from the epoch's window points, cumulative credit per hotkey, the
- * claim tree over hotkeys with a recipient, all stored in one transaction. The `epochs` primary key makes
+ * Closing epochs (SPEC §8): loads the epoch's window points, earlier credit and recipients, settles them
+ * (`settleEpoch` in `src/domain/epoch-settlement.ts`: payouts, cumulative credit, who gets a leaf), builds
+ * the claim tree over the leaves and stores it all in one transaction. The `epochs` primary key makes
  * the close happen once whichever process tries. `verify` re-derives everything from the stored
  * inputs and compares; `artifact` writes the document anyone can check from outside.
  */
@@ -12,9 +13,10 @@ import type { Database, Queryable } from '../db/database.ts'
 import type { DB, EpochsTable } from '../db/schema.ts'
 import type { Selectable } from 'kysely'
 import { buildClaimTree, EMPTY_ROOT, initClaimTree, toHex32, type ClaimEntry } from '../domain/claim-tree.ts'
-import { computePayouts, toMicroPoints, type PayoutResult } from '../domain/payouts.ts'
+import { toMicroPoints, type PayoutResult } from '../domain/payouts.ts'
+import { settleEpoch } from '../domain/epoch-settlement.ts'
 import { epochOfWindow, epochWindows, settingsOfEpoch, windowBlocks, type Tempo } from '../domain/tempo.ts'
-import { STORED_UNITS_MAX, unitsToJson } from '../domain/units.ts'
+import { unitsToJson } from '../domain/units.ts'
 import { decodeHotkey } from '../crypto/sr25519.ts'
 import {
   ARTIFACT_NAME,
@@ -239,38 +241,24 @@ export class EpochService {
     const entries = [...points.entries()]
       .filter(([, p]) => p > 0)
       .map(([hotkey, p]) => ({ hotkey, publicKey: publicKeys.get(hotkey)!, microPoints: toMicroPoints(p) }))
-    const payouts = computePayouts(entries, {
-      budgetUnits: BigInt(params.budget_units),
-      feeBps: params.pool_fee_bps,
-      minerCapBps: params.miner_cap_bps,
-    })
-
-    const credit = new Map<string, bigint>()
+    const creditIn = new Map<string, bigint>()
     const earlier = await db
       .selectFrom('epoch_payouts')
       .select(['hotkey', 'units'])
       .where('epoch_id', '<', BigInt(epoch))
       .execute()
-    for (const p of [...earlier, ...payouts.payouts])
-      credit.set(p.hotkey, (credit.get(p.hotkey) ?? 0n) + BigInt(p.units))
-
-    const minPayout = BigInt(params.min_payout_units)
-    const claimable: Array<ClaimEntry & { hotkeyAddress: string; recipientAddress: string }> = []
-    for (const [hotkey, amount] of credit) {
-      const recipient = recipients.get(hotkey)
-      if (amount <= 0n || amount < minPayout || recipient === undefined) continue
-      if (amount > STORED_UNITS_MAX) throw new Error(`cumulative credit of ${hotkey} exceeds the storable maximum`)
-      const hk = decodeHotkey(hotkey)
-      const rc = decodeHotkey(recipient)
-      if ('error' in hk || 'error' in rc) continue
-      claimable.push({
-        hotkey: hk.publicKey,
-        recipient: rc.publicKey,
-        amountUnits: amount,
-        hotkeyAddress: hotkey,
-        recipientAddress: recipient,
-      })
-    }
+    for (const p of earlier) creditIn.set(p.hotkey, (creditIn.get(p.hotkey) ?? 0n) + BigInt(p.units))
+    const keys = claimKeys(recipients, [...creditIn.keys(), ...entries.map((e) => e.hotkey)])
+    const settlement = settleEpoch({
+      points: entries,
+      creditIn,
+      recipients: new Map([...keys].map(([hotkey, k]) => [hotkey, k.recipientAddress])),
+      budgetUnits: BigInt(params.budget_units),
+      feeBps: params.pool_fee_bps,
+      minerCapBps: params.miner_cap_bps,
+      minPayoutUnits: BigInt(params.min_payout_units),
+    })
+    const claimable = settlement.leaves.map((l) => ({ ...keys.get(l.hotkey)!, amountUnits: l.amountUnits }))
     await initClaimTree()
     const tree = buildClaimTree(BigInt(epoch), claimable)
     const byKey = new Map(claimable.map((c) => [Buffer.from(c.hotkey).toString('hex'), c]))
@@ -288,7 +276,7 @@ export class EpochService {
     return {
       epoch,
       params,
-      payouts,
+      payouts: settlement.payouts,
       points,
       leaves,
       root: toHex32(leaves.length === 0 ? EMPTY_ROOT : tree.root),
@@ -534,6 +522,30 @@ export function epochSummary(e: Selectable<EpochsTable>) {
     block_end: Number(e.block_end),
     closed_at: isoTime(e.closed_at) as string,
   }
+}
+
+type ClaimKeys = Omit<ClaimEntry, 'amountUnits'> & { hotkeyAddress: string; recipientAddress: string }
+
+/**
+ * The public keys of each hotkey among `hotkeys` with a recipient, both decoded from their addresses; a
+ * hotkey or recipient that is not a valid address counts as no recipient.
+ */
+function claimKeys(recipients: ReadonlyMap<string, string>, hotkeys: Iterable<string>): Map<string, ClaimKeys> {
+  const keys = new Map<string, ClaimKeys>()
+  for (const hotkey of hotkeys) {
+    const recipient = recipients.get(hotkey)
+    if (recipient === undefined || keys.has(hotkey)) continue
+    const hk = decodeHotkey(hotkey)
+    const rc = decodeHotkey(recipient)
+    if ('error' in hk || 'error' in rc) continue
+    keys.set(hotkey, {
+      hotkey: hk.publicKey,
+      recipient: rc.publicKey,
+      hotkeyAddress: hotkey,
+      recipientAddress: recipient,
+    })
+  }
+  return keys
 }
 
 async function currentRecipients(db: Queryable): Promise<Map<string, string>> {
