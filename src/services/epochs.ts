@@ -15,7 +15,7 @@ import type { Selectable } from 'kysely'
 import { buildClaimTree, EMPTY_ROOT, initClaimTree, toHex32, type ClaimEntry } from '../domain/claim-tree.ts'
 import { toMicroPoints, type PayoutResult } from '../domain/payouts.ts'
 import { settleEpoch } from '../domain/epoch-settlement.ts'
-import { epochOfWindow, epochWindows, settingsOfEpoch, windowBlocks, type Tempo } from '../domain/tempo.ts'
+import { epochBlocks, epochOfWindow, epochWindows, settingsOfEpoch, type Tempo } from '../domain/tempo.ts'
 import { unitsToJson } from '../domain/units.ts'
 import { decodeHotkey } from '../crypto/sr25519.ts'
 import {
@@ -84,10 +84,12 @@ export class EpochService {
    * (`extraBlocks` later still, for an alert's grace period).
    */
   isReady(epoch: number, extraBlocks = 0): boolean {
-    const { last } = epochWindows(epoch, this.tempo)
-    return (
-      this.currentBlock() >= windowBlocks(last, this.tempo).last + 1 + this.config.epochCloseDelayBlocks + extraBlocks
-    )
+    return this.currentBlock() >= this.readyBlock(epoch) + extraBlocks
+  }
+
+  /** The first block at which an epoch may close: EPOCH_CLOSE_DELAY_BLOCKS after its last block. */
+  private readyBlock(epoch: number): number {
+    return epochBlocks(epoch, this.tempo).last + 1 + this.config.epochCloseDelayBlocks
   }
 
   async lastClosed(): Promise<number | null> {
@@ -157,9 +159,7 @@ export class EpochService {
     const overdueBlocks = Math.ceil(EPOCH_OVERDUE_MS / (this.tempo.blockTimeS * 1000))
     const out: number[] = []
     for (let e = last === null ? await this.firstEpoch() : last + 1; out.length < 100; e++) {
-      const { last: lastWindow } = epochWindows(e, this.tempo)
-      const readyAt = windowBlocks(lastWindow, this.tempo).last + 1 + this.config.epochCloseDelayBlocks
-      if (this.currentBlock() - readyAt < overdueBlocks) break
+      if (this.currentBlock() - this.readyBlock(e) < overdueBlocks) break
       out.push(e)
     }
     return out
@@ -221,7 +221,8 @@ export class EpochService {
     params: EpochParams,
     recipients: Map<string, string>,
   ): Promise<EpochComputation> {
-    const { first, last } = epochWindows(epoch, { ...this.tempo, epochWindows: params.epoch_windows })
+    const tempo = { ...this.tempo, epochWindows: params.epoch_windows }
+    const { first, last } = epochWindows(epoch, tempo)
     const rows = await db
       .selectFrom('window_points as p')
       .innerJoin('miners as m', 'm.hotkey', 'p.miner_hotkey')
@@ -282,8 +283,8 @@ export class EpochService {
       root: toHex32(leaves.length === 0 ? EMPTY_ROOT : tree.root),
       windowStart: first,
       windowEnd: last,
-      blockStart: windowBlocks(first, this.tempo).first,
-      blockEnd: windowBlocks(last, this.tempo).last,
+      blockStart: epochBlocks(epoch, tempo).first,
+      blockEnd: epochBlocks(epoch, tempo).last,
     }
   }
 
