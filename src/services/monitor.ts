@@ -3,10 +3,10 @@ import { sql } from 'kysely'
 import { isoTime } from '../clock.ts'
 import { toNumber } from '../db/database.ts'
 import { unitsToJson } from '../domain/units.ts'
-import { EPOCH_CLOSER } from '../jobs/epoch-closer.ts'
 import type { PoolContext } from './context.ts'
 import { awaitingRecipient, minPayoutOf } from './credit.ts'
 import { CHAIN_STALE_MS } from './health.ts'
+import { EPOCH_CLOSER } from './processes.ts'
 
 export type Severity = 'warn' | 'critical'
 export interface Alert {
