@@ -79,12 +79,14 @@ export class EpochService {
     private readonly currentBlock: () => number,
   ) {}
 
-  /**
-   * An epoch may close once its last window has ended and EPOCH_CLOSE_DELAY_BLOCKS have passed
-   * (`extraBlocks` later still, for an alert's grace period).
-   */
-  isReady(epoch: number, extraBlocks = 0): boolean {
-    return this.currentBlock() >= this.readyBlock(epoch) + extraBlocks
+  /** An epoch may close once its last window has ended and EPOCH_CLOSE_DELAY_BLOCKS have passed. */
+  isReady(epoch: number): boolean {
+    return this.blocksSinceReady(epoch) >= 0
+  }
+
+  /** How many blocks ago an epoch became ready to close (negative: in how many blocks it will be). */
+  blocksSinceReady(epoch: number): number {
+    return this.currentBlock() - this.readyBlock(epoch)
   }
 
   /** The first block at which an epoch may close: EPOCH_CLOSE_DELAY_BLOCKS after its last block. */
@@ -159,7 +161,7 @@ export class EpochService {
     const overdueBlocks = Math.ceil(EPOCH_OVERDUE_MS / (this.tempo.blockTimeS * 1000))
     const out: number[] = []
     for (let e = last === null ? await this.firstEpoch() : last + 1; out.length < 100; e++) {
-      if (this.currentBlock() - this.readyBlock(e) < overdueBlocks) break
+      if (this.blocksSinceReady(e) < overdueBlocks) break
       out.push(e)
     }
     return out
