@@ -398,7 +398,13 @@ describe('settleEpoch: properties', () => {
         ])
         const positive = new Map([...first.credit].filter(([, c]) => c > 0n))
         assert.deepEqual(stated, positive)
-        const second = settleEpoch({ ...input, points: nextPoints, creditIn: first.credit })
+        // A smaller second budget, so two epochs' credit stays storable.
+        const second = settleEpoch({
+          ...input,
+          budgetUnits: input.budgetUnits % 10n ** 17n,
+          points: nextPoints,
+          creditIn: first.credit,
+        })
         for (const [hotkey, credit] of first.credit) assert.ok(second.credit.get(hotkey)! >= credit)
       }),
       { numRuns: 300 },
