@@ -5,17 +5,17 @@ import { pino, type Logger } from 'pino'
 import { buildApp, buildClaimApp } from './app.ts'
 import { isoTime } from './clock.ts'
 import type { Config } from './config.ts'
-import { EpochCloser } from './jobs/epoch-closer.ts'
+import { BackgroundJobs } from './jobs/background-jobs.ts'
 import { createPoolContext, type PoolContext } from './services/context.ts'
 
 export async function serve(config: Config): Promise<FastifyInstance> {
   const logger = pino({ level: config.logLevel })
   const pool = await createPoolContext(config, { log: logger })
   const app = await buildApp(pool, { logger })
-  const closer = config.backgroundJobs ? new EpochCloser(pool, app.log) : undefined
-  // Without the closer this process still follows a tempo change stored by `sotapool tempo set`.
+  const jobs = config.backgroundJobs ? new BackgroundJobs(pool, app.log) : undefined
+  // Without the background jobs this process still follows a tempo change stored by `sotapool tempo set`.
   const tempoTimer =
-    closer === undefined
+    jobs === undefined
       ? setInterval(() => {
           pool.refreshTempo().catch((err: unknown) => {
             app.log.warn({ err }, 'could not re-read the stored tempo')
@@ -25,9 +25,9 @@ export async function serve(config: Config): Promise<FastifyInstance> {
   logStart(logger, 'Pool API', pool, config.apiHost, config.apiPort)
   await listen(app, pool, config.apiHost, config.apiPort, async () => {
     clearInterval(tempoTimer)
-    await closer?.stop()
+    await jobs?.stop()
   })
-  closer?.start()
+  jobs?.start()
   return app
 }
 

@@ -8,7 +8,8 @@
  * - Versioned: `artifact` names the document, `version` its layout (1), `format` the claim tree format.
  * - The payout inputs are in it: per-miner epoch points (and the micro-points they round to), the
  *   parameters the epoch closed with (budget, fee, cap, minimum, tempo) and the windows covered. The
- *   amounts follow from them through `computePayouts`, the function the close itself uses.
+ *   amounts follow from them through `computePayouts`, and cumulative credit and the minimum payout through
+ *   `cumulativeCredit` and `reachesMinPayout` (`epoch-settlement.ts`): the rules the close itself uses.
  * - `credit_without_leaf` lists the hotkeys whose cumulative credit is > 0 but who have no leaf (no
  *   recipient, or below the minimum), so the credit of every hotkey can be chained from one epoch to the
  *   next: cumulative credit = earlier credit + this epoch's payout.
@@ -30,6 +31,7 @@ import {
   rootOfLeaves,
   toHex,
 } from '../dashboard/verify.js'
+import { cumulativeCredit, reachesMinPayout } from './epoch-settlement.ts'
 import { computePayouts, toMicroPoints, type PointsEntry } from './payouts.ts'
 import { U64_MAX } from './units.ts'
 
@@ -324,7 +326,7 @@ export function checkEpochArtifact(
       'fee_units',
       fee,
       rules.feeUnits,
-      `pool_fee_bps ${feeBps} of budget ${budget}${entries.some((e) => e.microPoints > 0n) ? '' : ' (no points: no fee)'}`,
+      `pool_fee_bps ${feeBps} of budget ${budget}${rules.payouts.length > 0 ? '' : ' (no points: no fee)'}`,
     )
     expect('epoch_units', epochUnits, paid, 'the sum of the listed payouts')
     expect('undistributed_units', undistributed, rules.undistributedUnits, 'the payout rules')
@@ -339,6 +341,11 @@ export function checkEpochArtifact(
 
     // Cumulative credit: earlier credit + this epoch's payout, for every hotkey that has any.
     const before = previous?.credit ?? new Map<string, bigint>()
+    // Chained from the stated payouts, so a wrong payout is reported once, not again in every credit.
+    const chained = cumulativeCredit(
+      before,
+      [...stated].map(([hotkey, units]) => ({ hotkey, units })),
+    )
     const credit = new Map<string, bigint>()
     const creditWhy = (hotkey: string): string =>
       `earlier credit ${before.get(hotkey) ?? 0n}${previous === null ? ' (first epoch)' : ` (epoch ${previous.epoch})`} + this epoch's payout ${stated.get(hotkey) ?? 0n}`
@@ -377,8 +384,11 @@ export function checkEpochArtifact(
       if (credit.has(hotkey) || leafAmounts.has(hotkey)) leafProblems.push(`${where} appears twice`)
       leafAmounts.set(hotkey, amount)
       credit.set(hotkey, amount)
-      if (amount < minPayout) leafProblems.push(`${where}: amount ${amount} is below min_payout_units ${minPayout}`)
-      const want = (before.get(hotkey) ?? 0n) + (stated.get(hotkey) ?? 0n)
+      if (!reachesMinPayout(amount, minPayout))
+        leafProblems.push(
+          `${where}: amount ${amount} ${amount === 0n ? 'is 0 (only credit > 0 gets a leaf)' : `is below min_payout_units ${minPayout}`}`,
+        )
+      const want = chained.get(hotkey) ?? 0n
       if (amount !== want)
         leafProblems.push(`${where}: cumulative amount ${amount}, but ${creditWhy(hotkey)} = ${want}`)
       const leaf = hashLeaf(BigInt(epoch), i, hk, recipient, amount)
@@ -400,8 +410,8 @@ export function checkEpochArtifact(
     expect('num_of_leaves', int(a, 'num_of_leaves', ''), leaves.length, 'the listed leaves')
     expect('total_units', units(a, 'total_units', ''), total, 'the sum of the leaf amounts')
 
-    for (const hotkey of new Set([...before.keys(), ...stated.keys(), ...credit.keys()])) {
-      const want = (before.get(hotkey) ?? 0n) + (stated.get(hotkey) ?? 0n)
+    for (const hotkey of new Set([...chained.keys(), ...credit.keys()])) {
+      const want = chained.get(hotkey) ?? 0n
       const got = credit.get(hotkey)
       const what = leafAmounts.has(hotkey) ? `leaf of ${hotkey}: cumulative amount` : `credit of ${hotkey}`
       if (got === undefined) {

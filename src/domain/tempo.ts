@@ -89,6 +89,12 @@ export function epochWindows(epoch: number, tempo: Tempo): { first: number; last
   return { first, last: first + s.epochWindows - 1 }
 }
 
+/** First block of an epoch (of its first window) and the last block inside it (of its last window). */
+export function epochBlocks(epoch: number, tempo: Tempo): { first: number; last: number } {
+  const { first, last } = epochWindows(epoch, tempo)
+  return { first: windowBlocks(first, tempo).first, last: windowBlocks(last, tempo).last }
+}
+
 /** First block of a window and the last block inside it. */
 export function windowBlocks(windowNumber: number, tempo: Tempo): { first: number; last: number } {
   const s = segmentAt(tempo, 'fromWindow', windowNumber)

@@ -4,12 +4,14 @@
  * after that puts the whole cumulative amount in the hotkey's leaf. Derived from stored, closed facts only.
  */
 import type { Queryable } from '../db/database.ts'
+import { reachesMinPayout } from '../domain/epoch-settlement.ts'
 import { unitsToJson } from '../domain/units.ts'
 import type { AwaitingRecipient } from '../schemas/monitor.ts'
 
 /**
- * Hotkeys whose cumulative credit through `epoch` reaches its minimum payout but that have no leaf in
- * the epoch: the close leaves out only those without a (valid) recipient, so they are waiting for one.
+ * Hotkeys whose cumulative credit through `epoch` reaches its minimum payout (`reachesMinPayout`) but
+ * that have no leaf in the epoch: the close leaves out only those without a (valid) recipient, so they
+ * are waiting for one.
  */
 export async function awaitingRecipient(
   db: Queryable,
@@ -29,7 +31,7 @@ export async function awaitingRecipient(
     .execute()
   const waiting = rows
     .map((r) => ({ hotkey: r.hotkey, units: BigInt(r.units) }))
-    .filter((r) => r.units > 0n && r.units >= minPayoutUnits)
+    .filter((r) => reachesMinPayout(r.units, minPayoutUnits))
   return {
     miners: waiting.length,
     units: unitsToJson(waiting.reduce((s, r) => s + r.units, 0n)),

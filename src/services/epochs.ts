@@ -1,6 +1,7 @@
 /**
- * Closing epochs (SPEC §8): payouts from the epoch's window points, cumulative credit per hotkey, the
- * claim tree over hotkeys with a recipient, all stored in one transaction. The `epochs` primary key makes
+ * Closing epochs (SPEC §8): loads the epoch's window points, earlier credit and recipients, settles them
+ * (`settleEpoch` in `src/domain/epoch-settlement.ts`: payouts, cumulative credit, who gets a leaf), builds
+ * the claim tree over the leaves and stores it all in one transaction. The `epochs` primary key makes
  * the close happen once whichever process tries. `verify` re-derives everything from the stored
  * inputs and compares; `artifact` writes the document anyone can check from outside.
  */
@@ -12,9 +13,10 @@ import type { Database, Queryable } from '../db/database.ts'
 import type { DB, EpochsTable } from '../db/schema.ts'
 import type { Selectable } from 'kysely'
 import { buildClaimTree, EMPTY_ROOT, initClaimTree, toHex32, type ClaimEntry } from '../domain/claim-tree.ts'
-import { computePayouts, toMicroPoints, type PayoutResult } from '../domain/payouts.ts'
-import { epochOfWindow, epochWindows, settingsOfEpoch, windowBlocks, type Tempo } from '../domain/tempo.ts'
-import { STORED_UNITS_MAX, unitsToJson } from '../domain/units.ts'
+import { toMicroPoints, type PayoutResult } from '../domain/payouts.ts'
+import { settleEpoch } from '../domain/epoch-settlement.ts'
+import { epochBlocks, epochOfWindow, epochWindows, settingsOfEpoch, type Tempo } from '../domain/tempo.ts'
+import { unitsToJson } from '../domain/units.ts'
 import { decodeHotkey } from '../crypto/sr25519.ts'
 import {
   ARTIFACT_NAME,
@@ -77,15 +79,19 @@ export class EpochService {
     private readonly currentBlock: () => number,
   ) {}
 
-  /**
-   * An epoch may close once its last window has ended and EPOCH_CLOSE_DELAY_BLOCKS have passed
-   * (`extraBlocks` later still, for an alert's grace period).
-   */
-  isReady(epoch: number, extraBlocks = 0): boolean {
-    const { last } = epochWindows(epoch, this.tempo)
-    return (
-      this.currentBlock() >= windowBlocks(last, this.tempo).last + 1 + this.config.epochCloseDelayBlocks + extraBlocks
-    )
+  /** An epoch may close once its last window has ended and EPOCH_CLOSE_DELAY_BLOCKS have passed. */
+  isReady(epoch: number): boolean {
+    return this.blocksSinceReady(epoch) >= 0
+  }
+
+  /** How many blocks ago an epoch became ready to close (negative: in how many blocks it will be). */
+  blocksSinceReady(epoch: number): number {
+    return this.currentBlock() - this.readyBlock(epoch)
+  }
+
+  /** The first block at which an epoch may close: EPOCH_CLOSE_DELAY_BLOCKS after its last block. */
+  private readyBlock(epoch: number): number {
+    return epochBlocks(epoch, this.tempo).last + 1 + this.config.epochCloseDelayBlocks
   }
 
   async lastClosed(): Promise<number | null> {
@@ -155,9 +161,7 @@ export class EpochService {
     const overdueBlocks = Math.ceil(EPOCH_OVERDUE_MS / (this.tempo.blockTimeS * 1000))
     const out: number[] = []
     for (let e = last === null ? await this.firstEpoch() : last + 1; out.length < 100; e++) {
-      const { last: lastWindow } = epochWindows(e, this.tempo)
-      const readyAt = windowBlocks(lastWindow, this.tempo).last + 1 + this.config.epochCloseDelayBlocks
-      if (this.currentBlock() - readyAt < overdueBlocks) break
+      if (this.blocksSinceReady(e) < overdueBlocks) break
       out.push(e)
     }
     return out
@@ -219,7 +223,8 @@ export class EpochService {
     params: EpochParams,
     recipients: Map<string, string>,
   ): Promise<EpochComputation> {
-    const { first, last } = epochWindows(epoch, { ...this.tempo, epochWindows: params.epoch_windows })
+    const tempo = { ...this.tempo, epochWindows: params.epoch_windows }
+    const { first, last } = epochWindows(epoch, tempo)
     const rows = await db
       .selectFrom('window_points as p')
       .innerJoin('miners as m', 'm.hotkey', 'p.miner_hotkey')
@@ -239,38 +244,24 @@ export class EpochService {
     const entries = [...points.entries()]
       .filter(([, p]) => p > 0)
       .map(([hotkey, p]) => ({ hotkey, publicKey: publicKeys.get(hotkey)!, microPoints: toMicroPoints(p) }))
-    const payouts = computePayouts(entries, {
-      budgetUnits: BigInt(params.budget_units),
-      feeBps: params.pool_fee_bps,
-      minerCapBps: params.miner_cap_bps,
-    })
-
-    const credit = new Map<string, bigint>()
+    const creditIn = new Map<string, bigint>()
     const earlier = await db
       .selectFrom('epoch_payouts')
       .select(['hotkey', 'units'])
       .where('epoch_id', '<', BigInt(epoch))
       .execute()
-    for (const p of [...earlier, ...payouts.payouts])
-      credit.set(p.hotkey, (credit.get(p.hotkey) ?? 0n) + BigInt(p.units))
-
-    const minPayout = BigInt(params.min_payout_units)
-    const claimable: Array<ClaimEntry & { hotkeyAddress: string; recipientAddress: string }> = []
-    for (const [hotkey, amount] of credit) {
-      const recipient = recipients.get(hotkey)
-      if (amount <= 0n || amount < minPayout || recipient === undefined) continue
-      if (amount > STORED_UNITS_MAX) throw new Error(`cumulative credit of ${hotkey} exceeds the storable maximum`)
-      const hk = decodeHotkey(hotkey)
-      const rc = decodeHotkey(recipient)
-      if ('error' in hk || 'error' in rc) continue
-      claimable.push({
-        hotkey: hk.publicKey,
-        recipient: rc.publicKey,
-        amountUnits: amount,
-        hotkeyAddress: hotkey,
-        recipientAddress: recipient,
-      })
-    }
+    for (const p of earlier) creditIn.set(p.hotkey, (creditIn.get(p.hotkey) ?? 0n) + BigInt(p.units))
+    const keys = claimKeys(recipients, [...creditIn.keys(), ...entries.map((e) => e.hotkey)])
+    const settlement = settleEpoch({
+      points: entries,
+      creditIn,
+      recipients: new Map([...keys].map(([hotkey, k]) => [hotkey, k.recipientAddress])),
+      budgetUnits: BigInt(params.budget_units),
+      feeBps: params.pool_fee_bps,
+      minerCapBps: params.miner_cap_bps,
+      minPayoutUnits: BigInt(params.min_payout_units),
+    })
+    const claimable = settlement.leaves.map((l) => ({ ...keys.get(l.hotkey)!, amountUnits: l.amountUnits }))
     await initClaimTree()
     const tree = buildClaimTree(BigInt(epoch), claimable)
     const byKey = new Map(claimable.map((c) => [Buffer.from(c.hotkey).toString('hex'), c]))
@@ -288,14 +279,14 @@ export class EpochService {
     return {
       epoch,
       params,
-      payouts,
+      payouts: settlement.payouts,
       points,
       leaves,
       root: toHex32(leaves.length === 0 ? EMPTY_ROOT : tree.root),
       windowStart: first,
       windowEnd: last,
-      blockStart: windowBlocks(first, this.tempo).first,
-      blockEnd: windowBlocks(last, this.tempo).last,
+      blockStart: epochBlocks(epoch, tempo).first,
+      blockEnd: epochBlocks(epoch, tempo).last,
     }
   }
 
@@ -534,6 +525,30 @@ export function epochSummary(e: Selectable<EpochsTable>) {
     block_end: Number(e.block_end),
     closed_at: isoTime(e.closed_at) as string,
   }
+}
+
+type ClaimKeys = Omit<ClaimEntry, 'amountUnits'> & { hotkeyAddress: string; recipientAddress: string }
+
+/**
+ * The public keys of each hotkey among `hotkeys` with a recipient, both decoded from their addresses; a
+ * hotkey or recipient that is not a valid address counts as no recipient.
+ */
+function claimKeys(recipients: ReadonlyMap<string, string>, hotkeys: Iterable<string>): Map<string, ClaimKeys> {
+  const keys = new Map<string, ClaimKeys>()
+  for (const hotkey of hotkeys) {
+    const recipient = recipients.get(hotkey)
+    if (recipient === undefined || keys.has(hotkey)) continue
+    const hk = decodeHotkey(hotkey)
+    const rc = decodeHotkey(recipient)
+    if ('error' in hk || 'error' in rc) continue
+    keys.set(hotkey, {
+      hotkey: hk.publicKey,
+      recipient: rc.publicKey,
+      hotkeyAddress: hotkey,
+      recipientAddress: recipient,
+    })
+  }
+  return keys
 }
 
 async function currentRecipients(db: Queryable): Promise<Map<string, string>> {

@@ -1,10 +1,8 @@
 /** The health report of SPEC §10.1: tempo, epochs, database, on-chain runtime. */
 import { isoTime } from '../clock.ts'
+import { chainIsStale } from '../domain/alerts.ts'
 import type { PoolContext } from './context.ts'
 import { VERSION } from '../version.ts'
-
-/** A configured chain that has given no block for this long makes the pool degraded. */
-export const CHAIN_STALE_MS = 5 * 60 * 1000
 
 export async function healthReport(pool: PoolContext) {
   const window = pool.currentWindow()
@@ -17,8 +15,8 @@ export async function healthReport(pool: PoolContext) {
         .executeTakeFirst()
         .catch(() => undefined)
     : undefined
-  const chainStale =
-    chain.source === 'chain' && (chain.lastBlockAt === null || pool.clock.now() - chain.lastBlockAt > CHAIN_STALE_MS)
+  // A configured chain that has given no block for CHAIN_STALE_MS makes the pool degraded.
+  const chainStale = chainIsStale(chain, pool.clock.now())
   // Payouts stop while an epoch stays unclosed: that is not healthy, whatever the cause.
   const overdue = databaseOk ? await pool.epochs.overdue().catch(() => []) : []
   const healthy = databaseOk && !chainStale && overdue.length === 0

@@ -1,26 +1,66 @@
-/** The operator's monitor summary (SPEC §10.3): lease pipeline, miners, algorithms, SOTA, epochs, alerts. */
+/**
+ * The operator's monitor summary (SPEC §10.3): lease pipeline, miners, algorithms, SOTA, epochs, alerts.
+ * `monitorFacts` reads plain facts from the store and this process; the alert rules are pure
+ * (`src/domain/alerts.ts`); `monitorSummary` puts the two together in the shape the route serves.
+ */
 import { sql } from 'kysely'
 import { isoTime } from '../clock.ts'
 import { toNumber } from '../db/database.ts'
+import {
+  alertSummary,
+  graceBlocks,
+  monitorAlerts,
+  overdueLeaseCutoff,
+  pendingCloseEpochs,
+  zeroEvaluationRatio,
+  type ChainFacts,
+  type CloseFailureFacts,
+} from '../domain/alerts.ts'
 import { unitsToJson } from '../domain/units.ts'
-import { EPOCH_CLOSER } from '../jobs/epoch-closer.ts'
 import type { PoolContext } from './context.ts'
-import { awaitingRecipient, minPayoutOf } from './credit.ts'
-import { CHAIN_STALE_MS } from './health.ts'
-
-export type Severity = 'warn' | 'critical'
-export interface Alert {
-  code: string
-  severity: Severity
-  message: string
-}
+import { awaitingRecipient, minPayoutOf, type AwaitingRecipient } from './credit.ts'
+import { EPOCH_CLOSER } from './processes.ts'
 
 const RECENT_MS = 15 * 60 * 1000
-/** A zero-evaluation ratio above this among at least ZERO_EVAL_MIN_LEASES recent leases is an alert. */
-const ZERO_EVAL_ALERT_RATIO = 0.5
-const ZERO_EVAL_MIN_LEASES = 5
 
-export async function monitorSummary(pool: PoolContext) {
+type StateCounts = { evaluating: number; scored: number; rejected: number }
+
+/** Everything the summary reports, as read: no rule applied yet. */
+export interface MonitorFacts {
+  now: number
+  window: { number: number; timeRemainingS: number }
+  /** Lease counts of the last 15 minutes, active ones, and active ones past their timeout plus grace. */
+  leases: { issued: number; completed: number; expired: number; active: number; overdue: number }
+  /** Leases submitted in the last 15 minutes, and how many of them carried no evaluation. */
+  recentLeases: { submitted: number; withoutEvaluation: number }
+  miners: { total: number; activeLastHour: number }
+  algorithms: Record<string, StateCounts>
+  sota: Record<string, number>
+  epochs: {
+    current: number
+    lastClosed: number | null
+    /** Epochs ended and not closed, oldest first, with how many blocks ago each became ready (at most 100). */
+    unclosed: Array<{ epoch: number; blocksSinceReady: number }>
+    /** Epochs ready for more than 5 minutes and not closed. */
+    overdue: number[]
+    closeFailure: CloseFailureFacts | undefined
+  }
+  /** The last closed epoch's totals and the credit waiting for a recipient; null before the first close. */
+  credit: {
+    epoch: number
+    budgetUnits: bigint
+    epochUnits: bigint
+    feeUnits: bigint
+    undistributedUnits: bigint
+    awaitingRecipient: AwaitingRecipient
+  } | null
+  databaseOk: boolean
+  chain: ChainFacts
+  closerRunning: boolean
+}
+
+/** Reads the monitor's facts: the lease pipeline, miners, algorithms, SOTA, epochs and this process. */
+export async function monitorFacts(pool: PoolContext): Promise<MonitorFacts> {
   const db = pool.database.db
   const now = pool.clock.now()
   const since = BigInt(now - RECENT_MS)
@@ -40,10 +80,9 @@ export async function monitorSummary(pool: PoolContext) {
               sql`case when status <> 'submitted' and timeout_at >= ${since} and timeout_at <= ${nowB} then 1 else 0 end`,
             )
             .as('expired'),
-          // Expiry runs every JOB_INTERVAL_S: a lease only just past its timeout is not overdue yet.
           eb.fn
             .sum<bigint>(
-              sql`case when status = 'active' and timeout_at <= ${BigInt(now - pool.config.alertGraceS * 1000)} then 1 else 0 end`,
+              sql`case when status = 'active' and timeout_at <= ${BigInt(overdueLeaseCutoff(now, pool.config.alertGraceS))} then 1 else 0 end`,
             )
             .as('overdue'),
           eb.fn.sum<bigint>(sql`case when status = 'active' and timeout_at > ${nowB} then 1 else 0 end`).as('active'),
@@ -80,7 +119,7 @@ export async function monitorSummary(pool: PoolContext) {
       ? undefined
       : await awaitingRecipient(db, Number(lastEpoch.epoch_id), minPayoutOf(lastEpoch.params), 20)
 
-  const byState: Record<string, { evaluating: number; scored: number; rejected: number }> = {}
+  const byState: Record<string, StateCounts> = {}
   for (const t of pool.config.taskTypes) byState[t] = { evaluating: 0, scored: 0, rejected: 0 }
   for (const row of algorithms) {
     byState[row.task_type] ??= { evaluating: 0, scored: 0, rejected: 0 }
@@ -88,108 +127,96 @@ export async function monitorSummary(pool: PoolContext) {
     entry[row.state] = toNumber(row.n)
   }
 
+  const window = pool.currentWindow()
   const currentEpoch = pool.currentEpoch()
-  const pendingClose: number[] = []
-  // The closer needs up to JOB_INTERVAL_S to close a ready epoch: only one ready for longer than the
-  // grace period is pending (otherwise the alert flaps on every idle epoch boundary).
-  const graceBlocks = Math.ceil(pool.config.alertGraceS / pool.tempo.blockTimeS)
-  for (let e = (lastClosed ?? currentEpoch - 1) + 1; e < currentEpoch && pendingClose.length < 100; e++) {
-    if (pool.epochs.isReady(e, graceBlocks)) pendingClose.push(e)
-  }
-  const zeroLeases = toNumber(zeroEval.leases)
-  const zeroRatio = zeroLeases === 0 ? 0 : toNumber(zeroEval.zero) / zeroLeases
-  const overdue = toNumber(pipeline.overdue)
-
-  const alerts: Alert[] = []
+  const unclosed: MonitorFacts['epochs']['unclosed'] = []
+  for (let e = (lastClosed ?? currentEpoch - 1) + 1; e < currentEpoch && unclosed.length < 100; e++)
+    unclosed.push({ epoch: e, blocksSinceReady: pool.epochs.blocksSinceReady(e) })
   const chain = pool.blocks.status()
-  if (!(await pool.database.ping()))
-    alerts.push({ code: 'DATABASE_UNREACHABLE', severity: 'critical', message: 'the database does not answer' })
-  if (chain.source === 'chain' && (chain.lastBlockAt === null || now - chain.lastBlockAt > CHAIN_STALE_MS)) {
-    alerts.push({
-      code: 'CHAIN_STALE',
-      severity: 'critical',
-      message: `no block from the chain since ${isoTime(chain.lastBlockAt) ?? 'start'}`,
-    })
-  }
-  if (pendingClose.length > 0) {
-    alerts.push({
-      code: 'EPOCH_CLOSE_PENDING',
-      severity: pendingClose.length > 1 ? 'critical' : 'warn',
-      message: `epochs ready but not closed: ${pendingClose.join(', ')}`,
-    })
-  }
-  if (closeFailure !== undefined) {
-    alerts.push({
-      code: 'EPOCH_CLOSE_FAILING',
-      severity: 'critical',
-      message: `epoch ${closeFailure.epoch} failed to close (${closeFailure.attempts} attempt(s) since ${isoTime(closeFailure.first_failed_at) ?? '?'}, retried every run): ${closeFailure.error}`,
-    })
-  }
-  if (overdueEpochs.length > 0) {
-    alerts.push({
-      code: 'EPOCH_OVERDUE',
-      severity: 'critical',
-      message: `epochs ready for more than 5 minutes and not closed: ${overdueEpochs.join(', ')}`,
-    })
-  }
-  if (pool.processes.get(EPOCH_CLOSER) !== true) {
-    alerts.push({
-      code: 'EPOCH_CLOSER_STOPPED',
-      severity: 'warn',
-      message:
-        'this process does not run the epoch closer (BACKGROUND_JOBS=false); another process or `sotapool epoch close` must',
-    })
-  }
-  if (overdue > 0)
-    alerts.push({
-      code: 'OVERDUE_LEASES',
-      severity: 'warn',
-      message: `${overdue} active assignment(s) past their timeout not expired yet`,
-    })
-  if (zeroLeases >= ZERO_EVAL_MIN_LEASES && zeroRatio > ZERO_EVAL_ALERT_RATIO) {
-    alerts.push({
-      code: 'ZERO_EVALUATION_LEASES',
-      severity: 'warn',
-      message: `${Math.round(zeroRatio * 100)}% of leases submitted in the last 15 minutes carried no evaluation`,
-    })
-  }
-  if (miners.activeLastHour === 0)
-    alerts.push({ code: 'NO_ACTIVE_MINERS', severity: 'warn', message: 'no miner was seen in the last hour' })
-
-  const counts = {
-    critical: alerts.filter((a) => a.severity === 'critical').length,
-    warn: alerts.filter((a) => a.severity === 'warn').length,
-  }
   return {
-    generated_at: isoTime(now) as string,
-    window: { number: pool.currentWindow().windowNumber, time_remaining_s: pool.currentWindow().timeRemainingS },
+    now,
+    window: { number: window.windowNumber, timeRemainingS: window.timeRemainingS },
     leases: {
-      issued_last_15m: toNumber(pipeline.issued),
-      completed_last_15m: toNumber(pipeline.completed),
-      expired_last_15m: toNumber(pipeline.expired),
-      zero_evaluation_ratio: zeroRatio,
+      issued: toNumber(pipeline.issued),
+      completed: toNumber(pipeline.completed),
+      expired: toNumber(pipeline.expired),
       active: toNumber(pipeline.active),
-      overdue_active: overdue,
+      overdue: toNumber(pipeline.overdue),
     },
-    miners: { total: miners.total, active_last_hour: miners.activeLastHour },
+    recentLeases: { submitted: toNumber(zeroEval.leases), withoutEvaluation: toNumber(zeroEval.zero) },
+    miners,
     algorithms: byState,
     sota,
-    epochs: { current: currentEpoch, last_closed: lastClosed, pending_close: pendingClose },
+    epochs: { current: currentEpoch, lastClosed, unclosed, overdue: overdueEpochs, closeFailure },
     credit:
       lastEpoch === undefined || awaiting === undefined
         ? null
         : {
             epoch: Number(lastEpoch.epoch_id),
-            budget_units: unitsToJson(lastEpoch.budget_units),
-            epoch_units: unitsToJson(lastEpoch.epoch_units),
-            fee_units: unitsToJson(lastEpoch.fee_units),
-            undistributed_units: unitsToJson(lastEpoch.undistributed_units),
-            awaiting_recipient: awaiting,
+            budgetUnits: lastEpoch.budget_units,
+            epochUnits: lastEpoch.epoch_units,
+            feeUnits: lastEpoch.fee_units,
+            undistributedUnits: lastEpoch.undistributed_units,
+            awaitingRecipient: awaiting,
           },
-    alerts: {
-      overall: counts.critical > 0 ? ('critical' as const) : counts.warn > 0 ? ('warn' as const) : ('ok' as const),
-      counts,
-      items: alerts,
+    databaseOk: await pool.database.ping(),
+    chain: { source: chain.source, lastBlockAt: chain.lastBlockAt },
+    closerRunning: pool.processes.get(EPOCH_CLOSER) === true,
+  }
+}
+
+export async function monitorSummary(pool: PoolContext) {
+  const facts = await monitorFacts(pool)
+  // The background jobs need up to JOB_INTERVAL_S to close a ready epoch: only one ready for longer than
+  // the grace period is pending (otherwise the alert flaps on every idle epoch boundary).
+  const pendingClose = pendingCloseEpochs(
+    facts.epochs.unclosed,
+    graceBlocks(pool.config.alertGraceS, pool.tempo.blockTimeS),
+  )
+  const alerts = monitorAlerts({
+    now: facts.now,
+    databaseOk: facts.databaseOk,
+    chain: facts.chain,
+    pendingClose,
+    closeFailure: facts.epochs.closeFailure,
+    overdueEpochs: facts.epochs.overdue,
+    closerRunning: facts.closerRunning,
+    overdueLeases: facts.leases.overdue,
+    recentLeases: facts.recentLeases,
+    activeMinersLastHour: facts.miners.activeLastHour,
+  })
+  return summaryBody(facts, pendingClose, alertSummary(alerts))
+}
+
+/** The summary in the shape the route serves. */
+function summaryBody(facts: MonitorFacts, pendingClose: number[], alerts: ReturnType<typeof alertSummary>) {
+  const credit = facts.credit
+  return {
+    generated_at: isoTime(facts.now) as string,
+    window: { number: facts.window.number, time_remaining_s: facts.window.timeRemainingS },
+    leases: {
+      issued_last_15m: facts.leases.issued,
+      completed_last_15m: facts.leases.completed,
+      expired_last_15m: facts.leases.expired,
+      zero_evaluation_ratio: zeroEvaluationRatio(facts.recentLeases),
+      active: facts.leases.active,
+      overdue_active: facts.leases.overdue,
     },
+    miners: { total: facts.miners.total, active_last_hour: facts.miners.activeLastHour },
+    algorithms: facts.algorithms,
+    sota: facts.sota,
+    epochs: { current: facts.epochs.current, last_closed: facts.epochs.lastClosed, pending_close: pendingClose },
+    credit:
+      credit === null
+        ? null
+        : {
+            epoch: credit.epoch,
+            budget_units: unitsToJson(credit.budgetUnits),
+            epoch_units: unitsToJson(credit.epochUnits),
+            fee_units: unitsToJson(credit.feeUnits),
+            undistributed_units: unitsToJson(credit.undistributedUnits),
+            awaiting_recipient: credit.awaitingRecipient,
+          },
+    alerts,
   }
 }

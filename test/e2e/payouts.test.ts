@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import type { FastifyBaseLogger } from 'fastify'
 import { initClaimTree } from '../../src/domain/claim-tree.ts'
 import { checkProofPackage } from '../../src/domain/proof-package.ts'
-import { EpochCloser } from '../../src/jobs/epoch-closer.ts'
+import { BackgroundJobs } from '../../src/jobs/background-jobs.ts'
 import { startTestPool } from '../support/pool.ts'
 import { TestMiner } from '../support/miner.ts'
 import { randomAddress, WINDOW_MS } from '../support/epochs.ts'
@@ -51,7 +51,7 @@ describe('payouts end to end', () => {
   it('miners work through epochs, the closer closes them, and claims pay exactly what was earned', async () => {
     const t = await startTestPool({ EPOCH_WINDOWS: String(EPOCH_WINDOWS), MINER_CAP_BPS: '0' })
     try {
-      const closer = new EpochCloser(t.pool, silentLog)
+      const closer = new BackgroundJobs(t.pool, silentLog)
       const miners = await TestMiner.many(t.app, MINERS, 'e2e')
       const recipients = await Promise.all(miners.map(async () => await randomAddress()))
       for (const [i, m] of miners.entries()) {

@@ -20,12 +20,12 @@ import { buildApp } from '../../src/app.ts'
 import { ManualClock } from '../../src/clock.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
 import type { DB } from '../../src/db/schema.ts'
-import { EpochCloser } from '../../src/jobs/epoch-closer.ts'
+import { BackgroundJobs } from '../../src/jobs/background-jobs.ts'
 import { createPoolContext, type PoolContext } from '../../src/services/context.ts'
 import { createSharedTestStore } from './database.ts'
 import { TEST_ENV, VECTOR_TIME_MS } from './pool.ts'
 
-/** One API "process": an app miners can drive, and the closers it would run. */
+/** One API "process": an app miners can drive, and the background jobs it would run. */
 export interface PoolNode {
   /** The real app (node 0) or a stand-in whose `inject` and `pool.clock` are all TestMiner needs. */
   app: FastifyInstance
@@ -33,7 +33,7 @@ export interface PoolNode {
   closeEnded(): Promise<number[]>
   /** Closes every epoch that is ready; the numbers this node closed. */
   closeEpochs(): Promise<number[]>
-  /** One pass of the background closer (expiry, windows, epochs), as the server's timer runs it. */
+  /** One pass of the background jobs (expiry, windows, epochs), as the server's timer runs it. */
   runCloser(): Promise<void>
 }
 
@@ -254,7 +254,7 @@ export async function startSharedPools(
     closeEnded: async () => await mainContext.windows.closeEnded(),
     closeEpochs: async () => await mainContext.epochs.closeReady(),
     runCloser: async () => {
-      await new EpochCloser(mainContext, app.log).runOnce()
+      await new BackgroundJobs(mainContext, app.log).runOnce()
     },
   }
   return {
@@ -310,7 +310,7 @@ async function serveWorker(init: WorkerInit): Promise<void> {
         case 'closeEpochs':
           return await pool.epochs.closeReady()
         case 'runCloser':
-          return await new EpochCloser(pool, app.log).runOnce()
+          return await new BackgroundJobs(pool, app.log).runOnce()
         case 'shutdown':
           await app.close()
           await pool.close()

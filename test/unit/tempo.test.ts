@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import {
   blockAtTime,
+  epochBlocks,
   epochOfWindow,
   epochWindows,
   initialSegment,
@@ -30,6 +31,7 @@ describe('one segment', () => {
     assert.equal(windowOfBlock(360, base), 1)
     assert.deepEqual(windowBlocks(2, base), { first: 720, last: 1079 })
     assert.deepEqual(epochWindows(3, base), { first: 3, last: 3 })
+    assert.deepEqual(epochBlocks(3, base), { first: 1080, last: 1439 })
     assert.equal(blockAtTime(GENESIS + 12_000 * 10 + 5, base), 10)
     assert.equal(blockAtTime(GENESIS - 1_000_000, base), 0)
     assert.equal(windowInfo(10, base).timeRemainingS, 350 * 12)
@@ -39,6 +41,8 @@ describe('one segment', () => {
     const plain: Tempo = { blockTimeS: 12, windowBlocks: 10, epochWindows: 3 }
     assert.equal(windowOfBlock(95, plain), 9)
     assert.equal(epochOfWindow(9, plain), 3)
+    assert.deepEqual(epochWindows(3, plain), { first: 9, last: 11 })
+    assert.deepEqual(epochBlocks(3, plain), { first: 90, last: 119 })
   })
 })
 
@@ -62,6 +66,9 @@ describe('a scheduled change', () => {
     assert.equal(epochOfWindow(64, changed), 61)
     assert.deepEqual(epochWindows(61, changed), { first: 64, last: 67 })
     assert.deepEqual(windowBlocks(64, changed), { first: start + 20, last: start + 24 })
+    // The epoch before the change ends where the first epoch after it starts.
+    assert.deepEqual(epochBlocks(59, changed), { first: 59 * 360, last: start - 1 })
+    assert.deepEqual(epochBlocks(61, changed), { first: start + 20, last: start + 39 })
     // The clock keeps counting blocks from the change at the new block time.
     const changeMs = GENESIS + start * 12_000
     assert.equal(blockAtTime(changeMs - 1, changed), start - 1)

@@ -1,14 +1,14 @@
-// The background closer cannot be stopped for good by data: a close that fails is retried on every run,
+// The background jobs cannot be stopped for good by data: a close that fails is retried on every run,
 // its cause is a critical alert in the monitor summary, /health is degraded while the epoch is overdue,
 // and once the data is repaired the next run closes the epoch and the alert goes.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { EpochCloser } from '../../src/jobs/epoch-closer.ts'
+import { BackgroundJobs } from '../../src/jobs/background-jobs.ts'
 import { addPoints, craftMiner, randomAddress, WINDOW_MS } from '../support/epochs.ts'
 import { startTestPool, VECTOR_TIME_MS } from '../support/pool.ts'
 
 const silent = { error: () => {}, info: () => {}, warn: () => {} } as unknown as ConstructorParameters<
-  typeof EpochCloser
+  typeof BackgroundJobs
 >[1]
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -19,7 +19,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
   }
 }
 
-describe('the epoch closer under bad data', () => {
+describe('the background jobs under bad data', () => {
   it('retries a failing close, reports its cause as critical, degrades /health while overdue, and recovers', async () => {
     const t = await startTestPool({
       JOB_INTERVAL_S: '1',
@@ -27,7 +27,7 @@ describe('the epoch closer under bad data', () => {
       POOL_FEE_BPS: '0',
       MINER_CAP_BPS: '0',
     })
-    const closer = new EpochCloser(t.pool, silent)
+    const closer = new BackgroundJobs(t.pool, silent)
     try {
       const good = await craftMiner(t.pool, { recipient: await randomAddress() })
       const bad = await craftMiner(t.pool, { recipient: await randomAddress() })
@@ -85,6 +85,33 @@ describe('the epoch closer under bad data', () => {
       )
     } finally {
       await closer.stop()
+      await t.close()
+    }
+  })
+
+  it('run under the process name clients know, epoch-closer, in /health and the monitor summary', async () => {
+    const t = await startTestPool({ JOB_INTERVAL_S: '3600' })
+    const jobs = new BackgroundJobs(t.pool, silent)
+    const stopped = async (): Promise<boolean> =>
+      (await t.app.inject('/api/v1/monitor/summary'))
+        .json()
+        .alerts.items.some((a: { code: string }) => a.code === 'EPOCH_CLOSER_STOPPED')
+    try {
+      assert.ok(await stopped())
+      jobs.start()
+      assert.deepEqual((await t.app.inject('/health')).json().onchain_runtime.processes, [
+        { name: 'epoch-closer', running: true },
+      ])
+      assert.ok(!(await stopped()))
+    } finally {
+      await jobs.stop()
+    }
+    try {
+      assert.deepEqual((await t.app.inject('/health')).json().onchain_runtime.processes, [
+        { name: 'epoch-closer', running: false },
+      ])
+      assert.ok(await stopped())
+    } finally {
       await t.close()
     }
   })
