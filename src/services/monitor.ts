@@ -18,7 +18,8 @@ import {
 } from '../domain/alerts.ts'
 import { unitsToJson } from '../domain/units.ts'
 import type { PoolContext } from './context.ts'
-import { awaitingRecipient, minPayoutOf, type AwaitingRecipient } from './credit.ts'
+import type { AwaitingRecipient } from '../schemas/monitor.ts'
+import { awaitingRecipient, minPayoutOf } from './credit.ts'
 import { EPOCH_CLOSER } from './processes.ts'
 
 const RECENT_MS = 15 * 60 * 1000
