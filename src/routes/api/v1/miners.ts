@@ -3,10 +3,10 @@ import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import { decodeHotkey } from '../../../crypto/sr25519.ts'
+import { recipientFromBody } from '../../../http/recipient.ts'
 import { refuseOtherSpelling } from '../../../http/validation.ts'
 import { epochWindows } from '../../../domain/tempo.ts'
 import { PoolError, validationError } from '../../../errors.ts'
-import { recipientFromBody } from '../../../plugins/auth.ts'
 import { errors, Hotkey, IsoTime, Units, walletSecurity } from '../../../schemas/common.ts'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
