@@ -3,9 +3,7 @@ import assert from 'node:assert/strict'
 import pg from 'pg'
 import { testDialect } from '../support/database.ts'
 import { TestMiner } from '../support/miner.ts'
-import { startTestPool } from '../support/pool.ts'
-
-const WINDOW_MS = 360 * 12 * 1000
+import { startTestPool, WINDOW_MS } from '../support/pool.ts'
 
 // On SQLite write transactions are exclusive, so a window close can never interleave with a submission.
 test('a window does not close under a submission that decides in it', {
