@@ -1,6 +1,6 @@
-// Dependency direction: every source file under src/ (.ts, .mjs, and the dashboard's .js) imports only from its own layer or a lower one, the
-// sibling parts of a layer never import each other, domain/ stays pure, and no files import each other in
-// a circle. The README's "How it fits together" section describes the same picture.
+// Dependency direction: every source file under src/ (.ts, .mjs, and the dashboard's .js) imports only
+// from its own layer or a lower one, the sibling parts of a layer never import each other, domain/ stays
+// pure, and no files import each other in a circle. README.md ("How it fits together") shows the layers.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -155,7 +155,8 @@ export function checkSources(sources: ReadonlyMap<string, string>): Problem[] {
 
 /** One cycle (first file repeated at the end) per group of files that import each other in a circle. */
 export function importCycles(graph: ReadonlyMap<string, ReadonlySet<string>>): string[][] {
-  // Tarjan's strongly connected components; a component of two or more files, or a file importing itself, has a cycle.
+  // Tarjan's strongly connected components: a component of two or more files, or a file importing
+  // itself, holds a cycle.
   const index = new Map<string, number>()
   const low = new Map<string, number>()
   const stack: string[] = []
