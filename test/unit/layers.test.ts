@@ -51,7 +51,7 @@ export const PENDING_EXCEPTIONS: Array<{ from: string; to: string; reason: strin
   {
     from: 'services/monitor.ts',
     to: 'jobs/epoch-closer.ts',
-    reason: 'the monitor reads the closer state from the job; the rewrite of monitor.ts and the jobs moves it down',
+    reason: 'the monitor takes the process name EPOCH_CLOSER from the job; both files are being rewritten',
   },
 ]
 
