@@ -22,6 +22,7 @@ import disclaimerRoutes from './routes/disclaimer.ts'
 import minerRoutes, { registerRecipientUpdate } from './routes/api/v1/miners.ts'
 import monitorRoutes from './routes/api/v1/monitor.ts'
 import resultRoutes from './routes/api/v1/results.ts'
+import sotaHistoryRoutes from './routes/api/v1/sota-history.ts'
 import taskRoutes from './routes/api/v1/tasks.ts'
 import type { PoolContext } from './services/context.ts'
 import { registerPoolGauges } from './services/pool-gauges.ts'
@@ -130,6 +131,7 @@ export async function buildApp(pool: PoolContext, options: AppOptions = {}): Pro
   await app.register(taskRoutes, { prefix: '/api/v1/tasks' })
   await app.register(resultRoutes, { prefix: '/api/v1/results' })
   await app.register(monitorRoutes, { prefix: '/api/v1/monitor' })
+  await app.register(sotaHistoryRoutes, { prefix: '/api/v1/results' })
   await app.register(dashboardPlugin)
   await app.register(async (root) => {
     registerRecipientUpdate(

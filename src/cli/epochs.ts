@@ -5,33 +5,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Command } from 'commander'
 import type { PoolContext } from '../services/context.ts'
-import { configOrExit, parseInteger } from './main.ts'
+import { parseInteger, print, verifyAll, withPool } from './common.ts'
 import { progress } from './progress.ts'
-
-/** Runs `fn` on the pool's existing database (operator commands never create one), then closes it. */
-export async function withPool<T>(fn: (pool: PoolContext) => Promise<T>): Promise<T> {
-  const { createPoolContext } = await import('../services/context.ts')
-  // Only `serve` and `migrate` create a database; an operator command on a missing one is a mistake.
-  const pool = await createPoolContext(configOrExit(), { createDatabase: false, log: stderrLog })
-  try {
-    return await fn(pool)
-  } finally {
-    await pool.close()
-  }
-}
-
-/** Warnings of the pool context (an adopted tempo, the chain) on standard error, keeping stdout JSON. */
-export const stderrLog = {
-  warn: (_obj: object, msg: string): void => {
-    process.stderr.write(`sotapool: warning: ${msg}\n`)
-  },
-  info: (): void => {},
-}
-
-/** Writes a command's result as JSON on standard output. */
-export const print = (value: unknown): void => {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
-}
 
 export function registerEpochCommands(program: Command): void {
   program
@@ -206,27 +181,6 @@ async function closeWindows(pool: PoolContext): Promise<number[]> {
     bar.stop()
   }
   return closed
-}
-
-/** Verifies every closed epoch (the check after a backup or a restore). */
-export async function verifyAll(
-  pool: PoolContext,
-): Promise<{ ok: boolean; epochs: number; mismatched: Array<{ epoch: number; mismatches: string[] }> }> {
-  const ids = (await pool.database.db.selectFrom('epochs').select('epoch_id').orderBy('epoch_id').execute()).map((r) =>
-    Number(r.epoch_id),
-  )
-  const bar = progress('verifying epochs', ids.length)
-  const mismatched: Array<{ epoch: number; mismatches: string[] }> = []
-  try {
-    for (const id of ids) {
-      const result = await pool.epochs.verify(id)
-      if (!result.ok) mismatched.push({ epoch: id, mismatches: result.mismatches })
-      bar.tick()
-    }
-  } finally {
-    bar.stop()
-  }
-  return { ok: mismatched.length === 0, epochs: ids.length, mismatched }
 }
 
 /** Passes the artifact's pieces through, ticking a progress bar per leaf line once the leaves list began. */

@@ -1,6 +1,6 @@
 /** `sotapool keygen` and `sotapool sign`: make a hotkey and the headers a signed request needs. */
 import type { Command } from 'commander'
-import { parseInteger } from './main.ts'
+import { parseInteger } from './common.ts'
 
 export function registerKeyCommands(program: Command): void {
   program

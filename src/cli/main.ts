@@ -1,9 +1,13 @@
-/** The `sotapool` command line: one subcommand per operator task. */
+/**
+ * The `sotapool` command line: one subcommand per operator task. This entry point only reads `.env` and
+ * assembles the command modules; what they share lives in common.ts.
+ */
 import { existsSync, readFileSync } from 'node:fs'
-import { Command, InvalidArgumentError } from 'commander'
+import { Command } from 'commander'
 import dotenv from 'dotenv'
-import { ConfigError, loadConfig, unknownVariables, type Config } from '../config.ts'
+import { unknownVariables } from '../config.ts'
 import { VERSION } from '../version.ts'
+import { setGlobalOptions, type GlobalOptions } from './common.ts'
 import { registerEpochCommands } from './epochs.ts'
 import { registerKeyCommands } from './keys.ts'
 import { registerOperatorCommands } from './operator.ts'
@@ -21,38 +25,6 @@ if (existsSync('.env')) {
   }
 }
 
-/** Loads configuration or exits naming every bad variable. */
-export function configOrExit(overrides: Partial<Config> = {}): Config {
-  try {
-    const config = loadConfig(process.env, {
-      ...(program.opts().adoptStoredTempo === true ? { adoptStoredTempo: true } : {}),
-      ...overrides,
-    })
-    if (config.databaseUrl === 'sqlite::memory:')
-      process.stderr.write(
-        'sotapool: warning: DATABASE_URL=sqlite::memory: keeps the database in memory; it is lost when the process exits\n',
-      )
-    return config
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(
-        `sotapool: invalid configuration (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}):\n${err.problems.map((p) => `  ${p.variable} ${p.reason}\n`).join('')}`,
-      )
-      process.exit(2)
-    }
-    throw err
-  }
-}
-
-export const parseInteger =
-  (name: string, min = 0) =>
-  (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
-      throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`)
-    }
-    return Number(value)
-  }
-
 const program = new Command()
   .name('sotapool')
   .description('sotapool mining pool: Pool API, claim server and operator tools')
@@ -62,6 +34,7 @@ const program = new Command()
     'run with the tempo stored in the database when BLOCK_TIME_S, WINDOW_BLOCKS or EPOCH_WINDOWS differ (same as ADOPT_STORED_TEMPO=true)',
   )
   .showHelpAfterError()
+  .hook('preAction', () => setGlobalOptions(program.opts<GlobalOptions>()))
 
 registerServerCommands(program)
 registerKeyCommands(program)

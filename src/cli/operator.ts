@@ -5,8 +5,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { InvalidArgumentError, type Command } from 'commander'
-import { print, withPool } from './epochs.ts'
-import { configOrExit, parseInteger } from './main.ts'
+import { configOrExit, parseInteger, print, verifyAll, withPool } from './common.ts'
 
 async function hotkeyArgument(value: string): Promise<string> {
   const { cryptoReady, decodeHotkey } = await import('../crypto/sr25519.ts')
@@ -158,7 +157,6 @@ export function registerOperatorCommands(program: Command): void {
         { createDatabase: false },
       )
       try {
-        const { verifyAll } = await import('./epochs.ts')
         const verified = await verifyAll(copy)
         print({ file, ms: Date.now() - started, restore_check: verified })
         if (!verified.ok) process.exitCode = 1

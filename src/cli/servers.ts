@@ -1,6 +1,6 @@
 /** `sotapool serve` and `sotapool migrate`. */
 import type { Command } from 'commander'
-import { configOrExit } from './main.ts'
+import { configOrExit } from './common.ts'
 
 // Commands load what they run only when run, so `--help` and light commands start fast.
 

@@ -2,7 +2,7 @@
 import { SingleBar, Presets } from 'cli-progress'
 import { InvalidArgumentError, type Command } from 'commander'
 import type { CallRecord } from '../simulation/miner.ts'
-import { parseInteger } from './main.ts'
+import { parseInteger } from './common.ts'
 
 const parseFraction = (value: string): number => {
   const n = Number(value)

@@ -3,8 +3,7 @@ import type { Command } from 'commander'
 import { isoTime } from '../clock.ts'
 import type { Tempo, TempoSegment } from '../domain/tempo.ts'
 import type { PoolContext } from '../services/context.ts'
-import { print } from './epochs.ts'
-import { configOrExit, parseInteger } from './main.ts'
+import { configOrExit, parseInteger, print } from './common.ts'
 
 /** A pool context for commands that read or change the stored tempo, so they never refuse over it. */
 export async function withStoredTempo<T>(fn: (pool: PoolContext) => Promise<T>): Promise<T> {

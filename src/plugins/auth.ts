@@ -9,6 +9,7 @@ import { RECIPIENT_MESSAGE, recipientMessage, WALLET_MESSAGE, walletMessage } fr
 import { decodeHotkey, parseSignature } from '../crypto/sr25519.ts'
 import { PoolError } from '../errors.ts'
 import { RateLimiter } from '../http/rate-limit.ts'
+import { recipientFromBody } from '../http/recipient.ts'
 import type { PoolContext } from '../services/context.ts'
 import type { AuthFailureReason } from '../metrics.ts'
 
@@ -31,13 +32,6 @@ declare module 'fastify' {
 }
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
-
-/** The recipient a recipient-update body names (trimmed), under its current or legacy field name. */
-export function recipientFromBody(body: unknown): string | undefined {
-  const b = (body ?? {}) as Record<string, unknown>
-  const value = b.recipient_coldkey ?? b.coldkey_address
-  return typeof value === 'string' ? value.trim() : undefined
-}
 
 function header(request: FastifyRequest, name: string): string {
   const value = request.headers[name]

@@ -2,7 +2,8 @@
  * The operator dashboard at `/dashboard`: static Preact + htm + uPlot files with no build step, reading
  * only the public JSON API. The browser modules come from node_modules (no CDN) under
  * `/dashboard/vendor/`; index.html gets the claim app prefix and the task types injected, since no public
- * route tells where the claim app is mounted. Also registers the SOTA history route the chart reads.
+ * route tells where the claim app is mounted. The SOTA history route the chart reads is an ordinary API
+ * route, registered by the app.
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -11,7 +12,6 @@ import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsync } from 'fastify'
 import { inlineScriptHashes, pageSecurityHeaders } from '../http/security-headers.ts'
-import sotaHistoryRoutes from '../routes/api/v1/sota-history.ts'
 
 const require = createRequire(import.meta.url)
 const DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/', import.meta.url))
@@ -35,7 +35,6 @@ export function dashboardConfigScript(config: { claimsPrefix: string | null; tas
 
 const dashboard: FastifyPluginAsync = async (app) => {
   const { config } = app.pool
-  await app.register(sotaHistoryRoutes, { prefix: '/api/v1/results' })
 
   const template = readFileSync(join(DASHBOARD_DIR, 'index.html'), 'utf8')
   if (!template.includes(CONFIG_PLACEHOLDER)) throw new Error(`dashboard index.html lacks ${CONFIG_PLACEHOLDER}`)

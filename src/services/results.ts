@@ -1,8 +1,9 @@
-/** Results (SPEC §6.3): SOTA per task type, verified results, verification by allowed hotkeys. */
+/** Results (SPEC §6.3): SOTA per task type (queried by sota.ts), verified results, verification by allowed hotkeys. */
 import { isoTime } from '../clock.ts'
 import type { Database } from '../db/database.ts'
 import { PoolError } from '../errors.ts'
 import type { ResultsQuery } from '../schemas/results.ts'
+import { sotaHistory, sotaOf } from './sota.ts'
 
 export class ResultService {
   constructor(
@@ -11,26 +12,14 @@ export class ResultService {
     private readonly now: () => number,
   ) {}
 
+  /** The algorithm holding the task type's SOTA. */
   async sota(taskType: string) {
-    const best = await this.database.db
-      .selectFrom('algorithms')
-      .select(['id', 'consensus_score', 'miner_hotkey', 'decided_window', 'decided_at'])
-      .where('task_type', '=', taskType)
-      .where('state', '=', 'scored')
-      .orderBy('consensus_score', 'desc')
-      .orderBy('decided_at', 'asc')
-      .orderBy('id', 'asc')
-      .limit(1)
-      .executeTakeFirst()
-    return {
-      task_type: taskType,
-      sota_threshold: best?.consensus_score ?? 0,
-      algorithm_id: best === undefined ? null : Number(best.id),
-      miner_hotkey: best?.miner_hotkey ?? null,
-      window_number:
-        best?.decided_window === null || best?.decided_window === undefined ? null : Number(best.decided_window),
-      updated_at: isoTime(best?.decided_at),
-    }
+    return await sotaOf(this.database.db, taskType)
+  }
+
+  /** How the task type's SOTA grew, newest `limit` points in decision order. */
+  async sotaHistory(taskType: string, limit: number) {
+    return await sotaHistory(this.database.db, taskType, limit)
   }
 
   /** Marks a scored algorithm verified; verifying again keeps the first verification. */

@@ -16,6 +16,7 @@ import {
 } from '../domain/points.ts'
 import type { PoolMetrics } from '../metrics.ts'
 import { getMeta } from './pool-meta.ts'
+import { bestScores } from './sota.ts'
 
 export const pointsParams = (config: Config): PointsParams => ({
   evaluatorWeight: config.evaluatorWeight,
@@ -152,17 +153,7 @@ export class WindowService {
 
     // Baseline inputs in three set queries (not per algorithm): SOTA before the window, the parents'
     // scores, and the scores of what each evolution's assignment showed.
-    const sotaAtStart = new Map(
-      (
-        await trx
-          .selectFrom('algorithms')
-          .select((eb) => ['task_type', eb.fn.max('consensus_score').as('best')])
-          .where('state', '=', 'scored')
-          .where('decided_window', '<', w)
-          .groupBy('task_type')
-          .execute()
-      ).map((r) => [r.task_type, Number(r.best ?? 0)]),
-    )
+    const sotaAtStart = await bestScores(trx, { beforeWindow: windowNumber })
     const parentScores = await decidedEvolutions(trx)
       .innerJoin('algorithm_parents as p', 'p.algorithm_id', 'a.id')
       .innerJoin('algorithms as parent', 'parent.id', 'p.parent_id')

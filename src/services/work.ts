@@ -15,7 +15,7 @@ import { decideConsensus } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
 import type { EvaluationOutcome, RepeatKind } from '../domain/points.ts'
 import { taskInputDim } from '../domain/task-types.ts'
-import { PoolError, validationError } from '../errors.ts'
+import { PoolError } from '../errors.ts'
 import type { PoolMetrics } from '../metrics.ts'
 import type {
   BatchKind,
@@ -39,6 +39,30 @@ import {
   toRecords,
   type AlgorithmRow,
 } from './algorithms.ts'
+
+/**
+ * What a submission problem is about: the reported iterations, the evolutions as a whole, or one item
+ * (by its index in the submission) and which of its fields. The HTTP routes turn it into the `loc` of
+ * their own request shape.
+ */
+export type SubmissionSubject =
+  | { part: 'iterations' }
+  | { part: 'evolutions' }
+  | { part: 'evaluations'; item: number; field: 'algorithm_id' }
+  | { part: 'evolutions'; item: number; field: 'program' | 'parents' }
+
+/** A submission the service refuses, in the service's terms (422). */
+export class SubmissionProblem extends Error {
+  constructor(
+    readonly subject: SubmissionSubject,
+    message: string,
+    readonly code: 'POOL_ERR_INVALID_SUBMISSION' | 'POOL_ERR_INVALID_DSL' = 'POOL_ERR_INVALID_SUBMISSION',
+    readonly type = 'value_error',
+  ) {
+    super(message)
+    this.name = 'SubmissionProblem'
+  }
+}
 
 export interface LeaseRequest {
   miner: string
@@ -188,33 +212,25 @@ export class WorkService {
 
   async submitLease(miner: string, leaseId: string, body: SubmitLeaseBody): Promise<SubmitLeaseResponse> {
     if (body.iterations !== undefined && body.iterations < this.config.leaseMinIterations) {
-      throw validationError(
-        ['body', 'iterations'],
+      throw new SubmissionProblem(
+        { part: 'iterations' },
         `iterations must be at least ${this.config.leaseMinIterations}`,
-        'POOL_ERR_INVALID_SUBMISSION',
       )
     }
     const result = await this.database.transaction(
       async (trx) => {
         const { assignment, windowNumber } = await this.takeAssignment(trx, miner, leaseId, ['lease'])
         if (body.evolutions.length > assignment.evolve_budget) {
-          throw validationError(
-            ['body', 'evolutions'],
+          throw new SubmissionProblem(
+            { part: 'evolutions' },
             `at most ${assignment.evolve_budget} evolution(s) allowed by this lease, got ${body.evolutions.length}`,
-            'POOL_ERR_INVALID_SUBMISSION',
           )
         }
-        this.checkEvaluations(assignment, body.evaluations, ['body', 'evaluations'])
-        const validated = this.validateEvolutions(body.evolutions, assignment.task_type, ['body', 'evolutions'])
+        this.checkEvaluations(assignment, body.evaluations)
+        const validated = this.validateEvolutions(body.evolutions, assignment.task_type)
         // Evolutions first: evaluations lock the evaluated algorithms' rows, held until commit, so they come last.
-        const created = await this.storeEvolutions(trx, miner, assignment, body.evolutions, validated, windowNumber, [
-          'body',
-          'evolutions',
-        ])
-        const evaluated = await this.storeEvaluations(trx, miner, assignment, body.evaluations, windowNumber, [
-          'body',
-          'evaluations',
-        ])
+        const created = await this.storeEvolutions(trx, miner, assignment, body.evolutions, validated, windowNumber)
+        const evaluated = await this.storeEvaluations(trx, miner, assignment, body.evaluations, windowNumber)
         return { evaluated, created, windowNumber }
       },
       { windows: 'shared' },
@@ -234,9 +250,9 @@ export class WorkService {
     const { created, windowNumber } = await this.database.transaction(
       async (trx) => {
         const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evolve'])
-        const validated = this.validateEvolutions([evolution], assignment.task_type, ['body'])
+        const validated = this.validateEvolutions([evolution], assignment.task_type)
         return {
-          created: await this.storeEvolutions(trx, miner, assignment, [evolution], validated, windowNumber, ['body']),
+          created: await this.storeEvolutions(trx, miner, assignment, [evolution], validated, windowNumber),
           windowNumber,
         }
       },
@@ -256,12 +272,9 @@ export class WorkService {
     const { evaluated, windowNumber } = await this.database.transaction(
       async (trx) => {
         const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evaluate'])
-        this.checkEvaluations(assignment, evaluations, ['body', 'evaluations'])
+        this.checkEvaluations(assignment, evaluations)
         return {
-          evaluated: await this.storeEvaluations(trx, miner, assignment, evaluations, windowNumber, [
-            'body',
-            'evaluations',
-          ]),
+          evaluated: await this.storeEvaluations(trx, miner, assignment, evaluations, windowNumber),
           windowNumber,
         }
       },
@@ -551,21 +564,19 @@ export class WorkService {
   }
 
   /** Every evaluation names an algorithm of this assignment's evaluate set, once. */
-  private checkEvaluations(assignment: ActiveAssignment, evaluations: Evaluation[], loc: Array<string | number>): void {
+  private checkEvaluations(assignment: ActiveAssignment, evaluations: Evaluation[]): void {
     const allowed = new Set([...(assignment.items.get('evaluate') ?? []), ...(assignment.items.get('recheck') ?? [])])
     const seen = new Set<number>()
     evaluations.forEach((e, i) => {
       if (!allowed.has(e.algorithm_id))
-        throw validationError(
-          [...loc, i, 'algorithm_id'],
+        throw new SubmissionProblem(
+          { part: 'evaluations', item: i, field: 'algorithm_id' },
           `algorithm ${e.algorithm_id} is not in this assignment's evaluate set`,
-          'POOL_ERR_INVALID_SUBMISSION',
         )
       if (seen.has(e.algorithm_id))
-        throw validationError(
-          [...loc, i, 'algorithm_id'],
+        throw new SubmissionProblem(
+          { part: 'evaluations', item: i, field: 'algorithm_id' },
           `algorithm ${e.algorithm_id} is evaluated twice`,
-          'POOL_ERR_INVALID_SUBMISSION',
         )
       seen.add(e.algorithm_id)
     })
@@ -582,7 +593,6 @@ export class WorkService {
     assignment: ActiveAssignment,
     evaluations: Evaluation[],
     windowNumber: number,
-    loc: Array<string | number>,
   ) {
     if (evaluations.length === 0) return { accepted: 0, decided: [] as Array<'scored' | 'rejected'> }
     const nowMs = this.now()
@@ -606,10 +616,9 @@ export class WorkService {
     if (inserted.length < sorted.length) {
       const stored = new Set(inserted.map((r) => Number(r.algorithm_id)))
       const i = evaluations.findIndex((e) => !stored.has(e.algorithm_id))
-      throw validationError(
-        [...loc, i, 'algorithm_id'],
+      throw new SubmissionProblem(
+        { part: 'evaluations', item: i, field: 'algorithm_id' },
         `algorithm ${evaluations[i]!.algorithm_id} was already evaluated by this miner`,
-        'POOL_ERR_INVALID_SUBMISSION',
       )
     }
     // Only algorithms still collecting evaluations count these; others keep them as records.
@@ -716,17 +725,19 @@ export class WorkService {
   }
 
   /** Reads each evolution as the miners' software will, for the input dimension of the assignment's task. */
-  private validateEvolutions(evolutions: Evolution[], taskType: string, loc: Array<string | number>) {
+  private validateEvolutions(evolutions: Evolution[], taskType: string) {
     const inputDim = taskInputDim(taskType)
     return evolutions.map((e, i) => {
       try {
         return validateAlgorithm(e.algorithm_dsl, { inputDim, maxBytes: this.config.dslMaxBytes })
       } catch (err) {
         if (err instanceof DslError) {
-          const where = loc.length > 1 ? [...loc, i, 'algorithm_dsl'] : [...loc, 'evolved_function']
-          throw new PoolError('POOL_ERR_INVALID_DSL', [
-            { loc: where, msg: `invalid algorithm: ${err.message}`, type: 'value_error.dsl' },
-          ])
+          throw new SubmissionProblem(
+            { part: 'evolutions', item: i, field: 'program' },
+            `invalid algorithm: ${err.message}`,
+            'POOL_ERR_INVALID_DSL',
+            'value_error.dsl',
+          )
         }
         throw err
       }
@@ -744,7 +755,6 @@ export class WorkService {
     evolutions: Evolution[],
     validated: ReturnType<WorkService['validateEvolutions']>,
     windowNumber: number,
-    loc: Array<string | number>,
   ): Promise<number[]> {
     const shown = new Set([
       ...(assignment.items.get('evaluate') ?? []),
@@ -755,17 +765,12 @@ export class WorkService {
     const nowMs = this.now()
     const created: number[] = []
     for (const [i, evolution] of evolutions.entries()) {
-      const where = loc.length > 1 ? [...loc, i, 'parent_algorithm_ids'] : [...loc, 'parent_functions']
+      const about = { part: 'evolutions', item: i, field: 'parents' } as const
       const parents = [...new Set(evolution.parent_algorithm_ids)]
       if (parents.length === 0)
-        throw validationError(
-          where,
-          'an evolution must name at least one parent algorithm',
-          'POOL_ERR_INVALID_SUBMISSION',
-        )
+        throw new SubmissionProblem(about, 'an evolution must name at least one parent algorithm')
       for (const p of parents) {
-        if (!shown.has(p))
-          throw validationError(where, `parent ${p} was not shown in this assignment`, 'POOL_ERR_INVALID_SUBMISSION')
+        if (!shown.has(p)) throw new SubmissionProblem(about, `parent ${p} was not shown in this assignment`)
       }
       const program = validated[i]!
       const row = (repeat: RepeatKind) => ({

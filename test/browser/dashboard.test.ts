@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Page } from 'playwright-core'
-import { startTestPool, VECTOR_TIME_MS, type TestPool } from '../support/pool.ts'
+import { startTestPool, VECTOR_TIME_MS, WINDOW_MS, type TestPool } from '../support/pool.ts'
 import { TestMiner, evolvedProgram, type LeaseBody } from '../support/miner.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -23,7 +23,6 @@ const CHROMIUM_ARGS = [
 ]
 const TOKEN = 'dashboard-test-monitor-token'
 const TASK = 'cifar10_binary'
-const WINDOW_MS = 360 * 12 * 1000
 const MINUTE_MS = 60_000
 const SCREENSHOT = fileURLToPath(new URL('../../test-results/dashboard.png', import.meta.url))
 const SCREENSHOT_DARK = fileURLToPath(new URL('../../test-results/dashboard-dark.png', import.meta.url))

@@ -9,10 +9,9 @@
 import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestPool, type TestPool } from '../support/pool.ts'
+import { startTestPool, WINDOW_MS, type TestPool } from '../support/pool.ts'
 import { TestMiner, evolvedProgram, type LeaseBody } from '../support/miner.ts'
 
-const WINDOW_MS = 360 * 12 * 1000
 const WINDOWS = 3
 const HONEST = 9
 const LIARS = 3

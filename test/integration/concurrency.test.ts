@@ -7,11 +7,11 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { LightMyRequestResponse } from 'fastify'
+import { WINDOW_MS } from '../support/pool.ts'
 import { startSharedPools, type SharedPools } from '../support/shared-pool.ts'
 import { evolvedProgram, TestMiner, type LeaseBody } from '../support/miner.ts'
 
 const MINERS = 30
-const WINDOW_MS = 360 * 12 * 1000
 
 async function withShared(
   env: Record<string, string>,

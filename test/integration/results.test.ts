@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keyFromSecret } from '../../src/crypto/keys.ts'
 import { BUILT_IN_SEED_DIR } from '../../src/services/algorithms.ts'
-import { type TestPool, withTestPool as withPool } from '../support/pool.ts'
+import { type TestPool, WINDOW_MS, withTestPool as withPool } from '../support/pool.ts'
 import { TestMiner, evolvedProgram } from '../support/miner.ts'
 
 const TASK = 'cifar10_binary'
 const OTHER_TASK = 'mnist_binary'
-const WINDOW_MS = 360 * 12 * 1000
 const VERIFIER_SECRET = '//verifier'
 const RESULT_KEYS = [
   'algorithm_dsl',

@@ -8,11 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { validateAlgorithm } from '../../src/domain/dsl/index.ts'
-import { VECTOR_TIME_MS, type TestPool, withTestPool as withPool } from '../support/pool.ts'
+import { VECTOR_TIME_MS, type TestPool, WINDOW_MS, withTestPool as withPool } from '../support/pool.ts'
 import { TestMiner, evolvedProgram, reformattedProgram, type LeaseBody } from '../support/miner.ts'
 
 const TASK = 'cifar10_binary'
-const WINDOW_MS = 360 * 12 * 1000
 const ACTIVE = 'Miner already has active task'
 const NOT_FOUND = 'Active lease assignment not found'
 

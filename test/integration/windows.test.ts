@@ -4,10 +4,8 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { type TestPool, withTestPool as withPool } from '../support/pool.ts'
+import { type TestPool, WINDOW_MS, withTestPool as withPool } from '../support/pool.ts'
 import { TestMiner, evolvedProgram, reformattedProgram } from '../support/miner.ts'
-
-const WINDOW_MS = 360 * 12 * 1000
 
 async function seedIds(t: TestPool): Promise<number[]> {
   const rows = await t.pool.database.db

@@ -28,6 +28,11 @@ export const TEST_ENV: Readonly<Record<string, string>> = {
   LOG_LEVEL: 'silent',
 }
 
+const DEFAULTS = loadConfig(TEST_ENV)
+
+/** One window at the configuration defaults (WINDOW_BLOCKS × BLOCK_TIME_S), in ms: 360 × 12 s. */
+export const WINDOW_MS = DEFAULTS.windowBlocks * DEFAULTS.blockTimeS * 1000
+
 export async function startTestPool(
   env: Record<string, string> = {},
   overrides: Partial<Config> = {},

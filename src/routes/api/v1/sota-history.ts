@@ -3,10 +3,8 @@
  * decision order (decided_at, then id), each with its own score and the running best up to it; `limit`
  * keeps the newest points, whose running best still counts every earlier algorithm.
  */
-import { sql } from 'kysely'
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { isoTime } from '../../../clock.ts'
 import { resolveTaskType } from '../../../domain/task-types.ts'
 import { errors } from '../../../schemas/common.ts'
 
@@ -41,32 +39,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const taskType = resolveTaskType(pool.config.taskTypes, request.query.task_type, 'query')
-      // The window function runs over every scored algorithm before ORDER BY/LIMIT pick the newest ones.
-      const rows = await pool.database.db
-        .selectFrom('algorithms')
-        .select(['id', 'consensus_score', 'decided_at', 'decided_window'])
-        .select(
-          sql<number>`max(consensus_score) over (order by decided_at, id rows between unbounded preceding and current row)`.as(
-            'sota',
-          ),
-        )
-        .where('task_type', '=', taskType)
-        .where('state', '=', 'scored')
-        .where('decided_at', 'is not', null)
-        .orderBy('decided_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(request.query.limit)
-        .execute()
-      return {
-        task_type: taskType,
-        points: rows.reverse().map((r) => ({
-          window_number: Number(r.decided_window ?? 0),
-          decided_at: isoTime(r.decided_at)!,
-          consensus_score: Number(r.consensus_score ?? 0),
-          algorithm_id: Number(r.id),
-          sota: Number(r.sota),
-        })),
-      }
+      return await pool.results.sotaHistory(taskType, request.query.limit)
     },
   )
 }

@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { defaultTaskType, resolveTaskType } from '../../../domain/task-types.ts'
 import { validationError } from '../../../errors.ts'
+import { submitting } from '../../../http/submission.ts'
 import { errors, walletSecurity } from '../../../schemas/common.ts'
 import {
   BatchRequestBody,
@@ -79,7 +80,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: SubmitLeaseResponse, ...errors(400, 401, 404, 422) },
       },
     },
-    async (request) => await pool.work.submitLease(request.miner!.hotkey, request.params.lease_id, request.body),
+    async (request) =>
+      await submitting('lease', () =>
+        pool.work.submitLease(request.miner!.hotkey, request.params.lease_id, request.body),
+      ),
   )
 
   app.post(
@@ -117,10 +121,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const parents = request.body.parent_functions.map((p) => (typeof p === 'number' ? p : p.id))
-      return await pool.work.submitEvolution(request.miner!.hotkey, request.params.batch_id, {
-        parent_algorithm_ids: parents,
-        algorithm_dsl: request.body.evolved_function,
-      })
+      return await submitting('batch', () =>
+        pool.work.submitEvolution(request.miner!.hotkey, request.params.batch_id, {
+          parent_algorithm_ids: parents,
+          algorithm_dsl: request.body.evolved_function,
+        }),
+      )
     },
   )
 
@@ -137,7 +143,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) =>
-      await pool.work.submitEvaluation(request.miner!.hotkey, request.params.batch_id, request.body.evaluations),
+      await submitting('batch', () =>
+        pool.work.submitEvaluation(request.miner!.hotkey, request.params.batch_id, request.body.evaluations),
+      ),
   )
 }
 
