@@ -243,6 +243,55 @@ describe('what clients see', () => {
       for (const miner of [a!, b!]) await signed(miner, 'GET', '/api/v1/miners/stats')
       await pub('GET', '/api/v1/monitor/summary')
 
+      // Refusals whose texts and locations clients read.
+      await signed(a!, 'POST', '/api/v1/tasks/lease', { task_type: 'no_such_task' })
+      await signed(a!, 'GET', '/api/v1/results/?task_type=no_such_task&limit=0')
+      await pub('GET', '/api/v1/results/sota?task_type=no_such_task')
+      await pub('GET', '/api/v1/results/sota/history?task_type=no_such_task')
+      await pub('GET', '/api/v1/results/sota/history?limit=0')
+      await pub('GET', '/api/v1/results/sota/history?limit=2')
+      const claim = {
+        index: 0,
+        hotkey: a!.hotkey,
+        recipient_coldkey: recipient,
+        amount_units: '1',
+        proof: [] as string[],
+      }
+      await pub('POST', '/claims/epoch/0/claim', { ...claim, hotkey: 'not-a-key' })
+      await pub('POST', '/claims/epoch/0/claim', { ...claim, recipient_coldkey: 'not-a-key' })
+      await pub('POST', '/claims/epoch/0/claim', { ...claim, amount_units: '18446744073709551616' })
+      await pub('POST', '/claims/epoch/0/claim', { ...claim, proof: ['0x12'] })
+      await pub('POST', '/claims/epoch/0/claim', { ...claim, proof: undefined })
+      await signed(c!, 'POST', '/api/v1/tasks/lease', { eval_batch_size: 64 })
+      const refused = log.lastJson()
+      const someId = refused.evaluate_algorithms?.[0]?.id ?? refused.seed_algorithms[0].id
+      const leaseUrl = `/api/v1/tasks/${refused.lease_id}/submit_lease`
+      await signed(c!, 'POST', leaseUrl, { evaluations: [{ algorithm_id: 999_999, score: 0.5 }], evolutions: [] })
+      await signed(c!, 'POST', leaseUrl, {
+        evaluations: [],
+        evolutions: [{ algorithm_dsl: 'not a program', parent_algorithm_ids: [someId] }],
+      })
+      await signed(c!, 'POST', leaseUrl, {
+        evaluations: [],
+        evolutions: [{ algorithm_dsl: evolvedProgram(3), parent_algorithm_ids: [999_999] }],
+      })
+      await signed(c!, 'POST', leaseUrl, {
+        evaluations: [],
+        evolutions: [
+          { algorithm_dsl: evolvedProgram(4), parent_algorithm_ids: [someId] },
+          { algorithm_dsl: evolvedProgram(5), parent_algorithm_ids: [someId] },
+        ],
+      })
+      await signed(c!, 'POST', leaseUrl, { evaluations: [], evolutions: [], iterations: 0 })
+      await signed(c!, 'POST', leaseUrl, { evaluations: [], evolutions: [] })
+      await signed(c!, 'POST', '/api/v1/tasks/request', { task_type: 'evolve' })
+      const evolveBatch = log.lastJson()
+      if (evolveBatch.batch_id !== undefined) {
+        const batchUrl = `/api/v1/tasks/${evolveBatch.batch_id}/submit_evolution`
+        await signed(c!, 'POST', batchUrl, { evolved_function: 'not a program', parent_functions: [someId] })
+        await signed(c!, 'POST', batchUrl, { evolved_function: evolvedProgram(6), parent_functions: [999_999] })
+      }
+
       assert.ok(log.exchanges.length > 60, `the session made ${log.exchanges.length} requests`)
       assert.ok(log.exchanges.some((e) => e.status === 200) && log.exchanges.some((e) => e.status >= 400))
       matchesSnapshot(TRANSCRIPT_SNAPSHOT, log.toString())
