@@ -29,6 +29,7 @@ import { encodeHotkey } from '../crypto/sr25519.ts'
 import type { Database } from '../db/database.ts'
 import { PoolError } from '../errors.ts'
 import { createPoolContext, type PoolContext } from '../services/context.ts'
+import { sotaHistory } from '../services/sota.ts'
 
 export const STRATEGIES = ['honest', 'noisy', 'liar', 'lazy', 'coalition', 'sybil'] as const
 export type Strategy = (typeof STRATEGIES)[number]
@@ -335,25 +336,23 @@ async function report(
     })
   }
 
-  let best = 0
-  let fakeSotas = 0
   let honestEvolutions = 0
   let honestRejected = 0
   let honestMisscored = 0
   for (const a of algorithms) {
     const id = Number(a.id)
-    const t = truth.get(id) ?? 0
     const by = author.get(id) ?? null
-    const honestAuthor = by !== null && HONEST.has(strategyOf.get(by)!)
-    if (honestAuthor) {
-      honestEvolutions++
-      if (a.state === 'rejected') honestRejected++
-      else if (Math.abs(Number(a.consensus_score) - t) > MISSCORED) honestMisscored++
-    }
-    if (a.state === 'scored' && a.consensus_score !== null && Number(a.consensus_score) > best) {
-      if (Number(a.consensus_score) - t > MISSCORED) fakeSotas++
-      best = Number(a.consensus_score)
-    }
+    if (by === null || !HONEST.has(strategyOf.get(by)!)) continue
+    honestEvolutions++
+    if (a.state === 'rejected') honestRejected++
+    else if (Math.abs(Number(a.consensus_score) - (truth.get(id) ?? 0)) > MISSCORED) honestMisscored++
+  }
+  // A fake SOTA raised the pool's own SOTA history while its consensus score overstated its truth.
+  let fakeSotas = 0
+  let best = 0
+  for (const point of (await sotaHistory(db, pool.config.taskTypes[0]!, Number.MAX_SAFE_INTEGER)).points) {
+    if (point.sota > best && point.consensus_score - (truth.get(point.algorithm_id) ?? 0) > MISSCORED) fakeSotas++
+    best = point.sota
   }
   const honestRows = strategies.filter((s) => HONEST.has(s.strategy))
   const honestShare = honestRows.reduce((s, r) => s + r.payoutShare, 0)
