@@ -6,6 +6,7 @@
  * Decisions settled here (the README repeats them):
  *
  * - Versioned: `artifact` names the document, `version` its layout (1), `format` the claim tree format.
+ *   The layout is the `EpochArtifact` schema (`src/schemas/claims.ts`); the types here derive from it.
  * - The payout inputs are in it: per-miner epoch points (and the micro-points they round to), the
  *   parameters the epoch closed with (budget, fee, cap, minimum, tempo) and the windows covered. The
  *   amounts follow from them through `computePayouts`, and cumulative credit and the minimum payout through
@@ -31,68 +32,19 @@ import {
   rootOfLeaves,
   toHex,
 } from '../dashboard/verify.js'
+import {
+  ARTIFACT_NAME,
+  ARTIFACT_VERSION,
+  type ArtifactCredit,
+  type ArtifactHeader,
+  type ArtifactLeaf,
+  type ArtifactPayout,
+} from '../schemas/claims.ts'
 import { cumulativeCredit, reachesMinPayout } from './epoch-settlement.ts'
 import { computePayouts, toMicroPoints, type PointsEntry } from './payouts.ts'
 import { U64_MAX } from './units.ts'
 
-export const ARTIFACT_NAME = 'sotapool-epoch-artifact'
-export const ARTIFACT_VERSION = 1
-
-export interface ArtifactParams {
-  budget_units: string
-  pool_fee_bps: number
-  miner_cap_bps: number
-  min_payout_units: string
-  window_blocks: number
-  epoch_windows: number
-}
-
-type Units = number | string
-
-/** Everything before the three lists. */
-export interface ArtifactHeader {
-  epoch: number
-  root: string
-  num_of_leaves: number
-  total_units: Units
-  epoch_units: Units
-  fee_units: Units
-  undistributed_units: Units
-  budget_units: Units
-  window_start: number
-  window_end: number
-  block_start: number
-  block_end: number
-  closed_at: string
-  params: ArtifactParams
-}
-
-export interface ArtifactPayout {
-  hotkey: string
-  points: number
-  micro_points: Units
-  units: Units
-}
-export interface ArtifactCredit {
-  hotkey: string
-  credit_units: Units
-}
-export interface ArtifactLeaf {
-  index: number
-  hotkey: string
-  recipient_coldkey: string
-  amount_units: Units
-  leaf: string
-}
-
-export interface EpochArtifact extends ArtifactHeader {
-  artifact: typeof ARTIFACT_NAME
-  version: typeof ARTIFACT_VERSION
-  format: typeof CLAIM_TREE_FORMAT
-  payouts: ArtifactPayout[]
-  credit_without_leaf: ArtifactCredit[]
-  leaves: ArtifactLeaf[]
-}
+export { ARTIFACT_NAME, ARTIFACT_VERSION }
 
 /**
  * The artifact as JSON text pieces, written as the lists are read: the header, then one list element per

@@ -4,13 +4,8 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { buildClaimApp } from '../../src/app.ts'
 import { initClaimTree } from '../../src/domain/claim-tree.ts'
-import {
-  ARTIFACT_NAME,
-  ARTIFACT_VERSION,
-  checkEpochArtifact,
-  creditState,
-  type EpochArtifact,
-} from '../../src/domain/epoch-artifact.ts'
+import { ARTIFACT_NAME, ARTIFACT_VERSION, checkEpochArtifact, creditState } from '../../src/domain/epoch-artifact.ts'
+import type { EpochArtifact } from '../../src/schemas/claims.ts'
 import { testDialect } from '../support/database.ts'
 import { type TestPool, withTestPool as withPool } from '../support/pool.ts'
 import {

@@ -13,8 +13,8 @@ import {
   artifactText,
   checkEpochArtifact,
   creditState,
-  type EpochArtifact,
 } from '../../src/domain/epoch-artifact.ts'
+import type { EpochArtifact } from '../../src/schemas/claims.ts'
 import { computePayouts, toMicroPoints } from '../../src/domain/payouts.ts'
 import { unitsToJson } from '../../src/domain/units.ts'
 
