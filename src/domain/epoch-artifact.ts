@@ -367,7 +367,7 @@ export function checkEpochArtifact(
     // A stated credit off by exactly its payout's error follows from that payout, reported once above.
     const followsFromPayout = (hotkey: string, got: bigint): boolean =>
       payoutError.has(hotkey) && got - settled(hotkey) === payoutError.get(hotkey)
-    const dueLeaves = new Map(settlement.leaves.map((l) => [l.hotkey, l.amountUnits]))
+    const settledLeaves = new Set(settlement.leaves.map((l) => l.hotkey))
     const credit = new Map<string, bigint>()
     const leafAmounts = new Map<string, bigint>()
     for (const [i, c] of creditWithoutLeaf.entries()) {
@@ -409,7 +409,7 @@ export function checkEpochArtifact(
         // The settlement gives a leaf to every hotkey the leaves name whose credit reaches the minimum.
         if (amount !== want)
           leafProblems.push(`${where}: cumulative amount ${amount}, but ${creditWhy(hotkey)} = ${want}`)
-        if (!dueLeaves.has(hotkey)) {
+        if (!settledLeaves.has(hotkey)) {
           const what = amount === want ? `amount ${amount}` : `cumulative credit ${want}`
           leafProblems.push(
             `${where}: ${what} ${want === 0n ? 'is 0 (only credit > 0 gets a leaf)' : `is below min_payout_units ${minPayout}`}`,
