@@ -1,7 +1,8 @@
 /**
  * `sotapool epoch verify --url`: checks a pool's closed epochs from outside, with no database. Fetches the
  * epoch artifacts over HTTP and runs `checkEpochArtifact` on each, oldest first, chaining cumulative
- * credit from one epoch to the next. The report names the first mismatch; exit 0 only when all hold.
+ * credit and the windows and blocks covered from one epoch to the next. The report names the first
+ * mismatch; exit 0 only when all hold.
  */
 import { SingleBar } from 'cli-progress'
 import { checkEpochArtifact, creditState, type CreditState } from '../domain/epoch-artifact.ts'
@@ -81,7 +82,8 @@ export async function verifyRemote(options: RemoteVerifyOptions): Promise<number
     `verifying ${base}: ${targets.length === 1 ? `epoch ${targets[0]}` : `epochs ${targets[0]}..${targets.at(-1)} (${targets.length})`}`,
   )
 
-  // Credit before the first target: none for the pool's first epoch, else what the epoch before states.
+  // Credit (and where the epoch before ended) before the first target: none for the pool's first epoch,
+  // else what the epoch before states.
   let previous: CreditState | null = null
   const first = targets[0]!
   if (first !== epochs[0]) {

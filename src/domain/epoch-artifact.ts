@@ -6,10 +6,16 @@
  * Decisions settled here (the README repeats them):
  *
  * - Versioned: `artifact` names the document, `version` its layout (1), `format` the claim tree format.
+ *   The layout is the `EpochArtifact` schema (`src/schemas/claims.ts`); the types here derive from it.
  * - The payout inputs are in it: per-miner epoch points (and the micro-points they round to), the
- *   parameters the epoch closed with (budget, fee, cap, minimum, tempo) and the windows covered. The
- *   amounts follow from them through `computePayouts`, and cumulative credit and the minimum payout through
- *   `cumulativeCredit` and `reachesMinPayout` (`epoch-settlement.ts`): the rules the close itself uses.
+ *   parameters the epoch closed with (budget, fee, cap, minimum, tempo) and the windows covered. The check
+ *   settles the epoch from them with `settleEpoch` (`epoch-settlement.ts`), the one function the close
+ *   itself calls (payouts, fee, cumulative credit, who gets a leaf, who carries credit), given the credit
+ *   the previous artifact states and the recipients the leaves name, and compares what the artifact states.
+ * - Windows and blocks: the artifact states the tempo it closed with (`window_blocks`, `epoch_windows`), not
+ *   the tempo's history. A tempo change starts a new period at an epoch boundary (`tempo.ts`), so an epoch
+ *   spans `epoch_windows` windows of `window_blocks` blocks that follow on from the previous epoch's last
+ *   window and block; the pool's first closed epoch lies in its first period, which starts at block 0.
  * - `credit_without_leaf` lists the hotkeys whose cumulative credit is > 0 but who have no leaf (no
  *   recipient, or below the minimum), so the credit of every hotkey can be chained from one epoch to the
  *   next: cumulative credit = earlier credit + this epoch's payout.
@@ -31,68 +37,20 @@ import {
   rootOfLeaves,
   toHex,
 } from '../dashboard/verify.js'
-import { cumulativeCredit, reachesMinPayout } from './epoch-settlement.ts'
-import { computePayouts, toMicroPoints, type PointsEntry } from './payouts.ts'
+import {
+  ARTIFACT_NAME,
+  ARTIFACT_VERSION,
+  type ArtifactCredit,
+  type ArtifactHeader,
+  type ArtifactLeaf,
+  type ArtifactPayout,
+} from '../schemas/claims.ts'
+import { settleEpoch, type Settlement } from './epoch-settlement.ts'
+import { toMicroPoints, type PointsEntry } from './payouts.ts'
+import { epochBlocks, epochWindows, type Tempo } from './tempo.ts'
 import { U64_MAX } from './units.ts'
 
-export const ARTIFACT_NAME = 'sotapool-epoch-artifact'
-export const ARTIFACT_VERSION = 1
-
-export interface ArtifactParams {
-  budget_units: string
-  pool_fee_bps: number
-  miner_cap_bps: number
-  min_payout_units: string
-  window_blocks: number
-  epoch_windows: number
-}
-
-type Units = number | string
-
-/** Everything before the three lists. */
-export interface ArtifactHeader {
-  epoch: number
-  root: string
-  num_of_leaves: number
-  total_units: Units
-  epoch_units: Units
-  fee_units: Units
-  undistributed_units: Units
-  budget_units: Units
-  window_start: number
-  window_end: number
-  block_start: number
-  block_end: number
-  closed_at: string
-  params: ArtifactParams
-}
-
-export interface ArtifactPayout {
-  hotkey: string
-  points: number
-  micro_points: Units
-  units: Units
-}
-export interface ArtifactCredit {
-  hotkey: string
-  credit_units: Units
-}
-export interface ArtifactLeaf {
-  index: number
-  hotkey: string
-  recipient_coldkey: string
-  amount_units: Units
-  leaf: string
-}
-
-export interface EpochArtifact extends ArtifactHeader {
-  artifact: typeof ARTIFACT_NAME
-  version: typeof ARTIFACT_VERSION
-  format: typeof CLAIM_TREE_FORMAT
-  payouts: ArtifactPayout[]
-  credit_without_leaf: ArtifactCredit[]
-  leaves: ArtifactLeaf[]
-}
+export { ARTIFACT_NAME, ARTIFACT_VERSION }
 
 /**
  * The artifact as JSON text pieces, written as the lists are read: the header, then one list element per
@@ -134,9 +92,12 @@ export async function* artifactText(
   yield '}\n'
 }
 
-/** What one epoch's artifact says about cumulative credit, for checking the next epoch against it. */
+/** What one epoch's artifact states that the next epoch's check builds on: its credit and where it ended. */
 export interface CreditState {
   epoch: number
+  /** The epoch's last window and last block, which the next epoch's follow on from. */
+  windowEnd: number
+  blockEnd: number
   /** Cumulative credit through the epoch of every hotkey with credit > 0 (leaves and credit without leaf). */
   credit: Map<string, bigint>
   /** Leaf amounts of the epoch. */
@@ -210,13 +171,40 @@ export function creditState(artifact: unknown): CreditState {
   }
   for (const c of list(artifact, 'credit_without_leaf'))
     credit.set(str(c, 'hotkey', 'credit_without_leaf '), units(c, 'credit_units', 'credit_without_leaf '))
-  return { epoch: int(artifact, 'epoch', ''), credit, leafAmounts }
+  return {
+    epoch: int(artifact, 'epoch', ''),
+    windowEnd: int(artifact, 'window_end', ''),
+    blockEnd: int(artifact, 'block_end', ''),
+    credit,
+    leafAmounts,
+  }
 }
 
 /**
- * Checks one epoch's artifact with no trust in the server: inputs → payouts by the payout rules, totals
- * within the budget, leaves → root by the independent tree code, and cumulative credit chained from the
- * previous epoch (`previous` null: the pool's first closed epoch, so no earlier credit). Never throws.
+ * The tempo period an epoch lies in, as far as the check can tell, with the settings its artifact states:
+ * one that starts right after the previous epoch (a tempo change starts a period at an epoch boundary), or
+ * for the pool's first closed epoch the first period, from block 0. Null when the previous artifact given
+ * is not of the epoch before. Block times are not in the artifact and play no part in the ranges.
+ */
+function periodOf(
+  epoch: number,
+  settings: { windowBlocks: number; epochWindows: number },
+  previous: CreditState | null,
+): Tempo | null {
+  if (previous !== null && previous.epoch !== epoch - 1) return null
+  const from =
+    previous === null
+      ? { fromEpoch: 0, fromWindow: 0, fromBlock: 0 }
+      : { fromEpoch: epoch, fromWindow: previous.windowEnd + 1, fromBlock: previous.blockEnd + 1 }
+  const tempo = { blockTimeS: 0, ...settings }
+  return { ...tempo, segments: [{ ...from, fromMs: 0, ...tempo }] }
+}
+
+/**
+ * Checks one epoch's artifact with no trust in the server: inputs → payouts, leaves and carried credit by
+ * `settleEpoch` from the credit the previous epoch states, totals within the budget, windows and blocks
+ * following on from the previous epoch's, and leaves → root by the independent tree code (`previous`
+ * null: the pool's first closed epoch, so no earlier credit, in the pool's first tempo period). Never throws.
  */
 export function checkEpochArtifact(
   artifact: unknown,
@@ -251,8 +239,8 @@ export function checkEpochArtifact(
     const feeBps = int(params, 'pool_fee_bps', 'params.')
     const capBps = int(params, 'miner_cap_bps', 'params.')
     const minPayout = units(params, 'min_payout_units', 'params.')
-    const windowBlocks = int(params, 'window_blocks', 'params.')
-    const epochWindows = int(params, 'epoch_windows', 'params.')
+    const blocksPerWindow = int(params, 'window_blocks', 'params.')
+    const windowsPerEpoch = int(params, 'epoch_windows', 'params.')
     const payouts = list(a, 'payouts')
     const creditWithoutLeaf = list(a, 'credit_without_leaf')
     const leaves = list(a, 'leaves')
@@ -262,30 +250,46 @@ export function checkEpochArtifact(
         problems.push(`${what}: the artifact says ${stated}, ${why} gives ${derived}`)
     }
 
-    // The windows covered and the budget are those of the parameters.
-    const windowStart = epoch * epochWindows
-    expect('window_start', int(a, 'window_start', ''), windowStart, `epoch ${epoch} × epoch_windows ${epochWindows}`)
+    // The windows and blocks covered: as many as the parameters say, following on from the epoch before.
+    const windowStart = int(a, 'window_start', '')
+    const windowEnd = int(a, 'window_end', '')
+    const blockStart = int(a, 'block_start', '')
+    const blockEnd = int(a, 'block_end', '')
+    const period = periodOf(epoch, { windowBlocks: blocksPerWindow, epochWindows: windowsPerEpoch }, previous)
+    if (period !== null) {
+      const firstWindow = epochWindows(epoch, period).first
+      expect(
+        'window_start',
+        windowStart,
+        firstWindow,
+        previous === null
+          ? `epoch ${epoch} × epoch_windows ${windowsPerEpoch} (the pool's first closed epoch, in its first tempo period)`
+          : `the window after window_end ${previous.windowEnd} of epoch ${previous.epoch}`,
+      )
+      expect(
+        'block_start',
+        blockStart,
+        epochBlocks(epoch, period).first,
+        previous === null
+          ? `window ${firstWindow} × window_blocks ${blocksPerWindow}`
+          : `the block after block_end ${previous.blockEnd} of epoch ${previous.epoch}`,
+      )
+    }
     expect(
       'window_end',
-      int(a, 'window_end', ''),
-      windowStart + epochWindows - 1,
-      `${epochWindows} windows from window ${windowStart}`,
-    )
-    expect(
-      'block_start',
-      int(a, 'block_start', ''),
-      windowStart * windowBlocks,
-      `window ${windowStart} × window_blocks ${windowBlocks}`,
+      windowEnd,
+      windowStart + windowsPerEpoch - 1,
+      `window_start ${windowStart} + epoch_windows ${windowsPerEpoch} − 1`,
     )
     expect(
       'block_end',
-      int(a, 'block_end', ''),
-      (windowStart + epochWindows) * windowBlocks - 1,
-      `the last block of window ${windowStart + epochWindows - 1}`,
+      blockEnd,
+      blockStart + windowsPerEpoch * blocksPerWindow - 1,
+      `block_start ${blockStart} + epoch_windows ${windowsPerEpoch} × window_blocks ${blocksPerWindow} − 1`,
     )
     expect('budget_units', units(a, 'budget_units', ''), budget, 'params.budget_units')
 
-    // Inputs → amounts, by the payout rules the close uses.
+    // The settlement's inputs: points, the recipients the leaves name and the credit the epoch before states.
     const entries: PointsEntry[] = []
     const stated = new Map<string, bigint>()
     for (const [i, p] of payouts.entries()) {
@@ -302,20 +306,40 @@ export function checkEpochArtifact(
       stated.set(hotkey, units(p, 'units', `payout of ${hotkey}: `))
       entries.push({ hotkey, publicKey: key(hotkey, `payout of ${hotkey}`), microPoints: toMicroPoints(points) })
     }
-    let rules: ReturnType<typeof computePayouts>
-    try {
-      rules = computePayouts(entries, { budgetUnits: budget, feeBps, minerCapBps: capBps })
-    } catch (err) {
-      throw new Unreadable(`the payout inputs are not valid: ${(err as Error).message}`)
+    const recipients = new Map<string, string>()
+    for (const [i, l] of leaves.entries()) {
+      const hotkey = str(l, 'hotkey', `leaf ${i}: `)
+      recipients.set(hotkey, str(l, 'recipient_coldkey', `leaf ${i} (hotkey ${hotkey}): `))
     }
+    const before = previous?.credit ?? new Map<string, bigint>()
+    let settlement: Settlement
+    try {
+      settlement = settleEpoch({
+        points: entries,
+        creditIn: before,
+        recipients,
+        budgetUnits: budget,
+        feeBps,
+        minerCapBps: capBps,
+        minPayoutUnits: minPayout,
+      })
+    } catch (err) {
+      throw new Unreadable(`the epoch cannot be settled from its inputs: ${(err as Error).message}`)
+    }
+
+    // Payouts, fee and undistributed units as settled.
+    const rules = settlement.payouts
     const derived = new Map(rules.payouts.map((p) => [p.hotkey, p.units]))
+    // Stated minus settled, per hotkey whose payout differs: the credit built on it differs by as much.
+    const payoutError = new Map<string, bigint>()
     for (const [hotkey, u] of stated) {
       const d = derived.get(hotkey)
+      if (d !== u) payoutError.set(hotkey, u - (d ?? 0n))
       if (d === undefined)
         problems.push(`payout of ${hotkey}: ${u} units listed for 0 micro-points (only miners with points are paid)`)
       else if (d !== u)
         problems.push(
-          `payout of ${hotkey}: the artifact says ${u} units, the payout rules give ${d} (from the listed points and params)`,
+          `payout of ${hotkey}: the artifact says ${u} units, the payout rules give ${d} (from the listed points and params)${rules.capUnits !== null && u > rules.capUnits ? `; ${u} exceeds the cap of ${rules.capUnits}` : ''}`,
         )
     }
     const paid = [...stated.values()].reduce((s, u) => s + u, 0n)
@@ -330,25 +354,21 @@ export function checkEpochArtifact(
     )
     expect('epoch_units', epochUnits, paid, 'the sum of the listed payouts')
     expect('undistributed_units', undistributed, rules.undistributedUnits, 'the payout rules')
-    // Totals within the budget: the epoch balances, and no one is paid above the cap.
+    // Totals within the budget: the epoch balances.
     if (fee + epochUnits + undistributed !== budget)
       problems.push(
         `totals: fee ${fee} + paid ${epochUnits} + undistributed ${undistributed} = ${fee + epochUnits + undistributed}, not the budget ${budget}`,
       )
-    if (rules.capUnits !== null)
-      for (const [hotkey, u] of stated)
-        if (u > rules.capUnits) problems.push(`payout of ${hotkey}: ${u} units exceed the cap of ${rules.capUnits}`)
 
-    // Cumulative credit: earlier credit + this epoch's payout, for every hotkey that has any.
-    const before = previous?.credit ?? new Map<string, bigint>()
-    // Chained from the stated payouts, so a wrong payout is reported once, not again in every credit.
-    const chained = cumulativeCredit(
-      before,
-      [...stated].map(([hotkey, units]) => ({ hotkey, units })),
-    )
-    const credit = new Map<string, bigint>()
+    // Cumulative credit as settled: earlier credit + this epoch's payout, in a leaf or carried.
+    const settled = (hotkey: string): bigint => settlement.credit.get(hotkey) ?? 0n
     const creditWhy = (hotkey: string): string =>
-      `earlier credit ${before.get(hotkey) ?? 0n}${previous === null ? ' (first epoch)' : ` (epoch ${previous.epoch})`} + this epoch's payout ${stated.get(hotkey) ?? 0n}`
+      `earlier credit ${before.get(hotkey) ?? 0n}${previous === null ? ' (first epoch)' : ` (epoch ${previous.epoch})`} + this epoch's payout ${derived.get(hotkey) ?? 0n}`
+    // A stated credit off by exactly its payout's error follows from that payout, reported once above.
+    const followsFromPayout = (hotkey: string, got: bigint): boolean =>
+      payoutError.has(hotkey) && got - settled(hotkey) === payoutError.get(hotkey)
+    const settledLeaves = new Set(settlement.leaves.map((l) => l.hotkey))
+    const credit = new Map<string, bigint>()
     const leafAmounts = new Map<string, bigint>()
     for (const [i, c] of creditWithoutLeaf.entries()) {
       const hotkey = str(c, 'hotkey', `credit_without_leaf[${i}].`)
@@ -384,13 +404,18 @@ export function checkEpochArtifact(
       if (credit.has(hotkey) || leafAmounts.has(hotkey)) leafProblems.push(`${where} appears twice`)
       leafAmounts.set(hotkey, amount)
       credit.set(hotkey, amount)
-      if (!reachesMinPayout(amount, minPayout))
-        leafProblems.push(
-          `${where}: amount ${amount} ${amount === 0n ? 'is 0 (only credit > 0 gets a leaf)' : `is below min_payout_units ${minPayout}`}`,
-        )
-      const want = chained.get(hotkey) ?? 0n
-      if (amount !== want)
-        leafProblems.push(`${where}: cumulative amount ${amount}, but ${creditWhy(hotkey)} = ${want}`)
+      const want = settled(hotkey)
+      if (!followsFromPayout(hotkey, amount)) {
+        // The settlement gives a leaf to every hotkey the leaves name whose credit reaches the minimum.
+        if (amount !== want)
+          leafProblems.push(`${where}: cumulative amount ${amount}, but ${creditWhy(hotkey)} = ${want}`)
+        if (!settledLeaves.has(hotkey)) {
+          const what = amount === want ? `amount ${amount}` : `cumulative credit ${want}`
+          leafProblems.push(
+            `${where}: ${what} ${want === 0n ? 'is 0 (only credit > 0 gets a leaf)' : `is below min_payout_units ${minPayout}`}`,
+          )
+        }
+      }
       const leaf = hashLeaf(BigInt(epoch), i, hk, recipient, amount)
       const leafHex = toHex(leaf)
       const statedLeaf = str(l, 'leaf', `${where}: `).toLowerCase()
@@ -410,23 +435,26 @@ export function checkEpochArtifact(
     expect('num_of_leaves', int(a, 'num_of_leaves', ''), leaves.length, 'the listed leaves')
     expect('total_units', units(a, 'total_units', ''), total, 'the sum of the leaf amounts')
 
-    for (const hotkey of new Set([...chained.keys(), ...credit.keys()])) {
-      const want = chained.get(hotkey) ?? 0n
+    // Credit without a leaf: what the settlement carries (it knows no recipient for these hotkeys).
+    for (const hotkey of new Set([...settlement.credit.keys(), ...credit.keys()])) {
       const got = credit.get(hotkey)
-      const what = leafAmounts.has(hotkey) ? `leaf of ${hotkey}: cumulative amount` : `credit of ${hotkey}`
-      if (got === undefined) {
-        if (want > 0n)
-          problems.push(
-            `credit of ${hotkey}: ${want} units (${creditWhy(hotkey)}) are missing from both the leaves and credit_without_leaf`,
-          )
-      } else if (got !== want && !leafAmounts.has(hotkey)) {
-        // (Leaf amounts were compared in the leaf loop.)
-        problems.push(`${what} ${got}, but ${creditWhy(hotkey)} = ${want}`)
+      const isLeaf = leafAmounts.has(hotkey)
+      // (Leaves were compared in the leaf loop.)
+      if (!isLeaf && !followsFromPayout(hotkey, got ?? 0n)) {
+        const want = settlement.carried.get(hotkey) ?? 0n
+        if (got === undefined) {
+          if (want > 0n)
+            problems.push(
+              `credit of ${hotkey}: ${want} units (${creditWhy(hotkey)}) are missing from both the leaves and credit_without_leaf`,
+            )
+        } else if (got !== want) problems.push(`credit of ${hotkey} ${got}, but ${creditWhy(hotkey)} = ${want}`)
       }
-      // Stated outright, though the chain above implies it: a cumulative amount never decreases.
+      // Stated outright, though the settlement implies it: a cumulative amount never decreases.
       const earlier = previous?.leafAmounts.get(hotkey)
       if (earlier !== undefined && got !== undefined && got < earlier)
-        problems.push(`${what} fell from ${earlier} in epoch ${previous!.epoch} to ${got}`)
+        problems.push(
+          `${isLeaf ? `leaf of ${hotkey}: cumulative amount` : `credit of ${hotkey}`} fell from ${earlier} in epoch ${previous!.epoch} to ${got}`,
+        )
     }
     if (previous !== null && previous.epoch !== epoch - 1)
       problems.push(`the previous artifact is of epoch ${previous.epoch}, not ${epoch - 1}`)
@@ -436,7 +464,7 @@ export function checkEpochArtifact(
       root: statedRoot,
       leaves: leafCount,
       problems,
-      state: { epoch, credit, leafAmounts },
+      state: { epoch, windowEnd, blockEnd, credit, leafAmounts },
     }
   } catch (err) {
     if (!(err instanceof Unreadable)) throw err

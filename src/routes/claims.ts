@@ -10,9 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { IMMUTABLE, notModified, REVALIDATE } from '../http/caching.ts'
 import { refuseOtherSpelling } from '../http/validation.ts'
-import { CLAIM_TREE_FORMAT } from '../domain/claim-tree.ts'
-import { ARTIFACT_NAME, ARTIFACT_VERSION } from '../domain/epoch-artifact.ts'
-import { ClaimBody, EpochList, Hex32, ProofPackage } from '../schemas/claims.ts'
+import { ClaimBody, EpochArtifact, EpochList, Hex32, ProofPackage } from '../schemas/claims.ts'
 import { errors, Hotkey, Nullable, Units } from '../schemas/common.ts'
 import type { ProofAnswer } from '../services/claims.ts'
 
@@ -69,66 +67,6 @@ const LedgerResponse = Type.Object({
     }),
   ),
   claimed_units: Units,
-})
-
-const ArtifactParams = Type.Object(
-  {
-    budget_units: Type.String(),
-    pool_fee_bps: Type.Integer(),
-    miner_cap_bps: Type.Integer(),
-    min_payout_units: Type.String(),
-    window_blocks: Type.Integer(),
-    epoch_windows: Type.Integer(),
-  },
-  { description: 'The parameters the epoch was closed with.' },
-)
-
-const EpochArtifact = Type.Object({
-  artifact: Type.Literal(ARTIFACT_NAME),
-  version: Type.Literal(ARTIFACT_VERSION, { description: 'Layout version of the artifact.' }),
-  format: Type.Literal(CLAIM_TREE_FORMAT, { description: 'Claim tree format (SPEC §8.4).' }),
-  epoch: Type.Integer(),
-  root: Hex32,
-  num_of_leaves: Type.Integer(),
-  total_units: Type.Union([Units], {
-    description: 'Sum of the leaf amounts (the total published on chain with the root).',
-  }),
-  epoch_units: Units,
-  fee_units: Units,
-  undistributed_units: Units,
-  budget_units: Units,
-  window_start: Type.Integer(),
-  window_end: Type.Integer(),
-  block_start: Type.Integer({ description: 'First block of the epoch (inclusive).' }),
-  block_end: Type.Integer({ description: 'Last block of the epoch (inclusive).' }),
-  closed_at: Type.String(),
-  params: ArtifactParams,
-  payouts: Type.Array(
-    Type.Object({
-      hotkey: Type.String(),
-      points: Type.Number({ description: "Epoch points: the sum of the miner's window points over the epoch." }),
-      micro_points: Units,
-      units: Units,
-    }),
-    { description: 'Every miner with points in the epoch: the payout inputs and the units they give.' },
-  ),
-  credit_without_leaf: Type.Array(Type.Object({ hotkey: Type.String(), credit_units: Units }), {
-    description:
-      'Hotkeys with cumulative credit but no leaf in this epoch (no recipient yet, or below MIN_PAYOUT_UNITS).',
-  }),
-  leaves: Type.Array(
-    Type.Object({
-      index: Type.Integer(),
-      hotkey: Type.String(),
-      recipient_coldkey: Type.String(),
-      amount_units: Type.Union([Units], { description: 'Cumulative credit of the hotkey through this epoch.' }),
-      leaf: Hex32,
-    }),
-    {
-      description:
-        'Every leaf, by index (hotkey public key ascending). Proofs are at /epoch/{epoch_id}/proof/{hotkey}.',
-    },
-  ),
 })
 
 const EpochParam = Type.Object({ epoch_id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) })

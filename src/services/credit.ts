@@ -6,6 +6,7 @@
 import type { Queryable } from '../db/database.ts'
 import { reachesMinPayout } from '../domain/epoch-settlement.ts'
 import { unitsToJson } from '../domain/units.ts'
+import type { ArtifactParams } from '../schemas/claims.ts'
 import type { AwaitingRecipient } from '../schemas/monitor.ts'
 
 /**
@@ -39,8 +40,8 @@ export async function awaitingRecipient(
   }
 }
 
-/** The minimum payout an epoch closed with (from its stored parameters). */
+/** The minimum payout an epoch closed with (from its stored parameters; 0 when they name none). */
 export function minPayoutOf(params: string): bigint {
-  const parsed = JSON.parse(params) as { min_payout_units?: string }
+  const parsed = JSON.parse(params) as Partial<Pick<ArtifactParams, 'min_payout_units'>>
   return BigInt(parsed.min_payout_units ?? '0')
 }

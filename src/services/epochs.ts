@@ -18,14 +18,8 @@ import { settleEpoch } from '../domain/epoch-settlement.ts'
 import { epochBlocks, epochOfWindow, epochWindows, settingsOfEpoch, type Tempo } from '../domain/tempo.ts'
 import { unitsToJson } from '../domain/units.ts'
 import { decodeHotkey } from '../crypto/sr25519.ts'
-import {
-  ARTIFACT_NAME,
-  ARTIFACT_VERSION,
-  artifactText,
-  type ArtifactHeader,
-  type ArtifactParams,
-  type EpochArtifact,
-} from '../domain/epoch-artifact.ts'
+import { ARTIFACT_NAME, ARTIFACT_VERSION, artifactText } from '../domain/epoch-artifact.ts'
+import type { ArtifactHeader, ArtifactParams, EpochArtifact } from '../schemas/claims.ts'
 import { PoolError } from '../errors.ts'
 import type { PoolMetrics } from '../metrics.ts'
 import { getMeta, setMeta } from './pool-meta.ts'
@@ -44,13 +38,10 @@ export interface CloseFailure {
   attempts: number
 }
 
-/** The parameters an epoch closed with, as stored with it and published in its artifact. */
-export type EpochParams = ArtifactParams
-
 /** Everything an epoch close decides, before it is stored (and what verify recomputes). */
 export interface EpochComputation {
   epoch: number
-  params: EpochParams
+  params: ArtifactParams
   payouts: PayoutResult
   points: Map<string, number>
   leaves: Array<{
@@ -201,7 +192,7 @@ export class EpochService {
     return done
   }
 
-  private currentParams(epoch: number): EpochParams {
+  private currentParams(epoch: number): ArtifactParams {
     const tempo = settingsOfEpoch(epoch, this.tempo)
     return {
       budget_units: this.config.epochBudgetUnits.toString(),
@@ -220,7 +211,7 @@ export class EpochService {
   async compute(
     db: Queryable,
     epoch: number,
-    params: EpochParams,
+    params: ArtifactParams,
     recipients: Map<string, string>,
   ): Promise<EpochComputation> {
     const tempo = { ...this.tempo, epochWindows: params.epoch_windows }
@@ -367,7 +358,7 @@ export class EpochService {
       .orderBy('hotkey')
       .execute()
     const recipients = new Map(leaves.map((l) => [l.hotkey, l.recipient_coldkey]))
-    const c = await this.compute(db, epoch, JSON.parse(stored.params) as EpochParams, recipients)
+    const c = await this.compute(db, epoch, JSON.parse(stored.params) as ArtifactParams, recipients)
     const mismatches: string[] = []
     const expect = (what: string, a: unknown, b: unknown): void => {
       if (String(a) !== String(b)) mismatches.push(`${what}: stored ${String(a)}, recomputed ${String(b)}`)
@@ -410,7 +401,7 @@ export class EpochService {
     const header: ArtifactHeader = {
       ...epochSummary(e),
       budget_units: unitsToJson(e.budget_units),
-      params: JSON.parse(e.params) as EpochParams,
+      params: JSON.parse(e.params) as ArtifactParams,
     }
     const id = e.epoch_id
     const payouts = pages(

@@ -4,13 +4,10 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { buildClaimApp } from '../../src/app.ts'
 import { initClaimTree } from '../../src/domain/claim-tree.ts'
-import {
-  ARTIFACT_NAME,
-  ARTIFACT_VERSION,
-  checkEpochArtifact,
-  creditState,
-  type EpochArtifact,
-} from '../../src/domain/epoch-artifact.ts'
+import { blockStartMs, epochBlocks, scheduleTempo } from '../../src/domain/tempo.ts'
+import { ARTIFACT_NAME, ARTIFACT_VERSION, checkEpochArtifact, creditState } from '../../src/domain/epoch-artifact.ts'
+import type { EpochArtifact } from '../../src/schemas/claims.ts'
+import { writeTempo } from '../../src/services/tempo.ts'
 import { testDialect } from '../support/database.ts'
 import { type TestPool, withTestPool as withPool } from '../support/pool.ts'
 import {
@@ -305,6 +302,93 @@ describe('checking an artifact from outside', { concurrency: CONCURRENCY }, () =
         ;(x as { version: number }).version = 2
       })
       assert.equal(p[0], 'unreadable artifact: version is 2; this verifier reads version 1')
+    })
+  })
+})
+
+describe('an artifact after a tempo change', { concurrency: CONCURRENCY }, () => {
+  it('verifies every epoch, chained across the change; its windows and blocks follow on from the epoch before', async () => {
+    await withPool(ENV, async (t) => {
+      const [a, b] = await Promise.all(
+        [0x10, 0x20].map(
+          async (first) =>
+            await craftMiner(t.pool, { publicKey: keyStartingWith(first), recipient: await randomAddress() }),
+        ),
+      )
+      await addPoints(t.pool, 0, a!.hotkey, 1)
+      await addPoints(t.pool, 1, b!.hotkey, 2)
+      assert.deepEqual(await closeThrough(t, 0), [0])
+      // As `sotapool tempo set` does in epoch 1: from epoch 2 on, windows of 180 blocks, 2 windows an epoch.
+      await writeTempo(
+        t.pool.database.db,
+        scheduleTempo(t.pool.tempo, 2, { blockTimeS: 12, windowBlocks: 180, epochWindows: 2 }),
+      )
+      await t.pool.refreshTempo()
+      for (const [window, hotkey] of [
+        [2, a!.hotkey],
+        [3, b!.hotkey],
+        [5, a!.hotkey],
+      ] as const)
+        await addPoints(t.pool, window, hotkey, 1.5)
+      t.clock.advance(blockStartMs(epochBlocks(3, t.pool.tempo).last + 1, t.pool.tempo) - t.clock.now())
+      assert.deepEqual(await t.pool.epochs.closeReady(), [1, 2, 3])
+
+      const artifacts = await Promise.all([0, 1, 2, 3].map(async (epoch) => await artifactOf(t, epoch)))
+      assert.deepEqual(
+        artifacts.map((e) => [e.window_start, e.window_end, e.block_start, e.block_end]),
+        [
+          [0, 0, 0, 359],
+          [1, 1, 360, 719],
+          [2, 3, 720, 1079],
+          [4, 5, 1080, 1439],
+        ],
+        'numbering goes on from where the old tempo left it',
+      )
+      assert.deepEqual(
+        artifacts.map((e) => [e.params.window_blocks, e.params.epoch_windows]),
+        [
+          [360, 1],
+          [360, 1],
+          [180, 2],
+          [180, 2],
+        ],
+      )
+      let previous = null as ReturnType<typeof checkEpochArtifact>['state']
+      for (const e of artifacts) {
+        const check = checkEpochArtifact(e, previous)
+        assert.deepEqual(check.problems, [], `epoch ${e.epoch}`)
+        previous = check.state
+      }
+
+      // Ranges that do not follow on from the epoch before, or do not span the stated tempo, are named.
+      const before = creditState(artifacts[2])
+      const tampered = (change: (x: EpochArtifact) => void): string[] => {
+        const copy = structuredClone(artifacts[3]!)
+        change(copy)
+        return checkEpochArtifact(copy, before).problems
+      }
+      assert.deepEqual(
+        tampered((x) => {
+          x.window_start += 1
+          x.window_end += 1
+        }),
+        ['window_start: the artifact says 5, the window after window_end 3 of epoch 2 gives 4'],
+      )
+      assert.deepEqual(
+        tampered((x) => {
+          x.block_end -= 1
+        }),
+        ['block_end: the artifact says 1438, block_start 1080 + epoch_windows 2 × window_blocks 180 − 1 gives 1439'],
+      )
+      assert.deepEqual(
+        tampered((x) => {
+          x.params.epoch_windows = 3
+        }),
+        [
+          'window_end: the artifact says 5, window_start 4 + epoch_windows 3 − 1 gives 6',
+          'block_end: the artifact says 1439, block_start 1080 + epoch_windows 3 × window_blocks 180 − 1 gives 1619',
+        ],
+      )
     })
   })
 })

@@ -13,8 +13,8 @@ import {
   artifactText,
   checkEpochArtifact,
   creditState,
-  type EpochArtifact,
 } from '../../src/domain/epoch-artifact.ts'
+import type { EpochArtifact } from '../../src/schemas/claims.ts'
 import { computePayouts, toMicroPoints } from '../../src/domain/payouts.ts'
 import { unitsToJson } from '../../src/domain/units.ts'
 
@@ -226,9 +226,70 @@ describe('checkEpochArtifact', () => {
         const r = checkEpochArtifact(x, before)
         assert.equal(r.ok, false, `${kind} went unnoticed`)
         assert.match(r.problems[0]!, expected)
+        if (kind === 'points' || kind === 'fee') {
+          // The credit built on a wrong payout is not reported again, leaf by leaf.
+          const followUps = r.problems.filter((m) => m.startsWith('leaf ') || m.startsWith('credit of '))
+          assert.deepEqual(followUps, [])
+        }
       }),
       { numRuns: 300 },
     )
+  })
+
+  it('names a leaf whose credit does not reach the minimum payout, and a payout above the cap', () => {
+    const miners = Array.from({ length: 3 }, (_, i) => ({
+      key: new Uint8Array(32).fill(i + 1),
+      hotkey: address(new Uint8Array(32).fill(i + 1)),
+      recipient: address(new Uint8Array(32).fill(i + 50)),
+      points: i + 1,
+    }))
+    const a = honest(0, miners, { budget: 600n, feeBps: 0, capBps: 0, minPayout: 0n }, new Map())
+    assert.deepEqual(checkEpochArtifact(a, null).problems, [])
+    const below = structuredClone(a)
+    below.params.min_payout_units = '150'
+    assert.deepEqual(checkEpochArtifact(below, null).problems, [
+      `leaf 0 (hotkey ${miners[0]!.hotkey}): amount 100 is below min_payout_units 150`,
+    ])
+    const capped = structuredClone(a)
+    capped.params.miner_cap_bps = 4000
+    // The cap redistributes: the capped miner's 60 units go to the other two.
+    const problems = checkEpochArtifact(capped, null).problems
+    assert.ok(
+      problems.includes(
+        `payout of ${miners[2]!.hotkey}: the artifact says 300 units, the payout rules give 240 (from the listed points and params); 300 exceeds the cap of 240`,
+      ),
+      problems.join('\n'),
+    )
+    assert.deepEqual(
+      problems.filter((m) => m.startsWith('leaf ') || m.startsWith('credit of ')),
+      [],
+    )
+  })
+
+  it('checks windows and blocks against the tempo stated and the epoch before, also after a tempo change', () => {
+    const p: Params = { budget: 1_000n, feeBps: 0, capBps: 0, minPayout: 0n }
+    const miners = [
+      { key: new Uint8Array(32).fill(1), hotkey: address(new Uint8Array(32).fill(1)), recipient: null, points: 1 },
+    ]
+    const e0 = honest(0, miners, p, new Map())
+    // Epoch 1 under a new tempo: 3 windows of 5 blocks, from where epoch 0 (windows 0–1, blocks 0–19) ended.
+    const e1 = honest(1, miners, p, creditState(e0).credit)
+    Object.assign(e1, { window_start: 2, window_end: 4, block_start: 20, block_end: 34 })
+    Object.assign(e1.params, { window_blocks: 5, epoch_windows: 3 })
+    const c0 = checkEpochArtifact(e0, null)
+    assert.deepEqual(c0.problems, [])
+    assert.deepEqual(checkEpochArtifact(e1, c0.state).problems, [])
+
+    const shifted = structuredClone(e1)
+    Object.assign(shifted, { block_start: 25, block_end: 39 })
+    assert.deepEqual(checkEpochArtifact(shifted, c0.state).problems, [
+      'block_start: the artifact says 25, the block after block_end 19 of epoch 0 gives 20',
+    ])
+    const late = structuredClone(e0)
+    Object.assign(late, { window_start: 1, window_end: 2 })
+    assert.deepEqual(checkEpochArtifact(late, null).problems, [
+      "window_start: the artifact says 1, epoch 0 × epoch_windows 2 (the pool's first closed epoch, in its first tempo period) gives 0",
+    ])
   })
 
   it('reports unreadable artifacts instead of throwing', () => {

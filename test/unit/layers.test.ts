@@ -38,12 +38,13 @@ export const LAYERS: Layer[] = [
 ]
 
 /**
- * What domain/ may import from src/: itself, the error table, the time format (clock.ts holds no I/O), the
- * sr25519/SS58 functions over bytes and the dashboard's plain claim verifier (the independent check of an
- * epoch artifact).
+ * What domain/ may import from src/: itself, the schemas (pure TypeBox declarations its types derive from),
+ * the error table, the time format (clock.ts holds no I/O), the sr25519/SS58 functions over bytes and the
+ * dashboard's plain claim verifier (the independent check of an epoch artifact).
  */
 export const DOMAIN_MAY_IMPORT: Place[] = [
   'domain/',
+  'schemas/',
   'errors.ts',
   'clock.ts',
   'crypto/sr25519.ts',
