@@ -7,6 +7,7 @@
  * are alerts only once they have lasted ALERT_GRACE_S, so an idle pool does not flap at every boundary.
  */
 import { isoTime } from '../clock.ts'
+import type { BlockSourceKind } from './tempo.ts'
 
 export type Severity = 'warn' | 'critical'
 export interface Alert {
@@ -23,7 +24,7 @@ export const ZERO_EVAL_MIN_LEASES = 5
 
 /** Where blocks come from, and when the last one came (unix ms; null when none yet). */
 export interface ChainFacts {
-  source: string
+  source: BlockSourceKind
   lastBlockAt: number | null
 }
 

@@ -10,8 +10,12 @@ export type AlgorithmState = (typeof ALGORITHM_STATES)[number]
 /** What consensus decides. */
 export type DecidedState = Exclude<AlgorithmState, 'evaluating'>
 
-/** A lease (evaluate, evolve and gossip at once) or one of the older single-purpose batches. */
-export const ASSIGNMENT_KINDS = ['lease', 'evolve', 'evaluate'] as const
+/** The kinds of the older single-purpose batches: evolve (write new algorithms) or evaluate (score some). */
+export const BATCH_KINDS = ['evolve', 'evaluate'] as const
+export type BatchKind = (typeof BATCH_KINDS)[number]
+
+/** A lease (evaluate, evolve and gossip at once) or one of the batches. */
+export const ASSIGNMENT_KINDS = ['lease', ...BATCH_KINDS] as const
 export type AssignmentKind = (typeof ASSIGNMENT_KINDS)[number]
 
 export const ASSIGNMENT_STATUSES = ['active', 'submitted', 'expired'] as const

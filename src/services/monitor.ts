@@ -17,6 +17,7 @@ import {
   type CloseFailureFacts,
 } from '../domain/alerts.ts'
 import { unitsToJson } from '../domain/units.ts'
+import type { AlgorithmState } from '../domain/work.ts'
 import type { PoolContext } from './context.ts'
 import type { AwaitingRecipient } from '../schemas/monitor.ts'
 import { awaitingRecipient, minPayoutOf } from './credit.ts'
@@ -24,7 +25,7 @@ import { EPOCH_CLOSER } from './processes.ts'
 
 const RECENT_MS = 15 * 60 * 1000
 
-type StateCounts = { evaluating: number; scored: number; rejected: number }
+type StateCounts = Record<AlgorithmState, number>
 
 /** Everything the summary reports, as read: no rule applied yet. */
 export interface MonitorFacts {

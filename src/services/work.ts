@@ -11,7 +11,7 @@ import type { Config } from '../config.ts'
 import type { Database, Queryable } from '../db/database.ts'
 import { isUniqueViolation } from '../db/database.ts'
 import type { AlgorithmsTable, DB } from '../db/schema.ts'
-import type { AssignmentKind, AssignmentRole, AssignmentStatus, DecidedState } from '../domain/work.ts'
+import type { AssignmentKind, AssignmentRole, AssignmentStatus, BatchKind, DecidedState } from '../domain/work.ts'
 import { decideConsensus } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
 import type { EvaluationOutcome, RepeatKind } from '../domain/points.ts'
@@ -19,7 +19,6 @@ import { taskInputDim } from '../domain/task-types.ts'
 import { PoolError } from '../errors.ts'
 import type { PoolMetrics } from '../metrics.ts'
 import type {
-  BatchKind,
   BatchResponse,
   Evaluation,
   Evolution,

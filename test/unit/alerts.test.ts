@@ -11,6 +11,7 @@ import {
   pendingCloseEpochs,
   zeroEvaluationRatio,
   type AlertFacts,
+  type ChainFacts,
 } from '../../src/domain/alerts.ts'
 
 const NOW = 1_700_000_000_000
@@ -51,7 +52,7 @@ describe('alert rules', () => {
   })
 
   it('CHAIN_STALE when the chain has given no block for more than 5 minutes, or none at all', () => {
-    const chain = (lastBlockAt: number | null) => ({ source: 'chain', lastBlockAt })
+    const chain = (lastBlockAt: number | null): ChainFacts => ({ source: 'chain', lastBlockAt })
     assert.deepEqual(codes({ chain: chain(NOW - CHAIN_STALE_MS) }), [], 'exactly 5 minutes is not stale yet')
     assert.deepEqual(only({ chain: chain(NOW - CHAIN_STALE_MS - 1) }), {
       code: 'CHAIN_STALE',
