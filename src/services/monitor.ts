@@ -43,7 +43,7 @@ export interface MonitorFacts {
     lastClosed: number | null
     /** Epochs ended and not closed, oldest first, with how many blocks ago each became ready (at most 100). */
     unclosed: Array<{ epoch: number; blocksSinceReady: number }>
-    /** Epochs ready for more than 5 minutes and not closed. */
+    /** Epochs ready for EPOCH_OVERDUE_MS or more and not closed. */
     overdue: number[]
     closeFailure: CloseFailureFacts | undefined
   }
