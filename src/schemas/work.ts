@@ -168,5 +168,3 @@ export const PendingResponse = Type.Object({
   ]),
 })
 export type PendingResponse = Static<typeof PendingResponse>
-
-export const AssignmentParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
