@@ -163,8 +163,6 @@ export class PoolError extends Error {
   }
 }
 
-export const poolError = (code: ErrorCode, detail?: string | ValidationItem[]): PoolError => new PoolError(code, detail)
-
 /** A 422 with one FastAPI-style item, for checks that only the service can make. */
 export function validationError(
   loc: Array<string | number>,

@@ -3,10 +3,10 @@
  * so the clock source and the chain-following source are interchangeable.
  */
 import type { Clock } from '../clock.ts'
-import { blockAtTime, blockStartMs, type Tempo } from '../domain/tempo.ts'
+import { blockAtTime, blockStartMs, type BlockSourceKind, type Tempo } from '../domain/tempo.ts'
 
 export interface BlockSourceStatus {
-  source: 'clock' | 'chain'
+  source: BlockSourceKind
   connected: boolean
   /** Unix ms of the last block seen (chain) or of the current block's start (clock). */
   lastBlockAt: number | null

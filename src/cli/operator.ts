@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { InvalidArgumentError, type Command } from 'commander'
+import { ASSIGNMENT_STATUSES, type AssignmentStatus } from '../domain/work.ts'
 import { configOrExit, parseInteger, print, verifyAll, withPool } from './common.ts'
 
 async function hotkeyArgument(value: string): Promise<string> {
@@ -77,8 +78,8 @@ export function registerOperatorCommands(program: Command): void {
       '--status <status>',
       'active, submitted or expired (default active)',
       (v: string) => {
-        if (!['active', 'submitted', 'expired', 'all'].includes(v))
-          throw new InvalidArgumentError('--status must be active, submitted, expired or all')
+        if (v !== 'all' && !(ASSIGNMENT_STATUSES as readonly string[]).includes(v))
+          throw new InvalidArgumentError(`--status must be ${ASSIGNMENT_STATUSES.join(', ')} or all`)
         return v
       },
       'active',
@@ -92,7 +93,7 @@ export function registerOperatorCommands(program: Command): void {
           nowMs: pool.clock.now(),
           limit: opts.limit,
           ...(minerKey === undefined ? {} : { miner: minerKey }),
-          ...(opts.status === 'all' ? {} : { status: opts.status as 'active' | 'submitted' | 'expired' }),
+          ...(opts.status === 'all' ? {} : { status: opts.status as AssignmentStatus }),
         })
         print({ count: leases.length, leases })
       })

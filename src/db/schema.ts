@@ -4,6 +4,7 @@
  */
 import type { Generated } from 'kysely'
 import type { EvaluationOutcome, RepeatKind } from '../domain/points.ts'
+import type { AlgorithmState, AssignmentKind, AssignmentRole, AssignmentStatus } from '../domain/work.ts'
 
 export interface PoolMetaTable {
   key: string
@@ -25,8 +26,6 @@ export interface UsedSignaturesTable {
   hotkey: string
   expires_at: bigint
 }
-
-export type AlgorithmState = 'evaluating' | 'scored' | 'rejected'
 
 export interface AlgorithmsTable {
   id: Generated<bigint>
@@ -60,9 +59,6 @@ export interface AlgorithmParentsTable {
   parent_id: bigint
 }
 
-export type AssignmentKind = 'lease' | 'evolve' | 'evaluate'
-export type AssignmentStatus = 'active' | 'submitted' | 'expired'
-
 export interface AssignmentsTable {
   id: string
   miner_hotkey: string
@@ -75,12 +71,6 @@ export interface AssignmentsTable {
   submitted_at: bigint | null
   evolve_budget: bigint
 }
-
-/**
- * `evaluate`: a slot toward the algorithm's n evaluations; `recheck`: an already decided seed-set
- * algorithm topping up a short evaluate set (its evaluation is a record and takes no slot).
- */
-export type AssignmentRole = 'evaluate' | 'recheck' | 'seed' | 'gossip'
 
 export interface AssignmentItemsTable {
   assignment_id: string

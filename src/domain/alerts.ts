@@ -1,12 +1,14 @@
 /**
  * The monitor's alert rules (SPEC §10.3): pure functions from plain facts about the pool (gathered by
  * `src/services/monitor.ts`) and the configured limits to the alerts, with their severity and message,
- * and the summary of them the monitor shows.
+ * and the summary of them the monitor shows. The overdue-epoch rule (`epochIsOverdue`) is the one
+ * `EpochService.overdue` applies for the monitor and /health alike.
  *
  * Conditions the background jobs fix by themselves (an epoch ready to close, a lease past its timeout)
  * are alerts only once they have lasted ALERT_GRACE_S, so an idle pool does not flap at every boundary.
  */
 import { isoTime } from '../clock.ts'
+import type { BlockSourceKind } from './tempo.ts'
 
 export type Severity = 'warn' | 'critical'
 export interface Alert {
@@ -17,13 +19,15 @@ export interface Alert {
 
 /** A configured chain that has given no block for this long is stale (and /health is degraded). */
 export const CHAIN_STALE_MS = 5 * 60 * 1000
+/** An epoch still not closed this long after it became ready (or longer) is overdue: /health says degraded. */
+export const EPOCH_OVERDUE_MS = 5 * 60 * 1000
 /** A zero-evaluation ratio above this among at least ZERO_EVAL_MIN_LEASES recent leases is an alert. */
 export const ZERO_EVAL_ALERT_RATIO = 0.5
 export const ZERO_EVAL_MIN_LEASES = 5
 
 /** Where blocks come from, and when the last one came (unix ms; null when none yet). */
 export interface ChainFacts {
-  source: string
+  source: BlockSourceKind
   lastBlockAt: number | null
 }
 
@@ -43,7 +47,7 @@ export interface AlertFacts {
   /** Epochs ready to close for longer than the grace period and not closed (`pendingCloseEpochs`). */
   pendingClose: number[]
   closeFailure: CloseFailureFacts | undefined
-  /** Epochs ready for more than 5 minutes and not closed (EpochService.overdue). */
+  /** Epochs ready for EPOCH_OVERDUE_MS or more and not closed (`epochIsOverdue`, EpochService.overdue). */
   overdueEpochs: number[]
   /** Whether this process runs the background jobs. */
   closerRunning: boolean
@@ -76,6 +80,14 @@ export function pendingCloseEpochs(
     .filter((e) => e.blocksSinceReady >= graceBlocksCount)
     .map((e) => e.epoch)
     .slice(0, 100)
+}
+
+/**
+ * Whether an epoch not closed yet, ready to close `blocksSinceReady` blocks ago (negative: not ready yet),
+ * is overdue: ready for EPOCH_OVERDUE_MS or more, counted in whole blocks (rounded up).
+ */
+export function epochIsOverdue(blocksSinceReady: number, blockTimeS: number): boolean {
+  return blocksSinceReady >= Math.ceil(EPOCH_OVERDUE_MS / (blockTimeS * 1000))
 }
 
 /** Leases timed out at or before this (unix ms) are overdue: expiry runs every JOB_INTERVAL_S. */
@@ -119,7 +131,7 @@ export function monitorAlerts(facts: AlertFacts): Alert[] {
     alerts.push({
       code: 'EPOCH_OVERDUE',
       severity: 'critical',
-      message: `epochs ready for more than 5 minutes and not closed: ${facts.overdueEpochs.join(', ')}`,
+      message: `epochs ready for ${EPOCH_OVERDUE_MS / 60_000} minutes or more and not closed: ${facts.overdueEpochs.join(', ')}`,
     })
   }
   if (!facts.closerRunning) {

@@ -33,6 +33,7 @@
  *   out-of-range scores and malformed params are caller bugs and throw.
  * - Miner lists are sorted by UTF-16 code units (locale independent).
  */
+import type { DecidedState } from './work.ts'
 
 export interface Vote {
   miner: string
@@ -50,6 +51,10 @@ export interface ConsensusParams {
 export type ConsensusDecision =
   | { state: 'scored'; score: number; agreeing: string[]; disagreeing: string[]; cluster: 'numeric' }
   | { state: 'rejected'; score: null; agreeing: string[]; disagreeing: string[]; cluster: 'invalid' | 'none' }
+
+/** Compile-time tie: every state a decision carries is one of the decided states of domain/work.ts. */
+type OneOfDecided<T extends DecidedState> = T
+type _DecisionStates = OneOfDecided<ConsensusDecision['state']>
 
 /** Relative slack on the tolerance bound; see the notes at the top of the file. */
 export const TOLERANCE_SLACK = 1e-9

@@ -9,7 +9,6 @@
  * program's identity). It is a property of the task, not of the program: cifar10_binary projects
  * CIFAR-10 images onto 16 components (their DEFAULT_COMPONENTS).
  */
-import { validationError } from '../errors.ts'
 import { DEFAULT_INPUT_DIM } from './dsl/index.ts'
 
 const INPUT_DIMS: ReadonlyMap<string, number> = new Map([['cifar10_binary', 16]])
@@ -27,19 +26,16 @@ export function defaultTaskType(served: readonly string[]): string {
   return served[0]!
 }
 
+/** The task type a request means: the one it names, or the default when it names none. */
+export function requestedTaskType(served: readonly string[], requested: string | undefined): string {
+  return requested ?? defaultTaskType(served)
+}
+
 /**
- * The task type a request names, or the default when it names none. One the pool does not serve is a
- * 422 on the `task_type` field of the request's body or query; a body's refusal lists what the pool serves.
+ * Why the pool refuses a task type, or undefined when it serves it. With `listServed` the refusal also
+ * lists the task types the pool serves.
  */
-export function resolveTaskType(
-  served: readonly string[],
-  requested: string | undefined,
-  source: 'body' | 'query',
-): string {
-  const taskType = requested ?? defaultTaskType(served)
-  if (!served.includes(taskType)) {
-    const known = source === 'body' ? `; this pool serves: ${served.join(', ')}` : ''
-    throw validationError([source, 'task_type'], `unknown task type "${taskType}"${known}`)
-  }
-  return taskType
+export function taskTypeRefusal(served: readonly string[], taskType: string, listServed: boolean): string | undefined {
+  if (served.includes(taskType)) return undefined
+  return `unknown task type "${taskType}"${listServed ? `; this pool serves: ${served.join(', ')}` : ''}`
 }

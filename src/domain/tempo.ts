@@ -1,10 +1,15 @@
 /**
- * Blocks, windows and epochs (SPEC §4): pure arithmetic over block heights.
+ * Blocks, windows and epochs (SPEC §4): pure arithmetic over block heights, and the kinds of source the
+ * heights come from.
  *
  * A pool's tempo is a schedule of segments. The first starts at block 0, window 0, epoch 0 at genesis; a
  * tempo change (`sotapool tempo set`) appends a segment that starts at an epoch boundary, so window and
  * epoch numbers continue where the previous settings left them instead of being recomputed from block 0.
  */
+
+/** Where block heights come from: counted by the clock from the stored tempo, or followed on a chain. */
+export const BLOCK_SOURCES = ['clock', 'chain'] as const
+export type BlockSourceKind = (typeof BLOCK_SOURCES)[number]
 
 export interface TempoSegment {
   fromBlock: number

@@ -9,6 +9,7 @@ import { Type, type Static } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { IMMUTABLE, notModified, REVALIDATE } from '../http/caching.ts'
+import { claiming } from '../http/claim.ts'
 import { refuseOtherSpelling } from '../http/validation.ts'
 import { ClaimBody, EpochArtifact, EpochList, Hex32, ProofPackage } from '../schemas/claims.ts'
 import { errors, Hotkey, Nullable, Units } from '../schemas/common.ts'
@@ -234,12 +235,12 @@ const routes: FastifyPluginAsyncTypebox<{ simulation: boolean }> = async (app, o
   app.post(
     '/epoch/claim',
     { schema: { ...claimSchema, summary: 'Simulate a claim against the default epoch' } },
-    async (request) => await claims.claim(undefined, request.body),
+    async (request) => await claiming(() => claims.claim(undefined, request.body)),
   )
   app.post(
     '/epoch/:epoch_id/claim',
     { schema: { ...claimSchema, summary: 'Simulate a claim against an epoch', params: EpochParam } },
-    async (request) => await claims.claim(request.params.epoch_id, request.body),
+    async (request) => await claiming(() => claims.claim(request.params.epoch_id, request.body)),
   )
   app.get(
     '/ledger',

@@ -1,6 +1,8 @@
 /** `GET /health` and `GET /status`: one report, 503 when degraded. */
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { BLOCK_SOURCES } from '../domain/tempo.ts'
+import { OneOf } from '../schemas/common.ts'
 import { healthReport } from '../services/health.ts'
 
 const HealthResponse = Type.Object({
@@ -14,7 +16,7 @@ const HealthResponse = Type.Object({
     window_end_block: Type.Integer(),
     block_time_s: Type.Integer(),
     epoch_windows: Type.Integer(),
-    source: Type.Union([Type.Literal('clock'), Type.Literal('chain')]),
+    source: OneOf(BLOCK_SOURCES),
     chain_connected: Type.Boolean(),
     last_block_at: Type.Union([Type.String(), Type.Null()]),
   }),

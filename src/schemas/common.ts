@@ -1,8 +1,15 @@
-/** Schemas shared by many routes: errors, auth headers, amounts, and the nullable wrapper. */
-import { Type, type Static, type TSchema } from 'typebox'
+/** Schemas shared by many routes: errors, auth headers, amounts, and the nullable and one-of wrappers. */
+import { Type, type Static, type TLiteral, type TSchema, type TSchemaOptions, type TUnion } from 'typebox'
 
 /** `t` or null. */
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
+
+/** One of a list of names declared once elsewhere: the union of their literals, in the list's order. */
+export const OneOf = <const T extends readonly string[]>(names: T, options?: TSchemaOptions) =>
+  Type.Union(
+    names.map((name) => Type.Literal(name)),
+    options,
+  ) as TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }>
 
 /** A validation item in the FastAPI shape clients already parse. */
 export const ValidationItem = Type.Object({

@@ -1,5 +1,7 @@
 /** Schemas of algorithms, leases, batches and submissions, and the types derived from them. */
 import { Type, type Static } from 'typebox'
+import { BATCH_KINDS } from '../domain/work.ts'
+import { OneOf } from './common.ts'
 
 export const AlgorithmRecord = Type.Object(
   {
@@ -104,23 +106,19 @@ export type SubmitLeaseResponse = Static<typeof SubmitLeaseResponse>
 
 export const BatchRequestBody = Type.Object(
   {
-    task_type: Type.Optional(
-      Type.Union([Type.Literal('evolve'), Type.Literal('evaluate')], { description: 'Kind of work wanted' }),
-    ),
+    task_type: Type.Optional(OneOf(BATCH_KINDS, { description: 'Kind of work wanted' })),
   },
   { additionalProperties: true },
 )
 
 export const BatchResponse = Type.Object({
   batch_id: Type.String(),
-  task_type: Type.Union([Type.Literal('evolve'), Type.Literal('evaluate')]),
+  task_type: OneOf(BATCH_KINDS),
   algorithms: Type.Array(algorithmRef),
   timeout_at: Type.String(),
   window_number: Type.Integer(),
 })
 export type BatchResponse = Static<typeof BatchResponse>
-/** The kind of work a batch carries. */
-export type BatchKind = BatchResponse['task_type']
 
 export const SubmitEvolutionBody = Type.Object(
   {
@@ -170,5 +168,3 @@ export const PendingResponse = Type.Object({
   ]),
 })
 export type PendingResponse = Static<typeof PendingResponse>
-
-export const AssignmentParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })

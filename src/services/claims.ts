@@ -3,7 +3,8 @@
  * and the claim simulation with its ledger. Amounts are cumulative, so a claim transfers what the
  * hotkey has not claimed yet; the per-hotkey row is locked (PostgreSQL) or the write transaction is
  * exclusive (SQLite), so concurrent claims of one leaf transfer once. Proof packages of closed epochs
- * are answered from a bounded in-process cache (`proof-cache.ts`) when PROOF_CACHE_MB allows.
+ * are answered from a bounded in-process cache (`proof-cache.ts`) when PROOF_CACHE_MB allows. A claim
+ * whose fields do not parse is refused as a `ClaimProblem` naming the field; the HTTP layer places it.
  */
 import { isoTime } from '../clock.ts'
 import type { Database } from '../db/database.ts'
@@ -11,7 +12,7 @@ import type { EpochsTable } from '../db/schema.ts'
 import { CLAIM_TREE_FORMAT, EMPTY_ROOT, fromHex32, initClaimTree, toHex32, verifyClaim } from '../domain/claim-tree.ts'
 import { unitsFromJson, unitsToJson } from '../domain/units.ts'
 import { decodeHotkey } from '../crypto/sr25519.ts'
-import { PoolError, validationError } from '../errors.ts'
+import { PoolError } from '../errors.ts'
 import { awaitingRecipient, minPayoutOf } from './credit.ts'
 import { epochSummary } from './epochs.ts'
 import { ProofCache, proofEtag, type ProofText } from './proof-cache.ts'
@@ -23,6 +24,24 @@ import type { Selectable } from 'kysely'
 type EpochRow = Selectable<EpochsTable>
 
 const ZERO_ROOT = toHex32(EMPTY_ROOT)
+
+/** What a claim problem is about: the hotkey, the recipient, the amount, or one proof element by its index. */
+export type ClaimSubject =
+  | { field: 'hotkey' }
+  | { field: 'recipient' }
+  | { field: 'amount' }
+  | { field: 'proof'; element: number }
+
+/** A claim the service refuses because one of its fields does not parse, in the service's terms (422). */
+export class ClaimProblem extends Error {
+  constructor(
+    readonly subject: ClaimSubject,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'ClaimProblem'
+  }
+}
 
 /** A proof answer: pre-serialized text from the cache, or the package read from the store; either with its ETag. */
 export type ProofAnswer = ProofText | { etag: string; package: ProofPackage }
@@ -160,24 +179,24 @@ export class ClaimService {
   async claim(epochId: number | undefined, body: ClaimBody) {
     const hotkey = decodeHotkey(body.hotkey.trim())
     if ('error' in hotkey)
-      throw validationError(['body', 'hotkey'], `hotkey is not a valid SS58 address: ${hotkey.error}`)
+      throw new ClaimProblem({ field: 'hotkey' }, `hotkey is not a valid SS58 address: ${hotkey.error}`)
     const recipient = decodeHotkey(body.recipient_coldkey.trim())
     if ('error' in recipient)
-      throw validationError(
-        ['body', 'recipient_coldkey'],
+      throw new ClaimProblem(
+        { field: 'recipient' },
         `recipient_coldkey is not a valid SS58 address: ${recipient.error}`,
       )
     const amount = unitsFromJson(body.amount_units)
     if (amount === undefined)
-      throw validationError(
-        ['body', 'amount_units'],
+      throw new ClaimProblem(
+        { field: 'amount' },
         'amount_units must be an unsigned 64-bit integer, as a number or a decimal string',
       )
     const proof = body.proof.map((p, i) => {
       try {
         return fromHex32(p)
       } catch {
-        throw validationError(['body', 'proof', i], 'proof elements must be 0x followed by 64 hex digits')
+        throw new ClaimProblem({ field: 'proof', element: i }, 'proof elements must be 0x followed by 64 hex digits')
       }
     })
     const e = await this.resolveEpoch(epochId)

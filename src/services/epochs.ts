@@ -13,6 +13,7 @@ import type { Database, Queryable } from '../db/database.ts'
 import type { DB, EpochsTable } from '../db/schema.ts'
 import type { Selectable } from 'kysely'
 import { buildClaimTree, EMPTY_ROOT, initClaimTree, toHex32, type ClaimEntry } from '../domain/claim-tree.ts'
+import { epochIsOverdue } from '../domain/alerts.ts'
 import { toMicroPoints, type PayoutResult } from '../domain/payouts.ts'
 import { settleEpoch } from '../domain/epoch-settlement.ts'
 import { epochBlocks, epochOfWindow, epochWindows, settingsOfEpoch, type Tempo } from '../domain/tempo.ts'
@@ -25,8 +26,6 @@ import type { PoolMetrics } from '../metrics.ts'
 import { getMeta, setMeta } from './pool-meta.ts'
 import type { WindowService } from './windows.ts'
 
-/** An epoch still not closed this long after it became ready is overdue: /health says degraded. */
-export const EPOCH_OVERDUE_MS = 5 * 60 * 1000
 const CLOSE_FAILURE_KEY = 'epoch_close_failure'
 
 /** The last failed attempt to close an epoch, kept in the database so every process reports it. */
@@ -146,13 +145,12 @@ export class EpochService {
       await setMeta(this.database.db, CLOSE_FAILURE_KEY, '')
   }
 
-  /** Epochs ready for longer than EPOCH_OVERDUE_MS and still not closed, oldest first (at most 100). */
+  /** Epochs still not closed that are overdue (`epochIsOverdue`), oldest first (at most 100). */
   async overdue(): Promise<number[]> {
     const last = await this.lastClosed()
-    const overdueBlocks = Math.ceil(EPOCH_OVERDUE_MS / (this.tempo.blockTimeS * 1000))
     const out: number[] = []
     for (let e = last === null ? await this.firstEpoch() : last + 1; out.length < 100; e++) {
-      if (this.blocksSinceReady(e) < overdueBlocks) break
+      if (!epochIsOverdue(this.blocksSinceReady(e), this.tempo.blockTimeS)) break
       out.push(e)
     }
     return out

@@ -1,7 +1,7 @@
 /** Leases and batches as an operator inspects them (`sotapool leases`). */
 import { isoTime } from '../clock.ts'
 import type { Database } from '../db/database.ts'
-import type { AssignmentStatus } from '../db/schema.ts'
+import type { AssignmentStatus } from '../domain/work.ts'
 
 export async function listLeases(
   database: Database,

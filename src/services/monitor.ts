@@ -17,6 +17,7 @@ import {
   type CloseFailureFacts,
 } from '../domain/alerts.ts'
 import { unitsToJson } from '../domain/units.ts'
+import type { AlgorithmState } from '../domain/work.ts'
 import type { PoolContext } from './context.ts'
 import type { AwaitingRecipient } from '../schemas/monitor.ts'
 import { awaitingRecipient, minPayoutOf } from './credit.ts'
@@ -24,7 +25,7 @@ import { EPOCH_CLOSER } from './processes.ts'
 
 const RECENT_MS = 15 * 60 * 1000
 
-type StateCounts = { evaluating: number; scored: number; rejected: number }
+type StateCounts = Record<AlgorithmState, number>
 
 /** Everything the summary reports, as read: no rule applied yet. */
 export interface MonitorFacts {
@@ -42,7 +43,7 @@ export interface MonitorFacts {
     lastClosed: number | null
     /** Epochs ended and not closed, oldest first, with how many blocks ago each became ready (at most 100). */
     unclosed: Array<{ epoch: number; blocksSinceReady: number }>
-    /** Epochs ready for more than 5 minutes and not closed. */
+    /** Epochs ready for EPOCH_OVERDUE_MS or more and not closed. */
     overdue: number[]
     closeFailure: CloseFailureFacts | undefined
   }

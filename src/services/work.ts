@@ -10,7 +10,8 @@ import { isoTime } from '../clock.ts'
 import type { Config } from '../config.ts'
 import type { Database, Queryable } from '../db/database.ts'
 import { isUniqueViolation } from '../db/database.ts'
-import type { AlgorithmsTable, AssignmentKind, AssignmentRole, AssignmentStatus, DB } from '../db/schema.ts'
+import type { AlgorithmsTable, DB } from '../db/schema.ts'
+import type { AssignmentKind, AssignmentRole, AssignmentStatus, BatchKind, DecidedState } from '../domain/work.ts'
 import { decideConsensus } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
 import type { EvaluationOutcome, RepeatKind } from '../domain/points.ts'
@@ -18,7 +19,6 @@ import { taskInputDim } from '../domain/task-types.ts'
 import { PoolError } from '../errors.ts'
 import type { PoolMetrics } from '../metrics.ts'
 import type {
-  BatchKind,
   BatchResponse,
   Evaluation,
   Evolution,
@@ -594,7 +594,7 @@ export class WorkService {
     evaluations: Evaluation[],
     windowNumber: number,
   ) {
-    if (evaluations.length === 0) return { accepted: 0, decided: [] as Array<'scored' | 'rejected'> }
+    if (evaluations.length === 0) return { accepted: 0, decided: [] as DecidedState[] }
     const nowMs = this.now()
     const sorted = [...evaluations].sort((a, b) => a.algorithm_id - b.algorithm_id)
     const inserted = await trx
@@ -662,7 +662,7 @@ export class WorkService {
     algorithmIds: bigint[],
     windowNumber: number,
     nowMs: number,
-  ): Promise<Array<'scored' | 'rejected'>> {
+  ): Promise<DecidedState[]> {
     if (algorithmIds.length === 0) return []
     const votes = await trx
       .selectFrom('evaluations')
@@ -671,7 +671,7 @@ export class WorkService {
       .orderBy('algorithm_id')
       .orderBy('id')
       .execute()
-    const states: Array<'scored' | 'rejected'> = []
+    const states: DecidedState[] = []
     const outcomes: Array<{ id: bigint; outcome: EvaluationOutcome }> = []
     for (const algorithmId of algorithmIds) {
       const own = votes.filter((v) => v.algorithm_id === algorithmId).slice(0, this.config.consensusSampleSize)
@@ -852,10 +852,7 @@ export class WorkService {
     return rows[0]?.id
   }
 
-  private recordSubmission(
-    kind: AssignmentKind,
-    evaluated: { accepted: number; decided: Array<'scored' | 'rejected'> },
-  ): void {
+  private recordSubmission(kind: AssignmentKind, evaluated: { accepted: number; decided: DecidedState[] }): void {
     this.metrics.submissions.inc({ kind })
     this.metrics.evaluations.inc(evaluated.accepted)
     for (const state of evaluated.decided) this.metrics.consensusDecisions.inc({ state })

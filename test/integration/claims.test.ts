@@ -482,29 +482,32 @@ describe('claim simulation', { concurrency: CONCURRENCY }, () => {
       const app = s.t.app
       const pkg = (await call(app, 'GET', `/claims/epoch/0/proof/${s.miners[2]!.hotkey}`)).body
       const body = claimBodyOf(pkg)
-      const malformed: Array<[string, unknown]> = [
-        ['hotkey not SS58', { ...body, hotkey: 'not-a-hotkey' }],
+      // Each with the `loc` of its first problem: the schema's, or the claim service's for a field it parses.
+      const malformed: Array<[string, unknown, Array<string | number>]> = [
+        ['hotkey not SS58', { ...body, hotkey: 'not-a-hotkey' }, ['body', 'hotkey']],
         [
           'hotkey with a bad checksum',
           {
             ...body,
             hotkey: `${(body.hotkey as string).slice(0, -1)}${(body.hotkey as string).endsWith('A') ? 'B' : 'A'}`,
           },
+          ['body', 'hotkey'],
         ],
-        ['recipient not SS58', { ...body, recipient_coldkey: '0xdeadbeef' }],
-        ['amount negative', { ...body, amount_units: -1 }],
-        ['amount fractional', { ...body, amount_units: 1.5 }],
-        ['amount not a number', { ...body, amount_units: 'lots' }],
-        ['amount above u64', { ...body, amount_units: '18446744073709551616' }],
-        ['index negative', { ...body, index: -1 }],
-        ['proof element not hex', { ...body, proof: ['0x1234'] }],
-        ['proof missing', { ...body, proof: undefined }],
-        ['hotkey missing', { ...body, hotkey: undefined }],
+        ['recipient not SS58', { ...body, recipient_coldkey: '0xdeadbeef' }, ['body', 'recipient_coldkey']],
+        ['amount negative', { ...body, amount_units: -1 }, ['body', 'amount_units']],
+        ['amount fractional', { ...body, amount_units: 1.5 }, ['body', 'amount_units']],
+        ['amount not a number', { ...body, amount_units: 'lots' }, ['body', 'amount_units']],
+        ['amount above u64', { ...body, amount_units: '18446744073709551616' }, ['body', 'amount_units']],
+        ['index negative', { ...body, index: -1 }, ['body', 'index']],
+        ['proof element not hex', { ...body, proof: ['0x1234'] }, ['body', 'proof', 0]],
+        ['proof missing', { ...body, proof: undefined }, ['body', 'proof']],
+        ['hotkey missing', { ...body, hotkey: undefined }, ['body', 'hotkey']],
       ]
-      for (const [what, b] of malformed) {
+      for (const [what, b, loc] of malformed) {
         const r = await call(app, 'POST', '/claims/epoch/0/claim', b)
         assert.equal(r.status, 422, `${what}: ${JSON.stringify(r.body)}`)
         assert.ok(Array.isArray(r.body.detail), what)
+        assert.deepEqual(r.body.detail[0].loc, loc, what)
       }
       assert.equal((await call(app, 'POST', '/claims/epoch/0/claim', '{"index": 0,')).status, 400)
       const r = await call(app, 'POST', '/claims/epoch/0/claim', { ...body, amount_units: String(body.amount_units) })

@@ -92,14 +92,14 @@ describe('monitor alerts', () => {
         message: 'epochs ready but not closed: 1',
       })
       assert.deepEqual((await summary(t)).epochs.pending_close, [1])
-      // Overdue once ready for more than 5 minutes: 25 blocks.
+      // Overdue once ready for 5 minutes or more: 25 blocks.
       readyFor(t, 1, 24)
       assert.equal(await alertOf(t, 'EPOCH_OVERDUE'), undefined)
       readyFor(t, 1, 25)
       assert.deepEqual(await alertOf(t, 'EPOCH_OVERDUE'), {
         code: 'EPOCH_OVERDUE',
         severity: 'critical',
-        message: 'epochs ready for more than 5 minutes and not closed: 1',
+        message: 'epochs ready for 5 minutes or more and not closed: 1',
       })
       readyFor(t, 2, 5)
       assert.deepEqual(await alertOf(t, 'EPOCH_CLOSE_PENDING'), {

@@ -5,12 +5,15 @@ import {
   alertSummary,
   CHAIN_STALE_MS,
   chainIsStale,
+  EPOCH_OVERDUE_MS,
+  epochIsOverdue,
   graceBlocks,
   monitorAlerts,
   overdueLeaseCutoff,
   pendingCloseEpochs,
   zeroEvaluationRatio,
   type AlertFacts,
+  type ChainFacts,
 } from '../../src/domain/alerts.ts'
 
 const NOW = 1_700_000_000_000
@@ -51,7 +54,7 @@ describe('alert rules', () => {
   })
 
   it('CHAIN_STALE when the chain has given no block for more than 5 minutes, or none at all', () => {
-    const chain = (lastBlockAt: number | null) => ({ source: 'chain', lastBlockAt })
+    const chain = (lastBlockAt: number | null): ChainFacts => ({ source: 'chain', lastBlockAt })
     assert.deepEqual(codes({ chain: chain(NOW - CHAIN_STALE_MS) }), [], 'exactly 5 minutes is not stale yet')
     assert.deepEqual(only({ chain: chain(NOW - CHAIN_STALE_MS - 1) }), {
       code: 'CHAIN_STALE',
@@ -89,12 +92,24 @@ describe('alert rules', () => {
     })
   })
 
-  it('EPOCH_OVERDUE for epochs ready for more than 5 minutes', () => {
+  it('EPOCH_OVERDUE for epochs ready for 5 minutes or more', () => {
     assert.deepEqual(only({ overdueEpochs: [0, 1] }), {
       code: 'EPOCH_OVERDUE',
       severity: 'critical',
-      message: 'epochs ready for more than 5 minutes and not closed: 0, 1',
+      message: 'epochs ready for 5 minutes or more and not closed: 0, 1',
     })
+  })
+
+  it('an epoch is overdue once ready for EPOCH_OVERDUE_MS, counted in whole blocks', () => {
+    assert.equal(EPOCH_OVERDUE_MS, 5 * 60 * 1000)
+    // 12 s blocks: 5 minutes are 25 blocks.
+    assert.equal(epochIsOverdue(24, 12), false, 'just below 5 minutes')
+    assert.equal(epochIsOverdue(25, 12), true, 'exactly 5 minutes')
+    assert.equal(epochIsOverdue(26, 12), true)
+    assert.equal(epochIsOverdue(-1, 12), false, 'not ready yet')
+    // 7 s blocks: 300 / 7 = 42.9, so the 43rd block is the first at 5 minutes or more.
+    assert.equal(epochIsOverdue(42, 7), false, '294 s')
+    assert.equal(epochIsOverdue(43, 7), true, '301 s')
   })
 
   it('EPOCH_CLOSER_STOPPED when this process runs no background jobs', () => {

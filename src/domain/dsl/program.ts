@@ -150,7 +150,3 @@ export function registerName(address: number): string {
   if (address < ADDR_MATRICES) return `v${address - ADDR_VECTORS}`
   return `m${address - ADDR_MATRICES}`
 }
-
-export function registerKind(address: number): RegisterKind {
-  return registerName(address).charAt(0) as RegisterKind
-}

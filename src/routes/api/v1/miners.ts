@@ -55,7 +55,7 @@ const LeaderboardResponse = Type.Object({
   count: Type.Integer(),
 })
 
-export const RecipientUpdateBody = Type.Object(
+const RecipientUpdateBody = Type.Object(
   {
     recipient_coldkey: Type.Optional(
       Type.String({ maxLength: 64, description: "SS58 address that receives this hotkey's payouts." }),

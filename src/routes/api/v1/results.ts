@@ -1,7 +1,7 @@
 /** `/api/v1/results/*`: SOTA, verified results and verification. */
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { resolveTaskType } from '../../../domain/task-types.ts'
+import { resolveTaskType } from '../../../http/task-type.ts'
 import { errors, Nullable, walletSecurity } from '../../../schemas/common.ts'
 import { ResultsQuery } from '../../../schemas/results.ts'
 

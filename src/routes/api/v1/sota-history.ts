@@ -5,7 +5,7 @@
  */
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { resolveTaskType } from '../../../domain/task-types.ts'
+import { resolveTaskType } from '../../../http/task-type.ts'
 import { errors } from '../../../schemas/common.ts'
 
 const SotaHistoryResponse = Type.Object({

@@ -1,9 +1,10 @@
 /** `/api/v1/tasks/*`: leases, batches, submissions and pending evaluations. Signed routes only. */
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { defaultTaskType, resolveTaskType } from '../../../domain/task-types.ts'
+import { defaultTaskType } from '../../../domain/task-types.ts'
 import { validationError } from '../../../errors.ts'
 import { submitting } from '../../../http/submission.ts'
+import { resolveTaskType } from '../../../http/task-type.ts'
 import { errors, walletSecurity } from '../../../schemas/common.ts'
 import {
   BatchRequestBody,
