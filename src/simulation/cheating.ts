@@ -30,6 +30,7 @@ import type { Database } from '../db/database.ts'
 import { PoolError } from '../errors.ts'
 import { createPoolContext, type PoolContext } from '../services/context.ts'
 import { sotaHistory } from '../services/sota.ts'
+import { evolvedProgram } from './programs.ts'
 
 export const STRATEGIES = ['honest', 'noisy', 'liar', 'lazy', 'coalition', 'sybil'] as const
 export type Strategy = (typeof STRATEGIES)[number]
@@ -104,26 +105,6 @@ function shuffle<T>(items: T[], random: () => number): T[] {
     ;[items[i], items[j]] = [items[j]!, items[i]!]
   }
   return items
-}
-
-/** A valid program in the miners' DSL whose canonical form differs for every `k`. */
-function program(k: number): string {
-  return [
-    '# meta: scalar_count=8 vector_count=4 matrix_count=1 vector_dim=16',
-    '# setup:',
-    `s2 = ${(k + 1) / 1_000_000}`,
-    'v1 = 0',
-    '# predict:',
-    's3 = dot(v1, v0)',
-    's0 = s3 + s4',
-    '# learn:',
-    's5 = s1 - s0',
-    's6 = s5 * s2',
-    'v2 = v0 * s6',
-    'v1 = v1 + v2',
-    's4 = s4 + s6',
-    '',
-  ].join('\n')
 }
 
 const clamp = (x: number): number => Math.min(1, Math.max(0, x))
@@ -249,7 +230,7 @@ async function play(
         let parent: number | undefined
         if (lease.evolve_budget > 0 && lease.seed_algorithms.length > 0 && random() < evolveRate) {
           parent = lease.seed_algorithms[Math.floor(random() * lease.seed_algorithms.length)]!.id
-          evolutions.push({ parent_algorithm_ids: [parent], algorithm_dsl: program(programs++) })
+          evolutions.push({ parent_algorithm_ids: [parent], algorithm_dsl: evolvedProgram(programs++) })
         }
         const submitted = await pool.work.submitLease(m.hotkey, lease.lease_id, { evaluations, evolutions })
         for (const id of submitted.new_algorithm_ids) {

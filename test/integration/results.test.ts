@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keyFromSecret } from '../../src/crypto/keys.ts'
 import { BUILT_IN_SEED_DIR } from '../../src/services/algorithms.ts'
-import { type TestPool, WINDOW_MS, withTestPool as withPool } from '../support/pool.ts'
+import { type TestPool, WINDOW_MS, withTestPool as withPool, seedIds } from '../support/pool.ts'
 import { TestMiner, evolvedProgram } from '../support/miner.ts'
 
 const TASK = 'cifar10_binary'
@@ -52,17 +52,6 @@ async function withResultsPool(
   }
 }
 
-async function seedIds(t: TestPool, taskType = TASK): Promise<number[]> {
-  const rows = await t.pool.database.db
-    .selectFrom('algorithms')
-    .select('id')
-    .where('is_seed', '=', 1n)
-    .where('task_type', '=', taskType)
-    .orderBy('id')
-    .execute()
-  return rows.map((r) => Number(r.id))
-}
-
 /** Three miners agree on every score: each algorithm is scored with exactly that score. */
 async function scoreAll(miners: TestMiner[], scores: Record<number, number>, taskType = TASK): Promise<void> {
   for (const m of miners.slice(0, 3)) await m.evaluate(scores, { lease: { task_type: taskType } })
@@ -92,7 +81,7 @@ describe('GET /api/v1/results/sota', () => {
   it('follows the best consensus score, with its algorithm, author, window and time', async () => {
     await withPool({}, async (t) => {
       const miners = await TestMiner.many(t.app, 4)
-      const [s1, s2] = await seedIds(t)
+      const [s1, s2] = await seedIds(t, TASK)
       await scoreAll(miners, { [s1!]: 0.5, [s2!]: 0.7 })
       assert.deepEqual((await sota(t)).json(), {
         task_type: TASK,
@@ -147,7 +136,7 @@ describe('GET /api/v1/results/sota', () => {
 describe('POST /api/v1/results/verify/{result_id}', () => {
   it('lets only VERIFIER_HOTKEYS verify (403 for others), 404 for unknown or unscored, and is idempotent', async () => {
     await withResultsPool(async (t, verifier, miners) => {
-      const [s1, s2] = await seedIds(t)
+      const [s1, s2] = await seedIds(t, TASK)
       await scoreAll(miners, { [s1!]: 0.5 })
 
       const refused = await miners[0]!.send('POST', `/api/v1/results/verify/${s1}`)
@@ -197,7 +186,7 @@ describe('POST /api/v1/results/verify/{result_id}', () => {
 
   it('refuses a rejected algorithm (404)', async () => {
     await withResultsPool(async (t, verifier, miners) => {
-      const [s1] = await seedIds(t)
+      const [s1] = await seedIds(t, TASK)
       for (const [i, m] of miners.entries()) await m.evaluate({ [s1!]: [0.1, 0.5, 0.9][i]! })
       const response = await verifier.send('POST', `/api/v1/results/verify/${s1}`)
       assert.equal(response.statusCode, 404)
@@ -208,7 +197,7 @@ describe('POST /api/v1/results/verify/{result_id}', () => {
 describe('GET /api/v1/results/', () => {
   it('lists verified results only, newest first, with every field; with and without the trailing slash', async () => {
     await withResultsPool(async (t, verifier, miners) => {
-      const [s1, s2, s3, s4] = await seedIds(t)
+      const [s1, s2, s3, s4] = await seedIds(t, TASK)
       const [m1] = await seedIds(t, OTHER_TASK)
       await scoreAll(miners, { [s1!]: 0.3, [s2!]: 0.5, [s3!]: 0.7, [s4!]: 0.9 })
       await scoreAll(miners, { [m1!]: 0.8 }, OTHER_TASK)
@@ -249,7 +238,7 @@ describe('GET /api/v1/results/', () => {
 
   it('filters by limit, min_score and task_type', async () => {
     await withResultsPool(async (t, verifier, miners) => {
-      const [s1, s2, s3] = await seedIds(t)
+      const [s1, s2, s3] = await seedIds(t, TASK)
       const [m1] = await seedIds(t, OTHER_TASK)
       await scoreAll(miners, { [s1!]: 0.3, [s2!]: 0.5, [s3!]: 0.7 })
       await scoreAll(miners, { [m1!]: 0.8 }, OTHER_TASK)

@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BUILT_IN_SEED_DIR } from '../../src/services/algorithms.ts'
-import { startTestPool, WINDOW_MS, type TestPool } from '../support/pool.ts'
+import { startTestPool, WINDOW_MS, type TestPool, seedIds } from '../support/pool.ts'
 import { TestMiner, evolvedProgram } from '../support/miner.ts'
 
 const TASK = 'cifar10_binary'
@@ -25,17 +25,6 @@ interface Point {
 
 /** The API's time format: UTC seconds (the clock moves in whole seconds here). */
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z')
-
-async function seedIds(t: TestPool, taskType: string): Promise<number[]> {
-  const rows = await t.pool.database.db
-    .selectFrom('algorithms')
-    .select('id')
-    .where('is_seed', '=', 1n)
-    .where('task_type', '=', taskType)
-    .orderBy('id')
-    .execute()
-  return rows.map((r) => Number(r.id))
-}
 
 const history = async (t: TestPool, query = '') =>
   await t.app.inject({ method: 'GET', url: `/api/v1/results/sota/history${query}` })

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { validateAlgorithm } from '../../src/domain/dsl/index.ts'
-import { VECTOR_TIME_MS, type TestPool, withTestPool as withPool } from '../support/pool.ts'
+import { VECTOR_TIME_MS, type TestPool, withTestPool as withPool, seedIds } from '../support/pool.ts'
 import { TestMiner, evolvedProgram } from '../support/miner.ts'
 
 const TASK = 'cifar10_binary'
@@ -13,16 +13,6 @@ const NOT_FOUND = 'Active lease assignment not found'
 const BATCH_KEYS = ['algorithms', 'batch_id', 'task_type', 'timeout_at', 'window_number']
 
 const ids = (records: Array<{ id: number }>): number[] => records.map((r) => r.id)
-
-async function seedIds(t: TestPool): Promise<number[]> {
-  const rows = await t.pool.database.db
-    .selectFrom('algorithms')
-    .select('id')
-    .where('is_seed', '=', 1n)
-    .orderBy('id')
-    .execute()
-  return rows.map((r) => Number(r.id))
-}
 
 async function assignment(t: TestPool, id: string) {
   return await t.pool.database.db.selectFrom('assignments').selectAll().where('id', '=', id).executeTakeFirst()

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { validateAlgorithm } from '../../src/domain/dsl/index.ts'
-import { VECTOR_TIME_MS, type TestPool, WINDOW_MS, withTestPool as withPool } from '../support/pool.ts'
+import { VECTOR_TIME_MS, type TestPool, WINDOW_MS, withTestPool as withPool, seedIds } from '../support/pool.ts'
 import { TestMiner, evolvedProgram, reformattedProgram, type LeaseBody } from '../support/miner.ts'
 
 const TASK = 'cifar10_binary'
@@ -16,16 +16,6 @@ const ACTIVE = 'Miner already has active task'
 const NOT_FOUND = 'Active lease assignment not found'
 
 const ids = (records: Array<{ id: number }>): number[] => records.map((r) => r.id)
-
-async function seedIds(t: TestPool): Promise<number[]> {
-  const rows = await t.pool.database.db
-    .selectFrom('algorithms')
-    .select('id')
-    .where('is_seed', '=', 1n)
-    .orderBy('id')
-    .execute()
-  return rows.map((r) => Number(r.id))
-}
 
 /** A scored algorithm written straight into the store (for seed-set and gossip ordering). */
 async function insertScored(t: TestPool, k: number, score: number, decidedAtMs = t.clock.now()): Promise<number> {

@@ -4,18 +4,8 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { type TestPool, WINDOW_MS, withTestPool as withPool } from '../support/pool.ts'
+import { type TestPool, WINDOW_MS, withTestPool as withPool, seedIds } from '../support/pool.ts'
 import { TestMiner, evolvedProgram, reformattedProgram } from '../support/miner.ts'
-
-async function seedIds(t: TestPool): Promise<number[]> {
-  const rows = await t.pool.database.db
-    .selectFrom('algorithms')
-    .select('id')
-    .where('is_seed', '=', 1n)
-    .orderBy('id')
-    .execute()
-  return rows.map((r) => Number(r.id))
-}
 
 async function algorithm(t: TestPool, id: number) {
   return await t.pool.database.db

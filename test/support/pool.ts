@@ -66,3 +66,15 @@ export async function withTestPool(env: Record<string, string>, fn: (t: TestPool
     await t.close()
   }
 }
+
+/** The built-in seed algorithms' ids in id order, of one task type or of all. */
+export async function seedIds(t: Pick<TestPool, 'pool'>, taskType?: string): Promise<number[]> {
+  const rows = await t.pool.database.db
+    .selectFrom('algorithms')
+    .select('id')
+    .where('is_seed', '=', 1n)
+    .$if(taskType !== undefined, (q) => q.where('task_type', '=', taskType!))
+    .orderBy('id')
+    .execute()
+  return rows.map((r) => Number(r.id))
+}
