@@ -10,16 +10,12 @@ export const WALLET_MESSAGE = 'auth:{X-Timestamp}'
 /** The message of a recipient update, as refusals and the API documentation name it. */
 export const RECIPIENT_MESSAGE = 'recipient_coldkey:update:{X-Timestamp}:{recipient_coldkey}'
 
-/** `format` with each `{name}` replaced by `values[name]`. */
-function fill(format: string, values: Record<string, number | string>): string {
-  return format.replace(/\{([^{}]+)\}/g, (_, name: string) => String(values[name]))
-}
+/** The message of a signed request at `timestamp` (WALLET_MESSAGE filled in). */
+export const walletMessage = (timestamp: number | string): string => `auth:${timestamp}`
 
-export const walletMessage = (timestamp: number | string): string => fill(WALLET_MESSAGE, { 'X-Timestamp': timestamp })
-
-/** The recipient is bound trimmed. */
+/** The message of a recipient update (RECIPIENT_MESSAGE filled in); the recipient is bound trimmed. */
 export const recipientMessage = (timestamp: number | string, recipient: string): string =>
-  fill(RECIPIENT_MESSAGE, { 'X-Timestamp': timestamp, recipient_coldkey: recipient.trim() })
+  `recipient_coldkey:update:${timestamp}:${recipient.trim()}`
 
 /** `message` wrapped as browser wallet extensions sign it. */
 export const bytesWrapped = (message: string): string => `<Bytes>${message}</Bytes>`
