@@ -20,6 +20,7 @@ export interface PoolMetrics {
   submissions: Counter<'kind'>
   evaluations: Counter
   consensusDecisions: Counter<'state'>
+  consensusExtensions: Counter<'reason'>
   windowCloses: Counter
   epochCloses: Counter
   authFailures: Counter<'reason'>
@@ -51,6 +52,11 @@ export function createMetrics(): PoolMetrics {
     submissions: counter('sotapool_assignments_submitted_total', 'Leases and batches submitted', ['kind']),
     evaluations: counter('sotapool_evaluations_total', 'Evaluations accepted'),
     consensusDecisions: counter('sotapool_consensus_decisions_total', 'Algorithms decided by consensus', ['state']),
+    consensusExtensions: counter(
+      'sotapool_consensus_extensions_total',
+      'Samples enlarged before deciding (adaptive n), by reason',
+      ['reason'],
+    ),
     windowCloses: counter('sotapool_window_closes_total', 'Windows closed by this process'),
     epochCloses: counter('sotapool_epoch_closes_total', 'Epochs closed by this process'),
     authFailures: counter('sotapool_auth_failures_total', 'Refused signed requests by reason', ['reason']),

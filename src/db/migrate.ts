@@ -12,6 +12,7 @@ import * as identityFold from './migrations/003-identity-fold.ts'
 import * as balancedEpochs from './migrations/004-balanced-epochs.ts'
 import * as operator from './migrations/005-operator.ts'
 import * as leaseIndexes from './migrations/006-lease-indexes.ts'
+import * as assignmentDraws from './migrations/007-assignment-draws.ts'
 
 /** A migration may return what it changed in stored data, one line each, to be logged. */
 type MigrationModule = { up: (db: Kysely<any>, dialect: Dialect) => Promise<unknown> }
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, MigrationModule> = {
   '004-balanced-epochs': balancedEpochs,
   '005-operator': operator,
   '006-lease-indexes': leaseIndexes,
+  '007-assignment-draws': assignmentDraws,
 }
 const SQLITE_ATTEMPTS = 10
 

@@ -19,6 +19,11 @@ export interface MinersTable {
   recipient_coldkey: string | null
   recipient_updated_at: bigint | null
   reputation: Generated<number>
+  /** Secret random number in [1, 2^31 - 2]: with an algorithm's draw, decides whether it is offered to this miner first. */
+  draw: Generated<bigint>
+  /** Recent decided evaluations agreeing / disagreeing with the winning cluster (scaled to TRUST_HORIZON): the vote weight. */
+  trust_agreements: Generated<number>
+  trust_disagreements: Generated<number>
 }
 
 export interface UsedSignaturesTable {
@@ -52,6 +57,12 @@ export interface AlgorithmsTable {
   decided_window: bigint | null
   verified_at: bigint | null
   verified_by: string | null
+  /** Secret random number in [1, 2^31 - 2] (0 for rows older than migration 007's fill): see MinersTable.draw. */
+  draw: Generated<bigint>
+  /** Evaluations to collect before the algorithm is judged; null: CONSENSUS_SAMPLE_SIZE. Adaptive n raises it. */
+  sample_target: bigint | null
+  /** When the current evaluation slots were opened; null: created_at. */
+  offered_at: bigint | null
 }
 
 export interface AlgorithmParentsTable {

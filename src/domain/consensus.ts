@@ -32,6 +32,17 @@
  * - Scores must be finite and in [0, 1]; -0 counts as 0. Duplicate miners,
  *   out-of-range scores and malformed params are caller bugs and throw.
  * - Miner lists are sorted by UTF-16 code units (locale independent).
+ * - Votes may carry a weight (the evaluator's trust, default 1). Clusters are
+ *   ranked by total weight first, then by the order above; the invalid cluster
+ *   wins when its weight is at least the best numeric cluster's. The winner
+ *   still needs `threshold` votes (a count, not a weight). With every weight
+ *   equal this is exactly the unweighted rule.
+ *
+ * `judgeSample` adds the adaptive sample on top: a decision is taken at the
+ * current sample only when its winning cluster carries a clear share of the
+ * weight (a simple majority for an ordinary score, a supermajority for a new
+ * best score or a rejection); otherwise the algorithm draws more evaluators,
+ * up to the largest sample, where the weighted decision above stands.
  */
 import type { DecidedState } from './work.ts'
 
@@ -39,6 +50,8 @@ export interface Vote {
   miner: string
   /** Score in [0, 1], or null when the evaluator's run failed. */
   score: number | null
+  /** The evaluator's weight, finite and > 0 (default 1). */
+  weight?: number
 }
 
 export interface ConsensusParams {
@@ -46,11 +59,35 @@ export interface ConsensusParams {
   threshold: number
   /** Maximum spread of a numeric cluster as a fraction of its median (>= 0). */
   toleranceRatio: number
+  /**
+   * Only numeric clusters whose median is below this compete, and invalid votes never win (they count
+   * as disagreeing). `judgeSample` uses it for the decision that stands when neither a new best score nor
+   * a rejection has its supermajority.
+   */
+  ceiling?: number
+}
+
+interface DecisionWeights {
+  /** Total weight of the agreeing votes, and of all votes. */
+  agreeingWeight: number
+  totalWeight: number
 }
 
 export type ConsensusDecision =
-  | { state: 'scored'; score: number; agreeing: string[]; disagreeing: string[]; cluster: 'numeric' }
-  | { state: 'rejected'; score: null; agreeing: string[]; disagreeing: string[]; cluster: 'invalid' | 'none' }
+  | ({
+      state: 'scored'
+      score: number
+      agreeing: string[]
+      disagreeing: string[]
+      cluster: 'numeric'
+    } & DecisionWeights)
+  | ({
+      state: 'rejected'
+      score: null
+      agreeing: string[]
+      disagreeing: string[]
+      cluster: 'invalid' | 'none'
+    } & DecisionWeights)
 
 /** Compile-time tie: every state a decision carries is one of the decided states of domain/work.ts. */
 type OneOfDecided<T extends DecidedState> = T
@@ -62,12 +99,14 @@ export const TOLERANCE_SLACK = 1e-9
 interface NumericVote {
   miner: string
   score: number
+  weight: number
 }
 
 interface Cluster {
   /** Index range [start, end) into the score-sorted numeric votes. */
   start: number
   end: number
+  weight: number
   spread: number
   median: number
   min: number
@@ -76,35 +115,55 @@ interface Cluster {
 export function decideConsensus(votes: readonly Vote[], params: ConsensusParams): ConsensusDecision {
   validateParams(params)
   const invalid: string[] = []
+  let invalidWeight = 0
   const numeric: NumericVote[] = []
   const seen = new Set<string>()
+  let totalWeight = 0
   for (const vote of votes) {
     if (seen.has(vote.miner)) throw new Error(`duplicate vote from miner ${vote.miner}`)
     seen.add(vote.miner)
+    const weight = vote.weight ?? 1
+    if (!Number.isFinite(weight) || weight <= 0) {
+      throw new Error(`weight of miner ${vote.miner} must be finite and > 0, got ${weight}`)
+    }
+    totalWeight += weight
     if (vote.score === null) {
       invalid.push(vote.miner)
+      invalidWeight += weight
       continue
     }
     if (!Number.isFinite(vote.score) || vote.score < 0 || vote.score > 1) {
       throw new Error(`score of miner ${vote.miner} must be in [0, 1], got ${vote.score}`)
     }
     // Adding 0 turns -0 into 0, so the reported score never depends on which of the two came first.
-    numeric.push({ miner: vote.miner, score: vote.score + 0 })
+    numeric.push({ miner: vote.miner, score: vote.score + 0, weight })
   }
   numeric.sort((a, b) => a.score - b.score)
 
-  const best = bestNumericCluster(numeric, params.toleranceRatio)
-  const numericSize = best === null ? 0 : best.end - best.start
-  if (Math.max(numericSize, invalid.length) < params.threshold) {
-    return { state: 'rejected', score: null, agreeing: [], disagreeing: [], cluster: 'none' }
+  const best = bestNumericCluster(numeric, params.toleranceRatio, params.ceiling ?? Number.POSITIVE_INFINITY)
+  const invalidWins =
+    params.ceiling === undefined && invalid.length > 0 && (best === null || invalidWeight >= best.weight)
+  const winnerSize = invalidWins ? invalid.length : best === null ? 0 : best.end - best.start
+  if (winnerSize < params.threshold) {
+    return {
+      state: 'rejected',
+      score: null,
+      agreeing: [],
+      disagreeing: [],
+      cluster: 'none',
+      agreeingWeight: 0,
+      totalWeight,
+    }
   }
-  if (best === null || invalid.length >= numericSize) {
+  if (invalidWins || best === null) {
     return {
       state: 'rejected',
       score: null,
       agreeing: sortMiners(invalid),
       disagreeing: sortMiners(numeric.map((v) => v.miner)),
       cluster: 'invalid',
+      agreeingWeight: invalidWeight,
+      totalWeight,
     }
   }
   const agreeing = numeric.slice(best.start, best.end).map((v) => v.miner)
@@ -119,6 +178,8 @@ export function decideConsensus(votes: readonly Vote[], params: ConsensusParams)
     agreeing: sortMiners(agreeing),
     disagreeing: sortMiners(disagreeing),
     cluster: 'numeric',
+    agreeingWeight: best.weight,
+    totalWeight,
   }
 }
 
@@ -129,6 +190,7 @@ function validateParams(params: ConsensusParams): void {
   if (!Number.isFinite(params.toleranceRatio) || params.toleranceRatio < 0) {
     throw new Error(`tolerance ratio must be finite and >= 0, got ${params.toleranceRatio}`)
   }
+  if (params.ceiling !== undefined && Number.isNaN(params.ceiling)) throw new Error('ceiling must be a number')
 }
 
 /**
@@ -136,8 +198,11 @@ function validateParams(params: ConsensusParams): void {
  * monotone in the run's end (extending can raise the median enough to make an
  * invalid run valid), so every run is checked: O(n^2), fine for sample sizes.
  */
-function bestNumericCluster(sorted: readonly NumericVote[], ratio: number): Cluster | null {
+function bestNumericCluster(sorted: readonly NumericVote[], ratio: number, ceiling: number): Cluster | null {
   const scores = sorted.map((v) => v.score)
+  // Prefix sums of the weights, so a run's weight is one subtraction.
+  const weightBefore = [0]
+  for (const v of sorted) weightBefore.push(at(weightBefore, weightBefore.length - 1) + v.weight)
   // Start index of each group of equal scores, plus a sentinel at the end.
   const groupStarts: number[] = []
   for (let i = 0; i < scores.length; i++) {
@@ -153,8 +218,9 @@ function bestNumericCluster(sorted: readonly NumericVote[], ratio: number): Clus
       const min = at(scores, start)
       const spread = at(scores, end - 1) - min
       const median = medianOf(scores, start, end)
-      if (!withinTolerance(spread, median, ratio)) continue
-      const candidate: Cluster = { start, end, spread, median, min }
+      if (median >= ceiling || !withinTolerance(spread, median, ratio)) continue
+      const weight = at(weightBefore, end) - at(weightBefore, start)
+      const candidate: Cluster = { start, end, weight, spread, median, min }
       // Strictly better only: runs are visited by ascending minimum, so a full tie keeps the lower one.
       if (best === null || ranksAbove(candidate, best)) best = candidate
     }
@@ -167,6 +233,7 @@ function withinTolerance(spread: number, median: number, ratio: number): boolean
 }
 
 function ranksAbove(a: Cluster, b: Cluster): boolean {
+  if (a.weight !== b.weight) return a.weight > b.weight
   const sizeA = a.end - a.start
   const sizeB = b.end - b.start
   if (sizeA !== sizeB) return sizeA > sizeB
@@ -192,3 +259,124 @@ function at<T>(values: readonly T[], index: number): T {
 function sortMiners(miners: string[]): string[] {
   return miners.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
 }
+
+/** How far a sample grows before its decision stands (adaptive n), and the shares a decision needs. */
+export interface SamplePolicy {
+  /** n: the first sample. */
+  sampleSize: number
+  /** The largest sample (>= n); see `judgeSample` for what is decided there. */
+  maxSampleSize: number
+  /** Evaluators drawn per extension (>= 1). */
+  step: number
+  /** Share of the weight an ordinary score's cluster needs (strictly more than this). */
+  majority: number
+  /** Share a new best score or a rejection needs (strictly more than this). */
+  supermajority: number
+  /** Total weight a new best score's or a rejection's cluster needs, besides its share. */
+  quorumWeight: number
+  /** Votes a new best score or a rejection needs at least (<= maxSampleSize). */
+  strictSampleSize: number
+}
+
+export type SampleJudgement =
+  | { kind: 'decide'; decision: ConsensusDecision }
+  | {
+      kind: 'extend'
+      /** The sample size to collect before judging again. */
+      to: number
+      reason: 'no_consensus' | 'contested' | 'new_best' | 'rejection'
+      decision: ConsensusDecision
+    }
+
+/**
+ * Decides the sample now, or says how many evaluators it needs first. `best` is the best score decided
+ * so far for the task type (null: none yet, so any score would be a new best).
+ *
+ * - No cluster with `threshold` votes: more evaluators.
+ * - A rejection, or a score above `best` (a new best, i.e. a new SOTA), is consequential: it is decided
+ *   only when its cluster carries more than `supermajority` of the weight and at least `quorumWeight` in
+ *   all (so a few newcomers or distrusted evaluators alone never decide it). An ordinary score needs more
+ *   than `majority` of the weight. Short of that: more evaluators.
+ * - At `maxSampleSize` votes a consequential outcome short of its supermajority gives way to the best
+ *   numeric cluster that is not a new best, and when there is none the algorithm is set aside undecided
+ *   (rejected, cluster 'none': nobody agrees or disagrees). No program is rejected, and no SOTA crowned,
+ *   without a supermajority. An ordinary score short of its majority stands as the weighted decision, as
+ *   does every decision when the largest sample is n itself (a pool too small to draw more).
+ */
+export function judgeSample(
+  votes: readonly Vote[],
+  params: ConsensusParams,
+  policy: SamplePolicy,
+  best: number | null,
+): SampleJudgement {
+  const decision = decideConsensus(votes, params)
+  const consequential = decision.state === 'rejected' || best === null || decision.score >= best
+  const needed = consequential ? policy.supermajority : policy.majority
+  const clear =
+    decision.cluster !== 'none' &&
+    decision.agreeingWeight > needed * decision.totalWeight * (1 + TOLERANCE_SLACK) &&
+    (!consequential ||
+      (decision.agreeingWeight >= policy.quorumWeight * (1 - TOLERANCE_SLACK) &&
+        votes.length >= policy.strictSampleSize))
+  if (clear) return { kind: 'decide', decision }
+  if (votes.length < policy.maxSampleSize) {
+    const to = Math.min(policy.maxSampleSize, votes.length + policy.step)
+    const reason =
+      decision.cluster === 'none'
+        ? 'no_consensus'
+        : decision.state === 'rejected'
+          ? 'rejection'
+          : consequential
+            ? 'new_best'
+            : 'contested'
+    return { kind: 'extend', to, reason, decision }
+  }
+  // Ordinary scores, and pools too small to draw a larger sample than n, keep the weighted k-of-n decision.
+  if (!consequential || policy.maxSampleSize <= policy.sampleSize) return { kind: 'decide', decision }
+  return { kind: 'decide', decision: decideConsensus(votes, { ...params, ceiling: best ?? Number.NEGATIVE_INFINITY }) }
+}
+
+/**
+ * An evaluator's vote weight from its record of decided evaluations: the share it agreed with, with
+ * `prior` pseudo-evaluations half agreeing and half not, so a newcomer starts at 0.5 and a record
+ * moves it only as it grows. Always in (0, 1) for a prior > 0.
+ */
+export function trustWeight(agreements: number, disagreements: number, prior: number): number {
+  return (agreements + prior / 2) / (agreements + disagreements + prior)
+}
+
+/** The consensus settings `samplePolicy` sizes for the evaluators a pool has. */
+export interface SampleSettings {
+  /** n: the first sample. */
+  sampleSize: number
+  /** The largest sample the settings allow. */
+  maxSampleSize: number
+  supermajority: number
+  quorumWeight: number
+  strictSampleSize: number
+  /** A newcomer's vote weight (0.5 with trust weighting, 1 with equal weights). */
+  newcomerWeight: number
+}
+
+/**
+ * The sample policy for a pool where `evaluators` miners could evaluate an algorithm: the largest sample
+ * never exceeds them (nor falls below n), and the quorum never asks for more than a supermajority of
+ * newcomers in the largest sample could give, so a small pool still decides. When no sample larger than
+ * n can be drawn, the supermajority is moot (`judgeSample` treats n as the largest sample, where the
+ * weighted k-of-n decision stands for an ordinary score).
+ */
+export function samplePolicy(settings: SampleSettings, evaluators: number): SamplePolicy {
+  const maxSampleSize = Math.max(settings.sampleSize, Math.min(settings.maxSampleSize, evaluators))
+  return {
+    sampleSize: settings.sampleSize,
+    maxSampleSize,
+    step: SAMPLE_STEP,
+    majority: 0.5,
+    supermajority: settings.supermajority,
+    quorumWeight: Math.min(settings.quorumWeight, maxSampleSize * settings.newcomerWeight * settings.supermajority),
+    strictSampleSize: Math.min(settings.strictSampleSize, maxSampleSize),
+  }
+}
+
+/** Evaluators drawn per extension of a sample. */
+export const SAMPLE_STEP = 2

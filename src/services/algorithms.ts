@@ -1,12 +1,14 @@
 /**
  * Algorithms: the records miners receive, the built-in seed set, and the queries that pick work.
  */
+import { randomInt } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { sql, type OnConflictBuilder, type OnConflictDoNothingBuilder } from 'kysely'
 import type { Database, Queryable } from '../db/database.ts'
 import type { AlgorithmsTable, DB } from '../db/schema.ts'
+import { DRAW_MODULUS } from '../domain/assignment.ts'
 import { validateAlgorithm, type ValidatedAlgorithm } from '../domain/dsl/index.ts'
 import type { RepeatKind } from '../domain/points.ts'
 import { taskInputDim } from '../domain/task-types.ts'
@@ -22,6 +24,9 @@ export type AlgorithmRow = Selectable<AlgorithmsTable>
  */
 export const oneOriginal = (oc: OnConflictBuilder<DB, 'algorithms'>): OnConflictDoNothingBuilder<DB, 'algorithms'> =>
   oc.columns(['task_type', 'algorithm_hash']).where(sql<boolean>`repeat = 'none'`).doNothing()
+
+/** A secret assignment draw (domain/assignment.ts) from the system's cryptographic randomness. */
+export const randomDraw = (): bigint => BigInt(randomInt(1, DRAW_MODULUS))
 
 export const BUILT_IN_SEED_DIR = fileURLToPath(new URL('../../seeds/', import.meta.url))
 
@@ -66,6 +71,7 @@ export async function loadSeeds(
   seedDir: string,
   nowMs: number,
   windowNumber: number,
+  draw: () => bigint,
 ): Promise<number> {
   const dir = seedDir === '' ? BUILT_IN_SEED_DIR : seedDir
   let loaded = 0
@@ -93,6 +99,7 @@ export async function loadSeeds(
             miner_hotkey: null,
             is_seed: 1n,
             repeat: 'none',
+            draw: draw(),
             created_at: BigInt(nowMs),
             created_window: BigInt(windowNumber),
           })
@@ -125,9 +132,19 @@ function readSeedFiles(dir: string, inputDim: number): Array<{ text: string; val
   })
 }
 
+/** The draw's offer (domain/assignment.ts): rank bounds per widening step, and whether trust scales them. */
+export interface Offer {
+  bounds: readonly number[]
+  widenMs: number
+  /** Scale the bound by the miner's trust relative to a newcomer's (trusted miners are offered more). */
+  byTrust: boolean
+  trustPrior: number
+}
+
 /**
- * Algorithms this miner may evaluate: evaluating, not its own, not evaluated by it, with a free slot
- * (evaluations so far plus open hand-outs below n); fewest evaluations first, then oldest.
+ * Algorithms this miner may evaluate: evaluating, not its own (nor, with `separateRecipients`, by a miner
+ * paid to the same recipient), offered to it by the draw, not evaluated by it, with a free slot
+ * (evaluations so far plus open hand-outs below its sample target); fewest evaluations first, then oldest.
  * `ids` restricts the pick to those algorithms.
  */
 export async function evaluationCandidates(
@@ -141,9 +158,15 @@ export async function evaluationCandidates(
     ids?: bigint[]
     /** PostgreSQL: lock the picked rows (FOR NO KEY UPDATE), skipping rows other transactions hold. */
     lock?: 'skip-locked'
+    /** Offer only what the draw gives this miner (domain/assignment.ts); absent: everything. */
+    offer?: Offer
+    /** Leave out programs by miners paid to this miner's recipient. */
+    separateRecipients?: boolean
   },
 ): Promise<AlgorithmRow[]> {
   if (args.limit <= 0 || args.ids?.length === 0) return []
+  const target = sql<bigint>`coalesce(a.sample_target, ${BigInt(args.sampleSize)})`
+  const offer = args.offer
   return await db
     .selectFrom('algorithms as a')
     .selectAll('a')
@@ -152,6 +175,33 @@ export async function evaluationCandidates(
     .where('a.state', '=', 'evaluating')
     .where('a.dsl_readable', '=', 1n)
     .where((eb) => eb.or([eb('a.miner_hotkey', 'is', null), eb('a.miner_hotkey', '!=', args.miner)]))
+    .$if(args.separateRecipients === true, (q) =>
+      q.where(
+        sql<boolean>`not exists (select 1 from miners o where o.hotkey = a.miner_hotkey
+          and o.recipient_coldkey = (select m.recipient_coldkey from miners m where m.hotkey = ${args.miner}))`,
+      ),
+    )
+    .$if(offer !== undefined && offer.bounds.length > 0, (q) => {
+      // The rank of this miner for the algorithm against the bound of the step it has waited to (see
+      // domain/assignment.ts), scaled by the miner's trust relative to a newcomer's when `byTrust`; a
+      // miner without a stored draw ranks 0, everywhere.
+      const waitedFrom = sql`coalesce(a.offered_at, a.created_at)`
+      const steps = offer!.bounds.map(
+        (bound, k) => sql`when ${waitedFrom} > ${BigInt(args.nowMs - (k + 1) * offer!.widenMs)} then ${BigInt(bound)}`,
+      )
+      const prior = sql`cast(${offer!.trustPrior} as double precision)`
+      // (trust / newcomer's trust)^2, at most 1: a newcomer or a trusted miner 1, the least trusted near 0.
+      // (Offering trusted miners more would let whoever agrees most in the first minutes crowd out the rest.)
+      const scale = offer!.byTrust
+        ? sql`coalesce((select case when r < 1 then r * r else 1 end from (select (2 * m.trust_agreements + ${prior}) / (m.trust_agreements + m.trust_disagreements + ${prior}) as r
+            from miners m where m.hotkey = ${args.miner}) t), 1)`
+        : sql`1`
+      const bound = sql`case ${sql.join(steps, sql` `)} else ${BigInt(DRAW_MODULUS)} end`
+      return q.where(
+        sql<boolean>`(a.draw * coalesce((select m.draw from miners m where m.hotkey = ${args.miner}), 0)) % ${BigInt(DRAW_MODULUS)}
+          < (case when ${target} * ${bound} < ${BigInt(DRAW_MODULUS)} then ${target} * ${bound} else ${BigInt(DRAW_MODULUS)} end) * ${scale}`,
+      )
+    })
     .where((eb) =>
       eb.not(
         eb.exists(
@@ -187,7 +237,7 @@ export async function evaluationCandidates(
             ),
         ),
         '<',
-        BigInt(args.sampleSize),
+        target,
       ),
     )
     .orderBy('a.evaluation_count', 'asc')
@@ -200,7 +250,14 @@ export async function evaluationCandidates(
 /** Evaluating algorithms this miner could be handed now (for pending_evaluations). */
 export async function countEvaluationCandidates(
   db: Queryable,
-  args: { taskTypes: readonly string[]; miner: string; sampleSize: number; nowMs: number },
+  args: {
+    taskTypes: readonly string[]
+    miner: string
+    sampleSize: number
+    nowMs: number
+    offer?: Offer
+    separateRecipients?: boolean
+  },
 ): Promise<number> {
   let total = 0
   for (const taskType of args.taskTypes) {

@@ -11,7 +11,7 @@ import { migrateToLatest } from '../db/migrate.ts'
 import { createVerifier, type SignatureVerifier } from '../crypto/verifier.ts'
 import { createMetrics, type PoolMetrics } from '../metrics.ts'
 import { epochOfWindow, windowInfo, type Tempo, type WindowInfo } from '../domain/tempo.ts'
-import { loadSeeds } from './algorithms.ts'
+import { loadSeeds, randomDraw } from './algorithms.ts'
 import { ClaimService } from './claims.ts'
 import { EpochService } from './epochs.ts'
 import { MinerService } from './miners.ts'
@@ -56,6 +56,8 @@ export interface PoolContext {
 
 export interface ContextOptions {
   clock?: Clock
+  /** Source of the secret assignment draws (default: the system's cryptographic randomness). */
+  draws?: () => bigint
   database?: Database
   /** Replaces the clock block source (the chain source, or a test double). */
   blocks?: (genesisMs: number) => BlockSource
@@ -108,10 +110,11 @@ export async function createPoolContext(config: Config, options: ContextOptions 
     const blocks =
       options.blocks?.(genesisMs) ?? (await defaultBlockSource(config, clock, database, tempo, options.log))
     const now = (): number => clock.now()
+    const draw = options.draws ?? randomDraw
     const windowNow = (): number => windowInfo(blocks.currentBlock(), tempo).windowNumber
     const metrics = createMetrics()
     await initMeta(database.db, 'first_window', String(windowNow()))
-    await loadSeeds(database, config.taskTypes, config.seedDir, now(), windowNow())
+    await loadSeeds(database, config.taskTypes, config.seedDir, now(), windowNow(), draw)
     const windows = new WindowService(database, config, metrics, now, windowNow)
     const verifier = await createVerifier(config.authVerifyThreads)
     const context: PoolContext = {
@@ -126,11 +129,11 @@ export async function createPoolContext(config: Config, options: ContextOptions 
         const stored = await readTempo(database.db)
         if (stored !== undefined) Object.assign(tempo, stored)
       },
-      miners: new MinerService(database),
+      miners: new MinerService(database, draw),
       signatures: new SignatureLedger(database),
       verifier,
       metrics,
-      work: new WorkService(database, config, metrics, now, windowNow),
+      work: new WorkService(database, config, metrics, now, windowNow, draw),
       windows,
       results: new ResultService(database, config.verifierHotkeys, now),
       epochs: new EpochService(database, config, tempo, windows, metrics, now, () => blocks.currentBlock()),

@@ -8,7 +8,11 @@ import { unitsToJson } from '../domain/units.ts'
 import type { MinerRecord, RecipientResponse, RecipientUpdateResponse } from '../schemas/miners.ts'
 
 export class MinerService {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    /** Source of each new miner's secret assignment draw. */
+    private readonly draw: () => bigint,
+  ) {}
 
   /**
    * Registers the hotkey if unknown, else refreshes last_seen; tells which happened. Runs on every signed
@@ -57,7 +61,7 @@ export class MinerService {
     if (seen) return { created: false, replay: false }
     const inserted = await this.database.db
       .insertInto('miners')
-      .values({ hotkey, public_key: publicKeyHex, created_at: now, last_seen: now })
+      .values({ hotkey, public_key: publicKeyHex, created_at: now, last_seen: now, draw: this.draw() })
       // No conflict target: a concurrent first request of the same key may collide on the hotkey or on the
       // public key index first, and either means "registered already" (naming only the hotkey made the
       // other collision an error, a 500).

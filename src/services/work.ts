@@ -12,7 +12,8 @@ import type { Database, Queryable } from '../db/database.ts'
 import { isUniqueViolation } from '../db/database.ts'
 import type { AlgorithmsTable, DB } from '../db/schema.ts'
 import type { AssignmentKind, AssignmentRole, AssignmentStatus, BatchKind, DecidedState } from '../domain/work.ts'
-import { decideConsensus } from '../domain/consensus.ts'
+import { offerBounds } from '../domain/assignment.ts'
+import { judgeSample, samplePolicy, trustWeight } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
 import type { EvaluationOutcome, RepeatKind } from '../domain/points.ts'
 import { taskInputDim } from '../domain/task-types.ts'
@@ -38,6 +39,7 @@ import {
   seedSet,
   toRecords,
   type AlgorithmRow,
+  type Offer,
 } from './algorithms.ts'
 
 /**
@@ -87,6 +89,13 @@ const BATCH_EVALUATE_SIZE = 5
 const BATCH_EVOLVE_SEEDS = 2
 /** PostgreSQL: longest a lease waits for candidate rows that in-flight leases hold (ms). */
 const HAND_OUT_WAIT_MS = 100
+/** How long a count of active miners sizes the draw's offers before it is read again (ms). */
+const ACTIVE_REFRESH_MS = 30_000
+
+interface OfferRules {
+  offer?: Offer
+  separateRecipients: boolean
+}
 
 export class WorkService {
   constructor(
@@ -95,11 +104,50 @@ export class WorkService {
     private readonly metrics: PoolMetrics,
     private readonly now: () => number,
     private readonly currentWindow: () => number,
+    /** Source of each new algorithm's secret assignment draw. */
+    private readonly draw: () => bigint,
   ) {}
+
+  /** Active miners by the clock's ACTIVE_REFRESH_MS period: the draw's offers are sized from it. */
+  private active: { period: number; count: number } | undefined
+
+  /**
+   * Miners seen within ASSIGNMENT_ACTIVE_S, read at most once per ACTIVE_REFRESH_MS of the clock: it sizes the
+   * draw's offers and the largest sample. Read before a transaction, on the main connection.
+   */
+  private async activeMiners(nowMs: number): Promise<number> {
+    const period = Math.floor(nowMs / ACTIVE_REFRESH_MS)
+    if (this.active?.period !== period) {
+      const row = await this.database.db
+        .selectFrom('miners')
+        .select((eb) => eb.fn.countAll<bigint>().as('n'))
+        .where('last_seen', '>=', BigInt(nowMs - this.config.assignmentActiveS * 1000))
+        .executeTakeFirstOrThrow()
+      this.active = { period, count: Number(row.n) }
+    }
+    return this.active.count
+  }
+
+  /** Who may be handed what (domain/assignment.ts). */
+  private async offerRules(nowMs: number): Promise<OfferRules> {
+    const c = this.config
+    const rules: OfferRules = { separateRecipients: c.assignmentSeparateRecipients }
+    if (c.assignmentSpread <= 0) return rules
+    const widenMs = c.assignmentWidenS * 1000
+    const activeMiners = await this.activeMiners(nowMs)
+    // A pool no larger than the largest sample would put everyone in every committee: no draw.
+    if (activeMiners <= Math.max(c.consensusMaxSampleSize, c.consensusSampleSize)) return rules
+    const bounds = offerBounds({ spread: c.assignmentSpread, activeMiners, widenMs }, c.consensusSampleSize)
+    return {
+      ...rules,
+      offer: { bounds, widenMs, byTrust: c.assignmentByTrust && c.voteWeighting === 'trust', trustPrior: c.trustPrior },
+    }
+  }
 
   async lease(request: LeaseRequest): Promise<LeaseResponse> {
     const nowMs = this.now()
     const timeoutAt = nowMs + this.config.leaseTtlS * 1000
+    const rules = await this.offerRules(nowMs)
     // Rows picked for evaluation stay locked until commit (PostgreSQL, see handOut): everything that does
     // not need them runs before they are locked, and the records are read after commit (an algorithm's
     // parents never change). A lease that a crash of the database server loses is asked for again by its
@@ -116,6 +164,7 @@ export class WorkService {
           miner: request.miner,
           nowMs,
           limit: request.evalBatchSize,
+          rules,
         })
         const rechecks =
           candidates.length >= MIN_EVALUATE_SET
@@ -167,13 +216,14 @@ export class WorkService {
     const nowMs = this.now()
     const timeoutAt = nowMs + this.config.leaseTtlS * 1000
     const windowNumber = this.currentWindow()
+    const rules = await this.offerRules(nowMs)
     const picked = await this.database.transaction(
       async (trx) => {
         await this.claimAssignmentSlot(trx, miner, nowMs)
         let kind: BatchKind = preference ?? 'evaluate'
         let algorithms: AlgorithmRow[] =
           kind === 'evaluate'
-            ? await this.handOut(trx, { taskType, miner, nowMs, limit: BATCH_EVALUATE_SIZE })
+            ? await this.handOut(trx, { taskType, miner, nowMs, limit: BATCH_EVALUATE_SIZE, rules })
             : await seedSet(trx, taskType, BATCH_EVOLVE_SEEDS)
         if (algorithms.length === 0 && preference === undefined) {
           kind = 'evolve'
@@ -217,6 +267,7 @@ export class WorkService {
         `iterations must be at least ${this.config.leaseMinIterations}`,
       )
     }
+    const active = await this.activeMiners(this.now())
     const result = await this.database.transaction(
       async (trx) => {
         const { assignment, windowNumber } = await this.takeAssignment(trx, miner, leaseId, ['lease'])
@@ -230,7 +281,7 @@ export class WorkService {
         const validated = this.validateEvolutions(body.evolutions, assignment.task_type)
         // Evolutions first: evaluations lock the evaluated algorithms' rows, held until commit, so they come last.
         const created = await this.storeEvolutions(trx, miner, assignment, body.evolutions, validated, windowNumber)
-        const evaluated = await this.storeEvaluations(trx, miner, assignment, body.evaluations, windowNumber)
+        const evaluated = await this.storeEvaluations(trx, miner, assignment, body.evaluations, windowNumber, active)
         return { evaluated, created, windowNumber }
       },
       { windows: 'shared' },
@@ -269,12 +320,13 @@ export class WorkService {
   }
 
   async submitEvaluation(miner: string, batchId: string, evaluations: Evaluation[]): Promise<SubmitEvaluationResponse> {
+    const active = await this.activeMiners(this.now())
     const { evaluated, windowNumber } = await this.database.transaction(
       async (trx) => {
         const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evaluate'])
         this.checkEvaluations(assignment, evaluations)
         return {
-          evaluated: await this.storeEvaluations(trx, miner, assignment, evaluations, windowNumber),
+          evaluated: await this.storeEvaluations(trx, miner, assignment, evaluations, windowNumber, active),
           windowNumber,
         }
       },
@@ -292,12 +344,14 @@ export class WorkService {
   async pending(miner: string): Promise<PendingResponse> {
     const nowMs = this.now()
     const db = this.database.db
+    const rules = await this.offerRules(nowMs)
     const [count, active] = await Promise.all([
       countEvaluationCandidates(db, {
         taskTypes: this.config.taskTypes,
         miner,
         sampleSize: this.config.consensusSampleSize,
         nowMs,
+        ...rules,
       }),
       db
         .selectFrom('assignments')
@@ -383,9 +437,10 @@ export class WorkService {
    */
   private async handOut(
     trx: Transaction<DB>,
-    args: { taskType: string; miner: string; nowMs: number; limit: number },
+    args: { taskType: string; miner: string; nowMs: number; limit: number; rules: OfferRules },
   ): Promise<AlgorithmRow[]> {
-    const query = { ...args, sampleSize: this.config.consensusSampleSize }
+    const { rules, ...rest } = args
+    const query = { ...rest, ...rules, sampleSize: this.config.consensusSampleSize }
     if (this.database.dialect !== 'postgres') return await evaluationCandidates(trx, query)
     let picked = await evaluationCandidates(trx, { ...query, lock: 'skip-locked' })
     if (picked.length === 0) {
@@ -430,7 +485,21 @@ export class WorkService {
     limit: number,
   ): Promise<AlgorithmRow[]> {
     const taken = new Set(chosen.map((a) => a.id))
-    const open = seeds.filter((s) => !taken.has(s.id) && s.miner_hotkey !== miner && s.state !== 'evaluating')
+    let open = seeds.filter((s) => !taken.has(s.id) && s.miner_hotkey !== miner && s.state !== 'evaluating')
+    const authors = [...new Set(open.map((s) => s.miner_hotkey).filter((h): h is string => h !== null))]
+    if (this.config.assignmentSeparateRecipients && authors.length > 0) {
+      // Not even a re-check of a program by a miner paid to the same recipient.
+      const siblings = await trx
+        .selectFrom('miners as o')
+        .select('o.hotkey')
+        .where('o.hotkey', 'in', authors)
+        .where('o.recipient_coldkey', '=', (eb) =>
+          eb.selectFrom('miners as m').select('m.recipient_coldkey').where('m.hotkey', '=', miner),
+        )
+        .execute()
+      const excluded = new Set(siblings.map((r) => r.hotkey))
+      open = open.filter((s) => s.miner_hotkey === null || !excluded.has(s.miner_hotkey))
+    }
     if (open.length === 0) return []
     const done = new Set(
       (
@@ -593,6 +662,7 @@ export class WorkService {
     assignment: ActiveAssignment,
     evaluations: Evaluation[],
     windowNumber: number,
+    activeMiners: number,
   ) {
     if (evaluations.length === 0) return { accepted: 0, decided: [] as DecidedState[] }
     const nowMs = this.now()
@@ -640,48 +710,94 @@ export class WorkService {
             )
             .whereRef('algorithms.id', '=', 'l.id')
             .where('algorithms.state', '=', 'evaluating')
-            .returning(['algorithms.id', 'algorithms.evaluation_count'])
+            .returning(['algorithms.id', 'algorithms.evaluation_count', 'algorithms.sample_target'])
             .execute()
         : await trx
             .updateTable('algorithms')
             .set((eb) => ({ evaluation_count: eb('evaluation_count', '+', 1n) }))
             .where('id', 'in', ids)
             .where('state', '=', 'evaluating')
-            .returning(['id', 'evaluation_count'])
+            .returning(['id', 'evaluation_count', 'sample_target'])
             .execute()
     const complete = counted
-      .filter((c) => Number(c.evaluation_count) === this.config.consensusSampleSize)
-      .map((c) => c.id)
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    return { accepted: evaluations.length, decided: await this.decide(trx, complete, windowNumber, nowMs) }
+      .filter((c) => Number(c.evaluation_count) === Number(c.sample_target ?? this.config.consensusSampleSize))
+      .map((c) => ({ id: c.id, target: Number(c.sample_target ?? this.config.consensusSampleSize) }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    return {
+      accepted: evaluations.length,
+      decided: await this.decide(trx, assignment.task_type, complete, { windowNumber, nowMs, activeMiners }),
+    }
   }
 
-  /** Decides the algorithms (ids ascending) from their first n evaluations: one read, one write per algorithm, one for the outcomes. */
+  /**
+   * Judges the algorithms (ids ascending) whose sample is complete: one read of the votes (with their
+   * evaluators' records), then per algorithm either a decision or, when the decision is not clear yet
+   * (adaptive n, see domain/consensus.ts `judgeSample`), a larger sample whose new slots are drawn afresh;
+   * one write for the outcomes.
+   */
   private async decide(
     trx: Transaction<DB>,
-    algorithmIds: bigint[],
-    windowNumber: number,
-    nowMs: number,
+    taskType: string,
+    complete: Array<{ id: bigint; target: number }>,
+    { windowNumber, nowMs, activeMiners }: { windowNumber: number; nowMs: number; activeMiners: number },
   ): Promise<DecidedState[]> {
-    if (algorithmIds.length === 0) return []
+    if (complete.length === 0) return []
+    const c = this.config
     const votes = await trx
-      .selectFrom('evaluations')
-      .select(['id', 'algorithm_id', 'miner_hotkey', 'score'])
-      .where('algorithm_id', 'in', algorithmIds)
-      .orderBy('algorithm_id')
-      .orderBy('id')
+      .selectFrom('evaluations as e')
+      .leftJoin('miners as m', 'm.hotkey', 'e.miner_hotkey')
+      .select(['e.id', 'e.algorithm_id', 'e.miner_hotkey', 'e.score', 'm.trust_agreements', 'm.trust_disagreements'])
+      .where(
+        'e.algorithm_id',
+        'in',
+        complete.map((a) => a.id),
+      )
+      .orderBy('e.algorithm_id')
+      .orderBy('e.id')
       .execute()
+    const best = await trx
+      .selectFrom('algorithms')
+      .select((eb) => eb.fn.max('consensus_score').as('best'))
+      .where('task_type', '=', taskType)
+      .where('state', '=', 'scored')
+      .executeTakeFirst()
+    let bestScore = best?.best ?? null
+    const weigh = (v: (typeof votes)[number]): number =>
+      c.voteWeighting === 'equal' ? 1 : trustWeight(v.trust_agreements ?? 0, v.trust_disagreements ?? 0, c.trustPrior)
+    // The author cannot evaluate its own program: one fewer than the active miners can.
+    const policy = samplePolicy(
+      {
+        sampleSize: c.consensusSampleSize,
+        maxSampleSize: c.consensusMaxSampleSize,
+        supermajority: c.consensusSupermajority,
+        quorumWeight: c.consensusQuorumWeight,
+        strictSampleSize: c.consensusStrictSampleSize,
+        newcomerWeight: c.voteWeighting === 'equal' ? 1 : trustWeight(0, 0, c.trustPrior),
+      },
+      activeMiners - 1,
+    )
     const states: DecidedState[] = []
     const outcomes: Array<{ id: bigint; outcome: EvaluationOutcome }> = []
-    for (const algorithmId of algorithmIds) {
-      const own = votes.filter((v) => v.algorithm_id === algorithmId).slice(0, this.config.consensusSampleSize)
-      const decision = decideConsensus(
-        own.map((v) => ({ miner: v.miner_hotkey, score: v.score })),
-        {
-          threshold: this.config.consensusThreshold,
-          toleranceRatio: this.config.toleranceRatio,
-        },
+    for (const { id: algorithmId, target } of complete) {
+      const own = votes.filter((v) => v.algorithm_id === algorithmId).slice(0, target)
+      const judged = judgeSample(
+        own.map((v) => ({ miner: v.miner_hotkey, score: v.score, weight: weigh(v) })),
+        { threshold: c.consensusThreshold, toleranceRatio: c.toleranceRatio },
+        // A sample extended while more miners were active is judged at the size it reached.
+        { ...policy, maxSampleSize: Math.max(policy.maxSampleSize, target) },
+        bestScore,
       )
+      if (judged.kind === 'extend') {
+        await trx
+          .updateTable('algorithms')
+          .set({ sample_target: BigInt(judged.to), offered_at: BigInt(nowMs) })
+          .where('id', '=', algorithmId)
+          .execute()
+        this.metrics.consensusExtensions.inc({ reason: judged.reason })
+        continue
+      }
+      const decision = judged.decision
+      if (decision.state === 'scored' && (bestScore === null || decision.score > bestScore)) bestScore = decision.score
       await trx
         .updateTable('algorithms')
         .set({
@@ -707,6 +823,17 @@ export class WorkService {
         })
       states.push(decision.state)
     }
+    if (outcomes.length === 0) return states
+    const byId = new Map(votes.map((v) => [v.id, v.miner_hotkey]))
+    const tally = new Map<string, { agree: number; disagree: number }>()
+    for (const o of outcomes) {
+      const hotkey = byId.get(o.id)!
+      const t = tally.get(hotkey) ?? { agree: 0, disagree: 0 }
+      if (o.outcome === 'agree') t.agree++
+      if (o.outcome === 'disagree') t.disagree++
+      tally.set(hotkey, t)
+    }
+    await this.recordTrust(trx, tally)
     await trx
       .updateTable('evaluations')
       .set({
@@ -722,6 +849,43 @@ export class WorkService {
       )
       .execute()
     return states
+  }
+
+  /**
+   * Adds decided outcomes to the evaluators' records (their vote weights) in one statement. PostgreSQL:
+   * the rows are locked in hotkey order first, so two submissions recording the same evaluators never
+   * deadlock.
+   */
+  private async recordTrust(trx: Transaction<DB>, tally: Map<string, { agree: number; disagree: number }>) {
+    const hotkeys = [...tally.keys()].filter((h) => tally.get(h)!.agree + tally.get(h)!.disagree > 0).sort()
+    if (hotkeys.length === 0) return
+    if (this.database.dialect === 'postgres') {
+      await trx
+        .selectFrom('miners')
+        .select('hotkey')
+        .where('hotkey', 'in', hotkeys)
+        .orderBy('hotkey')
+        .forNoKeyUpdate()
+        .execute()
+    }
+    const delta = (field: 'agree' | 'disagree') =>
+      sql<number>`(case hotkey ${sql.join(
+        hotkeys.map((h) => sql`when ${h} then ${tally.get(h)![field]}`),
+        sql` `,
+      )} else 0 end)`
+    // Both sums scaled down together once the record exceeds the horizon: recent conduct dominates, so a
+    // miner that turns after a long honest record loses its weight as fast as a newcomer would.
+    const total = sql<number>`(trust_agreements + trust_disagreements + ${delta('agree')} + ${delta('disagree')})`
+    const horizon = sql`cast(${this.config.trustHorizon} as double precision)`
+    const scale = sql<number>`(case when ${total} > ${horizon} then ${horizon} / ${total} else 1 end)`
+    await trx
+      .updateTable('miners')
+      .set({
+        trust_agreements: sql<number>`(trust_agreements + ${delta('agree')}) * ${scale}`,
+        trust_disagreements: sql<number>`(trust_disagreements + ${delta('disagree')}) * ${scale}`,
+      })
+      .where('hotkey', 'in', hotkeys)
+      .execute()
   }
 
   /** Reads each evolution as the miners' software will, for the input dimension of the assignment's task. */
@@ -786,6 +950,7 @@ export class WorkService {
         miner_hotkey: miner,
         is_seed: 0n,
         repeat,
+        draw: this.draw(),
         source_assignment_id: assignment.id,
         created_at: BigInt(nowMs),
         created_window: BigInt(windowNumber),
@@ -837,10 +1002,10 @@ export class WorkService {
     const { rows } = await sql<{ id: bigint }>`
       with ins as (
         insert into algorithms (task_type, algorithm_dsl, submitted_dsl, algorithm_hash, input_dim, state, reject_reason,
-          decided_window, decided_at, miner_hotkey, is_seed, repeat, source_assignment_id, created_at, created_window)
+          decided_window, decided_at, miner_hotkey, is_seed, repeat, draw, source_assignment_id, created_at, created_window)
         select ${v.task_type}::text, ${v.algorithm_dsl}::text, ${v.submitted_dsl ?? null}::text, ${v.algorithm_hash}::text,
           ${v.input_dim}::bigint, ${v.state}::text, ${v.reject_reason ?? null}::text, ${v.decided_window ?? null}::bigint,
-          ${v.decided_at ?? null}::bigint, ${v.miner_hotkey ?? null}::text, ${v.is_seed}::bigint, ${v.repeat}::text,
+          ${v.decided_at ?? null}::bigint, ${v.miner_hotkey ?? null}::text, ${v.is_seed}::bigint, ${v.repeat}::text, ${v.draw ?? 0n}::bigint,
           ${v.source_assignment_id ?? null}::text, ${v.created_at}::bigint, ${v.created_window}::bigint
         where not exists (select 1 from algorithms where algorithm_hash = ${v.algorithm_hash})
         on conflict (task_type, algorithm_hash) where repeat = 'none' do nothing

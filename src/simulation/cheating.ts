@@ -3,8 +3,9 @@
  * consensus, window points, epoch payouts) in one process, on a pinned clock, with no HTTP and no
  * signatures, so hundreds of windows take seconds. Every run is deterministic for its seed.
  *
- * Every algorithm has a hidden true score. Seeds get one at random; an honest evolution scores its parent's
- * truth plus a small change; a cheater's evolution is junk (its parent's truth minus 0.1). Strategies:
+ * Every algorithm has a hidden true score. Seeds get one at random; an honest evolution changes its
+ * parent's truth by -4 % to +10 % of the distance to 1 (improvements get harder near the top); a cheater's
+ * evolution is junk (its parent's truth minus 0.1). Strategies:
  *
  * - honest: reports the truth.
  * - noisy: reports the truth ± `noise` (uniform), as a real evaluator on other hardware might.
@@ -28,6 +29,7 @@ import { loadConfig } from '../config.ts'
 import { encodeHotkey } from '../crypto/sr25519.ts'
 import type { Database } from '../db/database.ts'
 import { PoolError } from '../errors.ts'
+import { DRAW_MODULUS } from '../domain/assignment.ts'
 import { createPoolContext, type PoolContext } from '../services/context.ts'
 import { sotaHistory } from '../services/sota.ts'
 import { evolvedProgram } from './programs.ts'
@@ -50,6 +52,11 @@ export interface CheatingScenario {
   roundsPerWindow?: number
   /** Pool settings as environment variables (consensus, points, payouts…), on top of the defaults. */
   env?: Record<string, string>
+  /**
+   * The window (counted from 0) from which cheaters cheat; before it they play honest and earn the trust
+   * of honest miners (default 0: from the start).
+   */
+  cheatFrom?: number
   /** The store to play on (default: a fresh in-memory SQLite database). It must be empty. */
   database?: Database
 }
@@ -68,6 +75,11 @@ export interface StrategyReport {
   evolutions: number
   /** Cheaters only: mean count of windows in which a member still earned points (of `windows`). */
   windowsEarning: number | null
+  /**
+   * Cheaters only: mean count of windows until a member stopped earning for good (its last earning
+   * window, counted from 1; 0 if it never earned, `windows` if it still earned in the last one).
+   */
+  windowsToNeutralise: number | null
 }
 
 export interface CheatingReport {
@@ -86,6 +98,7 @@ export interface CheatingReport {
 
 interface SimMiner {
   hotkey: string
+  publicKey: string
   strategy: Strategy
 }
 
@@ -124,8 +137,11 @@ export async function simulateCheating(scenario: CheatingScenario): Promise<Chea
     AUTH_VERIFY_THREADS: '0',
     ...scenario.env,
   })
+  // The pool's secret assignment draws come from the scenario's seed too, so a run replays exactly.
+  const drawRandom = seededRandom(scenario.seed + 0x5eed)
   const pool = await createPoolContext(config, {
     clock,
+    draws: () => BigInt(1 + Math.floor(drawRandom() * (DRAW_MODULUS - 1))),
     ...(scenario.database === undefined ? {} : { database: scenario.database }),
   })
   try {
@@ -148,7 +164,8 @@ async function play(
 ): Promise<CheatingReport> {
   const { random, noise, evolveRate, rounds } = knobs
   const taskType = pool.config.taskTypes[0]!
-  const recipient = encodeHotkey(new Uint8Array(32).fill(7))
+  // Every miner is paid to its own wallet, except a sybil operator's keys, which share the operator's.
+  const wallet = (name: string): string => encodeHotkey(createHash('sha256').update(`wallet:${name}`).digest())
 
   const miners: SimMiner[] = []
   for (const strategy of STRATEGIES) {
@@ -156,8 +173,8 @@ async function play(
       const publicKey = createHash('sha256').update(`${scenario.seed}:${strategy}:${i}`).digest()
       const hotkey = encodeHotkey(publicKey)
       await pool.miners.touch(hotkey, publicKey.toString('hex'), clock.now())
-      await pool.miners.setRecipient(hotkey, recipient, clock.now())
-      miners.push({ hotkey, strategy })
+      await pool.miners.setRecipient(hotkey, wallet(strategy === 'sybil' ? 'sybil' : hotkey), clock.now())
+      miners.push({ hotkey, publicKey: publicKey.toString('hex'), strategy })
     }
   }
   const strategyOf = new Map(miners.map((m) => [m.hotkey, m.strategy]))
@@ -176,9 +193,12 @@ async function play(
   }
   let programs = 0
 
+  // Cheaters play honest until the window `cheatFrom` (a coalition that earns trust first).
+  let cheating = (scenario.cheatFrom ?? 0) <= 0
   const score = (m: SimMiner, id: number, lazyGuess: number): number | null => {
     const t = truth.get(id) ?? 0.5
     const by = author.get(id) ?? null
+    if (!cheating && CHEATERS.has(m.strategy)) return t
     switch (m.strategy) {
       case 'honest':
         return t
@@ -197,6 +217,7 @@ async function play(
   }
 
   for (let w = 0; w < scenario.windows; w++) {
+    if (w === scenario.cheatFrom) cheating = true
     const windowNumber = pool.currentWindow().windowNumber
     for (let r = 0; r < rounds; r++) {
       let front: SimMiner[] = []
@@ -206,6 +227,8 @@ async function play(
       while (queue.length > 0 || front.length > 0) {
         const m = front.length > 0 ? front.shift()! : queue.shift()!
         let lease: Awaited<ReturnType<PoolContext['work']['lease']>>
+        // A signed request refreshes the miner's last sighting, as the HTTP routes do.
+        await pool.miners.touch(m.hotkey, m.publicKey, clock.now())
         try {
           lease = await pool.work.lease({
             miner: m.hotkey,
@@ -235,8 +258,8 @@ async function play(
         const submitted = await pool.work.submitLease(m.hotkey, lease.lease_id, { evaluations, evolutions })
         for (const id of submitted.new_algorithm_ids) {
           const base = truth.get(parent!) ?? 0.5
-          const cheat = m.strategy === 'coalition' || m.strategy === 'sybil'
-          truth.set(id, clamp(cheat ? base - 0.1 : base + (random() * 0.07 - 0.02)))
+          const cheat = cheating && (m.strategy === 'coalition' || m.strategy === 'sybil')
+          truth.set(id, clamp(cheat ? base - 0.1 : base + (1 - base) * (random() * 0.14 - 0.04)))
           author.set(id, m.hotkey)
           // A coordinated group lines up for its own evolution's evaluation slots.
           // (Each miner jumps the queue at most once a round.)
@@ -299,6 +322,17 @@ async function report(
     const units = payouts.filter((p) => mine.has(p.hotkey)).reduce((s, p) => s + p.units, 0n)
     const fairShare = members.length / miners.length
     const payoutShare = totalUnits === 0n ? 0 : Number((units * 1_000_000n) / totalUnits) / 1_000_000
+    const first = Math.min(...points.map((p) => Number(p.window_number)))
+    const lastEarning = (hotkey: string): number =>
+      Math.max(
+        0,
+        ...rows
+          .filter((p) => p.miner_hotkey === hotkey && p.points > 0)
+          .map((p) => Number(p.window_number) - first + 1),
+      )
+    const neutralised = CHEATERS.has(strategy)
+      ? members.reduce((sum, m) => sum + Math.min(scenario.windows, lastEarning(m.hotkey)), 0) / members.length
+      : null
     const earning = CHEATERS.has(strategy)
       ? members.reduce((s, m) => s + rows.filter((p) => p.miner_hotkey === m.hotkey && p.points > 0).length, 0) /
         members.length
@@ -314,6 +348,7 @@ async function report(
       disagreements: rows.reduce((s, p) => s + Number(p.disagreements), 0),
       evolutions: rows.reduce((s, p) => s + Number(p.evolutions), 0),
       windowsEarning: earning,
+      windowsToNeutralise: neutralised,
     })
   }
 

@@ -6,7 +6,9 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.ts'
 import { ManualClock } from '../../src/clock.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
+import { DRAW_MODULUS } from '../../src/domain/assignment.ts'
 import { createPoolContext, type PoolContext } from '../../src/services/context.ts'
+import { seededRandom } from '../../src/simulation/cheating.ts'
 import { createTestDatabase } from './database.ts'
 
 export const VECTOR_TIME_MS = 1_700_000_000_000
@@ -41,7 +43,10 @@ export async function startTestPool(
   const clock = new ManualClock(VECTOR_TIME_MS)
   const store = await createTestDatabase()
   const config = loadConfig({ ...TEST_ENV, ...env }, overrides)
-  const pool = await createPoolContext(config, { clock, database: store.database })
+  // The secret assignment draws from a fixed seed, so which miner is offered what replays exactly.
+  const random = seededRandom(1)
+  const draws = (): bigint => BigInt(1 + Math.floor(random() * (DRAW_MODULUS - 1)))
+  const pool = await createPoolContext(config, { clock, database: store.database, draws })
   const app = await buildApp(pool, options)
   return {
     app,

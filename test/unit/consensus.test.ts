@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { decideConsensus, TOLERANCE_SLACK } from '../../src/domain/consensus.ts'
-import type { ConsensusDecision, ConsensusParams, Vote } from '../../src/domain/consensus.ts'
+import { decideConsensus, judgeSample, samplePolicy, TOLERANCE_SLACK, trustWeight } from '../../src/domain/consensus.ts'
+import type { ConsensusDecision, ConsensusParams, SamplePolicy, Vote } from '../../src/domain/consensus.ts'
 
 const DEFAULTS: ConsensusParams = { threshold: 2, toleranceRatio: 0.1 }
 
@@ -11,8 +11,20 @@ function votes(...scores: (number | null)[]): Vote[] {
   return scores.map((score, i) => ({ miner: `m${i}`, score }))
 }
 
-function decide(scores: (number | null)[], params: Partial<ConsensusParams> = {}): ConsensusDecision {
-  return decideConsensus(votes(...scores), { ...DEFAULTS, ...params })
+/** The decision for equal-weight votes, without its weight totals (the weighted tests check those). */
+function decide(
+  scores: (number | null)[],
+  params: Partial<ConsensusParams> = {},
+): Omit<ConsensusDecision, 'agreeingWeight' | 'totalWeight'> {
+  const {
+    agreeingWeight: _a,
+    totalWeight: _t,
+    ...decision
+  } = decideConsensus(votes(...scores), {
+    ...DEFAULTS,
+    ...params,
+  })
+  return decision
 }
 
 describe('decideConsensus: table', () => {
@@ -421,5 +433,266 @@ describe('decideConsensus: properties', () => {
       }),
       { numRuns: 3000 },
     )
+  })
+})
+
+const weighted = (...list: Array<[number | null, number]>): Vote[] =>
+  list.map(([score, weight], i) => ({ miner: `m${i}`, score, weight }))
+
+describe('decideConsensus: weighted votes', () => {
+  it('a heavier cluster beats a lighter one of the same size', () => {
+    // Equal weights: a size tie of spread 0, the lower median wins.
+    assert.equal(decide([0.5, 0.5, 0.9, 0.9]).score, 0.5)
+    const d = decideConsensus(weighted([0.5, 0.2], [0.5, 0.2], [0.9, 1], [0.9, 1]), DEFAULTS)
+    assert.equal(d.score, 0.9)
+    assert.deepEqual(d.agreeing, ['m2', 'm3'])
+    assert.equal(d.agreeingWeight, 2)
+    assert.ok(Math.abs(d.totalWeight - 2.4) < 1e-12)
+  })
+
+  it('a heavier invalid cluster beats a larger numeric one', () => {
+    const d = decideConsensus(weighted([null, 1], [null, 1], [0.5, 0.3], [0.5, 0.3], [0.5, 0.3]), DEFAULTS)
+    assert.equal(d.state, 'rejected')
+    assert.equal(d.cluster, 'invalid')
+    assert.deepEqual(d.disagreeing, ['m2', 'm3', 'm4'])
+  })
+
+  it('the winner still needs k votes, whatever its weight', () => {
+    const d = decideConsensus(weighted([0.9, 5], [0.5, 0.5], [0.5, 0.5]), DEFAULTS)
+    assert.equal(d.cluster, 'none')
+    assert.deepEqual([d.agreeing, d.disagreeing], [[], []])
+  })
+
+  it('a ceiling leaves out clusters above it and never lets invalid win', () => {
+    const votes3 = weighted([0.9, 1], [0.9, 1], [0.9, 1], [0.4, 1], [0.4, 1], [null, 1], [null, 1], [null, 1])
+    assert.equal(decideConsensus(votes3, DEFAULTS).cluster, 'invalid')
+    const capped = decideConsensus(votes3, { ...DEFAULTS, ceiling: 0.5 })
+    assert.equal(capped.score, 0.4)
+    assert.deepEqual(capped.disagreeing, ['m0', 'm1', 'm2', 'm5', 'm6', 'm7'])
+    assert.equal(decideConsensus(votes3, { ...DEFAULTS, ceiling: Number.NEGATIVE_INFINITY }).cluster, 'none')
+  })
+
+  it('throws on a weight that is not finite and positive', () => {
+    for (const weight of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => decideConsensus(weighted([0.5, weight], [0.5, 1]), DEFAULTS), /weight of miner m0/)
+    }
+  })
+
+  it('equal weights decide exactly as unweighted votes, and scaling every weight changes nothing but the totals', () => {
+    const dyadic = fc.constantFrom(0.25, 0.5, 0.75, 1, 2)
+    fc.assert(
+      fc.property(votesArb(8), paramsArb, dyadic, (vs, params, w) => {
+        const plain = decideConsensus(vs, params)
+        const scaled = decideConsensus(
+          vs.map((v) => ({ ...v, weight: w })),
+          params,
+        )
+        assert.deepEqual(
+          { ...scaled, agreeingWeight: plain.agreeingWeight * w, totalWeight: plain.totalWeight * w },
+          scaled,
+        )
+        assert.deepEqual(
+          { ...plain, agreeingWeight: 0, totalWeight: 0 },
+          { ...scaled, agreeingWeight: 0, totalWeight: 0 },
+        )
+      }),
+      { numRuns: 1000 },
+    )
+  })
+
+  it('is invariant under permutation of weighted votes', () => {
+    const withWeights = votesArb(8).chain((vs) =>
+      fc
+        .array(fc.constantFrom(0.25, 0.5, 0.75, 1), { minLength: vs.length, maxLength: vs.length })
+        .map((ws) => vs.map((v, i) => ({ ...v, weight: ws[i]! }))),
+    )
+    fc.assert(
+      fc.property(shuffledArb(withWeights), paramsArb, ([vs, shuffled], params) => {
+        assert.deepStrictEqual(decideConsensus(shuffled, params), decideConsensus(vs, params))
+      }),
+      { numRuns: 1000 },
+    )
+  })
+})
+
+const POLICY: SamplePolicy = {
+  sampleSize: 3,
+  maxSampleSize: 9,
+  step: 2,
+  majority: 0.5,
+  supermajority: 0.6667,
+  quorumWeight: 3,
+  strictSampleSize: 3,
+}
+
+/** Votes of weight `w` each, scores in order. */
+const at = (w: number, ...scores: Array<number | null>): Vote[] =>
+  scores.map((score, i) => ({ miner: `m${i}`, score, weight: w }))
+
+describe('judgeSample: adaptive n, supermajority and quorum', () => {
+  it('decides an ordinary score by a simple majority at n', () => {
+    const j = judgeSample(at(1, 0.4, 0.4, 0.9), DEFAULTS, POLICY, 0.8)
+    assert.equal(j.kind, 'decide')
+    assert.equal(j.decision.score, 0.4)
+  })
+
+  it('extends a new best short of its supermajority by two evaluators, and says why', () => {
+    const j = judgeSample(at(1, 0.9, 0.9, 0.4), DEFAULTS, POLICY, 0.8)
+    assert.deepEqual([j.kind, j.kind === 'extend' && j.to, j.kind === 'extend' && j.reason], ['extend', 5, 'new_best'])
+    // Unanimous and heavy enough: decided at n.
+    assert.equal(judgeSample(at(1, 0.9, 0.9, 0.9), DEFAULTS, POLICY, 0.8).kind, 'decide')
+  })
+
+  it('treats a score equal to the best, and any score before there is a best, as a new best', () => {
+    assert.equal(judgeSample(at(1, 0.8, 0.8, 0.4), DEFAULTS, POLICY, 0.8).kind, 'extend')
+    assert.equal(judgeSample(at(1, 0.2, 0.2, 0.4), DEFAULTS, POLICY, null).kind, 'extend')
+    assert.equal(judgeSample(at(1, 0.2, 0.2, 0.4), DEFAULTS, POLICY, 0.8).kind, 'decide')
+  })
+
+  it('extends a rejection short of its supermajority, and a sample with no cluster of k', () => {
+    const rejection = judgeSample(at(1, null, null, 0.4), DEFAULTS, POLICY, 0.8)
+    assert.equal(rejection.kind === 'extend' && rejection.reason, 'rejection')
+    const none = judgeSample(at(1, 0.1, 0.5, 0.9), DEFAULTS, POLICY, 0.8)
+    assert.equal(none.kind === 'extend' && none.reason, 'no_consensus')
+  })
+
+  it('needs the quorum weight for a new best: three newcomers are not enough, six are', () => {
+    assert.equal(judgeSample(at(0.5, 0.9, 0.9, 0.9), DEFAULTS, POLICY, 0.8).kind, 'extend')
+    assert.equal(judgeSample(at(0.5, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9), DEFAULTS, POLICY, 0.8).kind, 'decide')
+    // An ordinary score needs no quorum.
+    assert.equal(judgeSample(at(0.5, 0.4, 0.4, 0.4), DEFAULTS, POLICY, 0.8).kind, 'decide')
+  })
+
+  it('weighs trusted votes above distrusted ones', () => {
+    // Two distrusted evaluators claim a new best; one trusted evaluator reports the truth.
+    const votes3: Vote[] = [
+      { miner: 'a', score: 0.97, weight: 0.1 },
+      { miner: 'b', score: 0.97, weight: 0.1 },
+      { miner: 'c', score: 0.4, weight: 0.95 },
+    ]
+    const j = judgeSample(votes3, DEFAULTS, POLICY, 0.8)
+    assert.equal(j.kind, 'extend')
+  })
+
+  it('at the largest sample, a new best without its supermajority gives way to the best ordinary cluster', () => {
+    const votes9 = at(1, 0.97, 0.97, 0.97, 0.97, 0.97, 0.4, 0.4, 0.4, 0.4)
+    const j = judgeSample(votes9, DEFAULTS, POLICY, 0.8)
+    assert.equal(j.kind, 'decide')
+    assert.equal(j.decision.score, 0.4)
+    assert.deepEqual(j.decision.disagreeing, ['m0', 'm1', 'm2', 'm3', 'm4'])
+  })
+
+  it('at the largest sample, a rejection without its supermajority gives way to an ordinary score', () => {
+    const votes9 = at(1, null, null, null, null, null, 0.4, 0.4, 0.4, 0.4)
+    const j = judgeSample(votes9, DEFAULTS, POLICY, 0.8)
+    assert.equal(j.decision.state, 'scored')
+    assert.equal(j.decision.score, 0.4)
+  })
+
+  it('at the largest sample, with nothing ordinary to fall back on, the algorithm is set aside undecided', () => {
+    const votes9 = at(1, null, null, null, null, 0.8, 0.8, 0.8, 0.8, 0.8)
+    // 0.8 equals the best: a new best, and not ordinary either.
+    const j = judgeSample(votes9, DEFAULTS, POLICY, 0.8)
+    assert.equal(j.kind, 'decide')
+    assert.deepEqual(
+      [j.decision.state, j.decision.cluster, j.decision.agreeing, j.decision.disagreeing],
+      ['rejected', 'none', [], []],
+    )
+  })
+
+  it('a pool too small to draw more than n keeps the weighted k-of-n decision', () => {
+    const small = { ...POLICY, maxSampleSize: 3, quorumWeight: 1 }
+    const j = judgeSample(at(1, 0.9, 0.9, 0.4), DEFAULTS, small, 0.8)
+    assert.equal(j.kind, 'decide')
+    assert.equal(j.decision.score, 0.9)
+  })
+
+  it('never decides a new best or a rejection short of its supermajority before the largest sample, and never extends past it', () => {
+    const weightArb = fc.constantFrom(0.1, 0.25, 0.5, 0.75, 1)
+    const sampleArb = fc
+      .array(
+        fc.tuple(
+          fc.oneof(fc.constant(null), fc.constantFrom(0, 0.5, 1), fc.double({ min: 0, max: 1, noNaN: true })),
+          weightArb,
+        ),
+        {
+          minLength: 3,
+          maxLength: 9,
+        },
+      )
+      .map((list) => list.map(([score, weight], i) => ({ miner: `m${i}`, score, weight })))
+    fc.assert(
+      fc.property(
+        sampleArb,
+        fc.oneof(fc.constant(null), fc.constantFrom(0, 0.5, 1), fc.double({ min: 0, max: 1, noNaN: true })),
+        (vs, best) => {
+          const j = judgeSample(vs, DEFAULTS, POLICY, best)
+          if (j.kind === 'extend') {
+            assert.ok(vs.length < POLICY.maxSampleSize)
+            assert.equal(j.to, Math.min(POLICY.maxSampleSize, vs.length + POLICY.step))
+            return
+          }
+          const d = j.decision
+          const consequential = d.state === 'rejected' ? d.cluster !== 'none' : best === null || d.score >= best
+          if (consequential && vs.length < POLICY.maxSampleSize) {
+            assert.ok(d.agreeingWeight > POLICY.supermajority * d.totalWeight)
+            assert.ok(d.agreeingWeight >= POLICY.quorumWeight * (1 - 1e-9))
+          }
+          // At the largest sample nothing short of a supermajority is crowned or rejected.
+          if (consequential && vs.length >= POLICY.maxSampleSize) {
+            assert.ok(d.agreeingWeight > POLICY.supermajority * d.totalWeight)
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    )
+  })
+})
+
+describe('samplePolicy and trustWeight', () => {
+  const settings = {
+    sampleSize: 3,
+    maxSampleSize: 9,
+    supermajority: 0.6667,
+    quorumWeight: 3,
+    strictSampleSize: 7,
+    newcomerWeight: 0.5,
+  }
+
+  it('never draws more evaluators than the pool has, nor fewer than n', () => {
+    assert.equal(samplePolicy(settings, 100).maxSampleSize, 9)
+    assert.equal(samplePolicy(settings, 6).maxSampleSize, 6)
+    assert.equal(samplePolicy(settings, 2).maxSampleSize, 3)
+  })
+
+  it('never asks for more quorum than a supermajority of newcomers in the largest sample gives', () => {
+    assert.equal(samplePolicy(settings, 100).quorumWeight, 3)
+    const small = samplePolicy(settings, 4)
+    assert.ok(Math.abs(small.quorumWeight - 4 * 0.5 * 0.6667) < 1e-12)
+    // Four unanimous newcomers decide a new best in a pool of five.
+    assert.equal(judgeSample(at(0.5, 0.9, 0.9, 0.9, 0.9), DEFAULTS, small, 0.8).kind, 'decide')
+  })
+
+  it('starts a newcomer at one half and moves with its record, always inside (0, 1)', () => {
+    assert.equal(trustWeight(0, 0, 4), 0.5)
+    assert.ok(trustWeight(10, 0, 4) > trustWeight(9, 0, 4))
+    assert.ok(trustWeight(0, 10, 4) < trustWeight(0, 9, 4))
+    fc.assert(
+      fc.property(fc.nat(1e6), fc.nat(1e6), fc.double({ min: 0.01, max: 1e3, noNaN: true }), (a, d, prior) => {
+        const w = trustWeight(a, d, prior)
+        assert.ok(w > 0 && w < 1)
+      }),
+    )
+  })
+})
+
+describe('judgeSample: the strict sample', () => {
+  it('keeps drawing until a new best or a rejection has the strict sample, even when unanimous', () => {
+    const strict = { ...POLICY, strictSampleSize: 7 }
+    const five = judgeSample(at(1, 0.9, 0.9, 0.9, 0.9, 0.9), DEFAULTS, strict, 0.8)
+    assert.deepEqual([five.kind, five.kind === 'extend' && five.to], ['extend', 7])
+    assert.equal(judgeSample(at(1, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9), DEFAULTS, strict, 0.8).kind, 'decide')
+    // An ordinary score is decided at n.
+    assert.equal(judgeSample(at(1, 0.4, 0.4, 0.4), DEFAULTS, strict, 0.8).kind, 'decide')
   })
 })
