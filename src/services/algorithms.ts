@@ -187,7 +187,8 @@ export async function evaluationCandidates(
       // miner without a stored draw ranks 0, everywhere.
       const waitedFrom = sql`coalesce(a.offered_at, a.created_at)`
       const steps = offer!.bounds.map(
-        (bound, k) => sql`when ${waitedFrom} > ${BigInt(args.nowMs - (k + 1) * offer!.widenMs)} then ${BigInt(bound)}`,
+        (bound, k) =>
+          sql`when ${waitedFrom} > ${BigInt(args.nowMs - (k + 1) * offer!.widenMs)} then cast(${BigInt(bound)} as bigint)`,
       )
       const prior = sql`cast(${offer!.trustPrior} as double precision)`
       // (trust / newcomer's trust)^2, at most 1: a newcomer or a trusted miner 1, the least trusted near 0.
@@ -196,7 +197,7 @@ export async function evaluationCandidates(
         ? sql`coalesce((select case when r < 1 then r * r else 1 end from (select (2 * m.trust_agreements + ${prior}) / (m.trust_agreements + m.trust_disagreements + ${prior}) as r
             from miners m where m.hotkey = ${args.miner}) t), 1)`
         : sql`1`
-      const bound = sql`case ${sql.join(steps, sql` `)} else ${BigInt(DRAW_MODULUS)} end`
+      const bound = sql`case ${sql.join(steps, sql` `)} else cast(${BigInt(DRAW_MODULUS)} as bigint) end`
       return q.where(
         sql<boolean>`(a.draw * coalesce((select m.draw from miners m where m.hotkey = ${args.miner}), 0)) % ${BigInt(DRAW_MODULUS)}
           < (case when ${target} * ${bound} < ${BigInt(DRAW_MODULUS)} then ${target} * ${bound} else ${BigInt(DRAW_MODULUS)} end) * ${scale}`,
