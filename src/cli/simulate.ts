@@ -1,6 +1,11 @@
-/** `sotapool simulate`: N signed miners against a pool URL for a bounded time, with a summary. */
+/**
+ * `sotapool simulate`: N signed miners against a pool URL for a bounded time, with a summary; or, with
+ * `--strategies`, populations of honest and cheating miners against an in-process pool with this
+ * configuration (the cheating simulator), with how each strategy fared.
+ */
 import { SingleBar, Presets } from 'cli-progress'
 import { InvalidArgumentError, type Command } from 'commander'
+import type { Strategy } from '../simulation/cheating.ts'
 import type { CallRecord } from '../simulation/miner.ts'
 import { parseInteger } from './common.ts'
 
@@ -24,6 +29,27 @@ const parseUrl = (value: string): string => {
   return value.replace(/\/+$/, '')
 }
 
+const STRATEGY_NAMES = ['honest', 'noisy', 'liar', 'lazy', 'coalition', 'sybil']
+
+/** `honest=20,coalition=10`: miners per strategy. */
+const parseStrategies = (value: string): Partial<Record<Strategy, number>> => {
+  const population: Partial<Record<Strategy, number>> = {}
+  for (const part of value.split(',')) {
+    const [name, count] = part.split('=').map((x) => x.trim())
+    if (name === undefined || !STRATEGY_NAMES.includes(name))
+      throw new InvalidArgumentError(
+        `--strategies: unknown strategy "${name ?? ''}" (use ${STRATEGY_NAMES.join(', ')})`,
+      )
+    const n = Number(count)
+    if (!Number.isInteger(n) || n < 0 || n > 1000)
+      throw new InvalidArgumentError(`--strategies: ${name} needs a count from 0 to 1000, as in ${name}=10`)
+    population[name as Strategy] = n
+  }
+  if (Object.values(population).reduce((a, b) => a + b, 0) < 2)
+    throw new InvalidArgumentError('--strategies: at least two miners are needed')
+  return population
+}
+
 export function registerSimulateCommand(program: Command): void {
   program
     .command('simulate')
@@ -35,6 +61,19 @@ export function registerSimulateCommand(program: Command): void {
     .option('--seed-phrase <prefix>', 'keys are derived as //<prefix><i>, so runs can reuse miners', 'sim')
     .option('--recipient <ss58>', 'set this recipient coldkey for every miner first', parseRecipient)
     .option('--json', 'print the summary as JSON')
+    .option(
+      '--strategies <list>',
+      `cheating simulator: miners per strategy (${STRATEGY_NAMES.join(', ')}), e.g. honest=20,coalition=10; runs in-process with this configuration, no --url`,
+      parseStrategies,
+    )
+    .option('--windows <n>', 'cheating simulator: windows to play', parseInteger('--windows', 1), 6)
+    .option('--seed <n>', 'cheating simulator: random seed (a seed replays exactly)', parseInteger('--seed', 0), 1)
+    .option(
+      '--cheat-from <window>',
+      'cheating simulator: cheaters play honest before this window (0: from the start)',
+      parseInteger('--cheat-from', 0),
+      0,
+    )
     .action(
       async (opts: {
         url: string
@@ -44,7 +83,15 @@ export function registerSimulateCommand(program: Command): void {
         seedPhrase: string
         recipient?: string
         json?: boolean
+        strategies?: Partial<Record<Strategy, number>>
+        windows: number
+        seed: number
+        cheatFrom: number
       }) => {
+        if (opts.strategies !== undefined) {
+          await simulateStrategies({ ...opts, strategies: opts.strategies })
+          return
+        }
         const { keyFromSecret } = await import('../crypto/keys.ts')
         const { SimulatedMiner } = await import('../simulation/miner.ts')
         const calls: CallRecord[] = []
@@ -121,6 +168,48 @@ export function registerSimulateCommand(program: Command): void {
         }
       },
     )
+}
+
+/** The cheating simulator with the operator's own consensus, points and payout settings. */
+async function simulateStrategies(opts: {
+  strategies: Partial<Record<Strategy, number>>
+  windows: number
+  seed: number
+  cheatFrom: number
+  json?: boolean
+}): Promise<void> {
+  const { CONFIG_VARIABLES } = await import('../config.ts')
+  const { simulateCheating } = await import('../simulation/cheating.ts')
+  // The store, logging, jobs and epoch length are the simulator's own; every other setting is this pool's.
+  const own = new Set(['DATABASE_URL', 'BACKGROUND_JOBS', 'LOG_LEVEL', 'EPOCH_WINDOWS', 'AUTH_VERIFY_THREADS'])
+  const env: Record<string, string> = {}
+  for (const variable of Object.values(CONFIG_VARIABLES)) {
+    const value = process.env[variable.name]
+    if (value !== undefined && !own.has(variable.name)) env[variable.name] = value
+  }
+  const report = await simulateCheating({
+    population: opts.strategies,
+    windows: opts.windows,
+    seed: opts.seed,
+    cheatFrom: opts.cheatFrom,
+    env,
+  })
+  if (opts.json === true) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+    return
+  }
+  const pct = (x: number): string => `${(100 * x).toFixed(1)} %`
+  const lines = [
+    `${opts.windows} windows, seed ${opts.seed}${opts.cheatFrom > 0 ? `, cheaters honest before window ${opts.cheatFrom}` : ''}: ${report.decided} algorithms decided`,
+    `fake SOTAs ${report.fakeSotas}; honest programs rejected ${report.honestRejected} and mis-scored ${report.honestMisscored} of ${report.honestEvolutions}; honest evaluators marked disagreeing ${report.honestMarkedDisagreeing}`,
+    `honest payout ÷ fair ${report.honestPayoutRatio.toFixed(2)}`,
+    'strategy     miners  points   payout   payout÷fair  agree  disagree  windows earning  neutralised after',
+    ...report.strategies.map(
+      (r) =>
+        `${r.strategy.padEnd(12)}${String(r.miners).padStart(7)}${pct(r.pointsShare).padStart(9)}${pct(r.payoutShare).padStart(9)}${r.payoutRatio.toFixed(2).padStart(13)}${String(r.agreements).padStart(7)}${String(r.disagreements).padStart(10)}${(r.windowsEarning === null ? '—' : r.windowsEarning.toFixed(1)).padStart(17)}${(r.windowsToNeutralise === null ? '—' : `${r.windowsToNeutralise.toFixed(1)} windows`).padStart(19)}`,
+    ),
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
 }
 
 async function summarise(calls: CallRecord[], seconds: number, miners: number, dishonest: number) {

@@ -49,7 +49,13 @@ const silentLog = { info() {}, error() {}, warn() {}, debug() {} } as unknown as
 
 describe('payouts end to end', () => {
   it('miners work through epochs, the closer closes them, and claims pay exactly what was earned', async () => {
-    const t = await startTestPool({ EPOCH_WINDOWS: String(EPOCH_WINDOWS), MINER_CAP_BPS: '0' })
+    // Plain 3-of-n samples (adaptive n off): with one lease per miner per window, larger samples would
+    // push decisions windows later, and this test is about what is paid for them.
+    const t = await startTestPool({
+      EPOCH_WINDOWS: String(EPOCH_WINDOWS),
+      MINER_CAP_BPS: '0',
+      CONSENSUS_MAX_SAMPLE_SIZE: '3',
+    })
     try {
       const closer = new BackgroundJobs(t.pool, silentLog)
       const miners = await TestMiner.many(t.app, MINERS, 'e2e')

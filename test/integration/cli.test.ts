@@ -342,6 +342,33 @@ describe('sotapool CLI', { concurrency: false }, () => {
     }
   })
 
+  it('simulate --strategies plays honest and cheating miners against this configuration and reports each', async () => {
+    const run = await cli('simulate', '--strategies', 'honest=8,coalition=4', '--windows', '2', '--seed', '3', '--json')
+    assert.equal(run.code, 0, run.stderr)
+    const report = JSON.parse(run.stdout) as {
+      fakeSotas: number
+      strategies: Array<{ strategy: string; miners: number }>
+    }
+    assert.deepEqual(
+      report.strategies.map((s) => [s.strategy, s.miners]),
+      [
+        ['honest', 8],
+        ['coalition', 4],
+      ],
+    )
+    assert.equal(report.fakeSotas, 0)
+    // The operator's settings apply: with the defences off the same seed plays out differently.
+    const plain = await cliWith(
+      { CONSENSUS_MAX_SAMPLE_SIZE: '3', VOTE_WEIGHTING: 'equal', ASSIGNMENT_SPREAD: '0' },
+      ...['simulate', '--strategies', 'honest=8,coalition=4', '--windows', '2', '--seed', '3', '--json'],
+    )
+    assert.equal(plain.code, 0, plain.stderr)
+    assert.notDeepEqual(JSON.parse(plain.stdout), report)
+    const bad = await cli('simulate', '--strategies', 'honest=5,saboteur=2')
+    assert.notEqual(bad.code, 0)
+    assert.match(bad.stderr, /unknown strategy "saboteur" \(use honest, noisy, liar, lazy, coalition, sybil\)/)
+  })
+
   it('keygen makes a key; sign prints headers the server accepts', async () => {
     const plain = await cli('keygen')
     assert.equal(plain.code, 0, plain.stderr)

@@ -26,6 +26,8 @@ const ENV = {
   EPOCH_WINDOWS: '2',
   LEASE_TTL_S: '10',
   RATE_LIMIT_IP_PER_MINUTE: '0',
+  // The draw stays on (its queries race like the rest) but widens at the pace of these short windows.
+  ASSIGNMENT_WIDEN_S: '1',
 }
 
 /** A deterministic pseudo-random sequence (mulberry32), so a failure replays the same way. */

@@ -687,6 +687,7 @@ export async function checkInvariants(db: Kysely<DB>, options: InvariantOptions 
       'id',
       'state',
       'evaluation_count',
+      'sample_target',
       'source_assignment_id',
       'miner_hotkey',
       'is_seed',
@@ -735,9 +736,9 @@ export async function checkInvariants(db: Kysely<DB>, options: InvariantOptions 
     `${evalsByAssignment.size} assignments carry evaluations, all submitted`,
   )
 
-  // §5.4 never more than n evaluators per algorithm: the slots an algorithm was handed out through
-  // (`evaluate` items) that were evaluated, plus those still open, never exceed n, however many
-  // processes leased at once. Top-ups of decided algorithms (`recheck`) take no slot.
+  // §5.4 never more evaluators than the sample: the slots an algorithm was handed out through (`evaluate`
+  // items) that were evaluated, plus those still open, never exceed its sample target (n unless adaptive n
+  // raised it), however many processes leased at once. Top-ups of decided algorithms (`recheck`) take no slot.
   const nowMs = BigInt(options.nowMs ?? Date.now())
   const evaluatedPairs = new Set(evaluations.map((e) => `${e.assignment_id}:${n(e.algorithm_id)}`))
   const evaluators = new Map<number, number>()
@@ -747,13 +748,17 @@ export async function checkInvariants(db: Kysely<DB>, options: InvariantOptions 
     if (open || evaluatedPairs.has(`${i.assignment_id}:${n(i.algorithm_id)}`))
       evaluators.set(n(i.algorithm_id), (evaluators.get(n(i.algorithm_id)) ?? 0) + 1)
   }
+  const targetOf = (id: number): number => {
+    const target = algoById.get(id)?.sample_target
+    return target === null || target === undefined ? sampleSize : n(target)
+  }
   const overHanded = [...evaluators]
-    .filter(([, count]) => count > sampleSize)
-    .map(([id, count]) => `algorithm ${id} handed to ${count} evaluators`)
+    .filter(([id, count]) => count > targetOf(id))
+    .map(([id, count]) => `algorithm ${id} handed to ${count} evaluators, its sample is ${targetOf(id)}`)
   add(
-    `never more than n = ${sampleSize} evaluators per algorithm`,
+    'never more evaluators per algorithm than its sample (n, or what adaptive n raised it to)',
     overHanded,
-    `${evaluators.size} algorithms handed out, none to more than ${sampleSize}`,
+    `${evaluators.size} algorithms handed out, none to more than its sample`,
   )
 
   const strayEvolutions: string[] = []
@@ -842,8 +847,9 @@ export async function checkInvariants(db: Kysely<DB>, options: InvariantOptions 
     )
   }
 
-  // §6.1 counting: an evaluating algorithm counts every evaluation row; a decided one counts exactly the
-  // votes its decision used (outcome set), which are n unless it was rejected as a duplicate (none).
+  // §6.1 counting: an evaluating algorithm counts every evaluation row, fewer than its sample target; a
+  // decided one counts exactly the votes its decision used (outcome set): its sample target (n, or what
+  // adaptive n raised it to), or none when it was rejected as a duplicate.
   const countProblems: string[] = []
   let counted = 0
   for (const a of algorithms) {
@@ -854,8 +860,9 @@ export async function checkInvariants(db: Kysely<DB>, options: InvariantOptions 
       counted++
       if (count !== rows.length)
         countProblems.push(`evaluating ${n(a.id)}: evaluation_count ${count}, ${rows.length} rows`)
-      if (count >= sampleSize)
-        countProblems.push(`evaluating ${n(a.id)} has ${count} ≥ n = ${sampleSize} evaluations, undecided`)
+      const target = a.sample_target === null ? sampleSize : n(a.sample_target)
+      if (count >= target)
+        countProblems.push(`evaluating ${n(a.id)} has ${count} ≥ its sample of ${target} evaluations, undecided`)
       if (withOutcome > 0) countProblems.push(`evaluating ${n(a.id)} has ${withOutcome} evaluations with an outcome`)
     } else {
       counted++
@@ -863,7 +870,7 @@ export async function checkInvariants(db: Kysely<DB>, options: InvariantOptions 
         countProblems.push(
           `${a.state} ${n(a.id)}: evaluation_count ${count}, ${withOutcome} counted rows (of ${rows.length})`,
         )
-      const expected = a.reject_reason === 'duplicate' ? 0 : sampleSize
+      const expected = a.reject_reason === 'duplicate' ? 0 : a.sample_target === null ? sampleSize : n(a.sample_target)
       if (count !== expected)
         countProblems.push(
           `${a.state} ${n(a.id)} (${String(a.reject_reason)}): evaluation_count ${count}, expected ${expected}`,
