@@ -15,8 +15,11 @@
  * - coalition: its members report a fake high score (0.97) for the coalition's own evolutions, report
  *   rivals' evolutions as failed (null) and the truth on seeds, to blend in. After a member submits an
  *   evolution, the other members lease at once, so they are first in line for its evaluation slots.
- * - sybil: one operator behind many keys; every key reports the fake high score for the operator's own
- *   evolutions (and leases at once after one), and the truth elsewhere.
+ * - sybil: one operator behind many keys, all paid to the operator's one wallet; every key reports the fake
+ *   high score for the operator's own evolutions (and leases at once after one), and the truth elsewhere.
+ *
+ * Every other miner is paid to a wallet of its own. `cheatFrom` makes the cheaters turncoats: honest (and
+ * trusted) before that window, cheating from it.
  *
  * The report compares each strategy's share of points and payouts with its share of the miners (every
  * key does the same amount of work), counts fake SOTAs (an algorithm that raised the best decided score
