@@ -20,14 +20,19 @@ export function registerOperatorCommands(program: Command): void {
   const miner = program.command('miner').description('Inspect, ban and unban miners (bans are per hotkey)')
   miner
     .command('show')
-    .description("A miner's reputation, credit, recipient, active assignment and ban")
+    .description("A miner's reputation, credit, recipient, active assignment, trust (vote weight) and ban")
     .argument('<hotkey>', 'SS58 hotkey')
     .action(async (hotkey: string) => {
       const key = await hotkeyArgument(hotkey)
       await withPool(async (pool) => {
         const { epochWindows } = await import('../domain/tempo.ts')
         const stats = await pool.miners.stats(key, epochWindows(pool.currentEpoch(), pool.tempo), pool.clock.now())
-        print({ ...stats, banned: await pool.controls.banOf(key) })
+        const { voteWeighting, trustPrior } = pool.config
+        print({
+          ...stats,
+          trust: await pool.miners.trust(key, voteWeighting, trustPrior),
+          banned: await pool.controls.banOf(key),
+        })
       })
     })
   miner

@@ -22,7 +22,7 @@ export const ASSIGNMENT_STATUSES = ['active', 'submitted', 'expired'] as const
 export type AssignmentStatus = (typeof ASSIGNMENT_STATUSES)[number]
 
 /**
- * `evaluate`: a slot toward the algorithm's n evaluations; `recheck`: an already decided seed-set
+ * `evaluate`: a slot toward the algorithm's sample (n, or more under adaptive n); `recheck`: an already decided seed-set
  * algorithm topping up a short evaluate set (its evaluation is a record and takes no slot); `seed`: shown
  * to evolve from; `gossip`: ids shown as recent work.
  */

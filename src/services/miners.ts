@@ -4,6 +4,7 @@ import { isoTime } from '../clock.ts'
 import type { Database } from '../db/database.ts'
 import { isUniqueViolation, toNumber } from '../db/database.ts'
 import { PoolError } from '../errors.ts'
+import { trustWeight } from '../domain/consensus.ts'
 import { unitsToJson } from '../domain/units.ts'
 import type { MinerRecord, RecipientResponse, RecipientUpdateResponse } from '../schemas/miners.ts'
 
@@ -69,6 +70,25 @@ export class MinerService {
       .executeTakeFirst()
     // Zero rows: a concurrent request registered the hotkey between the two statements.
     return { created: Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0, replay: false }
+  }
+
+  /** The evaluator's record and the weight its votes carry now (README, "Collusion"). */
+  async trust(
+    hotkey: string,
+    weighting: 'trust' | 'equal',
+    prior: number,
+  ): Promise<{ agreements: number; disagreements: number; vote_weight: number }> {
+    const row = await this.database.db
+      .selectFrom('miners')
+      .select(['trust_agreements', 'trust_disagreements'])
+      .where('hotkey', '=', hotkey)
+      .executeTakeFirst()
+    if (row === undefined) throw new PoolError('POOL_ERR_MINER_NOT_FOUND', `miner ${hotkey} not found`)
+    return {
+      agreements: row.trust_agreements,
+      disagreements: row.trust_disagreements,
+      vote_weight: weighting === 'equal' ? 1 : trustWeight(row.trust_agreements, row.trust_disagreements, prior),
+    }
   }
 
   async get(hotkey: string): Promise<MinerRecord> {

@@ -424,7 +424,7 @@ export class WorkService {
   }
 
   /**
-   * Evaluation candidates this lease takes a slot of. Never more than n evaluators per algorithm: on
+   * Evaluation candidates this lease takes a slot of. Never more evaluators per algorithm than its sample: on
    * PostgreSQL the candidate rows are locked, then counted again in a new statement, which sees every
    * hand-out committed before the lock was granted; SQLite's write transactions are exclusive already, so
    * its first count is final.
@@ -653,7 +653,7 @@ export class WorkService {
 
   /**
    * Stores the checked evaluations (one statement), counts them on the algorithms still collecting evaluations
-   * (one statement), then decides every algorithm that now has n evaluations. Algorithm rows are locked in
+   * (one statement), then judges every algorithm whose sample is now complete. Algorithm rows are locked in
    * id order, as leases lock them, so concurrent submissions and leases never deadlock.
    */
   private async storeEvaluations(

@@ -101,6 +101,8 @@ describe('operator commands', { concurrency: false }, () => {
     assert.equal(json(expired).leases[0].id, lease.json().lease_id)
     assert.equal(json(shown).banned.reason, 'scores at random')
     assert.equal(json(shown).hotkey, miner.hotkey)
+    // A miner with no decided evaluation yet votes with a newcomer's weight.
+    assert.deepEqual(json(shown).trust, { agreements: 0, disagreements: 0, vote_weight: 0.5 })
     assert.deepEqual(
       json(bans).bans.map((b: { hotkey: string }) => b.hotkey),
       [miner.hotkey],
