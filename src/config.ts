@@ -339,6 +339,12 @@ export const CONFIG_VARIABLES = {
     'Vote weight a new best score or a rejection must gather, besides its supermajority, to be decided before the largest sample.',
     decimal(0, 64),
   ),
+  consensusParkS: def(
+    'CONSENSUS_PARK_S',
+    '7200',
+    'Seconds a full sample with no clear answer is judged again as weights move, before it is set aside undecided.',
+    integer(0, 30 * 86400),
+  ),
   voteWeighting: def(
     'VOTE_WEIGHTING',
     'trust',

@@ -21,6 +21,7 @@ export interface PoolMetrics {
   evaluations: Counter
   consensusDecisions: Counter<'state'>
   consensusExtensions: Counter<'reason'>
+  consensusParked: Counter
   windowCloses: Counter
   epochCloses: Counter
   authFailures: Counter<'reason'>
@@ -56,6 +57,10 @@ export function createMetrics(): PoolMetrics {
       'sotapool_consensus_extensions_total',
       'Samples enlarged before deciding (adaptive n), by reason',
       ['reason'],
+    ),
+    consensusParked: counter(
+      'sotapool_consensus_parked_total',
+      'Full samples parked to be judged again once the weights have moved',
     ),
     windowCloses: counter('sotapool_window_closes_total', 'Windows closed by this process'),
     epochCloses: counter('sotapool_epoch_closes_total', 'Epochs closed by this process'),

@@ -287,6 +287,8 @@ export type SampleJudgement =
       reason: 'no_consensus' | 'contested' | 'new_best' | 'rejection'
       decision: ConsensusDecision
     }
+  /** The full sample has no clear answer yet: judge the same votes again once the weights have moved. */
+  | { kind: 'park'; decision: ConsensusDecision }
 
 /**
  * Decides the sample now, or says how many evaluators it needs first. `best` is the best score decided
@@ -298,9 +300,11 @@ export type SampleJudgement =
  *   all (so a few newcomers or distrusted evaluators alone never decide it). An ordinary score needs more
  *   than `majority` of the weight. Short of that: more evaluators.
  * - At `maxSampleSize` votes a consequential outcome short of its supermajority gives way to the best
- *   numeric cluster that is not a new best, and when there is none the algorithm is set aside undecided
- *   (rejected, cluster 'none': nobody agrees or disagrees). No program is rejected, and no SOTA crowned,
- *   without a supermajority. An ordinary score short of its majority stands as the weighted decision, as
+ *   numeric cluster that is not a new best. When there is none, the sample is parked: the same votes are
+ *   judged again later, when the evaluators' weights have moved (a coalition's members lose theirs as they
+ *   disagree elsewhere). Judged `final`ly (parked too long), it is set aside undecided (rejected, cluster
+ *   'none': nobody agrees or disagrees). No program is rejected, and no SOTA crowned, without a
+ *   supermajority. An ordinary score short of its majority stands as the weighted decision, as
  *   does every decision when the largest sample is n itself (a pool too small to draw more).
  */
 export function judgeSample(
@@ -308,6 +312,7 @@ export function judgeSample(
   params: ConsensusParams,
   policy: SamplePolicy,
   best: number | null,
+  options: { final?: boolean } = {},
 ): SampleJudgement {
   const decision = decideConsensus(votes, params)
   const consequential = decision.state === 'rejected' || best === null || decision.score >= best
@@ -333,7 +338,9 @@ export function judgeSample(
   }
   // Ordinary scores, and pools too small to draw a larger sample than n, keep the weighted k-of-n decision.
   if (!consequential || policy.maxSampleSize <= policy.sampleSize) return { kind: 'decide', decision }
-  return { kind: 'decide', decision: decideConsensus(votes, { ...params, ceiling: best ?? Number.NEGATIVE_INFINITY }) }
+  const ordinary = decideConsensus(votes, { ...params, ceiling: best ?? Number.NEGATIVE_INFINITY })
+  if (ordinary.state === 'scored' || options.final === true) return { kind: 'decide', decision: ordinary }
+  return { kind: 'park', decision }
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The background jobs of a Pool API process, run one after another every JOB_INTERVAL_S as named steps:
- * follow a stored tempo change, expire overdue leases, purge spent signatures, close ended windows and
- * ready epochs, and (hourly, with RETENTION_DAYS) prune old evaluations. A step that fails ends the run;
+ * follow a stored tempo change, expire overdue leases, purge spent signatures, judge parked consensus
+ * samples again, close ended windows and ready epochs, and (hourly, with RETENTION_DAYS) prune old
+ * evaluations. A step that fails ends the run;
  * the next run starts again from the first step. Several processes may run the jobs at once; the
  * database lets one of them close each window and epoch (see WindowService and EpochService). The
  * process is reported as `epoch-closer` (see services/processes.ts).
@@ -44,9 +45,10 @@ export class BackgroundJobs {
     await this.refreshTempo()
     const expired = await this.expireLeases()
     await this.purgeSignatures(now)
+    const rejudged = await this.rejudgeParked()
     const { windows, epochs } = await this.closeWindowsAndEpochs()
-    if (expired > 0 || windows.length > 0 || epochs.length > 0) {
-      this.log.info({ expired, windows, epochs }, 'background close')
+    if (expired > 0 || rejudged > 0 || windows.length > 0 || epochs.length > 0) {
+      this.log.info({ expired, rejudged, windows, epochs }, 'background close')
     }
     await this.pruneEvaluations(now)
   }
@@ -64,6 +66,11 @@ export class BackgroundJobs {
   /** Signatures too old to be replayed are forgotten. */
   async purgeSignatures(now: number): Promise<void> {
     await this.pool.signatures.purgeExpired(now)
+  }
+
+  /** Parked samples judged again with today's weights (before the window they decide in closes). */
+  async rejudgeParked(): Promise<number> {
+    return await this.pool.work.rejudgeParked()
   }
 
   /** Ended windows, then ready epochs, oldest first. */

@@ -89,6 +89,8 @@ const BATCH_EVALUATE_SIZE = 5
 const BATCH_EVOLVE_SEEDS = 2
 /** PostgreSQL: longest a lease waits for candidate rows that in-flight leases hold (ms). */
 const HAND_OUT_WAIT_MS = 100
+/** Parked samples judged again per background run at most. */
+const REJUDGE_BATCH = 500
 /** How long a count of active miners sizes the draw's offers before it is read again (ms). */
 const ACTIVE_REFRESH_MS = 30_000
 
@@ -369,6 +371,60 @@ export class WorkService {
           ? null
           : { id: active.id, kind: active.kind, timeout_at: isoTime(active.timeout_at) as string },
     }
+  }
+
+  /**
+   * Judges parked samples again (full samples whose would-be SOTA or rejection lacked its supermajority,
+   * see `judgeSample`) with the evaluators' weights as they are now; those parked for CONSENSUS_PARK_S are
+   * set aside if still unclear. Runs with the background jobs, under the shared window lock like a
+   * submission. Returns how many were decided.
+   */
+  async rejudgeParked(): Promise<number> {
+    const nowMs = this.now()
+    const active = await this.activeMiners(nowMs)
+    const n = this.config.consensusSampleSize
+    const decided = await this.database.transaction(
+      async (trx) => {
+        const parked = await trx
+          .selectFrom('algorithms')
+          .select(['id', 'task_type', 'evaluation_count', 'offered_at', 'created_at'])
+          .where('state', '=', 'evaluating')
+          .where(sql<boolean>`evaluation_count >= coalesce(sample_target, ${BigInt(n)})`)
+          .orderBy('id')
+          .limit(REJUDGE_BATCH)
+          .$if(this.database.dialect === 'postgres', (q) => q.forNoKeyUpdate().skipLocked())
+          .execute()
+        if (parked.length === 0) return 0
+        const closed = await trx
+          .selectFrom('window_closes')
+          .select((eb) => eb.fn.max('window_number').as('last'))
+          .executeTakeFirst()
+        const lastClosed = closed?.last === null || closed?.last === undefined ? -1 : Number(closed.last)
+        const windowNumber = Math.max(this.currentWindow(), lastClosed + 1)
+        const parkMs = this.config.consensusParkS * 1000
+        const final = new Set(
+          parked.filter((a) => Number(a.offered_at ?? a.created_at) + parkMs <= nowMs).map((a) => a.id),
+        )
+        let count = 0
+        for (const taskType of new Set(parked.map((a) => a.task_type))) {
+          const mine = parked
+            .filter((a) => a.task_type === taskType)
+            .map((a) => ({ id: a.id, target: Number(a.evaluation_count) }))
+          const states = await this.decide(
+            trx,
+            taskType,
+            mine,
+            { windowNumber, nowMs, activeMiners: active },
+            { final },
+          )
+          count += states.length
+          for (const state of states) this.metrics.consensusDecisions.inc({ state })
+        }
+        return count
+      },
+      { windows: 'shared' },
+    )
+    return decided
   }
 
   /** Marks every assignment past its timeout expired; their unsubmitted slots are free again. */
@@ -740,6 +796,8 @@ export class WorkService {
     taskType: string,
     complete: Array<{ id: bigint; target: number }>,
     { windowNumber, nowMs, activeMiners }: { windowNumber: number; nowMs: number; activeMiners: number },
+    /** Re-judging parked samples; `final`: those parked for CONSENSUS_PARK_S, set aside if still unclear. */
+    rejudge?: { final: ReadonlySet<bigint> },
   ): Promise<DecidedState[]> {
     if (complete.length === 0) return []
     const c = this.config
@@ -786,7 +844,20 @@ export class WorkService {
         // A sample extended while more miners were active is judged at the size it reached.
         { ...policy, maxSampleSize: Math.max(policy.maxSampleSize, target) },
         bestScore,
+        { final: rejudge?.final.has(algorithmId) === true },
       )
+      if (judged.kind === 'park') {
+        // Parked from now (its slots are full, so nothing more is handed out): rejudgeParked tries again.
+        if (rejudge === undefined) {
+          await trx
+            .updateTable('algorithms')
+            .set({ offered_at: BigInt(nowMs) })
+            .where('id', '=', algorithmId)
+            .execute()
+          this.metrics.consensusParked.inc()
+        }
+        continue
+      }
       if (judged.kind === 'extend') {
         await trx
           .updateTable('algorithms')

@@ -275,6 +275,8 @@ async function play(
           }
         }
       }
+      // What the background jobs do between rounds: parked samples are judged again.
+      await pool.work.rejudgeParked()
       if (!anyWork) break
       clock.advance(60_000)
     }
@@ -282,6 +284,7 @@ async function play(
     const windowMs = pool.tempo.windowBlocks * pool.tempo.blockTimeS * 1000
     const next = pool.genesisMs + (windowNumber + 1) * windowMs
     clock.set(Math.max(clock.now(), next))
+    await pool.work.rejudgeParked()
     await pool.epochs.closeReady()
   }
   clock.advance(pool.tempo.windowBlocks * pool.tempo.blockTimeS * 1000)

@@ -118,8 +118,10 @@ describe('mining end to end', () => {
             work += evaluations.length + evolutions.length
           }
           if (work === 0) break
-          // Time passes between rounds, so work offered to a few miners first is offered to more.
+          // Time passes between rounds, so work offered to a few miners first is offered to more, and the
+          // background jobs judge parked samples again.
           t.clock.advance(30_000)
+          await t.pool.work.rejudgeParked()
         }
         assert.ok(rounds < MAX_ROUNDS, `window ${window} ran out of work within ${MAX_ROUNDS} rounds`)
         t.clock.advance(WINDOW_MS)

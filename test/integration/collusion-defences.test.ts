@@ -131,6 +131,62 @@ describe('adaptive n, the strict sample and the quorum', () => {
   })
 })
 
+describe('parked samples', () => {
+  /** Nine newcomers split 5-4 on a would-be SOTA: no supermajority even at the largest sample. */
+  async function parkOne(
+    t: TestPool,
+  ): Promise<{ id: number; miners: TestMiner[]; nulls: TestMiner[]; scorers: TestMiner[] }> {
+    const miners = await TestMiner.many(t.app, 12)
+    await seen(t, miners)
+    await setBest(t, 0.5)
+    const id = await evolve(miners[0]!, t)
+    const votes: Array<number | null> = [null, 0.9, null, 0.9, null, 0.9, null, 0.9, 0.9]
+    for (const [i, score] of votes.entries()) await miners[i + 1]!.evaluate({ [id]: score })
+    const nulls = miners.slice(1, 10).filter((_, i) => votes[i] === null)
+    const scorers = miners.slice(1, 10).filter((_, i) => votes[i] !== null)
+    return { id, miners, nulls, scorers }
+  }
+
+  it('a full sample with no supermajority waits, and is decided once the weights have moved', async () => {
+    await withPool({ ASSIGNMENT_SPREAD: '0' }, async (t) => {
+      const { id, nulls, scorers } = await parkOne(t)
+      const parked = await algorithm(t, id)
+      assert.deepEqual(
+        [parked.state, Number(parked.evaluation_count), Number(parked.sample_target)],
+        ['evaluating', 9, 9],
+      )
+      assert.match((await t.app.inject({ url: '/metrics' })).body, /sotapool_consensus_parked_total 1/)
+      // Nothing changed: judged again, still parked.
+      assert.equal(await t.pool.work.rejudgeParked(), 0)
+      // Elsewhere meanwhile, the four who called it failed kept disagreeing with everyone, the five who
+      // scored it kept agreeing.
+      for (const m of nulls) await setRecord(t, m, 0, 100)
+      for (const m of scorers) await setRecord(t, m, 50, 0)
+      assert.equal(await t.pool.work.rejudgeParked(), 1)
+      const decided = await algorithm(t, id)
+      assert.deepEqual([decided.state, decided.consensus_score], ['scored', 0.9])
+    })
+  })
+
+  it('parked longer than CONSENSUS_PARK_S, a sample still unclear is set aside undecided', async () => {
+    await withPool({ ASSIGNMENT_SPREAD: '0', CONSENSUS_PARK_S: '60' }, async (t) => {
+      const { id } = await parkOne(t)
+      t.clock.advance(59_000)
+      assert.equal(await t.pool.work.rejudgeParked(), 0)
+      t.clock.advance(1_000)
+      assert.equal(await t.pool.work.rejudgeParked(), 1)
+      const aside = await algorithm(t, id)
+      assert.deepEqual([aside.state, aside.reject_reason], ['rejected', 'no_consensus'])
+      const outcomes = await t.pool.database.db
+        .selectFrom('evaluations')
+        .select('outcome')
+        .where('algorithm_id', '=', BigInt(id))
+        .execute()
+      assert.deepEqual(new Set(outcomes.map((o) => o.outcome)), new Set(['none']))
+    })
+  })
+})
+
 describe('trust-weighted votes', () => {
   for (const weighting of ['trust', 'equal'] as const) {
     it(`two distrusted evaluators ${weighting === 'trust' ? 'do not outvote' : 'outvote (VOTE_WEIGHTING=equal)'} one trusted evaluator`, async () => {

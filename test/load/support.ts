@@ -847,7 +847,7 @@ export async function checkInvariants(db: Kysely<DB>, options: InvariantOptions 
     )
   }
 
-  // §6.1 counting: an evaluating algorithm counts every evaluation row, fewer than its sample target; a
+  // §6.1 counting: an evaluating algorithm counts every evaluation row, at most its sample target; a
   // decided one counts exactly the votes its decision used (outcome set): its sample target (n, or what
   // adaptive n raised it to), or none when it was rejected as a duplicate.
   const countProblems: string[] = []
@@ -861,8 +861,8 @@ export async function checkInvariants(db: Kysely<DB>, options: InvariantOptions 
       if (count !== rows.length)
         countProblems.push(`evaluating ${n(a.id)}: evaluation_count ${count}, ${rows.length} rows`)
       const target = a.sample_target === null ? sampleSize : n(a.sample_target)
-      if (count >= target)
-        countProblems.push(`evaluating ${n(a.id)} has ${count} ≥ its sample of ${target} evaluations, undecided`)
+      // A full sample may be parked (judged again as weights move), never over-full.
+      if (count > target) countProblems.push(`evaluating ${n(a.id)} has ${count} > its sample of ${target} evaluations`)
       if (withOutcome > 0) countProblems.push(`evaluating ${n(a.id)} has ${withOutcome} evaluations with an outcome`)
     } else {
       counted++

@@ -589,15 +589,27 @@ describe('judgeSample: adaptive n, supermajority and quorum', () => {
     assert.equal(j.decision.score, 0.4)
   })
 
-  it('at the largest sample, with nothing ordinary to fall back on, the algorithm is set aside undecided', () => {
+  it('at the largest sample, with nothing ordinary to fall back on, the sample is parked; judged finally, set aside', () => {
     const votes9 = at(1, null, null, null, null, 0.8, 0.8, 0.8, 0.8, 0.8)
     // 0.8 equals the best: a new best, and not ordinary either.
-    const j = judgeSample(votes9, DEFAULTS, POLICY, 0.8)
+    const parked = judgeSample(votes9, DEFAULTS, POLICY, 0.8)
+    assert.equal(parked.kind, 'park')
+    const j = judgeSample(votes9, DEFAULTS, POLICY, 0.8, { final: true })
     assert.equal(j.kind, 'decide')
     assert.deepEqual(
       [j.decision.state, j.decision.cluster, j.decision.agreeing, j.decision.disagreeing],
       ['rejected', 'none', [], []],
     )
+  })
+
+  it('a parked sample is decided once the weights have moved: the same votes, the nulls distrusted', () => {
+    const votes9: Vote[] = [
+      ...at(0.1, null, null, null, null),
+      ...at(0.95, 0.9, 0.9, 0.9, 0.9, 0.9).map((v, i) => ({ ...v, miner: `h${i}` })),
+    ]
+    const j = judgeSample(votes9, DEFAULTS, POLICY, 0.8)
+    assert.equal(j.kind, 'decide')
+    assert.equal(j.decision.score, 0.9)
   })
 
   it('a pool too small to draw more than n keeps the weighted k-of-n decision', () => {
@@ -627,6 +639,10 @@ describe('judgeSample: adaptive n, supermajority and quorum', () => {
         fc.oneof(fc.constant(null), fc.constantFrom(0, 0.5, 1), fc.double({ min: 0, max: 1, noNaN: true })),
         (vs, best) => {
           const j = judgeSample(vs, DEFAULTS, POLICY, best)
+          if (j.kind === 'park') {
+            assert.equal(vs.length, POLICY.maxSampleSize)
+            return
+          }
           if (j.kind === 'extend') {
             assert.ok(vs.length < POLICY.maxSampleSize)
             assert.equal(j.to, Math.min(POLICY.maxSampleSize, vs.length + POLICY.step))
