@@ -323,8 +323,8 @@ export const CONFIG_VARIABLES = {
   ),
   consensusSupermajority: def(
     'CONSENSUS_SUPERMAJORITY',
-    '0.6667',
-    'Share of the vote weight a new best score or a rejection must exceed to be decided before the largest sample.',
+    '0.8',
+    'Share of the vote weight a new best score or a rejection must exceed to be decided.',
     decimal(0.5, 1),
   ),
   consensusStrictSampleSize: def(
@@ -336,7 +336,7 @@ export const CONFIG_VARIABLES = {
   consensusQuorumWeight: def(
     'CONSENSUS_QUORUM_WEIGHT',
     '3',
-    'Vote weight a new best score or a rejection must gather, besides its supermajority, to be decided before the largest sample.',
+    'Vote weight a new best score or a rejection must gather, besides its supermajority, to be decided.',
     decimal(0, 64),
   ),
   consensusParkS: def(

@@ -3,7 +3,8 @@
  * ranks every miner for every algorithm, and an algorithm is offered first to the miners whose rank falls
  * below a bound sized so that about `spread × sample size` of the active miners qualify. The bound doubles
  * every widening period the algorithm waits, so work never starves. Nobody can steer the draw: a miner
- * learns it is in an algorithm's committee only by being handed the algorithm.
+ * learns it is in an algorithm's committee only by being handed the algorithm. (The work service applies
+ * the draw only when more miners are active than the largest sample, and scales it by trust.)
  *
  * rank(algorithm, miner) = (algorithm.draw × miner.draw) mod DRAW_MODULUS. DRAW_MODULUS is prime and the
  * draws are uniform in [1, DRAW_MODULUS - 1], so for one algorithm the ranks of the miners are independent

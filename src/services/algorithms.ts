@@ -136,7 +136,7 @@ function readSeedFiles(dir: string, inputDim: number): Array<{ text: string; val
 export interface Offer {
   bounds: readonly number[]
   widenMs: number
-  /** Scale the bound by the miner's trust relative to a newcomer's (trusted miners are offered more). */
+  /** Scale the bound by (the miner's trust ÷ a newcomer's)², at most 1: a poor record is offered less. */
   byTrust: boolean
   trustPrior: number
 }
