@@ -165,11 +165,53 @@ function reusingStatements(connection: BetterSqlite3.Database): {
   }
 }
 
+/** Most statements one PostgreSQL connection keeps prepared; past it, statements are sent unnamed. */
+const PREPARED_PER_CONNECTION = 256
+/** Longer statements (large multi-row writes, each of a size of its own) are not worth keeping. */
+const PREPARED_TEXT_LIMIT = 8_192
+
+/**
+ * A pg client that prepares each parameterised statement once per connection and then only binds and
+ * executes it: PostgreSQL parses and plans it once instead of on every call (the pool runs the same few
+ * dozen statements all day). Statements without parameters (BEGIN with its settings, COMMIT) stay on the
+ * simple protocol. When a migration changes a table under a prepared statement, PostgreSQL refuses it once
+ * ("cached plan must not change result type"); the connection then prepares afresh under new names.
+ */
+class PreparingClient extends pg.Client {
+  #names = new Map<string, string>()
+  #generation = 0
+
+  // biome-ignore lint/suspicious/noExplicitAny: pg's query() overloads, passed through unchanged
+  override query(config: any, values?: any, callback?: any): any {
+    if (typeof config !== 'string' || !Array.isArray(values) || values.length === 0 || callback !== undefined) {
+      return super.query(config, values, callback)
+    }
+    let name = this.#names.get(config)
+    if (name === undefined && this.#names.size < PREPARED_PER_CONNECTION && config.length <= PREPARED_TEXT_LIMIT) {
+      name = `sotapool_${this.#generation}_${this.#names.size}`
+      this.#names.set(config, name)
+    }
+    if (name === undefined) return super.query(config, values)
+    return (super.query({ name, text: config, values }) as Promise<unknown>).catch((err: unknown) => {
+      if ((err as { code?: unknown }).code === '0A000') {
+        this.#names.clear()
+        this.#generation++
+      }
+      throw err
+    })
+  }
+}
+
 /** Advisory lock key of window closing (an arbitrary constant: "sota" in ASCII). */
 const WINDOW_LOCK_KEY = 0x736f7461
 
 function openPostgres(url: string, poolSize: number): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 })
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    idleTimeoutMillis: 30_000,
+    Client: PreparingClient,
+  })
   // An idle client that loses its server must not crash the process; the next query reports the failure.
   pool.on('error', () => {})
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })

@@ -1,0 +1,63 @@
+/**
+ * The database layer's own promises on PostgreSQL: parameterised statements are prepared once per
+ * connection and reused; a table changed under a prepared statement costs one refused call, not a broken
+ * connection; the number kept per connection is bounded. (SQLite's reuse is covered by every other test.)
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { sql } from 'kysely'
+import { createTestDatabase, type TestDatabase, testDialect } from '../support/database.ts'
+
+describe('PostgreSQL prepared statements', { skip: testDialect() !== 'postgres' }, () => {
+  let t: TestDatabase
+  before(async () => {
+    t = await createTestDatabase()
+  })
+  after(async () => {
+    await t?.drop()
+  })
+
+  it('prepares a parameterised statement once per connection and reuses it', async () => {
+    await t.database.db.connection().execute(async (conn) => {
+      for (let i = 0; i < 3; i++) {
+        const { rows } = await sql<{ x: number }>`select ${i}::int + 1 as x`.execute(conn)
+        assert.equal(rows[0]!.x, i + 1)
+      }
+      const { rows } = await sql<{ n: bigint }>`select count(*) as n from pg_prepared_statements
+        where statement = ${'select $1::int + 1 as x'}`.execute(conn)
+      assert.equal(rows[0]!.n, 1n)
+    })
+  })
+
+  it('answers again after a table changed under a prepared statement', async () => {
+    await sql`create table changing (id int primary key)`.execute(t.database.db)
+    await sql`insert into changing values (1)`.execute(t.database.db)
+    await t.database.db.connection().execute(async (conn) => {
+      const read = async () =>
+        (await sql<Record<string, unknown>>`select * from changing where id = ${1}`.execute(conn)).rows
+      assert.deepEqual(await read(), [{ id: 1 }])
+      await sql`alter table changing add column note text default 'new'`.execute(conn)
+      // PostgreSQL refuses the old plan once; the connection then prepares afresh.
+      const first = await read().then(
+        (rows) => rows,
+        (err: { code?: string }) => err.code,
+      )
+      if (first !== '0A000') assert.deepEqual(first, [{ id: 1, note: 'new' }])
+      assert.deepEqual(await read(), [{ id: 1, note: 'new' }])
+    })
+  })
+
+  it('keeps a bounded number per connection and still runs every statement past the bound', async () => {
+    await t.database.db.connection().execute(async (conn) => {
+      for (let i = 0; i < 300; i++) {
+        const { rows } = await sql<{ x: number }>`select ${i}::int as x, ${sql.lit(i)} as k`.execute(conn)
+        assert.equal(rows[0]!.x, i)
+      }
+      // Counted per generation of names (a change of table under a statement starts a new one).
+      const { rows } = await sql<{ n: bigint }>`select count(*) as n from pg_prepared_statements
+        group by split_part(name, '_', 2) order by n desc limit 1`.execute(conn)
+      assert.ok(rows[0]!.n <= 256n, `${rows[0]!.n} statements kept on one connection`)
+      assert.ok(rows[0]!.n >= 250n, 'statements are kept up to the bound')
+    })
+  })
+})
