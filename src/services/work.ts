@@ -541,37 +541,40 @@ export class WorkService {
     limit: number,
   ): Promise<AlgorithmRow[]> {
     const taken = new Set(chosen.map((a) => a.id))
-    let open = seeds.filter((s) => !taken.has(s.id) && s.miner_hotkey !== miner && s.state !== 'evaluating')
-    const authors = [...new Set(open.map((s) => s.miner_hotkey).filter((h): h is string => h !== null))]
-    if (this.config.assignmentSeparateRecipients && authors.length > 0) {
-      // Not even a re-check of a program by a miner paid to the same recipient.
-      const siblings = await trx
-        .selectFrom('miners as o')
-        .select('o.hotkey')
-        .where('o.hotkey', 'in', authors)
-        .where('o.recipient_coldkey', '=', (eb) =>
-          eb.selectFrom('miners as m').select('m.recipient_coldkey').where('m.hotkey', '=', miner),
-        )
-        .execute()
-      const excluded = new Set(siblings.map((r) => r.hotkey))
-      open = open.filter((s) => s.miner_hotkey === null || !excluded.has(s.miner_hotkey))
-    }
+    const open = seeds.filter((s) => !taken.has(s.id) && s.miner_hotkey !== miner && s.state !== 'evaluating')
     if (open.length === 0) return []
-    const done = new Set(
-      (
-        await trx
-          .selectFrom('evaluations')
-          .select('algorithm_id')
-          .where('miner_hotkey', '=', miner)
-          .where(
-            'algorithm_id',
-            'in',
-            open.map((s) => s.id),
-          )
-          .execute()
-      ).map((r) => r.algorithm_id),
-    )
-    return open.filter((s) => !done.has(s.id)).slice(0, Math.max(0, Math.min(limit, MIN_EVALUATE_SET) - chosen.length))
+    // One statement: the seeds this miner has not evaluated yet, and (ASSIGNMENT_SEPARATE_RECIPIENTS) not
+    // even a re-check of a program by a miner paid to the same recipient.
+    const allowed = await trx
+      .selectFrom('algorithms as a')
+      .select('a.id')
+      .where(
+        'a.id',
+        'in',
+        open.map((s) => s.id),
+      )
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('evaluations as e')
+              .select('e.id')
+              .whereRef('e.algorithm_id', '=', 'a.id')
+              .where('e.miner_hotkey', '=', miner),
+          ),
+        ),
+      )
+      .$if(this.config.assignmentSeparateRecipients, (q) =>
+        q.where(
+          sql<boolean>`not exists (select 1 from miners o where o.hotkey = a.miner_hotkey
+            and o.recipient_coldkey = (select m.recipient_coldkey from miners m where m.hotkey = ${miner}))`,
+        ),
+      )
+      .execute()
+    const keep = new Set(allowed.map((r) => r.id))
+    return open
+      .filter((s) => keep.has(s.id))
+      .slice(0, Math.max(0, Math.min(limit, MIN_EVALUATE_SET) - chosen.length))
   }
 
   private async insertAssignment(

@@ -302,9 +302,30 @@ describe('who is offered an algorithm', () => {
       assert.ok(!siblingLease.evaluate_algorithms.some((a) => a.id === id))
       const strangerLease = await stranger!.leaseOk({ eval_batch_size: 64 })
       assert.ok(strangerLease.evaluate_algorithms.some((a) => a.id === id))
-      // Turned off, the sibling is offered it like anyone else.
       await sibling!.submitLeaseOk(siblingLease.lease_id, { evaluations: [], evolutions: [] })
+      await stranger!.submitLeaseOk(strangerLease.lease_id, { evaluations: [], evolutions: [] })
+      // Decided, the program becomes the best seed; with nothing left to evaluate, leases are topped up with re-checks: a stranger is
+      // handed it to re-check, the sibling is not.
+      await t.pool.database.db
+        .updateTable('algorithms')
+        .set({ state: 'scored', consensus_score: 0.999, decided_at: BigInt(t.clock.now()), decided_window: 0n })
+        .where('id', '=', BigInt(id))
+        .execute()
+      await t.pool.database.db
+        .updateTable('algorithms')
+        .set({ state: 'scored', consensus_score: 0.5, decided_at: BigInt(t.clock.now()), decided_window: 0n })
+        .where('state', '=', 'evaluating')
+        .execute()
+      const recheckBy = async (m: TestMiner): Promise<boolean> => {
+        const lease = await m.leaseOk({ eval_batch_size: 64 })
+        await m.submitLeaseOk(lease.lease_id, { evaluations: [], evolutions: [] })
+        assert.ok(lease.evaluate_algorithms.length > 0, 'a short lease is topped up with re-checks')
+        return lease.evaluate_algorithms.some((a) => a.id === id)
+      }
+      assert.equal(await recheckBy(rest[1]!), true)
+      assert.equal(await recheckBy(sibling!), false)
     })
+    // Turned off, the sibling is offered it like anyone else.
     await withPool({ ASSIGNMENT_SPREAD: '0', ASSIGNMENT_SEPARATE_RECIPIENTS: 'false' }, async (t) => {
       const [author, sibling, , ...rest] = await TestMiner.many(t.app, 6)
       await author!.setRecipient(rest[0]!.hotkey)
