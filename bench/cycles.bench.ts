@@ -37,22 +37,55 @@ async function drive(target: string, url: string, count: number): Promise<Run> {
   return { target, miners: count, ...(await runCycles(miners, seconds)), errors }
 }
 
-export async function benchCycles(): Promise<Array<Run & { ratio_to_ceiling: number }>> {
-  const runs: Run[] = []
+type Target = 'sqlite' | 'postgres' | 'postgres-tcp'
+
+/**
+ * Each store run is paired with a ceiling run just before it at the same concurrency: the machine's speed
+ * drifts over minutes (shared cores), so a ratio to a ceiling measured long before would carry the drift.
+ * PostgreSQL is reached over its Unix socket when it is on this host (see the README), and once more over
+ * TCP loopback at 50 miners to show what the transport costs.
+ */
+export async function benchCycles(): Promise<Array<Run & { ceiling_cycles_per_s: number; ratio_to_ceiling: number }>> {
+  const plan: Array<{ target: Target; miners: number }> = []
+  for (const kind of stores()) {
+    for (const n of CONCURRENCY) plan.push({ target: kind, miners: n })
+    if (kind === 'postgres') plan.push({ target: 'postgres-tcp', miners: CONCURRENCY[0]! })
+  }
+  const urls = new Map<Target, string>()
+  const results: Array<Run & { ceiling_cycles_per_s: number; ratio_to_ceiling: number }> = []
   const ceilingPort = await freePort()
   const ceiling = await startScript(new URL('./ceiling-server.ts', import.meta.url).pathname, [], ceilingPort)
+  const run = async (): Promise<void> => {
+    for (const step of plan) {
+      const bare = await drive('ceiling', ceiling.url, step.miners)
+      const r = await drive(step.target, urls.get(step.target)!, step.miners)
+      results.push({
+        ...r,
+        ceiling_cycles_per_s: bare.cycles_per_s,
+        ratio_to_ceiling: round(r.cycles_per_s / bare.cycles_per_s, 2),
+      })
+    }
+  }
+  // One pool server per target, all started before the first run and idle while another is driven.
+  const targets = [...new Set(plan.map((p) => p.target))]
+  const withServers = async (i: number): Promise<void> => {
+    if (i === targets.length) return await run()
+    const target = targets[i]!
+    await withPoolServer(
+      target === 'sqlite' ? 'sqlite' : 'postgres',
+      async (server) => {
+        urls.set(target, server.url)
+        await withServers(i + 1)
+      },
+      { transport: target === 'postgres-tcp' ? 'tcp' : 'socket' },
+    )
+  }
   try {
-    for (const n of CONCURRENCY) runs.push(await drive('ceiling', ceiling.url, n))
+    await withServers(0)
   } finally {
     await ceiling.stop()
   }
-  for (const kind of stores()) {
-    await withPoolServer(kind, async (server) => {
-      for (const n of CONCURRENCY) runs.push(await drive(kind, server.url, n))
-    })
-  }
-  const ceilingOf = (n: number): number => runs.find((r) => r.target === 'ceiling' && r.miners === n)?.cycles_per_s ?? 0
-  return runs.map((r) => ({ ...r, ratio_to_ceiling: round(r.cycles_per_s / ceilingOf(r.miners), 2) }))
+  return results
 }
 
 if (process.argv[1]?.endsWith('cycles.bench.ts')) {

@@ -1,5 +1,5 @@
 /** Shared pieces of the benchmark scripts: flags, result files, tables. */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { percentile, type SimulatedMiner } from '../src/simulation/miner.ts'
@@ -24,11 +24,33 @@ export function stores(): Array<'sqlite' | 'postgres'> {
   throw new Error('--store expects sqlite, postgres or both')
 }
 
+/** PostgreSQL's Unix socket on this host, when the benchmarks' database is the local default one. */
+const LOCAL_SOCKET_DIR = '/var/run/postgresql'
+const localSocket = (): string | undefined =>
+  process.env.TEST_POSTGRES_URL === undefined && existsSync(`${LOCAL_SOCKET_DIR}/.s.PGSQL.5432`)
+    ? LOCAL_SOCKET_DIR
+    : undefined
+
+/**
+ * How the pool server reaches PostgreSQL: over the Unix socket when the database is on this host (what the
+ * README advises an operator to do), or `tcp` to measure the loopback instead.
+ */
+export function postgresUrl(url: string, transport: 'socket' | 'tcp' = 'socket'): string {
+  const dir = localSocket()
+  if (transport === 'tcp' || dir === undefined) return url
+  const parsed = new URL(url)
+  parsed.hostname = 'localhost'
+  parsed.port = ''
+  parsed.searchParams.set('host', dir)
+  return parsed.toString()
+}
+
 export const machine = () => ({
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
   memory_gib: Math.round(totalmem() / 2 ** 30),
   node: process.version,
+  postgres_transport: localSocket() === undefined ? 'tcp' : 'unix socket',
 })
 
 export function writeResult(name: string, data: unknown): void {
@@ -121,7 +143,7 @@ export async function runCycles(
 export async function withPoolServer<T>(
   kind: 'sqlite' | 'postgres',
   fn: (server: { url: string; port: number }) => Promise<T>,
-  options: { env?: Record<string, string>; seed?: (url: string) => Promise<void> } = {},
+  options: { env?: Record<string, string>; seed?: (url: string) => Promise<void>; transport?: 'socket' | 'tcp' } = {},
 ): Promise<T> {
   const store = kind === 'sqlite' ? createSqliteStore('sotapool-bench-') : await createPostgresStore('sotapool_bench')
   try {
@@ -130,7 +152,7 @@ export async function withPoolServer<T>(
       0,
       await freePort(),
       {
-        DATABASE_URL: store.url,
+        DATABASE_URL: kind === 'postgres' ? postgresUrl(store.url, options.transport) : store.url,
         LOG_LEVEL: 'warn',
         RATE_LIMIT_PER_MINUTE: '0',
         RATE_LIMIT_IP_PER_MINUTE: '0',
