@@ -147,6 +147,15 @@ export interface Offer {
  * (evaluations so far plus open hand-outs below its sample target); fewest evaluations first, then oldest.
  * `ids` restricts the pick to those algorithms.
  */
+/** Condition on `algorithms as a`: `miner` has not evaluated it. */
+export const notEvaluatedBy = (miner: string) =>
+  sql<boolean>`not exists (select 1 from evaluations e where e.algorithm_id = a.id and e.miner_hotkey = ${miner})`
+
+/** Condition on `algorithms as a`: its author is not paid to `miner`'s recipient. */
+export const notBySameRecipient = (miner: string) =>
+  sql<boolean>`not exists (select 1 from miners o where o.hotkey = a.miner_hotkey
+    and o.recipient_coldkey = (select m.recipient_coldkey from miners m where m.hotkey = ${miner}))`
+
 export async function evaluationCandidates(
   db: Queryable,
   args: {
@@ -175,12 +184,7 @@ export async function evaluationCandidates(
     .where('a.state', '=', 'evaluating')
     .where('a.dsl_readable', '=', 1n)
     .where((eb) => eb.or([eb('a.miner_hotkey', 'is', null), eb('a.miner_hotkey', '!=', args.miner)]))
-    .$if(args.separateRecipients === true, (q) =>
-      q.where(
-        sql<boolean>`not exists (select 1 from miners o where o.hotkey = a.miner_hotkey
-          and o.recipient_coldkey = (select m.recipient_coldkey from miners m where m.hotkey = ${args.miner}))`,
-      ),
-    )
+    .$if(args.separateRecipients === true, (q) => q.where(notBySameRecipient(args.miner)))
     .$if(offer !== undefined && offer.bounds.length > 0, (q) => {
       // The rank of this miner for the algorithm against the bound of the step it has waited to (see
       // domain/assignment.ts), scaled by the miner's trust relative to a newcomer's when `byTrust`; a
@@ -203,17 +207,7 @@ export async function evaluationCandidates(
           < (case when ${target} * ${bound} < ${BigInt(DRAW_MODULUS)} then ${target} * ${bound} else ${BigInt(DRAW_MODULUS)} end) * ${scale}`,
       )
     })
-    .where((eb) =>
-      eb.not(
-        eb.exists(
-          eb
-            .selectFrom('evaluations as e')
-            .select('e.id')
-            .whereRef('e.algorithm_id', '=', 'a.id')
-            .where('e.miner_hotkey', '=', args.miner),
-        ),
-      ),
-    )
+    .where(notEvaluatedBy(args.miner))
     // Open hand-outs are counted from the algorithm's items (by index), each item's assignment looked up
     // by key: driven from active assignments instead, the count read every one of them per candidate.
     .where((eb) =>

@@ -38,6 +38,8 @@ import {
   repeatKind,
   seedSet,
   toRecords,
+  notEvaluatedBy,
+  notBySameRecipient,
   type AlgorithmRow,
   type Offer,
 } from './algorithms.ts'
@@ -553,28 +555,11 @@ export class WorkService {
         'in',
         open.map((s) => s.id),
       )
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('evaluations as e')
-              .select('e.id')
-              .whereRef('e.algorithm_id', '=', 'a.id')
-              .where('e.miner_hotkey', '=', miner),
-          ),
-        ),
-      )
-      .$if(this.config.assignmentSeparateRecipients, (q) =>
-        q.where(
-          sql<boolean>`not exists (select 1 from miners o where o.hotkey = a.miner_hotkey
-            and o.recipient_coldkey = (select m.recipient_coldkey from miners m where m.hotkey = ${miner}))`,
-        ),
-      )
+      .where(notEvaluatedBy(miner))
+      .$if(this.config.assignmentSeparateRecipients, (q) => q.where(notBySameRecipient(miner)))
       .execute()
     const keep = new Set(allowed.map((r) => r.id))
-    return open
-      .filter((s) => keep.has(s.id))
-      .slice(0, Math.max(0, Math.min(limit, MIN_EVALUATE_SET) - chosen.length))
+    return open.filter((s) => keep.has(s.id)).slice(0, Math.max(0, Math.min(limit, MIN_EVALUATE_SET) - chosen.length))
   }
 
   private async insertAssignment(
