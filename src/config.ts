@@ -298,6 +298,12 @@ export const CONFIG_VARIABLES = {
   ),
   dslMaxBytes: def('DSL_MAX_BYTES', '16384', 'Largest algorithm accepted, in UTF-8 bytes.', integer(64, 1024 * 1024)),
   leaseTtlS: def('LEASE_TTL_S', '900', 'Seconds a lease or batch stays active.', integer(10, 86400)),
+  seedCacheMs: def(
+    'SEED_CACHE_MS',
+    '1000',
+    "Milliseconds a process reuses a task type's seed set and gossip for further leases. Its own decisions that change a seed set refresh it at once; gossip, and other processes' decisions, within this time. 0: read them for every lease.",
+    integer(0, 60_000),
+  ),
   leaseEnforceWindow: def('LEASE_ENFORCE_WINDOW', 'false', 'At most one lease per miner per window.', boolean),
   leaseEvolveBudget: def('LEASE_EVOLVE_BUDGET', '1', 'Evolutions a lease may submit.', integer(0, 64)),
   leaseMinIterations: def(

@@ -30,23 +30,49 @@ export const randomDraw = (): bigint => BigInt(randomInt(1, DRAW_MODULUS))
 
 export const BUILT_IN_SEED_DIR = fileURLToPath(new URL('../../seeds/', import.meta.url))
 
-export async function toRecords(db: Queryable, rows: readonly AlgorithmRow[]): Promise<AlgorithmRecord[]> {
+/**
+ * Parent lists by algorithm id. An algorithm's parents are written with it and never change, and the
+ * same algorithms are handed out again and again (to each miner of a sample, as seeds to every lease), so
+ * a process keeps the lists it has read (at most `max`, oldest out first).
+ */
+export class ParentLists {
+  readonly #lists = new Map<bigint, number[]>()
+  constructor(private readonly max = 100_000) {}
+
+  get(id: bigint): number[] | undefined {
+    return this.#lists.get(id)
+  }
+
+  set(id: bigint, parents: number[]): void {
+    if (this.#lists.size >= this.max) this.#lists.delete(this.#lists.keys().next().value as bigint)
+    this.#lists.set(id, parents)
+  }
+}
+
+/** The records miners receive for `rows`; parents from `known` where it has them, the rest in one query. */
+export async function toRecords(
+  db: Queryable,
+  rows: readonly AlgorithmRow[],
+  known?: ParentLists,
+): Promise<AlgorithmRecord[]> {
   if (rows.length === 0) return []
-  const parents = await db
-    .selectFrom('algorithm_parents')
-    .select(['algorithm_id', 'parent_id'])
-    .where(
-      'algorithm_id',
-      'in',
-      rows.map((r) => r.id),
-    )
-    .orderBy('parent_id')
-    .execute()
   const byChild = new Map<bigint, number[]>()
-  for (const p of parents) {
-    const list = byChild.get(p.algorithm_id) ?? []
-    list.push(Number(p.parent_id))
-    byChild.set(p.algorithm_id, list)
+  const missing: bigint[] = []
+  for (const r of rows) {
+    const list = known?.get(r.id)
+    if (list === undefined) missing.push(r.id)
+    else byChild.set(r.id, list)
+  }
+  if (missing.length > 0) {
+    const parents = await db
+      .selectFrom('algorithm_parents')
+      .select(['algorithm_id', 'parent_id'])
+      .where('algorithm_id', 'in', missing)
+      .orderBy('parent_id')
+      .execute()
+    for (const id of missing) byChild.set(id, [])
+    for (const p of parents) byChild.get(p.algorithm_id)!.push(Number(p.parent_id))
+    if (known !== undefined) for (const id of missing) known.set(id, byChild.get(id)!)
   }
   return rows.map((r) => ({
     id: Number(r.id),
@@ -55,7 +81,7 @@ export async function toRecords(db: Queryable, rows: readonly AlgorithmRow[]): P
     task_type: r.task_type,
     status: r.state,
     score: r.consensus_score,
-    parent_ids: byChild.get(r.id) ?? [],
+    parent_ids: [...byChild.get(r.id)!],
     miner_hotkey: r.miner_hotkey,
     algorithm_hash: r.algorithm_hash,
   }))

@@ -11,7 +11,7 @@ import type { Config } from '../config.ts'
 import type { Database, Queryable } from '../db/database.ts'
 import { isUniqueViolation } from '../db/database.ts'
 import type { AlgorithmsTable, DB } from '../db/schema.ts'
-import type { AssignmentKind, AssignmentRole, AssignmentStatus, BatchKind, DecidedState } from '../domain/work.ts'
+import type { AssignmentKind, AssignmentRole, AssignmentStatus, BatchKind } from '../domain/work.ts'
 import { offerBounds } from '../domain/assignment.ts'
 import { judgeSample, samplePolicy, trustWeight } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
@@ -33,16 +33,16 @@ import type {
 import {
   countEvaluationCandidates,
   evaluationCandidates,
-  gossipIds,
   oneOriginal,
   repeatKind,
-  seedSet,
   toRecords,
   notEvaluatedBy,
+  ParentLists,
   notBySameRecipient,
   type AlgorithmRow,
   type Offer,
 } from './algorithms.ts'
+import { SeedCache, type DecidedAlgorithm } from './seed-cache.ts'
 
 /**
  * What a submission problem is about: the reported iterations, the evolutions as a whole, or one item
@@ -110,7 +110,14 @@ export class WorkService {
     private readonly currentWindow: () => number,
     /** Source of each new algorithm's secret assignment draw. */
     private readonly draw: () => bigint,
-  ) {}
+  ) {
+    this.seedCache = new SeedCache(config.seedCacheMs, this.parents)
+  }
+
+  /** Parent lists already read (they never change). */
+  private readonly parents = new ParentLists()
+  /** Seed sets and gossip shared by every lease of a task type (services/seed-cache.ts). */
+  private readonly seedCache: SeedCache
 
   /** Active miners by the clock's ACTIVE_REFRESH_MS period: the draw's offers are sized from it. */
   private active: { period: number; count: number } | undefined
@@ -152,6 +159,13 @@ export class WorkService {
     const nowMs = this.now()
     const timeoutAt = nowMs + this.config.leaseTtlS * 1000
     const rules = await this.offerRules(nowMs)
+    const shared = await this.seedCache.get(
+      this.database.db,
+      request.taskType,
+      request.seedBatchSize,
+      request.gossipLimit,
+    )
+    const seeds = shared.seeds
     // Rows picked for evaluation stay locked until commit (PostgreSQL, see handOut): everything that does
     // not need them runs before they are locked, and the records are read after commit (an algorithm's
     // parents never change). A lease that a crash of the database server loses is asked for again by its
@@ -160,9 +174,6 @@ export class WorkService {
       async (trx) => {
         await this.claimAssignmentSlot(trx, request.miner, nowMs)
         if (this.config.leaseEnforceWindow) await this.claimLeaseWindow(trx, request.miner, request.windowNumber)
-        const seeds = await seedSet(trx, request.taskType, request.seedBatchSize)
-        const gossip = await gossipIds(trx, request.taskType, request.gossipLimit)
-
         const candidates = await this.handOut(trx, {
           taskType: request.taskType,
           miner: request.miner,
@@ -192,24 +203,22 @@ export class WorkService {
             ...candidates.map((a) => ({ role: 'evaluate' as const, id: a.id })),
             ...rechecks.map((a) => ({ role: 'recheck' as const, id: a.id })),
             ...seeds.map((a) => ({ role: 'seed' as const, id: a.id })),
-            ...gossip.map((g) => ({ role: 'gossip' as const, id: BigInt(g) })),
+            ...shared.gossip.map((g) => ({ role: 'gossip' as const, id: BigInt(g) })),
           ],
         })
-        return { id, evaluate, seeds, gossip }
+        return { id, evaluate }
       },
       { durable: false },
     )
-    // One parents query for both lists.
-    const records = await toRecords(this.database.db, [...picked.evaluate, ...picked.seeds])
     const response: LeaseResponse = {
       lease_id: picked.id,
       window_number: request.windowNumber,
       timeout_at: isoTime(timeoutAt) as string,
       evolve_budget: this.config.leaseEvolveBudget,
       task_type: request.taskType,
-      evaluate_algorithms: records.slice(0, picked.evaluate.length),
-      seed_algorithms: records.slice(picked.evaluate.length),
-      gossip: { task_type: request.taskType, algorithm_ids: picked.gossip },
+      evaluate_algorithms: await toRecords(this.database.db, picked.evaluate, this.parents),
+      seed_algorithms: [...shared.seedRecords],
+      gossip: { task_type: request.taskType, algorithm_ids: [...shared.gossip] },
     }
     this.metrics.leases.inc({ kind: 'lease' })
     return response
@@ -221,17 +230,18 @@ export class WorkService {
     const timeoutAt = nowMs + this.config.leaseTtlS * 1000
     const windowNumber = this.currentWindow()
     const rules = await this.offerRules(nowMs)
+    const { seeds } = await this.seedCache.get(this.database.db, taskType, BATCH_EVOLVE_SEEDS, 0)
     const picked = await this.database.transaction(
       async (trx) => {
         await this.claimAssignmentSlot(trx, miner, nowMs)
         let kind: BatchKind = preference ?? 'evaluate'
-        let algorithms: AlgorithmRow[] =
+        let algorithms: readonly AlgorithmRow[] =
           kind === 'evaluate'
             ? await this.handOut(trx, { taskType, miner, nowMs, limit: BATCH_EVALUATE_SIZE, rules })
-            : await seedSet(trx, taskType, BATCH_EVOLVE_SEEDS)
+            : seeds
         if (algorithms.length === 0 && preference === undefined) {
           kind = 'evolve'
-          algorithms = await seedSet(trx, taskType, BATCH_EVOLVE_SEEDS)
+          algorithms = seeds
         }
         if (algorithms.length === 0) throw new PoolError('POOL_ERR_NO_WORK', `No ${kind} work available right now`)
         const id = randomUUID()
@@ -396,7 +406,7 @@ export class WorkService {
           .limit(REJUDGE_BATCH)
           .$if(this.database.dialect === 'postgres', (q) => q.forNoKeyUpdate().skipLocked())
           .execute()
-        if (parked.length === 0) return 0
+        if (parked.length === 0) return []
         const closed = await trx
           .selectFrom('window_closes')
           .select((eb) => eb.fn.max('window_number').as('last'))
@@ -407,7 +417,7 @@ export class WorkService {
         const final = new Set(
           parked.filter((a) => Number(a.offered_at ?? a.created_at) + parkMs <= nowMs).map((a) => a.id),
         )
-        let count = 0
+        const decided: DecidedAlgorithm[] = []
         for (const taskType of new Set(parked.map((a) => a.task_type))) {
           const mine = parked
             .filter((a) => a.task_type === taskType)
@@ -419,14 +429,15 @@ export class WorkService {
             { windowNumber, nowMs, activeMiners: active },
             { final },
           )
-          count += states.length
-          for (const state of states) this.metrics.consensusDecisions.inc({ state })
+          decided.push(...states)
+          for (const { state } of states) this.metrics.consensusDecisions.inc({ state })
         }
-        return count
+        return decided
       },
       { windows: 'shared' },
     )
-    return decided
+    this.seedCache.decided(decided)
+    return decided.length
   }
 
   /** Marks every assignment past its timeout expired; their unsubmitted slots are free again. */
@@ -538,7 +549,7 @@ export class WorkService {
   private async bootstrapFill(
     trx: Queryable,
     miner: string,
-    seeds: AlgorithmRow[],
+    seeds: readonly AlgorithmRow[],
     chosen: AlgorithmRow[],
     limit: number,
   ): Promise<AlgorithmRow[]> {
@@ -708,7 +719,7 @@ export class WorkService {
     windowNumber: number,
     activeMiners: number,
   ) {
-    if (evaluations.length === 0) return { accepted: 0, decided: [] as DecidedState[] }
+    if (evaluations.length === 0) return { accepted: 0, decided: [] as DecidedAlgorithm[] }
     const nowMs = this.now()
     const sorted = [...evaluations].sort((a, b) => a.algorithm_id - b.algorithm_id)
     const inserted = await trx
@@ -786,7 +797,7 @@ export class WorkService {
     { windowNumber, nowMs, activeMiners }: { windowNumber: number; nowMs: number; activeMiners: number },
     /** Re-judging parked samples; `final`: those parked for CONSENSUS_PARK_S, set aside if still unclear. */
     rejudge?: { final: ReadonlySet<bigint> },
-  ): Promise<DecidedState[]> {
+  ): Promise<DecidedAlgorithm[]> {
     if (complete.length === 0) return []
     const c = this.config
     const votes = await trx
@@ -822,7 +833,7 @@ export class WorkService {
       },
       activeMiners - 1,
     )
-    const states: DecidedState[] = []
+    const states: DecidedAlgorithm[] = []
     const outcomes: Array<{ id: bigint; outcome: EvaluationOutcome }> = []
     for (const { id: algorithmId, target } of complete) {
       const own = votes.filter((v) => v.algorithm_id === algorithmId).slice(0, target)
@@ -880,7 +891,7 @@ export class WorkService {
           id: v.id,
           outcome: agreeing.has(v.miner_hotkey) ? 'agree' : disagreeing.has(v.miner_hotkey) ? 'disagree' : 'none',
         })
-      states.push(decision.state)
+      states.push({ id: algorithmId, state: decision.state, score: decision.score })
     }
     if (outcomes.length === 0) return states
     const byId = new Map(votes.map((v) => [v.id, v.miner_hotkey]))
@@ -1076,9 +1087,10 @@ export class WorkService {
     return rows[0]?.id
   }
 
-  private recordSubmission(kind: AssignmentKind, evaluated: { accepted: number; decided: DecidedState[] }): void {
+  private recordSubmission(kind: AssignmentKind, evaluated: { accepted: number; decided: DecidedAlgorithm[] }): void {
+    this.seedCache.decided(evaluated.decided)
     this.metrics.submissions.inc({ kind })
     this.metrics.evaluations.inc(evaluated.accepted)
-    for (const state of evaluated.decided) this.metrics.consensusDecisions.inc({ state })
+    for (const { state } of evaluated.decided) this.metrics.consensusDecisions.inc({ state })
   }
 }

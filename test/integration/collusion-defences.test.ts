@@ -292,7 +292,9 @@ describe('who is offered an algorithm', () => {
   })
 
   it('keys paid to one recipient never evaluate one another’s programs, not even as a re-check', async () => {
-    await withPool({ ASSIGNMENT_SPREAD: '0' }, async (t) => {
+    // SEED_CACHE_MS 0: the decisions below are written to the database directly, not by the pool, so
+    // they would reach its seed sets only after the cache time.
+    await withPool({ ASSIGNMENT_SPREAD: '0', SEED_CACHE_MS: '0' }, async (t) => {
       const [author, sibling, stranger, ...rest] = await TestMiner.many(t.app, 6)
       const wallet = rest[0]!.hotkey
       assert.equal((await author!.setRecipient(wallet)).statusCode, 200)

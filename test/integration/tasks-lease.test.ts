@@ -427,6 +427,8 @@ describe('POST /api/v1/tasks/lease: choosing the work', () => {
       }
       const fifth = await miners[4]!.leaseOk({ eval_batch_size: 64 })
       assert.deepEqual(ids(fifth.evaluate_algorithms), seeds.slice(0, 2))
+      // The fourth lease's seed set is not handed out again: its seeds have been decided since.
+      assert.ok(fifth.seed_algorithms.every((s) => s.status === 'scored'))
       const submitted = await miners[4]!.submitLeaseOk(fifth.lease_id, {
         evaluations: fifth.evaluate_algorithms.map((x) => ({ algorithm_id: x.id, score: 0.4 })),
       })
