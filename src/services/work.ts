@@ -800,10 +800,19 @@ export class WorkService {
   ): Promise<DecidedAlgorithm[]> {
     if (complete.length === 0) return []
     const c = this.config
+    // The votes, and on each row the task type's best score so far (one statement).
     const votes = await trx
       .selectFrom('evaluations as e')
       .leftJoin('miners as m', 'm.hotkey', 'e.miner_hotkey')
       .select(['e.id', 'e.algorithm_id', 'e.miner_hotkey', 'e.score', 'm.trust_agreements', 'm.trust_disagreements'])
+      .select((eb) =>
+        eb
+          .selectFrom('algorithms as b')
+          .select((x) => x.fn.max('b.consensus_score').as('best'))
+          .where('b.task_type', '=', taskType)
+          .where('b.state', '=', 'scored')
+          .as('best'),
+      )
       .where(
         'e.algorithm_id',
         'in',
@@ -812,13 +821,7 @@ export class WorkService {
       .orderBy('e.algorithm_id')
       .orderBy('e.id')
       .execute()
-    const best = await trx
-      .selectFrom('algorithms')
-      .select((eb) => eb.fn.max('consensus_score').as('best'))
-      .where('task_type', '=', taskType)
-      .where('state', '=', 'scored')
-      .executeTakeFirst()
-    let bestScore = best?.best ?? null
+    let bestScore = votes[0]?.best ?? null
     const weigh = (v: (typeof votes)[number]): number =>
       c.voteWeighting === 'equal' ? 1 : trustWeight(v.trust_agreements ?? 0, v.trust_disagreements ?? 0, c.trustPrior)
     // The author cannot evaluate its own program: one fewer than the active miners can.
