@@ -21,20 +21,27 @@ interface Run {
   p99_ms: number
   p99_over_p50: number
   errors: number
+  /** The failed requests by route, status and code, e.g. `submit 409 POOL_ERR_…`. */
+  error_codes: string
 }
 
 async function drive(target: string, url: string, count: number): Promise<Run> {
-  let errors = 0
+  const codes = new Map<string, number>()
   const miners = await Promise.all(
     Array.from(
       { length: count },
       async (_, i) =>
         new SimulatedMiner(await keyFromSecret(`//bench-${target}-${count}-${i}`), url, i % 5 !== 0, (c) => {
-          if (c.status !== 200) errors++
+          if (c.status === 200) return
+          const key = `${c.route} ${c.status} ${c.code ?? ''}`.trim()
+          codes.set(key, (codes.get(key) ?? 0) + 1)
         }),
     ),
   )
-  return { target, miners: count, ...(await runCycles(miners, seconds)), errors }
+  const run = await runCycles(miners, seconds)
+  const errors = [...codes.values()].reduce((a, b) => a + b, 0)
+  const error_codes = errors === 0 ? '-' : [...codes].map(([k, n]) => `${n}× ${k}`).join(', ')
+  return { target, miners: count, ...run, errors, error_codes }
 }
 
 type Target = 'sqlite' | 'postgres' | 'postgres-tcp'

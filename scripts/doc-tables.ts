@@ -37,7 +37,7 @@ export function perfTable(results: Row): string {
   for (const r of cycles.filter((c) => c.target !== 'ceiling')) {
     const bare = r.ceiling_cycles_per_s ?? ceiling(r.miners)?.cycles_per_s ?? 0
     lines.push(
-      `| Signed lease → submit cycles, closed loop, ${r.miners} miners, ${storeName(r.target)} | ${n(r.cycles_per_s)} cycles/s; p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms (p99/p50 ${r.p99_over_p50}) | bare route verifying the same sr25519 headers${r.ceiling_cycles_per_s === undefined ? '' : ', run just before'}: ${n(bare)} cycles/s | ${r.ratio_to_ceiling} (goal ≥ 0.8) |`,
+      `| Signed lease → submit cycles, closed loop, ${r.miners} miners, ${storeName(r.target)} | ${n(r.cycles_per_s)} cycles/s; p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms (p99/p50 ${r.p99_over_p50})${r.errors > 0 ? `; ${n(r.errors)} failed requests${r.error_codes === undefined ? '' : ` (${r.error_codes})`}` : ''} | bare route verifying the same sr25519 headers${r.ceiling_cycles_per_s === undefined ? '' : ', run just before'}: ${n(bare)} cycles/s | ${r.ratio_to_ceiling} (goal ≥ 0.8) |`,
     )
   }
   for (const r of (results.latency ?? []) as Row[]) {
