@@ -3,6 +3,7 @@
  * every query runs unchanged on SQLite and PostgreSQL. Integers come back as `bigint` from both drivers
  * (BIGINT columns everywhere), so amounts never pass through a lossy JavaScript number.
  */
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
@@ -40,6 +41,12 @@ export interface TransactionOptions {
    * transaction-scoped advisory lock; SQLite's write transactions are exclusive already.
    */
   windows?: 'shared' | 'exclusive'
+  /**
+   * Queue behind every other transaction started with the same key, until commit. PostgreSQL takes a
+   * transaction-scoped advisory lock on the key's hash, so no row is locked; SQLite's write transactions
+   * are exclusive already.
+   */
+  queue?: string
 }
 
 // BIGINT and NUMERIC arrive as strings from pg; integers are read exactly, fractional numerics as numbers.
@@ -204,6 +211,13 @@ class PreparingClient extends pg.Client {
 
 /** Advisory lock key of window closing (an arbitrary constant: "sota" in ASCII). */
 const WINDOW_LOCK_KEY = 0x736f7461
+/**
+ * Class of the two-key advisory locks of `queue` ("queu" in ASCII; PostgreSQL keeps two-key locks apart
+ * from one-key ones). The second key is a 32-bit hash of the queue key: two keys that share a hash only
+ * queue behind each other.
+ */
+const QUEUE_LOCK_CLASS = 0x71756575
+const queueLockKey = (key: string): number => createHash('sha256').update(key).digest().readInt32BE(0)
 
 function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({
@@ -226,6 +240,9 @@ function openPostgres(url: string, poolSize: number): Database {
       if (options.durable === false) start.push('set local synchronous_commit = off')
       if (options.windows === 'shared') start.push(`select pg_advisory_xact_lock_shared(${WINDOW_LOCK_KEY})`)
       if (options.windows === 'exclusive') start.push(`select pg_advisory_xact_lock(${WINDOW_LOCK_KEY})`)
+      // Only integers enter this text: the key itself is hashed here.
+      if (options.queue !== undefined)
+        start.push(`select pg_advisory_xact_lock(${QUEUE_LOCK_CLASS}, ${queueLockKey(options.queue)})`)
       return await db.connection().execute(async (conn) => {
         await sql.raw(start.join('; ')).execute(conn)
         try {

@@ -208,7 +208,7 @@ export class WorkService {
         })
         return { id, evaluate }
       },
-      { durable: false },
+      { durable: false, queue: request.miner },
     )
     const response: LeaseResponse = {
       lease_id: picked.id,
@@ -261,7 +261,7 @@ export class WorkService {
         })
         return { id, kind, algorithms }
       },
-      { durable: false },
+      { durable: false, queue: miner },
     )
     const response: BatchResponse = {
       batch_id: picked.id,
@@ -453,27 +453,20 @@ export class WorkService {
 
   // --- inside transactions -------------------------------------------------------------------
 
-  /** Frees the miner from an expired assignment, then refuses if an active one remains (one statement). */
+  /**
+   * Frees the miner from an expired assignment, then refuses if an active one remains (one statement). The
+   * caller's transaction queues behind the miner's other leases first (`queue: miner`), before any algorithm
+   * row is locked: a lease waiting on the other's new assignment while holding rows that one needs would
+   * deadlock (PostgreSQL). The queue is an advisory lock, not the miner's row: a submission of the same
+   * miner still committing holds its assignment's row, which this statement waits for, and may need to
+   * lock the miner's row to record its trust. The statement's snapshot predates a wait, so an assignment
+   * committed meanwhile is caught by the one-active-assignment index at insert instead.
+   */
   private async claimAssignmentSlot(trx: Transaction<DB>, miner: string, nowMs: number): Promise<void> {
-    // One miner's concurrent requests queue here, before any algorithm row is locked: a request waiting
-    // on the other's new assignment while holding rows that one needs would deadlock (PostgreSQL).
-    // On PostgreSQL the lock is taken in the same statement, by a data-modifying CTE (which always runs, unlike
-    // a SELECT … FOR UPDATE the plan might never read). The statement's snapshot predates a wait for the lock,
-    // so an assignment committed meanwhile is caught by the one-active-assignment index at insert instead.
-    const locked = this.database.dialect === 'postgres'
-    const source = locked
-      ? trx.with('m', (db) =>
-          db
-            .updateTable('miners')
-            .set((eb) => ({ last_seen: eb.ref('last_seen') }))
-            .where('hotkey', '=', miner)
-            .returning('hotkey'),
-        )
-      : trx
-    const active = await source
+    const active = await trx
       .updateTable('assignments')
       .set({ status: sql<AssignmentStatus>`case when timeout_at <= ${BigInt(nowMs)} then 'expired' else status end` })
-      .where('miner_hotkey', '=', locked ? sql<string>`(select hotkey from m)` : miner)
+      .where('miner_hotkey', '=', miner)
       .where('status', '=', 'active')
       .returning('status')
       .execute()

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import pg from 'pg'
 import { validateAlgorithm } from '../../src/domain/dsl/index.ts'
+import { testDialect } from '../support/database.ts'
 import { VECTOR_TIME_MS, type TestPool, WINDOW_MS, withTestPool as withPool, seedIds } from '../support/pool.ts'
 import { TestMiner, evolvedProgram, reformattedProgram, type LeaseBody } from '../support/miner.ts'
 
@@ -927,4 +929,61 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
       assert.ok(!ids(lease.evaluate_algorithms).includes(theirs))
     })
   })
+
+  it(
+    "a miner's next lease waits for its own submission still committing, and neither fails (PostgreSQL)",
+    { skip: testDialect() !== 'postgres' },
+    async () => {
+      await withPool({}, async (t) => {
+        const [b, c, a] = await TestMiner.many(t.app, 3)
+        const seeds = (await seedIds(t)).slice(0, 2)
+        const seed = seeds[0]!
+        const evaluations = seeds.map((id) => ({ algorithm_id: id, score: 0.5 }))
+        const leases = [await b!.leaseOk({ eval_batch_size: 2 }), await c!.leaseOk({ eval_batch_size: 2 })]
+        const leaseA = await a!.leaseOk({ eval_batch_size: 2 })
+        for (const l of [...leases, leaseA]) assert.deepEqual(ids(l.evaluate_algorithms), seeds)
+        await b!.submitLeaseOk(leases[0]!.lease_id, { evaluations })
+        await c!.submitLeaseOk(leases[1]!.lease_id, { evaluations })
+        // Another session holds the seed's row: A's submission (the sample's third evaluation, so it decides
+        // and records A's trust) takes its assignment, then waits; A's next lease comes in behind it.
+        const holder = new pg.Client({ connectionString: t.url })
+        await holder.connect()
+        try {
+          await holder.query('begin')
+          await holder.query('select id from algorithms where id = $1 for update', [seed])
+          const submitting = a!.submitLease(leaseA.lease_id, { evaluations })
+          await waitForLockWaits(holder, 1)
+          const leasing = a!.lease({ eval_batch_size: 2 })
+          await waitForLockWaits(holder, 2)
+          await holder.query('rollback')
+          const [submitted, leased] = await Promise.all([submitting, leasing])
+          assert.equal(submitted.statusCode, 200, submitted.body)
+          assert.equal(leased.statusCode, 200, leased.body)
+        } finally {
+          await holder.end()
+        }
+        const decided = await t.pool.database.db
+          .selectFrom('algorithms')
+          .select('state')
+          .where('id', 'in', seeds.map(BigInt))
+          .execute()
+        assert.deepEqual(
+          decided.map((d) => d.state),
+          ['scored', 'scored'],
+        )
+      })
+    },
+  )
 })
+
+/** Waits until `count` sessions of this database are waiting for a lock. */
+async function waitForLockWaits(client: pg.Client, count: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const { rows } = await client.query(
+      "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+    )
+    if ((rows[0] as { n: number }).n >= count) return
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  throw new Error(`fewer than ${count} sessions waited for a lock`)
+}
