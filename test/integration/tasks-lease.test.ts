@@ -930,50 +930,48 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
     })
   })
 
-  it(
-    "a miner's next lease waits for its own submission still committing, and neither fails (PostgreSQL)",
-    { skip: testDialect() !== 'postgres' },
-    async () => {
-      await withPool({}, async (t) => {
-        const [b, c, a] = await TestMiner.many(t.app, 3)
-        const seeds = (await seedIds(t)).slice(0, 2)
-        const seed = seeds[0]!
-        const evaluations = seeds.map((id) => ({ algorithm_id: id, score: 0.5 }))
-        const leases = [await b!.leaseOk({ eval_batch_size: 2 }), await c!.leaseOk({ eval_batch_size: 2 })]
-        const leaseA = await a!.leaseOk({ eval_batch_size: 2 })
-        for (const l of [...leases, leaseA]) assert.deepEqual(ids(l.evaluate_algorithms), seeds)
-        await b!.submitLeaseOk(leases[0]!.lease_id, { evaluations })
-        await c!.submitLeaseOk(leases[1]!.lease_id, { evaluations })
-        // Another session holds the seed's row: A's submission (the sample's third evaluation, so it decides
-        // and records A's trust) takes its assignment, then waits; A's next lease comes in behind it.
-        const holder = new pg.Client({ connectionString: t.url })
-        await holder.connect()
-        try {
-          await holder.query('begin')
-          await holder.query('select id from algorithms where id = $1 for update', [seed])
-          const submitting = a!.submitLease(leaseA.lease_id, { evaluations })
-          await waitForLockWaits(holder, 1)
-          const leasing = a!.lease({ eval_batch_size: 2 })
-          await waitForLockWaits(holder, 2)
-          await holder.query('rollback')
-          const [submitted, leased] = await Promise.all([submitting, leasing])
-          assert.equal(submitted.statusCode, 200, submitted.body)
-          assert.equal(leased.statusCode, 200, leased.body)
-        } finally {
-          await holder.end()
-        }
-        const decided = await t.pool.database.db
-          .selectFrom('algorithms')
-          .select('state')
-          .where('id', 'in', seeds.map(BigInt))
-          .execute()
-        assert.deepEqual(
-          decided.map((d) => d.state),
-          ['scored', 'scored'],
-        )
-      })
-    },
-  )
+  it("a miner's next lease waits for its own submission still committing, and neither fails (PostgreSQL)", {
+    skip: testDialect() !== 'postgres',
+  }, async () => {
+    await withPool({}, async (t) => {
+      const [b, c, a] = await TestMiner.many(t.app, 3)
+      const seeds = (await seedIds(t)).slice(0, 2)
+      const seed = seeds[0]!
+      const evaluations = seeds.map((id) => ({ algorithm_id: id, score: 0.5 }))
+      const leases = [await b!.leaseOk({ eval_batch_size: 2 }), await c!.leaseOk({ eval_batch_size: 2 })]
+      const leaseA = await a!.leaseOk({ eval_batch_size: 2 })
+      for (const l of [...leases, leaseA]) assert.deepEqual(ids(l.evaluate_algorithms), seeds)
+      await b!.submitLeaseOk(leases[0]!.lease_id, { evaluations })
+      await c!.submitLeaseOk(leases[1]!.lease_id, { evaluations })
+      // Another session holds the seed's row: A's submission (the sample's third evaluation, so it decides
+      // and records A's trust) takes its assignment, then waits; A's next lease comes in behind it.
+      const holder = new pg.Client({ connectionString: t.url })
+      await holder.connect()
+      try {
+        await holder.query('begin')
+        await holder.query('select id from algorithms where id = $1 for update', [seed])
+        const submitting = a!.submitLease(leaseA.lease_id, { evaluations })
+        await waitForLockWaits(holder, 1)
+        const leasing = a!.lease({ eval_batch_size: 2 })
+        await waitForLockWaits(holder, 2)
+        await holder.query('rollback')
+        const [submitted, leased] = await Promise.all([submitting, leasing])
+        assert.equal(submitted.statusCode, 200, submitted.body)
+        assert.equal(leased.statusCode, 200, leased.body)
+      } finally {
+        await holder.end()
+      }
+      const decided = await t.pool.database.db
+        .selectFrom('algorithms')
+        .select('state')
+        .where('id', 'in', seeds.map(BigInt))
+        .execute()
+      assert.deepEqual(
+        decided.map((d) => d.state),
+        ['scored', 'scored'],
+      )
+    })
+  })
 })
 
 /** Waits until `count` sessions of this database are waiting for a lock. */
