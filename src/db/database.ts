@@ -19,7 +19,11 @@ export interface Database {
   readonly dialect: Dialect
   /** Where the data lives, without secrets: the SQLite file, or the PostgreSQL URL without its password. */
   readonly label: string
-  /** Runs `fn` in one transaction: all of it commits or none. SQLite takes the write lock up front. */
+  /**
+   * Runs `fn` in one transaction: all of it commits or none. SQLite takes the write lock up front.
+   * PostgreSQL runs `fn` again (at most three times in all) when the transaction was chosen as a deadlock
+   * victim or failed to serialize, so `fn` must not act outside the database before it returns.
+   */
   transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>, options?: TransactionOptions): Promise<T>
   ping(): Promise<boolean>
   /** SQLite only: an online, consistent copy of the database into `file` while the pool keeps running. */
@@ -217,6 +221,9 @@ const WINDOW_LOCK_KEY = 0x736f7461
  * queue behind each other.
  */
 const QUEUE_LOCK_CLASS = 0x71756575
+/** deadlock_detected and serialization_failure: the transaction was rolled back and may simply run again. */
+const RETRIED_CODES = new Set(['40P01', '40001'])
+const TRANSACTION_TRIES = 3
 const queueLockKey = (key: string): number => createHash('sha256').update(key).digest().readInt32BE(0)
 
 function openPostgres(url: string, poolSize: number): Database {
@@ -243,17 +250,27 @@ function openPostgres(url: string, poolSize: number): Database {
       // Only integers enter this text: the key itself is hashed here.
       if (options.queue !== undefined)
         start.push(`select pg_advisory_xact_lock(${QUEUE_LOCK_CLASS}, ${queueLockKey(options.queue)})`)
-      return await db.connection().execute(async (conn) => {
-        await sql.raw(start.join('; ')).execute(conn)
+      const attempt = async (): Promise<Awaited<ReturnType<typeof fn>>> =>
+        await db.connection().execute(async (conn) => {
+          await sql.raw(start.join('; ')).execute(conn)
+          try {
+            const result = await fn(conn as unknown as Transaction<DB>)
+            await sql`commit`.execute(conn)
+            return result
+          } catch (err) {
+            await sql`rollback`.execute(conn).catch(() => {})
+            throw err
+          }
+        })
+      // A deadlock victim (or a serialization failure) left no trace: it runs again from the start, as
+      // PostgreSQL advises, instead of failing a request that did nothing wrong.
+      for (let tries = 1; ; tries++) {
         try {
-          const result = await fn(conn as unknown as Transaction<DB>)
-          await sql`commit`.execute(conn)
-          return result
+          return await attempt()
         } catch (err) {
-          await sql`rollback`.execute(conn).catch(() => {})
-          throw err
+          if (tries >= TRANSACTION_TRIES || !RETRIED_CODES.has((err as { code?: unknown }).code as string)) throw err
         }
-      })
+      }
     },
     ping: async () =>
       await sql`select 1`.execute(db).then(

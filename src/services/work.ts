@@ -101,6 +101,20 @@ interface OfferRules {
   separateRecipients: boolean
 }
 
+/**
+ * What judging samples did inside a transaction, for the metrics once it has committed (a transaction
+ * may run again, see Database.transaction; one rolled back counts nothing).
+ */
+interface Judged {
+  decided: DecidedAlgorithm[]
+  /** Samples parked (unclear, waiting for CONSENSUS_PARK_S). */
+  parked: number
+  /** The reason of each sample extended. */
+  extended: string[]
+}
+
+const nothingJudged = (): Judged => ({ decided: [], parked: 0, extended: [] })
+
 export class WorkService {
   constructor(
     private readonly database: Database,
@@ -323,7 +337,7 @@ export class WorkService {
       },
       { windows: 'shared' },
     )
-    this.recordSubmission('evolve', { accepted: 0, decided: [] })
+    this.recordSubmission('evolve', { accepted: 0, ...nothingJudged() })
     return {
       status: 'accepted' as const,
       batch_id: batchId,
@@ -395,7 +409,7 @@ export class WorkService {
     const nowMs = this.now()
     const active = await this.activeMiners(nowMs)
     const n = this.config.consensusSampleSize
-    const decided = await this.database.transaction(
+    const judged = await this.database.transaction(
       async (trx) => {
         const parked = await trx
           .selectFrom('algorithms')
@@ -406,7 +420,7 @@ export class WorkService {
           .limit(REJUDGE_BATCH)
           .$if(this.database.dialect === 'postgres', (q) => q.forNoKeyUpdate().skipLocked())
           .execute()
-        if (parked.length === 0) return []
+        if (parked.length === 0) return nothingJudged()
         const closed = await trx
           .selectFrom('window_closes')
           .select((eb) => eb.fn.max('window_number').as('last'))
@@ -417,27 +431,28 @@ export class WorkService {
         const final = new Set(
           parked.filter((a) => Number(a.offered_at ?? a.created_at) + parkMs <= nowMs).map((a) => a.id),
         )
-        const decided: DecidedAlgorithm[] = []
+        const all = nothingJudged()
         for (const taskType of new Set(parked.map((a) => a.task_type))) {
           const mine = parked
             .filter((a) => a.task_type === taskType)
             .map((a) => ({ id: a.id, target: Number(a.evaluation_count) }))
-          const states = await this.decide(
+          const result = await this.decide(
             trx,
             taskType,
             mine,
             { windowNumber, nowMs, activeMiners: active },
             { final },
           )
-          decided.push(...states)
-          for (const { state } of states) this.metrics.consensusDecisions.inc({ state })
+          all.decided.push(...result.decided)
+          all.parked += result.parked
+          all.extended.push(...result.extended)
         }
-        return decided
+        return all
       },
       { windows: 'shared' },
     )
-    this.seedCache.decided(decided)
-    return decided.length
+    this.recordJudged(judged)
+    return judged.decided.length
   }
 
   /** Marks every assignment past its timeout expired; their unsubmitted slots are free again. */
@@ -712,7 +727,7 @@ export class WorkService {
     windowNumber: number,
     activeMiners: number,
   ) {
-    if (evaluations.length === 0) return { accepted: 0, decided: [] as DecidedAlgorithm[] }
+    if (evaluations.length === 0) return { accepted: 0, ...nothingJudged() }
     const nowMs = this.now()
     const sorted = [...evaluations].sort((a, b) => a.algorithm_id - b.algorithm_id)
     const inserted = await trx
@@ -773,7 +788,7 @@ export class WorkService {
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     return {
       accepted: evaluations.length,
-      decided: await this.decide(trx, assignment.task_type, complete, { windowNumber, nowMs, activeMiners }),
+      ...(await this.decide(trx, assignment.task_type, complete, { windowNumber, nowMs, activeMiners })),
     }
   }
 
@@ -790,8 +805,8 @@ export class WorkService {
     { windowNumber, nowMs, activeMiners }: { windowNumber: number; nowMs: number; activeMiners: number },
     /** Re-judging parked samples; `final`: those parked for CONSENSUS_PARK_S, set aside if still unclear. */
     rejudge?: { final: ReadonlySet<bigint> },
-  ): Promise<DecidedAlgorithm[]> {
-    if (complete.length === 0) return []
+  ): Promise<Judged> {
+    if (complete.length === 0) return nothingJudged()
     const c = this.config
     // The votes, and on each row the task type's best score so far (one statement).
     const votes = await trx
@@ -829,7 +844,7 @@ export class WorkService {
       },
       activeMiners - 1,
     )
-    const states: DecidedAlgorithm[] = []
+    const done = nothingJudged()
     const outcomes: Array<{ id: bigint; outcome: EvaluationOutcome }> = []
     for (const { id: algorithmId, target } of complete) {
       const own = votes.filter((v) => v.algorithm_id === algorithmId).slice(0, target)
@@ -849,7 +864,7 @@ export class WorkService {
             .set({ offered_at: BigInt(nowMs) })
             .where('id', '=', algorithmId)
             .execute()
-          this.metrics.consensusParked.inc()
+          done.parked++
         }
         continue
       }
@@ -859,7 +874,7 @@ export class WorkService {
           .set({ sample_target: BigInt(judged.to), offered_at: BigInt(nowMs) })
           .where('id', '=', algorithmId)
           .execute()
-        this.metrics.consensusExtensions.inc({ reason: judged.reason })
+        done.extended.push(judged.reason)
         continue
       }
       const decision = judged.decision
@@ -887,9 +902,9 @@ export class WorkService {
           id: v.id,
           outcome: agreeing.has(v.miner_hotkey) ? 'agree' : disagreeing.has(v.miner_hotkey) ? 'disagree' : 'none',
         })
-      states.push({ id: algorithmId, state: decision.state, score: decision.score })
+      done.decided.push({ id: algorithmId, state: decision.state, score: decision.score })
     }
-    if (outcomes.length === 0) return states
+    if (outcomes.length === 0) return done
     const byId = new Map(votes.map((v) => [v.id, v.miner_hotkey]))
     const tally = new Map<string, { agree: number; disagree: number }>()
     for (const o of outcomes) {
@@ -914,7 +929,7 @@ export class WorkService {
         outcomes.map((o) => o.id),
       )
       .execute()
-    return states
+    return done
   }
 
   /**
@@ -1083,10 +1098,17 @@ export class WorkService {
     return rows[0]?.id
   }
 
-  private recordSubmission(kind: AssignmentKind, evaluated: { accepted: number; decided: DecidedAlgorithm[] }): void {
-    this.seedCache.decided(evaluated.decided)
+  private recordSubmission(kind: AssignmentKind, evaluated: { accepted: number } & Judged): void {
     this.metrics.submissions.inc({ kind })
     this.metrics.evaluations.inc(evaluated.accepted)
-    for (const { state } of evaluated.decided) this.metrics.consensusDecisions.inc({ state })
+    this.recordJudged(evaluated)
+  }
+
+  /** After commit: the decisions reach the seed cache, and everything judged the metrics. */
+  private recordJudged(judged: Judged): void {
+    this.seedCache.decided(judged.decided)
+    for (const { state } of judged.decided) this.metrics.consensusDecisions.inc({ state })
+    if (judged.parked > 0) this.metrics.consensusParked.inc(judged.parked)
+    for (const reason of judged.extended) this.metrics.consensusExtensions.inc({ reason })
   }
 }

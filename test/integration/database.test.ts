@@ -1,7 +1,8 @@
 /**
  * The database layer's own promises on PostgreSQL: parameterised statements are prepared once per
  * connection and reused; a table changed under a prepared statement costs one refused call, not a broken
- * connection; the number kept per connection is bounded. (SQLite's reuse is covered by every other test.)
+ * connection; the number kept per connection is bounded; a deadlock victim runs again, any other failure
+ * does not. (SQLite's reuse is covered by every other test.)
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -61,3 +62,67 @@ describe('PostgreSQL prepared statements', { skip: testDialect() !== 'postgres' 
     })
   })
 })
+
+describe('PostgreSQL transactions', { skip: testDialect() !== 'postgres' }, () => {
+  let t: TestDatabase
+  before(async () => {
+    t = await createTestDatabase()
+    await sql`create table pair (id int primary key, n int not null)`.execute(t.database.db)
+    await sql`insert into pair values (1, 0), (2, 0)`.execute(t.database.db)
+  })
+  after(async () => {
+    await t?.drop()
+  })
+
+  it('runs a deadlock victim again, so both transactions of a deadlock happen once', async () => {
+    let runs = 0
+    const locked = { first: signal(), second: signal() }
+    // Each locks one row, waits until the other holds the other row, then wants it: a deadlock.
+    const bump = (mine: number, theirs: number, own: Signal, other: Promise<void>) =>
+      t.database.transaction(async (trx) => {
+        runs++
+        await sql`update pair set n = n + 1 where id = ${mine}`.execute(trx)
+        own.resolve()
+        await other
+        await sql`update pair set n = n + 1 where id = ${theirs}`.execute(trx)
+      })
+    await Promise.all([
+      bump(1, 2, locked.first, locked.second.promise),
+      bump(2, 1, locked.second, locked.first.promise),
+    ])
+    assert.equal(runs, 3, 'one of the two ran again')
+    const { rows } = await sql<{ n: number }>`select n from pair order by id`.execute(t.database.db)
+    assert.deepEqual(
+      rows.map((r) => r.n),
+      [2, 2],
+    )
+  })
+
+  it('runs a transaction that failed for any other reason once, and leaves no trace of it', async () => {
+    let runs = 0
+    await assert.rejects(
+      t.database.transaction(async (trx) => {
+        runs++
+        await sql`update pair set n = n + 10 where id = 1`.execute(trx)
+        await sql`insert into pair values (2, 0)`.execute(trx)
+      }),
+      (err: { code?: string }) => err.code === '23505',
+    )
+    assert.equal(runs, 1)
+    const { rows } = await sql<{ n: number }>`select n from pair where id = 1`.execute(t.database.db)
+    assert.equal(rows[0]!.n, 2)
+  })
+})
+
+interface Signal {
+  promise: Promise<void>
+  resolve(): void
+}
+
+function signal(): Signal {
+  let resolve = (): void => {}
+  const promise = new Promise<void>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
+}
