@@ -26,6 +26,8 @@ export interface Database {
    */
   transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>, options?: TransactionOptions): Promise<T>
   ping(): Promise<boolean>
+  /** Transactions this process ran again after a deadlock or serialization failure (PostgreSQL; SQLite 0). */
+  readonly retried: number
   /** SQLite only: an online, consistent copy of the database into `file` while the pool keeps running. */
   backup?(file: string): Promise<void>
   close(): Promise<void>
@@ -138,6 +140,7 @@ function openSqlite(file: string, create: boolean): Database {
         () => true,
         () => false,
       ),
+    retried: 0,
     backup: async (file) => {
       await connection.backup(file)
     },
@@ -236,6 +239,7 @@ function openPostgres(url: string, poolSize: number): Database {
   // An idle client that loses its server must not crash the process; the next query reports the failure.
   pool.on('error', () => {})
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+  let retried = 0
   return {
     db,
     dialect: 'postgres',
@@ -269,8 +273,12 @@ function openPostgres(url: string, poolSize: number): Database {
           return await attempt()
         } catch (err) {
           if (tries >= TRANSACTION_TRIES || !RETRIED_CODES.has((err as { code?: unknown }).code as string)) throw err
+          retried++
         }
       }
+    },
+    get retried() {
+      return retried
     },
     ping: async () =>
       await sql`select 1`.execute(db).then(

@@ -53,6 +53,13 @@ export function registerPoolGauges(pool: PoolContext): void {
   gauge('sotapool_active_miners', 'Miners seen in the last hour', async (g) => {
     g.set((await pool.miners.counts(pool.clock.now())).activeLastHour)
   })
+  gauge(
+    'sotapool_db_transactions_retried',
+    "This process's transactions run again after a PostgreSQL deadlock or serialization failure, since it started",
+    (g) => {
+      g.set(pool.database.retried)
+    },
+  )
   gauge('sotapool_active_leases', 'Active leases and batches not past their timeout', async (g) => {
     const row = await db
       .selectFrom('assignments')

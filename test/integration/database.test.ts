@@ -76,6 +76,7 @@ describe('PostgreSQL transactions', { skip: testDialect() !== 'postgres' }, () =
 
   it('runs a deadlock victim again, so both transactions of a deadlock happen once', async () => {
     let runs = 0
+    const retriedBefore = t.database.retried
     const locked = { first: signal(), second: signal() }
     // Each locks one row, waits until the other holds the other row, then wants it: a deadlock.
     const bump = (mine: number, theirs: number, own: Signal, other: Promise<void>) =>
@@ -91,6 +92,7 @@ describe('PostgreSQL transactions', { skip: testDialect() !== 'postgres' }, () =
       bump(2, 1, locked.second, locked.first.promise),
     ])
     assert.equal(runs, 3, 'one of the two ran again')
+    assert.equal(t.database.retried, retriedBefore + 1)
     const { rows } = await sql<{ n: number }>`select n from pair order by id`.execute(t.database.db)
     assert.deepEqual(
       rows.map((r) => r.n),
@@ -109,6 +111,7 @@ describe('PostgreSQL transactions', { skip: testDialect() !== 'postgres' }, () =
       (err: { code?: string }) => err.code === '23505',
     )
     assert.equal(runs, 1)
+    assert.equal(t.database.retried, 1, 'only the deadlock victim above ran again')
     const { rows } = await sql<{ n: number }>`select n from pair where id = 1`.execute(t.database.db)
     assert.equal(rows[0]!.n, 2)
   })
