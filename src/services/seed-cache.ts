@@ -88,7 +88,8 @@ const RECENT_DECISIONS = 1024
 function changesSeeds(seeds: readonly AlgorithmRow[], limit: number, decision: DecidedAlgorithm): boolean {
   if (seeds.some((s) => s.id === decision.id)) return true
   if (decision.state !== 'scored' || limit === 0) return false
-  // Not full, or not all scored: any scored algorithm comes before the built-in seeds that fill it.
-  if (seeds.length < limit || seeds.some((s) => s.state !== 'scored')) return true
+  // Not full: it enters. Full: it enters above the last seed, the lowest score or a built-in seed filling up
+  // (not decided, so without a score: any score comes before it).
+  if (seeds.length < limit) return true
   return (decision.score ?? Number.NEGATIVE_INFINITY) >= (seeds.at(-1)!.consensus_score ?? Number.NEGATIVE_INFINITY)
 }

@@ -110,7 +110,7 @@ interface Judged {
   /** Samples parked (unclear, waiting for CONSENSUS_PARK_S). */
   parked: number
   /** The reason of each sample extended. */
-  extended: string[]
+  extended: Array<Extract<ReturnType<typeof judgeSample>, { kind: 'extend' }>['reason']>
 }
 
 const nothingJudged = (): Judged => ({ decided: [], parked: 0, extended: [] })
@@ -244,7 +244,11 @@ export class WorkService {
     const timeoutAt = nowMs + this.config.leaseTtlS * 1000
     const windowNumber = this.currentWindow()
     const rules = await this.offerRules(nowMs)
-    const { seeds } = await this.seedCache.get(this.database.db, taskType, BATCH_EVOLVE_SEEDS, 0)
+    // Seeds only where an evolve batch may be handed out: asked for, or the fallback of no preference.
+    const seeds =
+      preference === 'evaluate'
+        ? []
+        : (await this.seedCache.get(this.database.db, taskType, BATCH_EVOLVE_SEEDS, 0)).seeds
     const picked = await this.database.transaction(
       async (trx) => {
         await this.claimAssignmentSlot(trx, miner, nowMs)
@@ -280,7 +284,7 @@ export class WorkService {
     const response: BatchResponse = {
       batch_id: picked.id,
       task_type: picked.kind,
-      algorithms: await toRecords(this.database.db, picked.algorithms),
+      algorithms: await toRecords(this.database.db, picked.algorithms, this.parents),
       timeout_at: isoTime(timeoutAt) as string,
       window_number: windowNumber,
     }
