@@ -1,9 +1,10 @@
 /**
  * Gauges of the pool's state for `/metrics`, read from the database when Prometheus scrapes (so every
  * process reports the same shared state): windows and epochs, close lag, miners, leases, SOTA and
- * credit waiting for a recipient.
+ * credit waiting for a recipient. One count is this process's own: its transactions run again after a
+ * deadlock (kept by the database layer).
  */
-import { Gauge } from 'prom-client'
+import { Counter, Gauge } from 'prom-client'
 import { toNumber } from '../db/database.ts'
 import { windowBlocks } from '../domain/tempo.ts'
 import type { PoolContext } from './context.ts'
@@ -53,13 +54,16 @@ export function registerPoolGauges(pool: PoolContext): void {
   gauge('sotapool_active_miners', 'Miners seen in the last hour', async (g) => {
     g.set((await pool.miners.counts(pool.clock.now())).activeLastHour)
   })
-  gauge(
-    'sotapool_db_transactions_retried',
-    "This process's transactions run again after a PostgreSQL deadlock or serialization failure, since it started",
-    (g) => {
-      g.set(pool.database.retried)
+  new Counter({
+    name: 'sotapool_db_transactions_retried_total',
+    help: "This process's transactions run again after a PostgreSQL deadlock or serialization failure",
+    registers: [registry],
+    collect() {
+      // The database layer counts them; the counter shows that count at each scrape.
+      this.reset()
+      this.inc(pool.database.retried)
     },
-  )
+  })
   gauge('sotapool_active_leases', 'Active leases and batches not past their timeout', async (g) => {
     const row = await db
       .selectFrom('assignments')

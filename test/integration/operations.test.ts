@@ -92,6 +92,7 @@ describe('signals', () => {
       assert.equal(value('sotapool_active_leases'), 1)
       assert.equal(value('sotapool_credit_awaiting_recipient_units'), 1000)
       assert.equal(value('sotapool_credit_awaiting_recipient_miners'), 1)
+      assert.equal(value('sotapool_db_transactions_retried_total'), t.pool.database.retried)
       assert.match(text, /^sotapool_sota_score\{task_type="cifar10_binary"\} 0\.5$/m)
       // A window ended and not closed shows as lag.
       t.clock.advance(WINDOW_MS + 60_000)
