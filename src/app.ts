@@ -59,7 +59,7 @@ export function createFastify(pool: PoolContext, options: AppOptions = {}): Fast
   app.decorate('pool', pool)
   if (options.logger !== undefined && pool.config.requestLogLevel !== 'silent') {
     const level = pool.config.requestLogLevel
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       request.log[level](
         {
           method: request.method,
@@ -69,6 +69,7 @@ export function createFastify(pool: PoolContext, options: AppOptions = {}): Fast
         },
         'request',
       )
+      done()
     })
   }
   app.setValidatorCompiler(validatorCompiler)
@@ -81,30 +82,38 @@ export function createFastify(pool: PoolContext, options: AppOptions = {}): Fast
     }
   })
   // Clients post `{}`-like bodies without one; an absent body reads as an empty object.
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     if (
       (request.method === 'POST' || request.method === 'PUT') &&
       (request.body === undefined || request.body === null)
     ) {
       request.body = {}
     }
+    done()
   })
   // Text with a NUL character cannot be stored in PostgreSQL and names nothing here: refuse it up front,
   // in the URL and in JSON strings (`\u0000`), instead of letting it reach a query.
-  app.addHook('onRequest', async (request) => {
-    if (/%00/i.test(request.url))
-      throw new PoolError('POOL_ERR_BAD_REQUEST', 'Bad request: NUL characters are not allowed in URLs')
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.url.includes('%00')) {
+      done(new PoolError('POOL_ERR_BAD_REQUEST', 'Bad request: NUL characters are not allowed in URLs'))
+      return
+    }
+    done()
   })
   // Per-IP limit before any parsing or signature work, so a flood costs little; probes are exempt.
   const perIp = new RateLimiter(pool.config.rateLimitIpPerMinute, () => pool.clock.now())
   if (perIp.enabled) {
-    app.addHook('onRequest', async (request) => {
-      if (UNLIMITED_PATHS.test(request.url)) return
-      const wait = perIp.take(request.ip)
-      if (wait !== undefined)
-        throw new PoolError('POOL_ERR_RATE_LIMITED', `Too many requests from this address; retry after ${wait} s`, {
-          'retry-after': String(wait),
-        })
+    app.addHook('onRequest', (request, _reply, done) => {
+      const wait = UNLIMITED_PATHS.test(request.url) ? undefined : perIp.take(request.ip)
+      if (wait !== undefined) {
+        done(
+          new PoolError('POOL_ERR_RATE_LIMITED', `Too many requests from this address; retry after ${wait} s`, {
+            'retry-after': String(wait),
+          }),
+        )
+        return
+      }
+      done()
     })
   }
   // Security headers only where a route asks for them (the HTML pages, see http/security-headers.ts).

@@ -158,14 +158,17 @@ export default fp(
     // A refused request must leave no trace, so its signature becomes usable again. This runs before the
     // response leaves (onSend, not onResponse): a client retrying as soon as it reads the refusal must find
     // the signature released, on PostgreSQL too.
-    app.addHook('onSend', async (request, reply) => {
+    app.addHook('onSend', (request, reply, payload, done) => {
       const signature = request.consumedSignature
-      if (signature !== undefined && reply.statusCode >= 400) {
-        request.consumedSignature = undefined
-        await pool.signatures
-          .release(signature)
-          .catch((err: unknown) => request.log.warn({ err }, 'could not release signature'))
+      if (signature === undefined || reply.statusCode < 400) {
+        done(null, payload)
+        return
       }
+      request.consumedSignature = undefined
+      pool.signatures
+        .release(signature)
+        .catch((err: unknown) => request.log.warn({ err }, 'could not release signature'))
+        .finally(() => done(null, payload))
     })
   },
   { name: 'pool-auth' },

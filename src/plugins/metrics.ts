@@ -20,7 +20,7 @@ function checkToken(authorization: string | undefined, token: string, production
 export default fp(
   async (app, opts: { metrics: PoolMetrics; token: string; production: boolean }) => {
     const { metrics } = opts
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       const labels = {
         method: request.method,
         // The route pattern, not the URL, keeps label cardinality bounded.
@@ -29,6 +29,7 @@ export default fp(
       }
       metrics.requests.inc(labels)
       metrics.latency.observe(labels, reply.elapsedTime / 1000)
+      done()
     })
     app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
       checkToken(request.headers.authorization, opts.token, opts.production)
