@@ -15,6 +15,7 @@ import { flag, printTable, round, startScript, stores, withPoolServer, writeResu
 const leaves = flag('leaves', 100_000)
 const seconds = flag('seconds', 10)
 const CONNECTIONS = 50
+const WARM_UP_S = 2
 
 /** Stores a closed epoch 1 with `leaves` random leaves, as an epoch close would; returns the hotkeys. */
 async function seedEpoch(url: string): Promise<string[]> {
@@ -73,12 +74,13 @@ async function seedEpoch(url: string): Promise<string[]> {
 async function hammer(
   base: string,
   paths: string[],
+  duration = seconds,
 ): Promise<{ requests_per_s: number; p50_ms: number; p99_ms: number; non2xx: number; bytes_per_response: number }> {
   let i = 0
   const result = await autocannon({
     url: base,
     connections: CONNECTIONS,
-    duration: seconds,
+    duration,
     requests: [
       { method: 'GET', setupRequest: (req: { path: string }) => ({ ...req, path: paths[i++ % paths.length]! }) },
     ],
@@ -101,6 +103,8 @@ export async function benchProofs() {
       async (server) => {
         const sample = await (await fetch(`${server.url}/claims/epoch/1/proof/${hotkeys[0]!}`)).text()
         const paths = hotkeys.slice(0, 10_000).map((h) => `/claims/epoch/1/proof/${h}`)
+        // Each target is warmed up before it is measured (compiled code, sockets), the same for both.
+        await hammer(server.url, paths, WARM_UP_S)
         const pool = await hammer(server.url, paths)
         const ceiling = await startScript(
           new URL('./ceiling-server.ts', import.meta.url).pathname,
@@ -108,10 +112,9 @@ export async function benchProofs() {
           await freePort(),
         )
         try {
-          const bare = await hammer(
-            ceiling.url,
-            paths.map((_, j) => `/constant/${j}`),
-          )
+          const constants = paths.map((_, j) => `/constant/${j}`)
+          await hammer(ceiling.url, constants, WARM_UP_S)
+          const bare = await hammer(ceiling.url, constants)
           results.push({
             target: `pool (${kind})`,
             leaves,
