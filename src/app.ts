@@ -94,26 +94,24 @@ export function createFastify(pool: PoolContext, options: AppOptions = {}): Fast
   // Text with a NUL character cannot be stored in PostgreSQL and names nothing here: refuse it up front,
   // in the URL and in JSON strings (`\u0000`), instead of letting it reach a query.
   app.addHook('onRequest', (request, _reply, done) => {
-    if (request.url.includes('%00')) {
-      done(new PoolError('POOL_ERR_BAD_REQUEST', 'Bad request: NUL characters are not allowed in URLs'))
-      return
-    }
-    done()
+    done(
+      request.url.includes('%00')
+        ? new PoolError('POOL_ERR_BAD_REQUEST', 'Bad request: NUL characters are not allowed in URLs')
+        : undefined,
+    )
   })
   // Per-IP limit before any parsing or signature work, so a flood costs little; probes are exempt.
   const perIp = new RateLimiter(pool.config.rateLimitIpPerMinute, () => pool.clock.now())
   if (perIp.enabled) {
     app.addHook('onRequest', (request, _reply, done) => {
       const wait = UNLIMITED_PATHS.test(request.url) ? undefined : perIp.take(request.ip)
-      if (wait !== undefined) {
-        done(
-          new PoolError('POOL_ERR_RATE_LIMITED', `Too many requests from this address; retry after ${wait} s`, {
-            'retry-after': String(wait),
-          }),
-        )
-        return
-      }
-      done()
+      done(
+        wait === undefined
+          ? undefined
+          : new PoolError('POOL_ERR_RATE_LIMITED', `Too many requests from this address; retry after ${wait} s`, {
+              'retry-after': String(wait),
+            }),
+      )
     })
   }
   // Security headers only where a route asks for them (the HTML pages, see http/security-headers.ts).

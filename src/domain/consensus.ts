@@ -278,13 +278,16 @@ export interface SamplePolicy {
   strictSampleSize: number
 }
 
+/** Why a sample is extended instead of decided. */
+export type ExtendReason = 'no_consensus' | 'contested' | 'new_best' | 'rejection'
+
 export type SampleJudgement =
   | { kind: 'decide'; decision: ConsensusDecision }
   | {
       kind: 'extend'
       /** The sample size to collect before judging again. */
       to: number
-      reason: 'no_consensus' | 'contested' | 'new_best' | 'rejection'
+      reason: ExtendReason
       decision: ConsensusDecision
     }
   /** The full sample has no clear answer yet: judge the same votes again once the weights have moved. */

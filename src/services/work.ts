@@ -13,7 +13,7 @@ import { isUniqueViolation } from '../db/database.ts'
 import type { AlgorithmsTable, DB } from '../db/schema.ts'
 import type { AssignmentKind, AssignmentRole, AssignmentStatus, BatchKind } from '../domain/work.ts'
 import { offerBounds } from '../domain/assignment.ts'
-import { judgeSample, samplePolicy, trustWeight } from '../domain/consensus.ts'
+import { type ExtendReason, judgeSample, samplePolicy, trustWeight } from '../domain/consensus.ts'
 import { DslError, validateAlgorithm } from '../domain/dsl/index.ts'
 import type { EvaluationOutcome, RepeatKind } from '../domain/points.ts'
 import { taskInputDim } from '../domain/task-types.ts'
@@ -110,7 +110,7 @@ interface Judged {
   /** Samples parked (unclear, waiting for CONSENSUS_PARK_S). */
   parked: number
   /** The reason of each sample extended. */
-  extended: Array<Extract<ReturnType<typeof judgeSample>, { kind: 'extend' }>['reason']>
+  extended: ExtendReason[]
 }
 
 const nothingJudged = (): Judged => ({ decided: [], parked: 0, extended: [] })
