@@ -487,6 +487,24 @@ describe('a request refused after authentication gives its signature back', () =
     }
   })
 
+  test('a refusal leaves only once its signature is released, however slow the release', async () => {
+    // A slow release (a busy database) makes the order visible: the answer must wait for it.
+    const signatures = tp.pool.signatures
+    let released = false
+    signatures.release = async function (this: typeof signatures, signature: string) {
+      await new Promise((r) => setTimeout(r, 100))
+      await Object.getPrototypeOf(this).release.call(this, signature)
+      released = true
+    }
+    try {
+      const refused = await app.inject({ method: 'POST', url: '/refuse', headers: signedHeaders(miner, NOW_S) })
+      assert.equal(refused.statusCode, 404)
+      assert.equal(released, true, 'the refusal was sent before its signature was released')
+    } finally {
+      delete (signatures as { release?: unknown }).release
+    }
+  })
+
   test('a 500 after auth also gives the signature back, and hides the error', async () => {
     const headers = signedHeaders(miner, NOW_S)
     const failed = await app.inject({ method: 'POST', url: '/boom', headers })
