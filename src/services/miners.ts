@@ -2,11 +2,27 @@
 import { sql } from 'kysely'
 import { isoTime } from '../clock.ts'
 import type { Database } from '../db/database.ts'
-import { isUniqueViolation, toNumber } from '../db/database.ts'
+import { isRetriedFailure, toNumber } from '../db/database.ts'
+import { Batcher } from '../db/batcher.ts'
 import { PoolError } from '../errors.ts'
 import { trustWeight } from '../domain/consensus.ts'
 import { unitsToJson } from '../domain/units.ts'
 import type { MinerRecord, RecipientResponse, RecipientUpdateResponse } from '../schemas/miners.ts'
+
+/** One signed request's record: its hotkey, when, and (state-changing requests) its signature. */
+interface Touch {
+  hotkey: string
+  nowMs: number
+  signature: { value: string; expiresAtMs: number } | undefined
+}
+
+/**
+ * Touches running at once, and most in one batch. Two lanes, so that one batch waiting for a miner row
+ * another transaction holds does not hold every other request back.
+ */
+const TOUCH_BATCHING = { concurrency: 2, maxSize: 256 }
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 export class MinerService {
   constructor(
@@ -17,9 +33,9 @@ export class MinerService {
 
   /**
    * Registers the hotkey if unknown, else refreshes last_seen; tells which happened. Runs on every signed
-   * request, so the common case (a known miner) is one UPDATE; the INSERT only runs for a new hotkey.
-   * With `signature` (state-changing requests) it first records the signature as used: a replay changes
-   * nothing and answers `replay`. On PostgreSQL both writes are one statement, one round trip.
+   * request. With `signature` (state-changing requests) it first records the signature as used: a replay
+   * changes nothing and answers `replay`. Concurrent calls share one batch (`recordTouches`); the INSERT of a
+   * new miner runs apart, for that hotkey only.
    */
   async touch(
     hotkey: string,
@@ -27,39 +43,10 @@ export class MinerService {
     nowMs: number,
     signature?: { value: string; expiresAtMs: number },
   ): Promise<{ created: boolean; replay: boolean }> {
-    const now = BigInt(nowMs)
-    let seen: boolean
-    if (signature !== undefined && this.database.dialect === 'postgres') {
-      const { rows } = await sql<{ consumed: string; seen: string }>`
-        with sig as (
-          insert into used_signatures (signature, hotkey, expires_at) values (${signature.value}, ${hotkey}, ${BigInt(signature.expiresAtMs)})
-          on conflict do nothing returning 1
-        ), upd as (
-          update miners set last_seen = ${now} where hotkey = ${hotkey} and exists (select 1 from sig) returning 1
-        )
-        select (select count(*) from sig) as consumed, (select count(*) from upd) as seen`.execute(this.database.db)
-      if (Number(rows[0]?.consumed ?? 0) === 0) return { created: false, replay: true }
-      seen = Number(rows[0]?.seen ?? 0) > 0
-    } else {
-      if (signature !== undefined) {
-        try {
-          await this.database.db
-            .insertInto('used_signatures')
-            .values({ signature: signature.value, hotkey, expires_at: BigInt(signature.expiresAtMs) })
-            .execute()
-        } catch (err) {
-          if (isUniqueViolation(err)) return { created: false, replay: true }
-          throw err
-        }
-      }
-      const updated = await this.database.db
-        .updateTable('miners')
-        .set({ last_seen: now })
-        .where('hotkey', '=', hotkey)
-        .executeTakeFirst()
-      seen = Number(updated.numUpdatedRows) > 0
-    }
+    const { seen, replay } = await this.touches.call({ hotkey, nowMs, signature })
+    if (replay) return { created: false, replay: true }
     if (seen) return { created: false, replay: false }
+    const now = BigInt(nowMs)
     const inserted = await this.database.db
       .insertInto('miners')
       .values({ hotkey, public_key: publicKeyHex, created_at: now, last_seen: now, draw: this.draw() })
@@ -70,6 +57,109 @@ export class MinerService {
       .executeTakeFirst()
     // Zero rows: a concurrent request registered the hotkey between the two statements.
     return { created: Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0, replay: false }
+  }
+
+  private readonly touches = new Batcher<Touch, { seen: boolean; replay: boolean }>(
+    (batch) => this.recordTouches(batch),
+    TOUCH_BATCHING,
+  )
+
+  /**
+   * One batch of touches: records the new signatures (a signature already used, or named twice in the
+   * batch, is a replay for every call after the first) and refreshes last_seen of each hotkey whose
+   * request stands. `seen` is false for a hotkey not registered yet.
+   */
+  private async recordTouches(batch: Touch[]): Promise<Array<{ seen: boolean; replay: boolean }>> {
+    const firstUse = new Set<string>()
+    const repeated = batch.map((t) => {
+      if (t.signature === undefined) return false
+      if (firstUse.has(t.signature.value)) return true
+      firstUse.add(t.signature.value)
+      return false
+    })
+    const sent = batch.filter((_, i) => !repeated[i])
+    const { consumed, seen } =
+      this.database.dialect === 'postgres' ? await this.touchPostgres(sent) : await this.touchSqlite(sent)
+    return batch.map((t, i) =>
+      repeated[i] || (t.signature !== undefined && !consumed.has(t.signature.value))
+        ? { seen: false, replay: true }
+        : { seen: seen.has(t.hotkey), replay: false },
+    )
+  }
+
+  /**
+   * One statement, one round trip: the signatures in their sort order and the miners' rows in hotkey order
+   * (as every other writer of miner rows locks them), so two batches never wait for each other in a circle.
+   * A batch chosen as a deadlock victim all the same left no trace, and runs again.
+   */
+  private async touchPostgres(sent: Touch[]): Promise<{ consumed: Set<string>; seen: Set<string> }> {
+    const rows = [...sent].sort((a, b) => compare(a.signature?.value ?? '', b.signature?.value ?? ''))
+    const statement = sql<{ consumed: string[]; seen: string[] }>`
+      with input as (
+        select * from unnest(
+          ${rows.map((t) => t.signature?.value ?? null)}::text[], ${rows.map((t) => t.hotkey)}::text[],
+          ${rows.map((t) => t.signature?.expiresAtMs ?? null)}::bigint[], ${rows.map((t) => t.nowMs)}::bigint[]
+        ) with ordinality as t(signature, hotkey, expires_at, seen_at, n)
+      ), sig as (
+        insert into used_signatures (signature, hotkey, expires_at)
+        select signature, hotkey, expires_at from input where signature is not null order by n
+        on conflict do nothing returning signature
+      ), standing as (
+        select hotkey, max(seen_at) as seen_at from input
+        where signature is null or signature in (select signature from sig) group by hotkey
+      ), locked as (
+        select m.hotkey, standing.seen_at from miners m join standing on standing.hotkey = m.hotkey
+        order by m.hotkey for no key update of m
+      ), upd as (
+        update miners m set last_seen = locked.seen_at from locked where m.hotkey = locked.hotkey returning m.hotkey
+      )
+      select coalesce((select array_agg(signature) from sig), '{}') as consumed,
+        coalesce((select array_agg(hotkey) from upd), '{}') as seen`
+    for (let tries = 1; ; tries++) {
+      try {
+        const { rows: result } = await statement.execute(this.database.db)
+        return { consumed: new Set(result[0]?.consumed ?? []), seen: new Set(result[0]?.seen ?? []) }
+      } catch (err) {
+        if (tries >= 3 || !isRetriedFailure(err)) throw err
+      }
+    }
+  }
+
+  /** One write transaction: SQLite takes one writer at a time, so a batch is one commit instead of many. */
+  private async touchSqlite(sent: Touch[]): Promise<{ consumed: Set<string>; seen: Set<string> }> {
+    return await this.database.transaction(async (trx) => {
+      const signed = sent.flatMap((t) =>
+        t.signature === undefined
+          ? []
+          : [{ signature: t.signature.value, hotkey: t.hotkey, expires_at: BigInt(t.signature.expiresAtMs) }],
+      )
+      const consumed = new Set(
+        signed.length === 0
+          ? []
+          : (
+              await trx
+                .insertInto('used_signatures')
+                .values(signed)
+                .onConflict((oc) => oc.doNothing())
+                .returning('signature')
+                .execute()
+            ).map((r) => r.signature),
+      )
+      const latest = new Map<string, number>()
+      for (const t of sent)
+        if (t.signature === undefined || consumed.has(t.signature.value))
+          latest.set(t.hotkey, Math.max(latest.get(t.hotkey) ?? 0, t.nowMs))
+      const seen = new Set<string>()
+      for (const [hotkey, ms] of latest) {
+        const updated = await trx
+          .updateTable('miners')
+          .set({ last_seen: BigInt(ms) })
+          .where('hotkey', '=', hotkey)
+          .executeTakeFirst()
+        if (Number(updated.numUpdatedRows) > 0) seen.add(hotkey)
+      }
+      return { consumed, seen }
+    })
   }
 
   /** The evaluator's record and the weight its votes carry now (README, "Collusion"). */

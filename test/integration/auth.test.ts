@@ -674,3 +674,95 @@ describe('implicit registration and the recipient binding', () => {
     assert.equal(res.json().recipient_coldkey, miner.address)
   })
 })
+
+describe('many signed requests at once (their signatures and last_seen are written in shared batches)', () => {
+  let tp: TestPool
+  before(async () => {
+    tp = await startTestPool()
+  })
+  after(async () => {
+    await tp.close()
+  })
+
+  test('each new key registers once, every fresh signature is accepted and every copy refused', async () => {
+    const keys = await Promise.all(Array.from({ length: 12 }, async (_, i) => await keyFromSecret(`//burst-${i}`)))
+    // Per key: two different signatures of the same message and a copy of the first, all sent at once.
+    const sent = keys.flatMap((key) => {
+      const first = signedHeaders(key, NOW_S)
+      return [
+        { key, headers: first },
+        { key, headers: signedHeaders(key, NOW_S) },
+        { key, headers: { ...first } },
+      ]
+    })
+    const answers = await Promise.all(sent.map(async (s) => await register(tp.app, s.headers)))
+    for (const key of keys) {
+      const mine = answers.filter((_, i) => sent[i]!.key === key)
+      const accepted = mine.filter((r) => r.statusCode === 200)
+      assert.equal(accepted.length, 2, mine.map((r) => r.body).join('\n'))
+      assert.deepEqual(accepted.map((r) => r.json().status).sort(), ['refreshed', 'registered'])
+      const refused = mine.filter((r) => r.statusCode !== 200)
+      assert.equal(refused.length, 1)
+      assertRefused(refused[0]!, 'POOL_ERR_AUTH_REPLAY', 'signature already used')
+    }
+    const stored = await tp.pool.database.db
+      .selectFrom('used_signatures')
+      .select(['signature', 'hotkey'])
+      .where(
+        'hotkey',
+        'in',
+        keys.map((k) => k.address),
+      )
+      .execute()
+    assert.equal(stored.length, keys.length * 2, 'two signatures recorded per key, the copy not again')
+  })
+
+  test('one signature offered by many calls at once is used by exactly one of them', async () => {
+    const key = await keyFromSecret('//burst-same')
+    const publicKey = Buffer.from(key.publicKey).toString('hex')
+    const signature = { value: 'ab'.repeat(64), expiresAtMs: VECTOR_TIME_MS + 600_000 }
+    const touch = async (value: string) =>
+      await tp.pool.miners.touch(key.address, publicKey, VECTOR_TIME_MS, { ...signature, value })
+    // Two calls with other signatures take both lanes; the ten issued while they run share the next batch.
+    const results = await Promise.all([
+      touch('cd'.repeat(64)),
+      touch('ef'.repeat(64)),
+      ...Array.from({ length: 10 }, async () => await touch(signature.value)),
+    ])
+    assert.deepEqual(
+      results.map((r) => r.replay),
+      [false, false, false, ...Array(9).fill(true)],
+      'the first of the ten uses it, the other nine are replays',
+    )
+    assert.equal(results.filter((r) => r.created).length, 1, 'the key registers once')
+  })
+
+  test('a burst of reads and writes from known keys moves every last_seen to the burst time', async () => {
+    const keys = await Promise.all(Array.from({ length: 8 }, async (_, i) => await keyFromSecret(`//burst-seen-${i}`)))
+    for (const key of keys) assert.equal((await register(tp.app, signedHeaders(key, NOW_S))).statusCode, 200)
+    tp.clock.advance(7_000)
+    const at = NOW_S + 7
+    const answers = await Promise.all(
+      keys.flatMap((key) => [
+        register(tp.app, signedHeaders(key, at)),
+        tp.app.inject({ url: STATS, headers: signedHeaders(key, at) }),
+      ]),
+    )
+    assert.deepEqual(
+      answers.map((r) => r.statusCode),
+      answers.map(() => 200),
+      answers.map((r) => r.body).join('\n'),
+    )
+    const seen = await tp.pool.database.db
+      .selectFrom('miners')
+      .select(['hotkey', 'last_seen'])
+      .where(
+        'hotkey',
+        'in',
+        keys.map((k) => k.address),
+      )
+      .execute()
+    assert.equal(seen.length, keys.length)
+    for (const row of seen) assert.equal(row.last_seen, BigInt(at * 1000), row.hotkey)
+  })
+})
