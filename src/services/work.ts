@@ -734,58 +734,26 @@ export class WorkService {
     if (evaluations.length === 0) return { accepted: 0, ...nothingJudged() }
     const nowMs = this.now()
     const sorted = [...evaluations].sort((a, b) => a.algorithm_id - b.algorithm_id)
-    const inserted = await trx
-      .insertInto('evaluations')
-      .values(
-        sorted.map((e) => ({
-          algorithm_id: BigInt(e.algorithm_id),
-          miner_hotkey: miner,
-          assignment_id: assignment.id,
-          score: e.score,
-          window_number: BigInt(windowNumber),
-          created_at: BigInt(nowMs),
-          outcome: null,
-        })),
-      )
-      .onConflict((oc) => oc.columns(['algorithm_id', 'miner_hotkey']).doNothing())
-      .returning('algorithm_id')
-      .execute()
-    if (inserted.length < sorted.length) {
-      const stored = new Set(inserted.map((r) => Number(r.algorithm_id)))
+    const rows = sorted.map((e) => ({
+      algorithm_id: BigInt(e.algorithm_id),
+      miner_hotkey: miner,
+      assignment_id: assignment.id,
+      score: e.score,
+      window_number: BigInt(windowNumber),
+      created_at: BigInt(nowMs),
+      outcome: null,
+    }))
+    const { stored, counted } =
+      this.database.dialect === 'postgres'
+        ? await storeAndCountPostgres(trx, rows)
+        : await storeAndCountSqlite(trx, rows)
+    if (stored.size < sorted.length) {
       const i = evaluations.findIndex((e) => !stored.has(e.algorithm_id))
       throw new SubmissionProblem(
         { part: 'evaluations', item: i, field: 'algorithm_id' },
         `algorithm ${evaluations[i]!.algorithm_id} was already evaluated by this miner`,
       )
     }
-    // Only algorithms still collecting evaluations count these; others keep them as records.
-    const ids = sorted.map((e) => BigInt(e.algorithm_id))
-    const counted =
-      this.database.dialect === 'postgres'
-        ? await trx
-            .updateTable('algorithms')
-            .set((eb) => ({ evaluation_count: eb('algorithms.evaluation_count', '+', 1n) }))
-            .from(
-              trx
-                .selectFrom('algorithms')
-                .select('id')
-                .where('id', 'in', ids)
-                .where('state', '=', 'evaluating')
-                .orderBy('id')
-                .forNoKeyUpdate()
-                .as('l'),
-            )
-            .whereRef('algorithms.id', '=', 'l.id')
-            .where('algorithms.state', '=', 'evaluating')
-            .returning(['algorithms.id', 'algorithms.evaluation_count', 'algorithms.sample_target'])
-            .execute()
-        : await trx
-            .updateTable('algorithms')
-            .set((eb) => ({ evaluation_count: eb('evaluation_count', '+', 1n) }))
-            .where('id', 'in', ids)
-            .where('state', '=', 'evaluating')
-            .returning(['id', 'evaluation_count', 'sample_target'])
-            .execute()
     const complete = counted
       .filter((c) => Number(c.evaluation_count) === Number(c.sample_target ?? this.config.consensusSampleSize))
       .map((c) => ({ id: c.id, target: Number(c.sample_target ?? this.config.consensusSampleSize) }))
@@ -1115,4 +1083,88 @@ export class WorkService {
     if (judged.parked > 0) this.metrics.consensusParked.inc(judged.parked)
     for (const reason of judged.extended) this.metrics.consensusExtensions.inc({ reason })
   }
+}
+
+/** What storing a submission's evaluations did: which algorithms took one, and the counts now collecting. */
+interface StoredEvaluations {
+  stored: Set<number>
+  counted: Array<{ id: bigint; evaluation_count: bigint; sample_target: bigint | null }>
+}
+
+/**
+ * PostgreSQL, one statement: stores the evaluations (each algorithm once per miner) and counts the stored
+ * ones on the algorithms still collecting evaluations, whose rows it locks in id order, as leases lock them.
+ */
+async function storeAndCountPostgres(
+  trx: Transaction<DB>,
+  rows: Array<Insertable<DB['evaluations']>>,
+): Promise<StoredEvaluations> {
+  const result = await trx
+    .with('ins', (db) =>
+      db
+        .insertInto('evaluations')
+        .values(rows)
+        .onConflict((oc) => oc.columns(['algorithm_id', 'miner_hotkey']).doNothing())
+        .returning('algorithm_id'),
+    )
+    .with('l', (db) =>
+      db
+        .selectFrom('algorithms')
+        .select('id')
+        .where('id', 'in', (eb) => eb.selectFrom('ins').select('ins.algorithm_id'))
+        .where('state', '=', 'evaluating')
+        .orderBy('id')
+        .forNoKeyUpdate(),
+    )
+    .with('counted', (db) =>
+      db
+        .updateTable('algorithms')
+        .set((eb) => ({ evaluation_count: eb('algorithms.evaluation_count', '+', 1n) }))
+        .from('l')
+        .whereRef('algorithms.id', '=', 'l.id')
+        .where('algorithms.state', '=', 'evaluating')
+        .returning(['algorithms.id', 'algorithms.evaluation_count', 'algorithms.sample_target']),
+    )
+    .selectNoFrom([
+      sql<string[] | null>`(select array_agg(algorithm_id::text) from ins)`.as('stored'),
+      // json arrives parsed; the numbers travel as text, so none passes through a lossy JavaScript number.
+      sql<Array<
+        [string, string, string | null]
+      > | null>`(select json_agg(json_build_array(id::text, evaluation_count::text, sample_target::text)) from counted)`.as(
+        'counted',
+      ),
+    ])
+    .executeTakeFirstOrThrow()
+  const counted = (result.counted ?? []).map(([id, count, target]) => ({
+    id: BigInt(id),
+    evaluation_count: BigInt(count),
+    sample_target: target === null ? null : BigInt(target),
+  }))
+  return { stored: new Set((result.stored ?? []).map(Number)), counted }
+}
+
+/** SQLite: the write transaction is exclusive, so the store and the count are two plain statements. */
+async function storeAndCountSqlite(
+  trx: Transaction<DB>,
+  rows: Array<Insertable<DB['evaluations']>>,
+): Promise<StoredEvaluations> {
+  const inserted = await trx
+    .insertInto('evaluations')
+    .values(rows)
+    .onConflict((oc) => oc.columns(['algorithm_id', 'miner_hotkey']).doNothing())
+    .returning('algorithm_id')
+    .execute()
+  const stored = new Set(inserted.map((r) => Number(r.algorithm_id)))
+  const counted = await trx
+    .updateTable('algorithms')
+    .set((eb) => ({ evaluation_count: eb('evaluation_count', '+', 1n) }))
+    .where(
+      'id',
+      'in',
+      rows.map((r) => r.algorithm_id as bigint),
+    )
+    .where('state', '=', 'evaluating')
+    .returning(['id', 'evaluation_count', 'sample_target'])
+    .execute()
+  return { stored, counted }
 }

@@ -636,6 +636,58 @@ describe('POST /api/v1/tasks/{lease_id}/submit_lease', () => {
     })
   })
 
+  it('refuses an algorithm the miner evaluated before with 422; nothing is stored or counted', async () => {
+    await withPool({}, async (t) => {
+      const [author, evaluator] = await TestMiner.many(t.app, 2)
+      const first = await author!.leaseOk({ eval_batch_size: 2 })
+      const created = await author!.submitLeaseOk(first.lease_id, {
+        evaluations: [],
+        evolutions: [{ parent_algorithm_ids: [first.seed_algorithms[0]!.id], algorithm_dsl: evolvedProgram(31) }],
+      })
+      const fresh = created.new_algorithm_ids[0]!
+      const lease = await evaluator!.leaseOk({ eval_batch_size: 64 })
+      assert.ok(ids(lease.evaluate_algorithms).includes(fresh), 'the new algorithm is handed out for evaluation')
+      const other = lease.evaluate_algorithms.find((a) => a.id !== fresh)!
+      // An evaluation of the same algorithm by the same miner, stored earlier by another route.
+      await t.pool.database.db
+        .insertInto('evaluations')
+        .values({
+          algorithm_id: BigInt(fresh),
+          miner_hotkey: evaluator!.hotkey,
+          assignment_id: first.lease_id,
+          score: 0.1,
+          window_number: 0n,
+          created_at: BigInt(t.clock.now()),
+          outcome: null,
+        })
+        .execute()
+      const counts = async () =>
+        await t.pool.database.db
+          .selectFrom('algorithms')
+          .select(['id', 'evaluation_count'])
+          .where('id', 'in', [BigInt(fresh), BigInt(other.id)])
+          .orderBy('id')
+          .execute()
+      const before = await counts()
+      const response = await evaluator!.submitLease(lease.lease_id, {
+        evaluations: [
+          { algorithm_id: other.id, score: 0.5 },
+          { algorithm_id: fresh, score: 0.5 },
+        ],
+      })
+      assert.equal(response.statusCode, 422, response.body)
+      assert.deepEqual(validationLocs(response.json()), [['body', 'evaluations', 1, 'algorithm_id']])
+      assert.equal(response.json().detail[0].msg, `algorithm ${fresh} was already evaluated by this miner`)
+      assert.deepEqual(await counts(), before, 'no evaluation counted')
+      assert.deepEqual(
+        (await evaluationRows(t, evaluator!.hotkey)).map((r) => r.algorithm_id),
+        [fresh],
+        'only the earlier evaluation',
+      )
+      assert.equal(await assignmentStatus(t, lease.lease_id), 'active')
+    })
+  })
+
   it('refuses the same algorithm twice in one submission with 422', async () => {
     await withPool({}, async (t) => {
       const { miner, lease } = await leased(t)
