@@ -319,18 +319,19 @@ export class WorkService {
       { windows: 'shared' },
     )
     this.recordSubmission('lease', result.evaluated)
+    const created = this.recordCreated(result.created)
     return {
       status: 'accepted' as const,
       lease_id: leaseId,
       evaluations_accepted: result.evaluated.accepted,
-      evolutions_accepted: result.created.length,
-      new_algorithm_ids: result.created,
+      evolutions_accepted: created.length,
+      new_algorithm_ids: created,
       window_number: result.windowNumber,
     }
   }
 
   async submitEvolution(miner: string, batchId: string, evolution: Evolution): Promise<SubmitEvolutionResponse> {
-    const { created, windowNumber } = await this.database.transaction(
+    const result = await this.database.transaction(
       async (trx) => {
         const { assignment, windowNumber } = await this.takeAssignment(trx, miner, batchId, ['evolve'])
         const validated = this.validateEvolutions([evolution], assignment.task_type)
@@ -342,6 +343,8 @@ export class WorkService {
       { windows: 'shared' },
     )
     this.recordSubmission('evolve', { accepted: 0, ...nothingJudged() })
+    const { windowNumber } = result
+    const created = this.recordCreated(result.created)
     return {
       status: 'accepted' as const,
       batch_id: batchId,
@@ -972,7 +975,7 @@ export class WorkService {
     evolutions: Evolution[],
     validated: ReturnType<WorkService['validateEvolutions']>,
     windowNumber: number,
-  ): Promise<number[]> {
+  ): Promise<CreatedProgram[]> {
     const shown = new Set([
       ...(assignment.items.get('evaluate') ?? []),
       ...(assignment.items.get('recheck') ?? []),
@@ -980,7 +983,7 @@ export class WorkService {
       ...(assignment.items.get('gossip') ?? []),
     ])
     const nowMs = this.now()
-    const created: number[] = []
+    const created: CreatedProgram[] = []
     for (const [i, evolution] of evolutions.entries()) {
       const about = { part: 'evolutions', item: i, field: 'parents' } as const
       const parents = [...new Set(evolution.parent_algorithm_ids)]
@@ -1012,7 +1015,7 @@ export class WorkService {
         // The common case, a program nobody submitted before, in one round trip: the original and its parents.
         const id = await this.insertNewProgram(trx, row('none'), parents)
         if (id !== undefined) {
-          created.push(Number(id))
+          created.push({ id, parents })
           continue
         }
       }
@@ -1037,7 +1040,7 @@ export class WorkService {
         .insertInto('algorithm_parents')
         .values(parents.map((p) => ({ algorithm_id: inserted.id, parent_id: BigInt(p) })))
         .execute()
-      created.push(Number(inserted.id))
+      created.push({ id: inserted.id, parents })
     }
     return created
   }
@@ -1076,6 +1079,19 @@ export class WorkService {
     this.recordJudged(evaluated)
   }
 
+  /**
+   * After commit: the new programs' parent lists are kept, so handing them out reads no parents (an id
+   * is only kept once its row committed: SQLite may give a rolled-back id to the next program).
+   */
+  private recordCreated(created: CreatedProgram[]): number[] {
+    for (const c of created)
+      this.parents.set(
+        c.id,
+        [...c.parents].sort((a, b) => a - b),
+      )
+    return created.map((c) => Number(c.id))
+  }
+
   /** After commit: the decisions reach the seed cache, and everything judged the metrics. */
   private recordJudged(judged: Judged): void {
     this.seedCache.decided(judged.decided)
@@ -1083,6 +1099,12 @@ export class WorkService {
     if (judged.parked > 0) this.metrics.consensusParked.inc(judged.parked)
     for (const reason of judged.extended) this.metrics.consensusExtensions.inc({ reason })
   }
+}
+
+/** A program a submission stored, with its parents (each once, in the order the evolution named them). */
+interface CreatedProgram {
+  id: bigint
+  parents: number[]
 }
 
 /** What storing a submission's evaluations did: which algorithms took one, and the counts now collecting. */

@@ -380,6 +380,33 @@ describe('POST /api/v1/tasks/lease: choosing the work', () => {
     })
   })
 
+  it('hands a new program out with its parents in ascending order, as the store lists them', async () => {
+    await withPool({}, async (t) => {
+      const [author, other] = await TestMiner.many(t.app, 2)
+      const first = await author!.leaseOk({ eval_batch_size: 2 })
+      const [low, high] = [first.seed_algorithms[0]!.id, first.seed_algorithms[3]!.id].sort((a, b) => a - b)
+      const submitted = await author!.submitLeaseOk(first.lease_id, {
+        evaluations: [],
+        evolutions: [{ parent_algorithm_ids: [high, low, high], algorithm_dsl: evolvedProgram(41) }],
+      })
+      const [evolved] = submitted.new_algorithm_ids
+      const lease = await other!.leaseOk({ eval_batch_size: 64 })
+      const record = lease.evaluate_algorithms.find((a) => a.id === evolved)
+      assert.ok(record !== undefined, 'the new program is handed out')
+      assert.deepEqual(record.parent_ids, [low, high])
+      const stored = await t.pool.database.db
+        .selectFrom('algorithm_parents')
+        .select('parent_id')
+        .where('algorithm_id', '=', BigInt(evolved!))
+        .orderBy('parent_id')
+        .execute()
+      assert.deepEqual(
+        stored.map((p) => Number(p.parent_id)),
+        record.parent_ids,
+      )
+    })
+  })
+
   it('does not hand an algorithm to more than CONSENSUS_SAMPLE_SIZE open assignments; an expired one frees its slot', async () => {
     await withPool({ CONSENSUS_SAMPLE_SIZE: '2', CONSENSUS_THRESHOLD: '2' }, async (t) => {
       const [a, b, c, d] = await TestMiner.many(t.app, 4)
