@@ -129,18 +129,16 @@ export default fp(
           const single = STATE_CHANGING.has(request.method)
             ? { value: normalized, expiresAtMs: (Number(timestamp) + pool.config.authMaxSkewS + 60) * 1000 }
             : undefined
-          // Set first, so a failure after the signature was recorded still releases it (onSend below).
-          if (single !== undefined) request.consumedSignature = normalized
+          // When touch fails it leaves the signature unrecorded; a replay's belongs to the request that used it.
           const { created, replay } = await pool.miners.touch(
             key,
             Buffer.from(decoded.publicKey).toString('hex'),
             pool.clock.now(),
             single,
           )
-          if (replay) {
-            request.consumedSignature = undefined // it belongs to the request that used it first
-            throw failure('replay', 'POOL_ERR_AUTH_REPLAY', 'signature already used')
-          }
+          if (replay) throw failure('replay', 'POOL_ERR_AUTH_REPLAY', 'signature already used')
+          // From here a refusal gives the signature back (onSend below).
+          if (single !== undefined) request.consumedSignature = normalized
           request.miner = { hotkey: key, publicKey: decoded.publicKey, created }
         } catch (err) {
           const reason = (err as { authReason?: AuthFailureReason }).authReason

@@ -116,6 +116,7 @@ export async function createPoolContext(config: Config, options: ContextOptions 
     await initMeta(database.db, 'first_window', String(windowNow()))
     await loadSeeds(database, config.taskTypes, config.seedDir, now(), windowNow(), draw)
     const windows = new WindowService(database, config, metrics, now, windowNow)
+    const signatures = new SignatureLedger(database)
     const verifier = await createVerifier(config.authVerifyThreads)
     const context: PoolContext = {
       config,
@@ -129,8 +130,8 @@ export async function createPoolContext(config: Config, options: ContextOptions 
         const stored = await readTempo(database.db)
         if (stored !== undefined) Object.assign(tempo, stored)
       },
-      miners: new MinerService(database, draw),
-      signatures: new SignatureLedger(database),
+      miners: new MinerService(database, draw, signatures),
+      signatures,
       verifier,
       metrics,
       work: new WorkService(database, config, metrics, now, windowNow, draw),

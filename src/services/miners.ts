@@ -4,6 +4,7 @@ import { isoTime } from '../clock.ts'
 import type { Database } from '../db/database.ts'
 import { isRetriedFailure, toNumber } from '../db/database.ts'
 import { Batcher } from '../db/batcher.ts'
+import type { SignatureLedger } from './signatures.ts'
 import { PoolError } from '../errors.ts'
 import { trustWeight } from '../domain/consensus.ts'
 import { unitsToJson } from '../domain/units.ts'
@@ -16,11 +17,26 @@ interface Touch {
   signature: { value: string; expiresAtMs: number } | undefined
 }
 
-/**
- * Touches running at once, and most in one batch. Two lanes, so that one batch waiting for a miner row
- * another transaction holds does not hold every other request back.
- */
+/** What a batch tells each call: replay, or whether the miner is registered and its last_seen refreshed. */
+interface Touched {
+  seen: boolean
+  refreshed: boolean
+  replay: boolean
+}
+
+/** What a batch recorded: the signatures it used, the hotkeys registered, and those whose last_seen moved. */
+interface TouchRecord {
+  consumed: Set<string>
+  seen: Set<string>
+  refreshed: Set<string>
+}
+
+/** Touches running at once (batches wait for nothing but replayed signatures), and most in one batch. */
 const TOUCH_BATCHING = { concurrency: 2, maxSize: 256 }
+
+/** last_seen moves forward only: a request that arrives late with an earlier time does not move it back. */
+const latest = (nowMs: number) =>
+  sql<bigint>`case when last_seen > ${BigInt(nowMs)} then last_seen else ${BigInt(nowMs)} end`
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
@@ -29,13 +45,15 @@ export class MinerService {
     private readonly database: Database,
     /** Source of each new miner's secret assignment draw. */
     private readonly draw: () => bigint,
+    private readonly signatures: SignatureLedger,
   ) {}
 
   /**
    * Registers the hotkey if unknown, else refreshes last_seen; tells which happened. Runs on every signed
    * request. With `signature` (state-changing requests) it first records the signature as used: a replay
-   * changes nothing and answers `replay`. Concurrent calls share one batch (`recordTouches`); the INSERT of a
-   * new miner runs apart, for that hotkey only.
+   * changes nothing and answers `replay`. Concurrent calls share one batch (`recordTouches`); a new miner's
+   * INSERT, and the refresh of a miner whose row another transaction holds, run apart, for that hotkey
+   * only. When this throws, nothing of it stays recorded: a recorded signature is given back.
    */
   async touch(
     hotkey: string,
@@ -43,33 +61,43 @@ export class MinerService {
     nowMs: number,
     signature?: { value: string; expiresAtMs: number },
   ): Promise<{ created: boolean; replay: boolean }> {
-    const { seen, replay } = await this.touches.call({ hotkey, nowMs, signature })
+    const { seen, refreshed, replay } = await this.touches.call({ hotkey, nowMs, signature })
     if (replay) return { created: false, replay: true }
-    if (seen) return { created: false, replay: false }
-    const now = BigInt(nowMs)
-    const inserted = await this.database.db
-      .insertInto('miners')
-      .values({ hotkey, public_key: publicKeyHex, created_at: now, last_seen: now, draw: this.draw() })
-      // No conflict target: a concurrent first request of the same key may collide on the hotkey or on the
-      // public key index first, and either means "registered already" (naming only the hotkey made the
-      // other collision an error, a 500).
-      .onConflict((oc) => oc.doNothing())
-      .executeTakeFirst()
-    // Zero rows: a concurrent request registered the hotkey between the two statements.
-    return { created: Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0, replay: false }
+    try {
+      if (seen) {
+        if (!refreshed)
+          await this.database.db
+            .updateTable('miners')
+            .set({ last_seen: latest(nowMs) })
+            .where('hotkey', '=', hotkey)
+            .execute()
+        return { created: false, replay: false }
+      }
+      const now = BigInt(nowMs)
+      const inserted = await this.database.db
+        .insertInto('miners')
+        .values({ hotkey, public_key: publicKeyHex, created_at: now, last_seen: now, draw: this.draw() })
+        // No conflict target: a concurrent first request of the same key may collide on the hotkey or on the
+        // public key index first, and either means "registered already" (naming only the hotkey made the
+        // other collision an error, a 500).
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst()
+      // Zero rows: a concurrent request registered the hotkey between the two statements.
+      return { created: Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0, replay: false }
+    } catch (err) {
+      if (signature !== undefined) await this.signatures.release(signature.value).catch(() => {})
+      throw err
+    }
   }
 
-  private readonly touches = new Batcher<Touch, { seen: boolean; replay: boolean }>(
-    (batch) => this.recordTouches(batch),
-    TOUCH_BATCHING,
-  )
+  private readonly touches = new Batcher<Touch, Touched>((batch) => this.recordTouches(batch), TOUCH_BATCHING)
 
   /**
    * One batch of touches: records the new signatures (a signature already used, or named twice in the
    * batch, is a replay for every call after the first) and refreshes last_seen of each hotkey whose
-   * request stands. `seen` is false for a hotkey not registered yet.
+   * request stands, to the latest time seen. A batch either happens whole or records nothing.
    */
-  private async recordTouches(batch: Touch[]): Promise<Array<{ seen: boolean; replay: boolean }>> {
+  private async recordTouches(batch: Touch[]): Promise<Touched[]> {
     const firstUse = new Set<string>()
     const repeated = batch.map((t) => {
       if (t.signature === undefined) return false
@@ -78,23 +106,24 @@ export class MinerService {
       return false
     })
     const sent = batch.filter((_, i) => !repeated[i])
-    const { consumed, seen } =
+    const { consumed, seen, refreshed } =
       this.database.dialect === 'postgres' ? await this.touchPostgres(sent) : await this.touchSqlite(sent)
     return batch.map((t, i) =>
       repeated[i] || (t.signature !== undefined && !consumed.has(t.signature.value))
-        ? { seen: false, replay: true }
-        : { seen: seen.has(t.hotkey), replay: false },
+        ? { seen: false, refreshed: false, replay: true }
+        : { seen: seen.has(t.hotkey), refreshed: refreshed.has(t.hotkey), replay: false },
     )
   }
 
   /**
-   * One statement, one round trip: the signatures in their sort order and the miners' rows in hotkey order
-   * (as every other writer of miner rows locks them), so two batches never wait for each other in a circle.
-   * A batch chosen as a deadlock victim all the same left no trace, and runs again.
+   * One statement, one round trip. It waits for no miner row: a row another transaction holds (a decision
+   * recording that miner's trust, a window close its reputation) is skipped, and `touch` refreshes it apart,
+   * so that only that miner's request waits and a batch never joins a deadlock. The signatures go in in
+   * their sort order, so two batches offering the same ones wait for each other in one direction only.
    */
-  private async touchPostgres(sent: Touch[]): Promise<{ consumed: Set<string>; seen: Set<string> }> {
+  private async touchPostgres(sent: Touch[]): Promise<TouchRecord> {
     const rows = [...sent].sort((a, b) => compare(a.signature?.value ?? '', b.signature?.value ?? ''))
-    const statement = sql<{ consumed: string[]; seen: string[] }>`
+    const statement = sql<{ consumed: string[]; seen: string[]; refreshed: string[] }>`
       with input as (
         select * from unnest(
           ${rows.map((t) => t.signature?.value ?? null)}::text[], ${rows.map((t) => t.hotkey)}::text[],
@@ -109,16 +138,23 @@ export class MinerService {
         where signature is null or signature in (select signature from sig) group by hotkey
       ), locked as (
         select m.hotkey, standing.seen_at from miners m join standing on standing.hotkey = m.hotkey
-        order by m.hotkey for no key update of m
+        for no key update of m skip locked
       ), upd as (
-        update miners m set last_seen = locked.seen_at from locked where m.hotkey = locked.hotkey returning m.hotkey
+        update miners m set last_seen = greatest(m.last_seen, locked.seen_at) from locked
+        where m.hotkey = locked.hotkey returning m.hotkey
       )
       select coalesce((select array_agg(signature) from sig), '{}') as consumed,
-        coalesce((select array_agg(hotkey) from upd), '{}') as seen`
+        coalesce((select array_agg(m.hotkey) from miners m join standing on standing.hotkey = m.hotkey), '{}') as seen,
+        coalesce((select array_agg(hotkey) from upd), '{}') as refreshed`
     for (let tries = 1; ; tries++) {
       try {
         const { rows: result } = await statement.execute(this.database.db)
-        return { consumed: new Set(result[0]?.consumed ?? []), seen: new Set(result[0]?.seen ?? []) }
+        const row = result[0]
+        return {
+          consumed: new Set(row?.consumed ?? []),
+          seen: new Set(row?.seen ?? []),
+          refreshed: new Set(row?.refreshed ?? []),
+        }
       } catch (err) {
         if (tries >= 3 || !isRetriedFailure(err)) throw err
       }
@@ -126,7 +162,7 @@ export class MinerService {
   }
 
   /** One write transaction: SQLite takes one writer at a time, so a batch is one commit instead of many. */
-  private async touchSqlite(sent: Touch[]): Promise<{ consumed: Set<string>; seen: Set<string> }> {
+  private async touchSqlite(sent: Touch[]): Promise<TouchRecord> {
     return await this.database.transaction(async (trx) => {
       const signed = sent.flatMap((t) =>
         t.signature === undefined
@@ -145,20 +181,20 @@ export class MinerService {
                 .execute()
             ).map((r) => r.signature),
       )
-      const latest = new Map<string, number>()
+      const standing = new Map<string, number>()
       for (const t of sent)
         if (t.signature === undefined || consumed.has(t.signature.value))
-          latest.set(t.hotkey, Math.max(latest.get(t.hotkey) ?? 0, t.nowMs))
+          standing.set(t.hotkey, Math.max(standing.get(t.hotkey) ?? 0, t.nowMs))
       const seen = new Set<string>()
-      for (const [hotkey, ms] of latest) {
+      for (const [hotkey, ms] of standing) {
         const updated = await trx
           .updateTable('miners')
-          .set({ last_seen: BigInt(ms) })
+          .set({ last_seen: latest(ms) })
           .where('hotkey', '=', hotkey)
           .executeTakeFirst()
         if (Number(updated.numUpdatedRows) > 0) seen.add(hotkey)
       }
-      return { consumed, seen }
+      return { consumed, seen, refreshed: seen }
     })
   }
 

@@ -722,9 +722,10 @@ export class WorkService {
   }
 
   /**
-   * Stores the checked evaluations (one statement), counts them on the algorithms still collecting evaluations
-   * (one statement), then judges every algorithm whose sample is now complete. Algorithm rows are locked in
-   * id order, as leases lock them, so concurrent submissions and leases never deadlock.
+   * Stores the checked evaluations and counts them on the algorithms still collecting evaluations (one
+   * statement on PostgreSQL, two on SQLite), then judges every algorithm whose sample is now complete.
+   * Algorithm rows are locked in id order, as leases lock them, so concurrent submissions and leases never
+   * deadlock.
    */
   private async storeEvaluations(
     trx: Transaction<DB>,
@@ -1177,13 +1178,14 @@ async function storeAndCountSqlite(
     .returning('algorithm_id')
     .execute()
   const stored = new Set(inserted.map((r) => Number(r.algorithm_id)))
+  if (stored.size === 0) return { stored, counted: [] }
   const counted = await trx
     .updateTable('algorithms')
     .set((eb) => ({ evaluation_count: eb('evaluation_count', '+', 1n) }))
     .where(
       'id',
       'in',
-      rows.map((r) => r.algorithm_id as bigint),
+      inserted.map((r) => r.algorithm_id),
     )
     .where('state', '=', 'evaluating')
     .returning(['id', 'evaluation_count', 'sample_target'])

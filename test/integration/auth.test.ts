@@ -12,7 +12,7 @@ import { keyFromSecret, signedHeaders, type MinerKey } from '../../src/crypto/ke
 import { PoolError } from '../../src/errors.ts'
 import authPlugin from '../../src/plugins/auth.ts'
 import { createPoolContext, type PoolContext } from '../../src/services/context.ts'
-import { createSharedTestStore } from '../support/database.ts'
+import { createSharedTestStore, testDialect } from '../support/database.ts'
 import { startTestPool, VECTOR_TIME_MS, type TestPool } from '../support/pool.ts'
 import { sharedTestdata } from '../support/shared-data.ts'
 
@@ -735,6 +735,121 @@ describe('many signed requests at once (their signatures and last_seen are writt
       'the first of the ten uses it, the other nine are replays',
     )
     assert.equal(results.filter((r) => r.created).length, 1, 'the key registers once')
+  })
+
+  test('one signature offered in both lanes at once is used by exactly one of them', async () => {
+    const key = await keyFromSecret('//burst-lanes')
+    const publicKey = Buffer.from(key.publicKey).toString('hex')
+    for (let i = 0; i < 5; i++) {
+      const signature = { value: `0${i}`.repeat(64), expiresAtMs: VECTOR_TIME_MS + 600_000 }
+      // The first two calls start a batch each, so the second waits on the first's uncommitted record.
+      const results = await Promise.all([
+        tp.pool.miners.touch(key.address, publicKey, VECTOR_TIME_MS, signature),
+        tp.pool.miners.touch(key.address, publicKey, VECTOR_TIME_MS, signature),
+      ])
+      assert.deepEqual(results.map((r) => r.replay).sort(), [false, true], JSON.stringify(results))
+    }
+  })
+
+  test('last_seen keeps the latest time of the calls in a batch, and never moves back', async () => {
+    const [lane1, lane2, key] = await Promise.all(
+      ['//seen-lane-1', '//seen-lane-2', '//seen-latest'].map(async (s) => await keyFromSecret(s)),
+    )
+    const touch = async (k: MinerKey, atMs: number) =>
+      await tp.pool.miners.touch(k.address, Buffer.from(k.publicKey).toString('hex'), atMs)
+    await Promise.all([touch(lane1!, VECTOR_TIME_MS), touch(lane2!, VECTOR_TIME_MS), touch(key!, VECTOR_TIME_MS)])
+    const lastSeen = async () =>
+      (
+        await tp.pool.database.db
+          .selectFrom('miners')
+          .select('last_seen')
+          .where('hotkey', '=', key!.address)
+          .executeTakeFirstOrThrow()
+      ).last_seen
+    // Both lanes busy: the three calls for the key share the next batch.
+    await Promise.all([
+      touch(lane1!, VECTOR_TIME_MS + 1),
+      touch(lane2!, VECTOR_TIME_MS + 1),
+      touch(key!, VECTOR_TIME_MS + 5_000),
+      touch(key!, VECTOR_TIME_MS + 9_000),
+      touch(key!, VECTOR_TIME_MS + 7_000),
+    ])
+    assert.equal(await lastSeen(), BigInt(VECTOR_TIME_MS + 9_000))
+    await touch(key!, VECTOR_TIME_MS + 8_000)
+    assert.equal(
+      await lastSeen(),
+      BigInt(VECTOR_TIME_MS + 9_000),
+      'a later-arriving earlier time does not move it back',
+    )
+  })
+
+  test('miners whose rows another transaction holds wait alone: the other signed requests go on', {
+    skip: testDialect() !== 'postgres',
+  }, async () => {
+    const [heldA, heldB, free] = await Promise.all(
+      ['//held-a', '//held-b', '//free'].map(async (s) => await keyFromSecret(s)),
+    )
+    const touch = async (k: MinerKey, atMs: number, value: string) =>
+      await tp.pool.miners.touch(k.address, Buffer.from(k.publicKey).toString('hex'), atMs, {
+        value,
+        expiresAtMs: VECTOR_TIME_MS + 600_000,
+      })
+    await touch(heldA!, VECTOR_TIME_MS, 'a1'.repeat(64))
+    await touch(heldB!, VECTOR_TIME_MS, 'a2'.repeat(64))
+    await touch(free!, VECTOR_TIME_MS, 'a3'.repeat(64))
+    let release: () => void = () => {}
+    const released = new Promise<void>((r) => {
+      release = r
+    })
+    let locked: () => void = () => {}
+    const isLocked = new Promise<void>((r) => {
+      locked = r
+    })
+    // Another transaction (a decision recording these miners' trust, say) holds both miners' rows.
+    const holder = tp.pool.database.transaction(async (trx) => {
+      await trx
+        .selectFrom('miners')
+        .select('hotkey')
+        .where('hotkey', 'in', [heldA!.address, heldB!.address])
+        .orderBy('hotkey')
+        .forNoKeyUpdate()
+        .execute()
+      locked()
+      await released
+    })
+    await isLocked
+    const finished: string[] = []
+    let waiting: Array<Promise<{ created: boolean; replay: boolean }>> = []
+    try {
+      // One call per lane for the held miners first, then the free miner's calls.
+      waiting = [heldA!, heldB!].map((k, i) =>
+        touch(k, VECTOR_TIME_MS + 3_000, `b${i}`.repeat(64)).then((r) => {
+          finished.push(k.address)
+          return r
+        }),
+      )
+      const others = Promise.all(
+        Array.from({ length: 6 }, async (_, i) => await touch(free!, VECTOR_TIME_MS + 3_000, `c${i}`.repeat(64))),
+      )
+      const stuck = new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 5_000).unref())
+      const answered = await Promise.race([others, stuck])
+      assert.notEqual(answered, 'stuck', "the free miner's requests waited behind the held rows")
+      assert.deepEqual(
+        (answered as Array<{ replay: boolean }>).map((r) => r.replay),
+        Array(6).fill(false),
+      )
+      assert.deepEqual(finished, [], 'the held miners still wait for their rows')
+    } finally {
+      release()
+      await holder
+    }
+    for (const result of await Promise.all(waiting)) assert.deepEqual(result, { created: false, replay: false })
+    const rows = await tp.pool.database.db
+      .selectFrom('miners')
+      .select('last_seen')
+      .where('hotkey', 'in', [heldA!.address, heldB!.address, free!.address])
+      .execute()
+    for (const row of rows) assert.equal(row.last_seen, BigInt(VECTOR_TIME_MS + 3_000))
   })
 
   test('a burst of reads and writes from known keys moves every last_seen to the burst time', async () => {
