@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { encodeAddress } from '@polkadot/util-crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { sql } from 'kysely'
 import { buildApp, createFastify } from '../../src/app.ts'
 import { ManualClock } from '../../src/clock.ts'
 import { loadConfig } from '../../src/config.ts'
@@ -735,6 +736,34 @@ describe('many signed requests at once (their signatures and last_seen are writt
       'the first of the ten uses it, the other nine are replays',
     )
     assert.equal(results.filter((r) => r.created).length, 1, 'the key registers once')
+  })
+
+  test("a replay whose write fails leaves the first request's signature recorded", async () => {
+    const key = await keyFromSecret('//failed-write')
+    const headers = signedHeaders(key, NOW_S)
+    assert.equal((await register(tp.app, headers)).statusCode, 200)
+    const signature = headers['X-Signature'].toLowerCase()
+    const db = tp.pool.database.db
+    // A real failure of the shared write, for this signature only: the store refuses to take it again.
+    if (testDialect() === 'postgres') {
+      await sql`create function refuse_signature() returns trigger language plpgsql as $$
+        begin raise exception 'store unavailable'; end $$`.execute(db)
+      await sql`create trigger refuse_signature before insert on used_signatures for each row
+        when (new.signature = ${sql.lit(signature)}) execute function refuse_signature()`.execute(db)
+    } else {
+      await sql`create trigger refuse_signature before insert on used_signatures
+        when new.signature = ${sql.lit(signature)} begin select raise(abort, 'store unavailable'); end`.execute(db)
+    }
+    try {
+      const failed = await register(tp.app, headers)
+      assert.equal(failed.statusCode, 500, failed.body)
+    } finally {
+      await sql`drop trigger refuse_signature${sql.raw(testDialect() === 'postgres' ? ' on used_signatures' : '')}`.execute(
+        db,
+      )
+      if (testDialect() === 'postgres') await sql`drop function refuse_signature`.execute(db)
+    }
+    assertRefused(await register(tp.app, headers), 'POOL_ERR_AUTH_REPLAY', 'signature already used')
   })
 
   test('one signature offered in both lanes at once is used by exactly one of them', async () => {
