@@ -272,7 +272,7 @@ function openPostgres(url: string, poolSize: number): Database {
         try {
           return await attempt()
         } catch (err) {
-          if (tries >= TRANSACTION_TRIES || !isRetriedFailure(err)) throw err
+          if (tries >= TRANSACTION_TRIES || !RETRIED_CODES.has((err as { code?: unknown }).code as string)) throw err
           retried++
         }
       }
@@ -289,14 +289,6 @@ function openPostgres(url: string, poolSize: number): Database {
       await db.destroy()
     },
   }
-}
-
-/**
- * True when PostgreSQL rolled the statement or transaction back as a deadlock victim or for a serialization
- * failure: it left no trace and may simply run again.
- */
-export function isRetriedFailure(err: unknown): boolean {
-  return RETRIED_CODES.has((err as { code?: unknown })?.code as string)
 }
 
 /** True when `err` is a unique or primary-key violation on either database. */

@@ -2,7 +2,7 @@
 import { sql } from 'kysely'
 import { isoTime } from '../clock.ts'
 import type { Database } from '../db/database.ts'
-import { isRetriedFailure, toNumber } from '../db/database.ts'
+import { toNumber } from '../db/database.ts'
 import { Batcher } from '../db/batcher.ts'
 import type { SignatureLedger } from './signatures.ts'
 import { PoolError } from '../errors.ts'
@@ -118,8 +118,8 @@ export class MinerService {
   /**
    * One statement, one round trip. It waits for no miner row: a row another transaction holds (a decision
    * recording that miner's trust, a window close its reputation) is skipped, and `touch` refreshes it apart,
-   * so that only that miner's request waits and a batch never joins a deadlock. The signatures go in in
-   * their sort order, so two batches offering the same ones wait for each other in one direction only.
+   * so that only that miner's request waits. The signatures go in in their sort order, so two batches
+   * offering the same ones wait for each other in one direction only: nothing it waits for can wait for it.
    */
   private async touchPostgres(sent: Touch[]): Promise<TouchRecord> {
     const rows = [...sent].sort((a, b) => compare(a.signature?.value ?? '', b.signature?.value ?? ''))
@@ -146,18 +146,12 @@ export class MinerService {
       select coalesce((select array_agg(signature) from sig), '{}') as consumed,
         coalesce((select array_agg(m.hotkey) from miners m join standing on standing.hotkey = m.hotkey), '{}') as seen,
         coalesce((select array_agg(hotkey) from upd), '{}') as refreshed`
-    for (let tries = 1; ; tries++) {
-      try {
-        const { rows: result } = await statement.execute(this.database.db)
-        const row = result[0]
-        return {
-          consumed: new Set(row?.consumed ?? []),
-          seen: new Set(row?.seen ?? []),
-          refreshed: new Set(row?.refreshed ?? []),
-        }
-      } catch (err) {
-        if (tries >= 3 || !isRetriedFailure(err)) throw err
-      }
+    const { rows: result } = await statement.execute(this.database.db)
+    const row = result[0]
+    return {
+      consumed: new Set(row?.consumed ?? []),
+      seen: new Set(row?.seen ?? []),
+      refreshed: new Set(row?.refreshed ?? []),
     }
   }
 

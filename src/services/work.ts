@@ -343,14 +343,13 @@ export class WorkService {
       { windows: 'shared' },
     )
     this.recordSubmission('evolve', { accepted: 0, ...nothingJudged() })
-    const { windowNumber } = result
     const created = this.recordCreated(result.created)
     return {
       status: 'accepted' as const,
       batch_id: batchId,
       algorithm_id: created[0] as number,
       new_algorithm_ids: created,
-      window_number: windowNumber,
+      window_number: result.windowNumber,
     }
   }
 
